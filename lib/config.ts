@@ -1,0 +1,67 @@
+import { z } from 'zod';
+
+/**
+ * Environment → typed config, parsed once at cold start. `lib/` never reads
+ * `process.env` itself: handlers call `loadConfig()` and pass the result in.
+ */
+const csv = z
+  .string()
+  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+
+const Env = z.object({
+  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  FLOWLINE_KEY_PREFIX: z.string().min(1).default('fl'),
+  FLOWLINE_QUEUE_URL: z.string().url(),
+  /** Explicit SQS endpoint (local fauxqs); on AWS the SDK default is used. */
+  AWS_ENDPOINT_URL_SQS: z.string().url().optional(),
+  AWS_REGION: z.string().default('us-east-1'),
+  FLOWLINE_SECRETS_PREFIX: z.string().default('flowline/'),
+  FLOWLINE_SECRETS_TTL_MS: z.coerce.number().int().nonnegative().default(300_000),
+  FLOWLINE_API_KEYS: z.string().optional(),
+  FLOWLINE_API_KEYS_SECRET: z.string().optional(),
+  FLOWLINE_CAPABILITIES: csv.default(['http', 'lambda']),
+  FLOWLINE_LEASE_MS: z.coerce.number().int().positive().default(60_000),
+  FLOWLINE_IDEMPOTENCY_TTL_S: z.coerce.number().int().positive().default(86_400),
+  /** Keep this much of the invocation's time in reserve for committing results. */
+  FLOWLINE_SAFETY_MARGIN_MS: z.coerce.number().int().nonnegative().default(5_000),
+});
+
+export interface Config {
+  redisUrl: string;
+  keyPrefix: string;
+  queueUrl: string;
+  sqsEndpoint: string | undefined;
+  region: string;
+  secretsPrefix: string;
+  secretsTtlMs: number;
+  apiKeys: string | undefined;
+  apiKeysSecret: string | undefined;
+  capabilities: string[];
+  leaseMs: number;
+  idempotencyTtlS: number;
+  safetyMarginMs: number;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
+  const parsed = Env.safeParse(env);
+  if (!parsed.success) {
+    const names = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new Error(`invalid environment: ${names}`);
+  }
+  const e = parsed.data;
+  return {
+    redisUrl: e.REDIS_URL,
+    keyPrefix: e.FLOWLINE_KEY_PREFIX,
+    queueUrl: e.FLOWLINE_QUEUE_URL,
+    sqsEndpoint: e.AWS_ENDPOINT_URL_SQS,
+    region: e.AWS_REGION,
+    secretsPrefix: e.FLOWLINE_SECRETS_PREFIX,
+    secretsTtlMs: e.FLOWLINE_SECRETS_TTL_MS,
+    apiKeys: e.FLOWLINE_API_KEYS,
+    apiKeysSecret: e.FLOWLINE_API_KEYS_SECRET,
+    capabilities: e.FLOWLINE_CAPABILITIES,
+    leaseMs: e.FLOWLINE_LEASE_MS,
+    idempotencyTtlS: e.FLOWLINE_IDEMPOTENCY_TTL_S,
+    safetyMarginMs: e.FLOWLINE_SAFETY_MARGIN_MS,
+  };
+}
