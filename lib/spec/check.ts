@@ -1,0 +1,385 @@
+/**
+ * Static checks of a schema-valid spec (pure): the `needs` graph, step ids, matrix
+ * size, and every `${{ }}` expression — its syntax and whether the contexts it reads
+ * exist where it is evaluated. Each problem carries the path of the field.
+ */
+import type { FieldProblem } from '../errors.js';
+// referencedContexts reports top-level contexts only; the names read from `needs`,
+// `steps` and `jobs` need the tree, which lib/expr exports from these modules.
+import { parseCondition } from '../expr/condition.js';
+import { checkCondition, checkTemplate, referencedContexts } from '../expr/index.js';
+import type { Node } from '../expr/parser.js';
+import { parseTemplate } from '../expr/template.js';
+import { walk } from '../expr/walk.js';
+import { expandMatrix, rawMatrixSize } from './matrix.js';
+import { joinPath, type PathSegment } from './path.js';
+import { HOOK_NAMES, type HookName, type Job, LIMITS, type Step, type Workflow } from './schema.js';
+
+const OPEN = '${{';
+
+/** The id a step is known by in `steps.<id>` and in the run document. */
+export function stepId(step: Pick<Step, 'id'>, index: number, hook?: HookName): string {
+  return step.id ?? (hook ? `${hook}${index}` : `s${index}`);
+}
+
+export function checkSpec(spec: Workflow): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  checkNeeds(spec, problems);
+  checkCycles(spec, problems);
+  for (const [name, job] of Object.entries(spec.jobs)) {
+    const base = joinPath('jobs', name);
+    checkStepIds(job, base, problems);
+    if (job.strategy)
+      checkMatrix(job.strategy.matrix, joinPath(base, 'strategy', 'matrix'), problems);
+  }
+  checkExpressions(spec, problems);
+  return problems;
+}
+
+// ---------------------------------------------------------------------------- needs
+
+function checkNeeds(spec: Workflow, problems: FieldProblem[]): void {
+  for (const [name, job] of Object.entries(spec.jobs)) {
+    job.needs.forEach((need, i) => {
+      const path = joinPath('jobs', name, 'needs', i);
+      if (need === name) problems.push({ path, message: `job "${name}" cannot need itself` });
+      else if (!Object.hasOwn(spec.jobs, need)) {
+        problems.push({ path, message: `unknown job "${need}" in needs` });
+      }
+    });
+  }
+}
+
+function checkCycles(spec: Workflow, problems: FieldProblem[]): void {
+  const state = new Map<string, 'visiting' | 'done'>();
+  const stack: string[] = [];
+  const reported = new Set<string>();
+  const visit = (name: string): void => {
+    state.set(name, 'visiting');
+    stack.push(name);
+    for (const need of spec.jobs[name]?.needs ?? []) {
+      if (need === name || !Object.hasOwn(spec.jobs, need)) continue; // reported by checkNeeds
+      const s = state.get(need);
+      if (s === 'visiting') {
+        const cycle = stack.slice(stack.indexOf(need));
+        const key = [...cycle].sort().join('\0');
+        if (!reported.has(key)) {
+          reported.add(key);
+          problems.push({
+            path: joinPath('jobs', need, 'needs'),
+            message: `dependency cycle: ${[...cycle, need].join(' → ')}`,
+          });
+        }
+      } else if (s === undefined) visit(need);
+    }
+    stack.pop();
+    state.set(name, 'done');
+  };
+  for (const name of Object.keys(spec.jobs)) if (!state.has(name)) visit(name);
+}
+
+// ---------------------------------------------------------------------------- steps
+
+interface PlacedStep {
+  step: Step;
+  path: string;
+  id: string;
+  /** Where it sits: main steps or a hook list. */
+  list: 'steps' | HookName;
+  index: number;
+}
+
+function placedSteps(job: Job, base: string): PlacedStep[] {
+  const out: PlacedStep[] = job.steps.map((step, index) => ({
+    step,
+    index,
+    list: 'steps' as const,
+    id: stepId(step, index),
+    path: joinPath(base, 'steps', index),
+  }));
+  for (const hook of HOOK_NAMES) {
+    job.hooks?.[hook]?.forEach((step, index) => {
+      out.push({
+        step,
+        index,
+        list: hook,
+        id: stepId(step, index, hook),
+        path: joinPath(base, 'hooks', hook, index),
+      });
+    });
+  }
+  return out;
+}
+
+function checkStepIds(job: Job, base: string, problems: FieldProblem[]): void {
+  const seen = new Map<string, PlacedStep>();
+  for (const placed of placedSteps(job, base)) {
+    const key = placed.id.toLowerCase();
+    const first = seen.get(key);
+    if (!first) {
+      seen.set(key, placed);
+      continue;
+    }
+    const implicit = placed.step.id === undefined ? placed : first;
+    const note =
+      implicit.step.id === undefined ? ` (a step without id is known as "${implicit.id}")` : '';
+    problems.push({
+      path: placed.step.id === undefined ? placed.path : joinPath(placed.path, 'id'),
+      message: `duplicate step id "${placed.id}", also used by ${first.path}${note}`,
+    });
+  }
+}
+
+// ---------------------------------------------------------------------------- matrix
+
+function checkMatrix(
+  matrix: NonNullable<Job['strategy']>['matrix'],
+  path: string,
+  problems: FieldProblem[],
+): void {
+  const axes = Object.keys(matrix).filter((k) => k !== 'include' && k !== 'exclude');
+  (matrix.exclude ?? []).forEach((entry, i) => {
+    for (const key of Object.keys(entry as object)) {
+      if (!axes.includes(key)) {
+        problems.push({
+          path: joinPath(path, 'exclude', i, key),
+          message: `"${key}" is not a matrix key (${axes.join(', ') || 'none'})`,
+        });
+      }
+    }
+  });
+  const raw = rawMatrixSize(matrix);
+  const max = LIMITS.matrixEntries;
+  // Exclusions shrink the product, but not by orders of magnitude in any real spec.
+  if (raw > max * 256) {
+    problems.push({
+      path,
+      message: `matrix has ${raw} combinations before exclude; at most ${max}`,
+    });
+    return;
+  }
+  const size = expandMatrix(matrix).length;
+  if (size > max)
+    problems.push({ path, message: `matrix has ${size} combinations; at most ${max}` });
+  if (size === 0) problems.push({ path, message: 'matrix has no combinations' });
+}
+
+// ---------------------------------------------------------------------------- expressions
+
+/** What an expression may read where it is evaluated. */
+interface Scope {
+  /** Declared secret names (lower-case: reads match case-insensitively). */
+  secrets: Set<string>;
+  /** Absent outside a job. */
+  job?: { name: string; needs: Set<string>; matrix: boolean };
+  /** `jobs.<name>` is readable (workflow outputs only); lower-case job names. */
+  jobs?: Set<string>;
+  /** `steps.<id>` readable here, and all ids of the job; absent where there is no steps context. */
+  steps?: { visible: Set<string>; all: Set<string> };
+}
+
+interface Refs {
+  contexts: Set<string>;
+  secrets: Set<string>;
+  /** Names read from `needs`, `steps` and `jobs` with a static key. */
+  members: Map<string, Set<string>>;
+}
+
+const MEMBER_CONTEXTS = new Set(['needs', 'steps', 'jobs']);
+
+function referencesOf(src: string, condition: boolean): Refs {
+  const { contexts, secrets } = referencedContexts(src, { condition });
+  const roots: Node[] = [];
+  if (condition) {
+    const node = parseCondition(src);
+    if (node) roots.push(node);
+  } else {
+    for (const part of parseTemplate(src).parts) if (part.kind === 'expr') roots.push(part.node);
+  }
+  const members = new Map<string, Set<string>>();
+  for (const root of roots) {
+    walk(root, (node) => {
+      if (node.type !== 'property' && node.type !== 'index') return;
+      if (node.object.type !== 'context' || !MEMBER_CONTEXTS.has(node.object.name)) return;
+      const key =
+        node.type === 'property'
+          ? node.key
+          : node.index.type === 'literal' && typeof node.index.value === 'string'
+            ? node.index.value
+            : undefined;
+      if (key === undefined) return;
+      const set = members.get(node.object.name) ?? new Set<string>();
+      set.add(key);
+      members.set(node.object.name, set);
+    });
+  }
+  return { contexts, secrets, members };
+}
+
+const lower = (names: Iterable<string>) => new Set([...names].map((n) => n.toLowerCase()));
+
+/** Checks one string that is evaluated as a template (or, `condition`, as an `if:`). */
+function checkString(
+  src: string,
+  path: string,
+  scope: Scope | undefined,
+  condition: boolean,
+  problems: FieldProblem[],
+): void {
+  if (!condition && !src.includes(OPEN)) return;
+  const syntax = condition ? checkCondition(src) : checkTemplate(src);
+  if (syntax !== null) {
+    problems.push({ path, message: `invalid expression: ${syntax}` });
+    return;
+  }
+  if (!scope) return;
+  const refs = referencesOf(src, condition);
+  const add = (message: string) => problems.push({ path, message });
+
+  for (const secret of refs.secrets) {
+    if (!scope.secrets.has(secret.toLowerCase())) {
+      add(`secrets.${secret} is not declared in a secrets: list of the workflow, job or step`);
+    }
+  }
+  if (refs.contexts.has('jobs')) {
+    if (!scope.jobs) add('the jobs context is only available in the workflow outputs');
+    else {
+      for (const job of refs.members.get('jobs') ?? []) {
+        if (!scope.jobs.has(job.toLowerCase())) add(`jobs.${job}: no such job`);
+      }
+    }
+  }
+  if (refs.contexts.has('matrix') && !scope.job?.matrix) {
+    add('the matrix context is only available in a job with strategy.matrix');
+  }
+  if (refs.contexts.has('needs')) {
+    if (!scope.job) add('the needs context is only available inside a job');
+    else {
+      for (const need of refs.members.get('needs') ?? []) {
+        if (!scope.job.needs.has(need.toLowerCase())) {
+          add(`needs.${need}: job "${scope.job.name}" does not list "${need}" in needs`);
+        }
+      }
+    }
+  }
+  if (refs.contexts.has('steps')) {
+    if (!scope.steps) {
+      add(
+        scope.job
+          ? 'the steps context is only available in steps and job outputs'
+          : 'the steps context is only available inside a job',
+      );
+    } else {
+      for (const id of refs.members.get('steps') ?? []) {
+        const key = id.toLowerCase();
+        if (scope.steps.visible.has(key)) continue;
+        add(
+          scope.steps.all.has(key)
+            ? `steps.${id} has not run yet here: only earlier steps can be read`
+            : `steps.${id}: no step with that id in job "${scope.job?.name}"`,
+        );
+      }
+    }
+  }
+}
+
+/** Every string under `value` (keys excluded) as a template. */
+function checkTree(
+  value: unknown,
+  path: string,
+  scope: Scope | undefined,
+  problems: FieldProblem[],
+  conditionAt?: (segments: PathSegment[]) => boolean,
+  segments: PathSegment[] = [],
+): void {
+  if (typeof value === 'string') {
+    checkString(value, path, scope, conditionAt?.(segments) ?? false, problems);
+  } else if (Array.isArray(value)) {
+    value.forEach((item, i) => {
+      checkTree(item, joinPath(path, i), scope, problems, conditionAt, [...segments, i]);
+    });
+  } else if (value !== null && typeof value === 'object') {
+    for (const [key, item] of Object.entries(value)) {
+      checkTree(item, joinPath(path, key), scope, problems, conditionAt, [...segments, key]);
+    }
+  }
+}
+
+// `if` of a job (jobs.J.if), a step (jobs.J.steps[i].if) or a hook step (jobs.J.hooks.H[i].if).
+const isConditionPath = (s: PathSegment[]): boolean =>
+  s[0] === 'jobs' &&
+  s.at(-1) === 'if' &&
+  (s.length === 3 ||
+    (s.length === 5 && s[2] === 'steps' && typeof s[3] === 'number') ||
+    (s.length === 6 && s[2] === 'hooks' && typeof s[4] === 'number'));
+
+/**
+ * Syntax of every expression in a value that may not match the schema (used when the
+ * schema rejected the spec, so those problems are reported together).
+ */
+export function checkExpressionSyntax(value: unknown): FieldProblem[] {
+  const problems: FieldProblem[] = [];
+  checkTree(value, '', undefined, problems, isConditionPath);
+  return problems;
+}
+
+function checkExpressions(spec: Workflow, problems: FieldProblem[]): void {
+  const workflowSecrets = lower(spec.secrets ?? []);
+  const workflowScope: Scope = { secrets: workflowSecrets };
+  for (const [key, value] of Object.entries(spec)) {
+    if (key === 'jobs') continue;
+    const scope =
+      key === 'outputs' ? { ...workflowScope, jobs: lower(Object.keys(spec.jobs)) } : workflowScope;
+    checkTree(value, key, scope, problems);
+  }
+  for (const [name, job] of Object.entries(spec.jobs))
+    checkJobExpressions(spec, name, job, problems);
+}
+
+function checkJobExpressions(
+  spec: Workflow,
+  name: string,
+  job: Job,
+  problems: FieldProblem[],
+): void {
+  const base = joinPath('jobs', name);
+  const jobScope: Scope = {
+    secrets: lower([...(spec.secrets ?? []), ...(job.secrets ?? [])]),
+    job: { name, needs: lower(job.needs), matrix: job.strategy !== undefined },
+  };
+  const placed = placedSteps(job, base);
+  const all = lower(placed.map((p) => p.id));
+  const ids = (lists: PlacedStep['list'][]) =>
+    placed.filter((p) => lists.includes(p.list)).map((p) => p.id);
+  // What ran before each list, in the order of SPEC.md "Jobs": pre → steps → onSuccess|onFailure → post.
+  const before: Record<PlacedStep['list'], string[]> = {
+    pre: [],
+    steps: ids(['pre']),
+    onSuccess: ids(['pre', 'steps']),
+    onFailure: ids(['pre', 'steps']),
+    post: ids(['pre', 'steps', 'onSuccess', 'onFailure']),
+  };
+
+  for (const [key, value] of Object.entries(job)) {
+    if (key === 'steps' || key === 'hooks') continue;
+    const path = joinPath(base, key);
+    if (key === 'if') checkString(value as string, path, jobScope, true, problems);
+    else if (key === 'outputs')
+      checkTree(value, path, { ...jobScope, steps: { visible: all, all } }, problems);
+    else checkTree(value, path, jobScope, problems);
+  }
+
+  for (const p of placed) {
+    const earlier = placed.filter((q) => q.list === p.list && q.index < p.index).map((q) => q.id);
+    const scope: Scope = {
+      ...jobScope,
+      secrets: new Set([...jobScope.secrets, ...lower(p.step.secrets ?? [])]),
+      steps: { visible: lower([...before[p.list], ...earlier]), all },
+    };
+    for (const [key, value] of Object.entries(p.step)) {
+      const path = joinPath(p.path, key);
+      if (key === 'if') checkString(value as string, path, scope, true, problems);
+      else checkTree(value, path, scope, problems);
+    }
+  }
+}

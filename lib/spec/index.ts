@@ -1,0 +1,42 @@
+/** The workflow spec (SPEC.md): schema, loading, static checks. */
+export { checkExpressionSyntax, checkSpec, stepId } from './check.js';
+export { canonicalJson, loadSpec, type SpecInput, specDigest } from './load.js';
+export {
+  expandMatrix,
+  type MatrixCombination,
+  type MatrixValue,
+  matrixJobKey,
+  matrixSize,
+} from './matrix.js';
+export { formatPath, parsePath } from './path.js';
+export {
+  type Concurrency,
+  ConcurrencySchema,
+  HOOK_NAMES,
+  type HookName,
+  type Hooks,
+  type InputDef,
+  InputDefSchema,
+  type Job,
+  JobSchema,
+  jsonType,
+  LIMITS,
+  type Permissions,
+  type Retries,
+  RetriesSchema,
+  type Step,
+  StepSchema,
+  type Strategy,
+  type Triggers,
+  type Workflow,
+  type WorkflowInput,
+  WorkflowSchema,
+} from './schema.js';
+export {
+  EXECUTABLE_KINDS,
+  isExecutableKind,
+  parseUses,
+  SUPPORTED_USES,
+  type UsesKind,
+  type UsesRef,
+} from './uses.js';
