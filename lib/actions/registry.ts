@@ -1,0 +1,47 @@
+import { FlowlineError } from '../errors.js';
+import type { StepOutputs } from '../steps/executor.js';
+import { builtinActions } from './builtin.js';
+
+export interface ActionContext {
+  /** Aborted on timeout or cancel; long-running actions must honour it. */
+  signal: AbortSignal;
+  env: Record<string, string>;
+  /** Stable across retries: pass it on to side effects that accept one. */
+  idempotencyKey: string;
+}
+
+/** A TypeScript action, run by `uses: action:<name>`; returns the step's outputs. */
+export type ActionFn = (
+  w: Record<string, unknown>,
+  ctx: ActionContext,
+) => Promise<StepOutputs | undefined> | StepOutputs | undefined;
+
+const ACTION_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
+
+const actions = new Map<string, ActionFn>(Object.entries(builtinActions));
+
+/**
+ * Registers `action:<name>`. Names are unique (built-ins included): a second
+ * registration is a programming error, not an override. Returns an unregister function.
+ */
+export function registerAction(name: string, fn: ActionFn): () => void {
+  if (!ACTION_NAME.test(name)) {
+    throw new FlowlineError('VALIDATION', `action name '${name}' must match ${ACTION_NAME}`);
+  }
+  if (actions.has(name)) {
+    throw new FlowlineError('CONFLICT', `action '${name}' is already registered`);
+  }
+  actions.set(name, fn);
+  return () => {
+    if (actions.get(name) === fn) actions.delete(name);
+  };
+}
+
+export function getAction(name: string): ActionFn | undefined {
+  return actions.get(name);
+}
+
+/** Registered action names, sorted. */
+export function listActions(): string[] {
+  return [...actions.keys()].sort();
+}
