@@ -5,6 +5,14 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 20_000,
-    hookTimeout: 60_000,
+    hookTimeout: 90_000,
+    // The local SQS and Secrets Manager endpoints accept any credentials, but the
+    // SDK signs every request and needs some.
+    env: {
+      AWS_ACCESS_KEY_ID: 'test',
+      AWS_SECRET_ACCESS_KEY: 'test',
+      AWS_REGION: 'us-east-1',
+      LOG_LEVEL: 'silent',
+    },
   },
 });

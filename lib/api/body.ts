@@ -1,0 +1,56 @@
+import { z } from 'zod';
+import { HttpError } from './http.js';
+
+export const MAX_BODY_BYTES = 1024 * 1024;
+
+/** Parse a JSON body (empty → `{}`), answering 400 for malformed JSON. */
+export function parseJsonBody(raw: string): unknown {
+  if (raw.trim() === '') return {};
+  try {
+    return JSON.parse(raw);
+  } catch (err) {
+    throw new HttpError(
+      400,
+      'Malformed JSON',
+      err instanceof Error ? err.message : 'invalid JSON',
+      [{ path: '', message: 'body is not valid JSON' }],
+    );
+  }
+}
+
+/** Validate with zod; every issue becomes a 422 problem naming its path. */
+export function validateBody<T>(schema: z.ZodType<T>, value: unknown, what = 'body'): T {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  throw new HttpError(
+    422,
+    'Invalid request body',
+    `the ${what} does not match the expected shape`,
+    parsed.error.issues.map((issue) => ({
+      path: issue.path
+        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
+        .join('')
+        .replace(/^\./, ''),
+      message: issue.message,
+    })),
+  );
+}
+
+const jsonObject = z.record(z.string(), z.unknown());
+
+export const RunRequest = z.strictObject({
+  inputs: jsonObject.optional(),
+  env: z
+    .record(
+      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names are [A-Za-z_][A-Za-z0-9_]*'),
+      z.string(),
+    )
+    .optional(),
+});
+
+export const InlineRunRequest = z.strictObject({
+  /** The spec as a JSON object, or YAML/JSON text. */
+  spec: z.union([jsonObject, z.string()]),
+  inputs: jsonObject.optional(),
+  env: RunRequest.shape.env,
+});

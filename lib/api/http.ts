@@ -1,0 +1,54 @@
+import type { FieldProblem } from '../errors.js';
+
+/** A request as the API sees it, free of API Gateway types. Header names are lower-case. */
+export interface ApiRequest {
+  method: string;
+  path: string;
+  headers: Record<string, string>;
+  query: Record<string, string>;
+  /** The raw body (already base64-decoded). */
+  body: string;
+}
+
+export interface ApiResponse {
+  status: number;
+  headers?: Record<string, string>;
+  body?: unknown;
+}
+
+/** An error meant for the client: becomes a problem document with this status. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly title: string,
+    readonly detail?: string,
+    readonly errors?: FieldProblem[],
+  ) {
+    super(detail ?? title);
+  }
+}
+
+export const json = (
+  status: number,
+  body: unknown,
+  headers?: Record<string, string>,
+): ApiResponse => ({
+  status,
+  body,
+  ...(headers ? { headers } : {}),
+});
+
+/** RFC 9457 problem document (API.md). Never carries a stack trace. */
+export function problem(err: HttpError): ApiResponse {
+  return {
+    status: err.status,
+    headers: { 'content-type': 'application/problem+json' },
+    body: {
+      type: 'about:blank',
+      title: err.title,
+      status: err.status,
+      ...(err.detail ? { detail: err.detail } : {}),
+      errors: err.errors ?? [],
+    },
+  };
+}

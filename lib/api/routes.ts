@@ -1,0 +1,362 @@
+import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import FindMyWay from 'find-my-way';
+import type { App } from '../app.js';
+import { type AdmitRequest, admitRun, fingerprint, newRunId } from '../engine/admit.js';
+import { resolveInputs } from '../engine/inputs.js';
+import { runDocument } from '../engine/run-document.js';
+import { FlowlineError, ValidationError } from '../errors.js';
+import { loadSpec, specDigest } from '../spec/index.js';
+import type { Workflow } from '../spec/schema.js';
+import { reserveIdempotencyKey } from '../store/idempotency.js';
+import { InlineRunRequest, parseJsonBody, RunRequest, validateBody } from './body.js';
+import { type ApiRequest, type ApiResponse, HttpError, json } from './http.js';
+
+export interface RouteContext {
+  app: App;
+  req: ApiRequest;
+  params: Record<string, string>;
+  /** Set for every route but health (and webhooks later): the caller's tenant. */
+  tenant: string;
+}
+
+type Route = (ctx: RouteContext) => Promise<ApiResponse>;
+interface RouteEntry {
+  route: Route;
+  auth: boolean;
+}
+
+const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'] as const;
+
+export function createRouter() {
+  const router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 300 });
+  const on = (method: (typeof METHODS)[number], path: string, route: Route, auth = true) =>
+    router.on(method, path, () => undefined, { route, auth } satisfies RouteEntry);
+
+  on('GET', '/v1/health', health, false);
+  on('PUT', '/v1/workflows/:name', putWorkflow);
+  on('GET', '/v1/workflows', listWorkflows);
+  on('GET', '/v1/workflows/:name', getWorkflow);
+  on('POST', '/v1/workflows/:name/runs', submitRegistered);
+  on('POST', '/v1/runs', submitInline);
+  on('GET', '/v1/runs', listRuns);
+  on('GET', '/v1/runs/:runId', getRun);
+  on('GET', '/v1/runs/:runId/events', getEvents);
+  for (const path of [
+    '/v1/runs/:runId/cancel',
+    '/v1/runs/:runId/approvals/:stepId',
+    '/v1/runs/:runId/signals/:name',
+    '/v1/runs/:runId/rerun',
+  ]) {
+    on('POST', path, notImplemented);
+  }
+  on('POST', '/v1/hooks/:tenant/:name', notImplemented, false);
+
+  /** The route for a request, or the 404/405 the catch-all owes (API.md). */
+  return (method: string, path: string): { entry: RouteEntry; params: Record<string, string> } => {
+    const found = router.find(method as (typeof METHODS)[number], path);
+    if (found) {
+      return { entry: found.store as RouteEntry, params: found.params as Record<string, string> };
+    }
+    const allowed = METHODS.filter((m) => router.find(m, path));
+    if (allowed.length > 0) {
+      throw new HttpError(
+        405,
+        'Method Not Allowed',
+        `${method} is not allowed here; use ${allowed.join(', ')}`,
+      );
+    }
+    throw new HttpError(404, 'Not Found', `no route for ${method} ${path}`);
+  };
+}
+
+async function health({ app }: RouteContext): Promise<ApiResponse> {
+  const [redis, queue] = await Promise.all([
+    app.redis.ping().then(
+      () => 'ok',
+      () => 'error',
+    ),
+    app.sqs
+      .send(
+        new GetQueueAttributesCommand({
+          QueueUrl: app.config.queueUrl,
+          AttributeNames: ['QueueArn'],
+        }),
+      )
+      .then(
+        () => 'ok',
+        () => 'error',
+      ),
+  ]);
+  return json(redis === 'ok' && queue === 'ok' ? 200 : 503, { redis, queue });
+}
+
+/** YAML when the content type says so, else JSON; problems carry YAML line numbers. */
+function specFromBody(req: ApiRequest): Workflow {
+  const type = req.headers['content-type'] ?? '';
+  const yaml = /\b(yaml|yml)\b/i.test(type);
+  return loadSpec({ text: req.body, format: yaml ? 'yaml' : 'json' });
+}
+
+async function putWorkflow({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
+  const spec = specFromBody(req);
+  const name = params.name ?? '';
+  if (spec.name !== name) {
+    throw new HttpError(
+      422,
+      'Name mismatch',
+      `the URL names '${name}' but the spec is named '${spec.name}'`,
+      [{ path: 'name', message: `must equal '${name}'` }],
+    );
+  }
+  const version = spec.version ?? '';
+  const { revision, created } = await app.workflows.register(
+    tenant,
+    name,
+    {
+      version,
+      digest: specDigest(spec),
+      createdAt: new Date().toISOString(),
+      spec: JSON.stringify(spec),
+    },
+    (spec.on.schedule?.length ?? 0) > 0,
+  );
+  return json(created ? 201 : 200, { name, version, revision });
+}
+
+function triggersOf(spec: Workflow): string[] {
+  return Object.entries(spec.on)
+    .filter(([, v]) => v !== undefined && v !== false)
+    .map(([k]) => k);
+}
+
+async function listWorkflows({ app, tenant }: RouteContext): Promise<ApiResponse> {
+  const names = await app.workflows.names(tenant);
+  const latest = await Promise.all(names.map((n) => app.workflows.latest(tenant, n)));
+  const items = latest.flatMap((rev, i) => {
+    if (!rev) return [];
+    const spec = JSON.parse(rev.spec) as Workflow;
+    return [
+      { name: names[i], version: rev.version, revision: rev.revision, triggers: triggersOf(spec) },
+    ];
+  });
+  return json(200, { items });
+}
+
+async function getWorkflow({ app, params, tenant }: RouteContext): Promise<ApiResponse> {
+  const name = params.name ?? '';
+  const revisions = await app.workflows.revisions(tenant, name);
+  const latest = revisions.at(-1);
+  if (!latest) throw new HttpError(404, 'Not Found', `no workflow named '${name}'`);
+  return json(200, {
+    name,
+    revision: latest.revision,
+    spec: JSON.parse(latest.spec),
+    revisions: revisions.map(({ revision, version, createdAt, digest }) => ({
+      revision,
+      version,
+      createdAt,
+      digest,
+    })),
+  });
+}
+
+async function submitRegistered({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
+  const body = validateBody(RunRequest, parseJsonBody(req.body));
+  const name = params.name ?? '';
+  const latest = await app.workflows.latest(tenant, name);
+  if (!latest) throw new HttpError(404, 'Not Found', `no workflow named '${name}'`);
+  const spec = JSON.parse(latest.spec) as Workflow;
+  if (!spec.on.manual) {
+    throw new HttpError(
+      409,
+      'Not manually runnable',
+      `workflow '${name}' has no 'on.manual' trigger`,
+    );
+  }
+  return submit(app, req, `wf:${name}`, {
+    tenant,
+    spec,
+    revision: latest.revision,
+    ...(body.inputs ? { inputs: body.inputs } : {}),
+    ...(body.env ? { env: body.env } : {}),
+    trigger: { type: 'api', actor: tenant },
+  });
+}
+
+async function submitInline({ app, req, tenant }: RouteContext): Promise<ApiResponse> {
+  const body = validateBody(InlineRunRequest, parseJsonBody(req.body));
+  const spec = prefixProblems(() =>
+    typeof body.spec === 'string'
+      ? loadSpec({
+          text: body.spec,
+          format: body.spec.trimStart().startsWith('{') ? 'json' : 'yaml',
+        })
+      : loadSpec({ value: body.spec }),
+  );
+  return submit(app, req, 'inline', {
+    tenant,
+    spec,
+    revision: 0,
+    ...(body.inputs ? { inputs: body.inputs } : {}),
+    ...(body.env ? { env: body.env } : {}),
+    trigger: { type: 'api', actor: tenant },
+  });
+}
+
+/** Problems of an inline spec are reported under `spec.` so the path names the body field. */
+function prefixProblems<T>(fn: () => T): T {
+  try {
+    return fn();
+  } catch (err) {
+    if (err instanceof ValidationError) {
+      throw new ValidationError(
+        err.message,
+        err.problems.map((p) => ({ ...p, path: p.path ? `spec.${p.path}` : 'spec' })),
+      );
+    }
+    throw err;
+  }
+}
+
+const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,256}$/;
+
+async function submit(
+  app: App,
+  req: ApiRequest,
+  scope: string,
+  admit: AdmitRequest,
+): Promise<ApiResponse> {
+  const key = req.headers['idempotency-key'];
+  if (key === undefined) {
+    const { summary } = await admitRun(app, admit);
+    return json(202, summary, { location: summary.links.self });
+  }
+  if (!IDEMPOTENCY_KEY.test(key)) {
+    throw new HttpError(
+      400,
+      'Bad Idempotency-Key',
+      'Idempotency-Key must be 1-256 visible ASCII characters',
+      [{ path: 'headers.idempotency-key', message: 'must be 1-256 visible ASCII characters' }],
+    );
+  }
+  // Bad inputs must not bind the key: check them before reserving it.
+  resolveInputs(admit.spec, admit.inputs);
+  const reservation = await reserveIdempotencyKey(app.redis, app.config.keyPrefix, {
+    tenant: admit.tenant,
+    scope,
+    key,
+    runId: newRunId(),
+    fingerprint: fingerprint({ scope, revision: admit.revision, body: parseJsonBody(req.body) }),
+    ttlS: app.config.idempotencyTtlS,
+  });
+  if (reservation.kind === 'mismatch') {
+    throw new HttpError(
+      422,
+      'Idempotency-Key reused',
+      'this Idempotency-Key was used with a different request',
+      [{ path: 'headers.idempotency-key', message: `already used for run ${reservation.runId}` }],
+    );
+  }
+  const { summary } = await admitRun(app, { ...admit, runId: reservation.runId });
+  return reservation.kind === 'fresh'
+    ? json(202, summary, { location: summary.links.self })
+    : json(200, summary, { 'idempotent-replayed': 'true' });
+}
+
+async function getRun({ app, params, tenant }: RouteContext): Promise<ApiResponse> {
+  const snap = await app.runs.snapshot(tenant, params.runId ?? '');
+  if (!snap) throw new HttpError(404, 'Not Found', `no run '${params.runId}'`);
+  return json(200, runDocument(snap));
+}
+
+const RUN_STATUSES = new Set(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled']);
+
+function limitParam(
+  raw: string | undefined,
+  fallback: number,
+  max: number,
+  name = 'limit',
+): number {
+  if (raw === undefined) return fallback;
+  const n = Number(raw);
+  if (!Number.isInteger(n) || n < 1 || n > max) {
+    throw new HttpError(400, 'Bad query parameter', `${name} must be an integer from 1 to ${max}`, [
+      { path: `query.${name}`, message: `must be an integer from 1 to ${max}` },
+    ]);
+  }
+  return n;
+}
+
+async function listRuns({ app, req, tenant }: RouteContext): Promise<ApiResponse> {
+  const limit = limitParam(req.query.limit, 20, 100);
+  const { workflow, status, cursor } = req.query;
+  if (status !== undefined && !RUN_STATUSES.has(status)) {
+    throw new HttpError(400, 'Bad query parameter', `unknown status '${status}'`, [
+      { path: 'query.status', message: `must be one of ${[...RUN_STATUSES].join(', ')}` },
+    ]);
+  }
+  if (cursor !== undefined && !/^run_[0-9A-Z]{26}$/.test(cursor)) {
+    throw new HttpError(400, 'Bad query parameter', 'cursor is not one this API gave out', [
+      { path: 'query.cursor', message: 'invalid cursor' },
+    ]);
+  }
+  // Filters are applied while walking the index, a bounded number of pages per request.
+  const items: unknown[] = [];
+  let before = cursor;
+  let exhausted = false;
+  for (let page = 0; page < 10 && items.length < limit && !exhausted; page++) {
+    const ids = await app.runs.listRunIds(tenant, 100, before);
+    exhausted = ids.length < 100;
+    const rows = await app.runs.runFields(tenant, ids, [
+      'workflow',
+      'revision',
+      'status',
+      'createdAt',
+    ]);
+    for (const [i, id] of ids.entries()) {
+      before = id;
+      const [wf, revision, st, createdAt] = rows[i] ?? [];
+      if (!wf || (workflow && wf !== workflow) || (status && st !== status)) continue;
+      items.push({
+        id,
+        workflow: wf,
+        revision: Number(revision),
+        status: st,
+        createdAt: new Date(Number(createdAt)).toISOString(),
+        links: { self: `/v1/runs/${id}`, events: `/v1/runs/${id}/events` },
+      });
+      if (items.length === limit) {
+        exhausted = i === ids.length - 1 && exhausted;
+        break;
+      }
+    }
+  }
+  return json(200, { items, nextCursor: exhausted ? null : (before ?? null) });
+}
+
+async function getEvents({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
+  const runId = params.runId ?? '';
+  const limit = limitParam(req.query.limit, 100, 1000);
+  const after = req.query.after;
+  if (after !== undefined && !/^\d+-\d+$/.test(after)) {
+    throw new HttpError(400, 'Bad query parameter', 'after must be an event id', [
+      { path: 'query.after', message: 'must be an event id such as 1700000000000-0' },
+    ]);
+  }
+  const [exists] = await app.runs.runFields(tenant, [runId], ['id']);
+  if (!exists?.[0]) throw new HttpError(404, 'Not Found', `no run '${runId}'`);
+  const events = await app.runs.readEvents(tenant, runId, after, limit);
+  const items = events.map(({ id, fields }) => ({
+    id,
+    at: new Date(Number(fields.at)).toISOString(),
+    type: fields.type,
+    ...(fields.job ? { job: fields.job } : {}),
+    ...(fields.step ? { step: fields.step } : {}),
+    data: fields.data ? JSON.parse(fields.data) : {},
+  }));
+  return json(200, { items, next: events.at(-1)?.id ?? after ?? null });
+}
+
+async function notImplemented({ req }: RouteContext): Promise<ApiResponse> {
+  throw new FlowlineError('NOT_IMPLEMENTED', `${req.method} ${req.path} is not implemented yet`);
+}

@@ -1,0 +1,49 @@
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
+import type { SQSClient } from '@aws-sdk/client-sqs';
+import type { Config } from './config.js';
+import { createJobQueue, createSqsClient, type JobQueue } from './queue/sqs-queue.js';
+import { createSecretsProvider, type SecretsProvider } from './secrets/provider.js';
+import { createRunStore, type RunStore } from './store/run-store.js';
+import { connectRedis, type ScriptRedis } from './store/scripts.js';
+import { createWorkflowStore, type WorkflowStore } from './store/workflow-store.js';
+
+/**
+ * Everything the handlers need, built once per warm container from config.
+ * Tests build the same thing against their own Redis and queue.
+ */
+export interface App {
+  config: Config;
+  redis: ScriptRedis;
+  sqs: SQSClient;
+  queue: JobQueue;
+  runs: RunStore;
+  workflows: WorkflowStore;
+  secretsClient: SecretsManagerClient;
+  secrets: SecretsProvider;
+}
+
+export function createApp(config: Config): App {
+  const redis = connectRedis(config.redisUrl);
+  const sqs = createSqsClient(config);
+  const secretsClient = new SecretsManagerClient({ region: config.region });
+  return {
+    config,
+    redis,
+    sqs,
+    queue: createJobQueue(sqs, config.queueUrl),
+    runs: createRunStore(redis, config.keyPrefix),
+    workflows: createWorkflowStore(redis, config.keyPrefix),
+    secretsClient,
+    secrets: createSecretsProvider({
+      client: secretsClient,
+      prefix: config.secretsPrefix,
+      ttlMs: config.secretsTtlMs,
+    }),
+  };
+}
+
+export async function closeApp(app: App): Promise<void> {
+  app.sqs.destroy();
+  app.secretsClient.destroy();
+  await app.redis.quit();
+}

@@ -1,0 +1,140 @@
+import { createHash } from 'node:crypto';
+import { ulid } from 'ulidx';
+import { FlowlineError } from '../errors.js';
+import type { JobTask } from '../queue/message.js';
+import type { JobQueue } from '../queue/sqs-queue.js';
+import { canonicalJson } from '../spec/load.js';
+import type { Workflow } from '../spec/schema.js';
+import type { RunStore } from '../store/run-store.js';
+import { resolveInputs } from './inputs.js';
+import { initialJobFields, planRun } from './plan.js';
+
+export interface Trigger {
+  type: 'api' | 'schedule' | 'webhook' | 'workflow' | 'rerun';
+  actor?: string;
+  payload?: unknown;
+}
+
+export interface AdmitRequest {
+  tenant: string;
+  spec: Workflow;
+  /** 0 for an inline (unregistered) spec. */
+  revision: number;
+  inputs?: Record<string, unknown>;
+  env?: Record<string, string>;
+  trigger: Trigger;
+  /** A caller-chosen id makes admission idempotent (cron fires, idempotency keys). */
+  runId?: string;
+  parentRunId?: string;
+  rerunOf?: string;
+}
+
+export interface RunSummary {
+  id: string;
+  workflow: string;
+  revision: number;
+  status: string;
+  createdAt: string;
+  links: { self: string; events: string };
+}
+
+export function newRunId(now: number = Date.now()): string {
+  return `run_${ulid(now)}`;
+}
+
+/** Stable fingerprint of a request body, for idempotency-key reuse checks. */
+export function fingerprint(value: unknown): string {
+  return createHash('sha256').update(canonicalJson(value)).digest('hex').slice(0, 32);
+}
+
+export function runSummary(
+  id: string,
+  workflow: string,
+  revision: number,
+  status: string,
+  createdAt: string,
+): RunSummary {
+  return {
+    id,
+    workflow,
+    revision,
+    status,
+    createdAt,
+    links: { self: `/v1/runs/${id}`, events: `/v1/runs/${id}/events` },
+  };
+}
+
+/**
+ * Create a run: inputs checked, plan built (pure), run + jobs + first events
+ * written in one Redis transition, then the ready jobs sent to SQS. With a given
+ * run id a repeated call writes nothing new and re-sends the first jobs, which is
+ * harmless: a task's dispatch token lets only one delivery claim it.
+ */
+export async function admitRun(
+  deps: { runs: RunStore; queue: JobQueue; now?: () => number },
+  req: AdmitRequest,
+): Promise<{ summary: RunSummary; created: boolean }> {
+  const now = (deps.now ?? Date.now)();
+  const inputs = resolveInputs(req.spec, req.inputs);
+  const plan = planRun(req.spec);
+  const runId = req.runId ?? newRunId(now);
+  const { fields, queued } = initialJobFields(plan);
+  const createdAt = new Date(now).toISOString();
+  const runFields: Record<string, string> = {
+    id: runId,
+    tenant: req.tenant,
+    workflow: req.spec.name,
+    version: req.spec.version ?? '',
+    revision: String(req.revision),
+    status: 'queued',
+    spec: JSON.stringify(req.spec),
+    inputs: JSON.stringify(inputs),
+    env: JSON.stringify(req.env ?? {}),
+    trigger: JSON.stringify(req.trigger),
+    createdAt: String(now),
+    pending: String(plan.length),
+    failed: '0',
+    dispatch: String(queued.length),
+    ...(req.parentRunId ? { parentRunId: req.parentRunId } : {}),
+    ...(req.rerunOf ? { rerunOf: req.rerunOf } : {}),
+  };
+  const created = await deps.runs.createRun({
+    tenant: req.tenant,
+    runId,
+    createdAt: now,
+    runFields,
+    jobFields: fields,
+    queued,
+  });
+  if (!created) {
+    const existing = await deps.runs.runFields(
+      req.tenant,
+      [runId],
+      ['workflow', 'revision', 'status', 'createdAt'],
+    );
+    const [workflow, revision, status, at] = existing[0] ?? [];
+    if (!workflow) throw new FlowlineError('INTERNAL', `run ${runId} vanished during admission`);
+    // The first admission may have crashed before its send; a stale re-send is dropped at claim.
+    if (status === 'queued') await deps.queue.send(firstTasks(req.tenant, runId, queued));
+    return {
+      summary: runSummary(
+        runId,
+        workflow,
+        Number(revision),
+        status ?? 'queued',
+        new Date(Number(at)).toISOString(),
+      ),
+      created: false,
+    };
+  }
+  await deps.queue.send(firstTasks(req.tenant, runId, queued));
+  return {
+    summary: runSummary(runId, req.spec.name, req.revision, 'queued', createdAt),
+    created: true,
+  };
+}
+
+/** Tasks of the jobs queued at creation: tokens 1..n, as `initialJobFields` numbers them. */
+function firstTasks(tenant: string, runId: string, queued: string[]): JobTask[] {
+  return queued.map((jobKey, i) => ({ tenant, runId, jobKey, attempt: 1, token: String(i + 1) }));
+}

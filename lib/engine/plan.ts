@@ -1,0 +1,112 @@
+import { usesStatusFunction } from '../expr/index.js';
+import { stepId } from '../spec/check.js';
+import { expandMatrix, type MatrixCombination, matrixJobKey } from '../spec/matrix.js';
+import type { HookName, Job, Step, Workflow } from '../spec/schema.js';
+
+/**
+ * The run plan: the spec's jobs expanded into job instances (one per matrix
+ * combination) with their edges. Pure; computed once at submit and stored with
+ * the run so the Lua transitions never need to understand the spec.
+ */
+export interface PlannedJob {
+  key: string;
+  name: string;
+  matrix?: MatrixCombination;
+  needs: string[];
+  dependents: string[];
+  /**
+   * `success`: Lua queues the job only when every need succeeded and skips it
+   * otherwise. `custom`: the `if` calls a status function, so the executor decides.
+   */
+  gate: 'success' | 'custom';
+  continueOnError: boolean;
+  stepCount: number;
+}
+
+/** A step of the flattened step list, in run order (hooks included). */
+export interface PlannedStep {
+  index: number;
+  /** `steps.<key>` in expressions and `step` in events: the id, else `s<n>` / `<hook><n>` (spec `stepId`). */
+  key: string;
+  step: Step;
+  hook?: HookName;
+}
+
+/** Steps in the order pre → steps → onSuccess → onFailure → post; which hooks run is decided at run time. */
+export function stepList(job: Job): PlannedStep[] {
+  const hooks = job.hooks ?? {};
+  const groups: [Step[] | undefined, HookName | undefined][] = [
+    [hooks.pre, 'pre'],
+    [job.steps, undefined],
+    [hooks.onSuccess, 'onSuccess'],
+    [hooks.onFailure, 'onFailure'],
+    [hooks.post, 'post'],
+  ];
+  const list: PlannedStep[] = [];
+  for (const [steps, hook] of groups) {
+    (steps ?? []).forEach((step, n) => {
+      list.push({
+        index: list.length,
+        key: stepId(step, n, hook),
+        step,
+        ...(hook ? { hook } : {}),
+      });
+    });
+  }
+  return list;
+}
+
+export function planRun(spec: Workflow): PlannedJob[] {
+  const instances = new Map<string, PlannedJob[]>();
+  for (const [name, job] of Object.entries(spec.jobs)) {
+    const combos = job.strategy ? expandMatrix(job.strategy.matrix) : [undefined];
+    instances.set(
+      name,
+      combos.map((matrix) => ({
+        key: matrix ? matrixJobKey(name, matrix) : name,
+        name,
+        ...(matrix ? { matrix } : {}),
+        needs: [],
+        dependents: [],
+        gate: job.if !== undefined && usesStatusFunction(job.if) ? 'custom' : 'success',
+        continueOnError: job.continueOnError,
+        stepCount: stepList(job).length,
+      })),
+    );
+  }
+  for (const [name, job] of Object.entries(spec.jobs)) {
+    const mine = instances.get(name) ?? [];
+    for (const needName of job.needs) {
+      const theirs = instances.get(needName) ?? [];
+      for (const planned of mine) planned.needs.push(...theirs.map((t) => t.key));
+      for (const need of theirs) need.dependents.push(...mine.map((m) => m.key));
+    }
+  }
+  return [...instances.values()].flat();
+}
+
+/** The `jobs` hash fields of a new run, and which jobs start queued. */
+export function initialJobFields(plan: PlannedJob[]): {
+  fields: Record<string, string>;
+  queued: string[];
+} {
+  const fields: Record<string, string> = {};
+  const queued: string[] = [];
+  for (const job of plan) {
+    const ready = job.needs.length === 0;
+    if (ready) queued.push(job.key);
+    Object.assign(fields, {
+      [`status:${job.key}`]: ready ? 'queued' : 'pending',
+      [`attempt:${job.key}`]: ready ? '1' : '0',
+      [`token:${job.key}`]: ready ? String(queued.length) : '',
+      [`fence:${job.key}`]: '0',
+      [`waiting:${job.key}`]: String(job.needs.length),
+      [`needs:${job.key}`]: JSON.stringify(job.needs),
+      [`deps:${job.key}`]: JSON.stringify(job.dependents),
+      [`gate:${job.key}`]: job.gate,
+      [`coe:${job.key}`]: job.continueOnError ? '1' : '0',
+      [`nsteps:${job.key}`]: String(job.stepCount),
+    });
+  }
+  return { fields, queued };
+}

@@ -1,0 +1,115 @@
+import type { ErrorRecord } from '../errors.js';
+import { evaluateDeep } from '../expr/index.js';
+import type { Workflow } from '../spec/schema.js';
+import type { RunSnapshot } from '../store/run-store.js';
+import type { StepRecord } from './execute-job.js';
+import { type NeedState, needsContext } from './job-context.js';
+import { planRun, stepList } from './plan.js';
+
+const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
+const json = <T>(raw: string | undefined, fallback: T): T =>
+  raw ? (JSON.parse(raw) as T) : fallback;
+
+/**
+ * The run document of API.md, assembled from the run's raw hashes. Pure. Workflow
+ * outputs are evaluated here from the jobs' committed outputs, so they never
+ * depend on which invocation happened to finish the run.
+ */
+export function runDocument(snap: RunSnapshot) {
+  const { run, jobs: j, steps } = snap;
+  const spec = json<Workflow>(run.spec, { name: run.workflow ?? '', jobs: {} } as Workflow);
+  const plan = planRun(spec);
+  const status = run.status ?? 'queued';
+
+  const jobs: Record<string, unknown> = {};
+  const states = new Map<string, NeedState>();
+  for (const planned of plan) {
+    const key = planned.key;
+    const jobStatus = j[`status:${key}`] ?? 'pending';
+    const outputs = json<Record<string, unknown>>(j[`outputs:${key}`], {});
+    states.set(key, { status: jobStatus, outputs, continueOnError: planned.continueOnError });
+    const job = spec.jobs[planned.name];
+    const stepDocs = job
+      ? stepList(job).flatMap((ps): StepRecord[] => {
+          const record = json<StepRecord | null>(steps[`${key}#${ps.index}`], null);
+          if (record) return [record];
+          // Hooks appear only once they ran; plain steps always show.
+          if (ps.hook) return [];
+          return [
+            {
+              id: ps.key,
+              ...(ps.step.name ? { name: ps.step.name } : {}),
+              uses: ps.step.uses,
+              status: jobStatus === 'skipped' || TERMINAL.has(jobStatus) ? 'skipped' : 'pending',
+              attempt: Number(j[`attempt:${key}`] ?? 0),
+              outputs: {},
+              error: null,
+              startedAt: null,
+              finishedAt: null,
+            },
+          ];
+        })
+      : [];
+    jobs[key] = {
+      status: jobStatus,
+      attempt: Number(j[`attempt:${key}`] ?? 0),
+      needs: planned.needs,
+      outputs,
+      startedAt: iso(j[`startedAt:${key}`]),
+      finishedAt: iso(j[`finishedAt:${key}`]),
+      error: json<ErrorRecord | null>(j[`error:${key}`], null),
+      steps: stepDocs,
+    };
+  }
+
+  return {
+    id: run.id,
+    workflow: run.workflow,
+    version: run.version || null,
+    revision: Number(run.revision ?? 0),
+    status,
+    trigger: json(run.trigger, {}),
+    inputs: json(run.inputs, {}),
+    outputs: status === 'succeeded' ? workflowOutputs(spec, plan, states) : {},
+    error: runError(run),
+    createdAt: iso(run.createdAt),
+    startedAt: iso(run.startedAt),
+    finishedAt: iso(run.finishedAt),
+    parentRunId: run.parentRunId ?? null,
+    rerunOf: run.rerunOf ?? null,
+    jobs,
+  };
+}
+
+function runError(
+  run: Record<string, string>,
+): { code: string; job: string; message: string } | null {
+  if (run.status !== 'failed' || !run.failedJob) return null;
+  const cause = json<ErrorRecord | null>(run.failedError, null);
+  return {
+    code: 'JOB_FAILED',
+    job: run.failedJob,
+    message: cause?.message ?? `job ${run.failedJob} failed`,
+  };
+}
+
+function workflowOutputs(
+  spec: Workflow,
+  plan: ReturnType<typeof planRun>,
+  states: Map<string, NeedState>,
+): Record<string, unknown> {
+  if (!spec.outputs) return {};
+  const jobs = needsContext(
+    plan,
+    plan.map((p) => p.key),
+    states,
+  );
+  try {
+    return evaluateDeep(spec.outputs, { jobs }) as Record<string, unknown>;
+  } catch {
+    // The syntax was checked at registration; a GET must never fail on outputs.
+    return {};
+  }
+}

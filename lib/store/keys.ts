@@ -1,0 +1,54 @@
+/**
+ * The one key builder. Every key starts with `<prefix>:<tenant>:` (tenants never
+ * share a key, invariant 7). All keys of one run share the hash tag `{<runId>}` so
+ * each run transition is a single-slot Lua script (invariant 2, Redis Cluster).
+ * Tenant-wide indexes are separate slots and are never touched by run scripts.
+ */
+export interface RunKeys {
+  /** Hash: run fields (status, spec, inputs, counters, …). */
+  run: string;
+  /** Hash: flat job fields `<field>:<jobKey>` (status, attempt, token, fence, …). */
+  jobs: string;
+  /** Hash: step records, field `<jobKey>#<stepIndex>` → JSON. */
+  steps: string;
+  /** Stream: the run's events, in order. */
+  events: string;
+}
+
+export function runKeys(prefix: string, tenant: string, runId: string): RunKeys {
+  const base = `${prefix}:${tenant}:{${runId}}`;
+  return {
+    run: `${base}:run`,
+    jobs: `${base}:jobs`,
+    steps: `${base}:steps`,
+    events: `${base}:events`,
+  };
+}
+
+export function tenantKeys(prefix: string, tenant: string) {
+  // `{tenant}` keeps a tenant's registry keys in one slot for the register script.
+  const base = `${prefix}:{${tenant}}`;
+  return {
+    /** Sorted set: runIds by creation time (newest-first listing). */
+    runs: `${base}:runs`,
+    /** Set: registered workflow names. */
+    workflows: `${base}:workflows`,
+    /** Hash: `latest` → revision number, `rev:<n>` → revision JSON. */
+    workflow: (name: string) => `${base}:wf:${name}`,
+    /** String: idempotency record `runId|fingerprint` with a TTL. */
+    idempotency: (scope: string, key: string) => `${base}:idem:${scope}:${key}`,
+  };
+}
+
+export function globalKeys(prefix: string) {
+  return {
+    /** Sorted set: job tasks (JSON) due at score (ms), woken by `schedule`. */
+    timers: `${prefix}:timers`,
+    /** Set: `<tenant>/<workflow>` with a cron trigger. */
+    cronWorkflows: `${prefix}:cron`,
+  };
+}
+
+/** Field of the flat `jobs` hash. The field name comes first so a job key may contain anything. */
+export const jobField = (field: string, jobKey: string) => `${field}:${jobKey}`;
+export const stepField = (jobKey: string, index: number) => `${jobKey}#${index}`;

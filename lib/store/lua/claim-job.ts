@@ -1,0 +1,66 @@
+/**
+ * claimJob — take a queued job (or one whose lease expired) for one attempt.
+ * The message's attempt and dispatch token must match the job's; a duplicate or
+ * late delivery gets a negative code and is acknowledged by the caller.
+ *
+ * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] steps hash    KEYS[4] events stream
+ * ARGV[1] job key     ARGV[2] attempt      ARGV[3] dispatch token
+ * ARGV[4] now (ms)    ARGV[5] lease (ms)
+ *
+ * Returns
+ *   {1, fence, spec, inputs, trigger, workflow, env, needs, stepRecords}
+ *       needs: flat {jobKey, status, outputs, …}; stepRecords: one per step (false when none)
+ *  -1 no such run or job
+ *  -2 the run has finished
+ *  -3 the message is stale (other attempt or token, or the job is past running)
+ *  -4 the job is running under a live lease (duplicate delivery)
+ */
+export default /* lua */ `
+local rcall = redis.call
+local runKey, jobsKey, stepsKey, eventsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
+local job, attempt, token = ARGV[1], ARGV[2], ARGV[3]
+local now, leaseMs = tonumber(ARGV[4]), tonumber(ARGV[5])
+
+local state = rcall('HMGET', jobsKey, 'status:' .. job, 'attempt:' .. job, 'token:' .. job,
+  'lease:' .. job, 'needs:' .. job, 'nsteps:' .. job)
+local status = state[1]
+if not status then return {-1} end
+
+local run = rcall('HMGET', runKey, 'status', 'spec', 'inputs', 'trigger', 'workflow', 'env')
+local runStatus = run[1]
+if runStatus == 'succeeded' or runStatus == 'failed' or runStatus == 'cancelled' then return {-2} end
+if state[2] ~= attempt or state[3] ~= token then return {-3} end
+if status == 'running' then
+  if tonumber(state[4] or '0') > now then return {-4} end
+elseif status ~= 'queued' then
+  return {-3}
+end
+
+local fence = rcall('HINCRBY', jobsKey, 'fence:' .. job, 1)
+rcall('HSET', jobsKey, 'status:' .. job, 'running', 'lease:' .. job, now + leaseMs)
+rcall('HSETNX', jobsKey, 'startedAt:' .. job, now)
+rcall('XADD', eventsKey, '*', 'type', 'job.started', 'at', now, 'job', job,
+  'data', '{"attempt":' .. attempt .. '}')
+if runStatus == 'queued' then
+  rcall('HSET', runKey, 'status', 'running', 'startedAt', now)
+  rcall('XADD', eventsKey, '*', 'type', 'run.started', 'at', now)
+end
+
+local needs = {}
+for _, need in ipairs(cjson.decode(state[5])) do
+  local n = rcall('HMGET', jobsKey, 'status:' .. need, 'outputs:' .. need)
+  needs[#needs + 1] = need
+  needs[#needs + 1] = n[1]
+  needs[#needs + 1] = n[2] or '{}'
+end
+
+local stepRecords = {}
+local nsteps = tonumber(state[6])
+if nsteps > 0 then
+  local fields = {}
+  for i = 0, nsteps - 1 do fields[#fields + 1] = job .. '#' .. i end
+  stepRecords = rcall('HMGET', stepsKey, unpack(fields))
+end
+
+return {1, fence, run[2], run[3], run[4], run[5], run[6] or '{}', needs, stepRecords}
+`;

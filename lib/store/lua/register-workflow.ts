@@ -1,0 +1,23 @@
+/**
+ * registerWorkflow — add a revision unless the spec equals the latest one.
+ *
+ * KEYS[1] workflow hash    KEYS[2] workflow names set
+ * ARGV[1] name    ARGV[2] spec digest    ARGV[3] revision JSON (spec, version, createdAt)
+ *
+ * Returns {revision, 1} when a revision was added, {revision, 0} when the latest
+ * revision already has this digest.
+ */
+export default /* lua */ `
+local rcall = redis.call
+local wfKey, namesKey = KEYS[1], KEYS[2]
+local name, digest = ARGV[1], ARGV[2]
+
+local latest = rcall('HGET', wfKey, 'latest')
+if latest and rcall('HGET', wfKey, 'digest:' .. latest) == digest then
+  return {tonumber(latest), 0}
+end
+local revision = rcall('HINCRBY', wfKey, 'latest', 1)
+rcall('HSET', wfKey, 'rev:' .. revision, ARGV[3], 'digest:' .. revision, digest)
+rcall('SADD', namesKey, name)
+return {revision, 1}
+`;

@@ -1,0 +1,244 @@
+import type { JobTask } from '../queue/message.js';
+import { runKeys, tenantKeys } from './keys.js';
+import type { ScriptRedis } from './scripts.js';
+
+/** What a new run is written with; every value already a string for the hash. */
+export interface NewRun {
+  tenant: string;
+  runId: string;
+  createdAt: number;
+  runFields: Record<string, string>;
+  jobFields: Record<string, string>;
+  queued: string[];
+}
+
+export type ClaimResult =
+  | {
+      kind: 'claimed';
+      fence: string;
+      spec: string;
+      inputs: string;
+      trigger: string;
+      workflow: string;
+      env: string;
+      /** Status and outputs JSON of each need, by job key. */
+      needs: Map<string, { status: string; outputs: string }>;
+      /** Step record JSON by flattened step index, where one was committed. */
+      stepRecords: (string | null)[];
+    }
+  | { kind: 'missing' | 'run-finished' | 'stale' | 'lease-held' };
+
+const CLAIM_CODES = {
+  '-1': 'missing',
+  '-2': 'run-finished',
+  '-3': 'stale',
+  '-4': 'lease-held',
+} as const;
+
+export interface StepCommit {
+  index: number;
+  stepKey: string;
+  record: string;
+}
+
+export interface FinishedStep extends StepCommit {
+  eventType: string;
+  eventData: string;
+}
+
+/** Raw hashes of one run, for the run document. */
+export interface RunSnapshot {
+  run: Record<string, string>;
+  jobs: Record<string, string>;
+  steps: Record<string, string>;
+}
+
+export interface RunEvent {
+  id: string;
+  fields: Record<string, string>;
+}
+
+/** Typed wrappers over the run scripts: one Redis round trip each. */
+export function createRunStore(redis: ScriptRedis, prefix: string) {
+  const keysOf = (tenant: string, runId: string) => runKeys(prefix, tenant, runId);
+
+  return {
+    /** Index first, then the run: a crash between leaves an index entry that reads skip. */
+    async createRun(run: NewRun): Promise<boolean> {
+      const k = keysOf(run.tenant, run.runId);
+      const [, created] = await Promise.all([
+        // Score 0 for all: run ids are ULIDs, so lexical order is creation order.
+        redis.zadd(tenantKeys(prefix, run.tenant).runs, 'NX', 0, run.runId),
+        redis.createRun(
+          k.run,
+          k.jobs,
+          k.events,
+          run.createdAt,
+          JSON.stringify(run.runFields),
+          JSON.stringify(run.jobFields),
+          JSON.stringify(run.queued),
+        ),
+      ]);
+      return created === 1;
+    },
+
+    async claimJob(task: JobTask, now: number, leaseMs: number): Promise<ClaimResult> {
+      const k = keysOf(task.tenant, task.runId);
+      const reply = (await redis.claimJob(
+        k.run,
+        k.jobs,
+        k.steps,
+        k.events,
+        task.jobKey,
+        task.attempt,
+        task.token,
+        now,
+        leaseMs,
+      )) as [number, ...unknown[]];
+      const code = reply[0];
+      if (code !== 1) return { kind: CLAIM_CODES[String(code) as keyof typeof CLAIM_CODES] };
+      const [, fence, spec, inputs, trigger, workflow, env, needsFlat, stepRecords] = reply as [
+        number,
+        number,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string[],
+        (string | null)[],
+      ];
+      const needs = new Map<string, { status: string; outputs: string }>();
+      for (let i = 0; i < needsFlat.length; i += 3) {
+        needs.set(needsFlat[i] as string, {
+          status: needsFlat[i + 1] as string,
+          outputs: needsFlat[i + 2] as string,
+        });
+      }
+      return {
+        kind: 'claimed',
+        fence: String(fence),
+        spec,
+        inputs,
+        trigger,
+        workflow,
+        env,
+        needs,
+        stepRecords,
+      };
+    },
+
+    /** Record a finished step and/or a started one; false when the fence is stale. */
+    async commitStep(
+      task: JobTask,
+      fence: string,
+      now: number,
+      leaseMs: number,
+      done?: FinishedStep,
+      started?: StepCommit,
+    ): Promise<boolean> {
+      const k = keysOf(task.tenant, task.runId);
+      const reply = await redis.commitStep(
+        k.jobs,
+        k.steps,
+        k.events,
+        task.jobKey,
+        fence,
+        now,
+        leaseMs,
+        done?.index ?? '',
+        done?.stepKey ?? '',
+        done?.record ?? '',
+        done?.eventType ?? '',
+        done?.eventData ?? '',
+        started?.index ?? '',
+        started?.stepKey ?? '',
+        started?.record ?? '',
+      );
+      return reply === 1;
+    },
+
+    /**
+     * End the job and unblock dependents. Returns the tasks that became ready and
+     * the run's final status when this was its last job; undefined when stale.
+     */
+    async finishJob(
+      task: JobTask,
+      fence: string,
+      status: 'succeeded' | 'failed' | 'skipped' | 'cancelled',
+      outputs: string,
+      error: string,
+      now: number,
+    ): Promise<{ runStatus: string; ready: JobTask[] } | undefined> {
+      const k = keysOf(task.tenant, task.runId);
+      const reply = await redis.finishJob(
+        k.run,
+        k.jobs,
+        k.events,
+        task.jobKey,
+        fence,
+        status,
+        outputs,
+        error,
+        now,
+      );
+      if (!Array.isArray(reply)) return undefined;
+      const [runStatus, ...flat] = reply as string[];
+      const ready: JobTask[] = [];
+      for (let i = 0; i < flat.length; i += 2) {
+        ready.push({
+          tenant: task.tenant,
+          runId: task.runId,
+          jobKey: flat[i] as string,
+          attempt: 1,
+          token: flat[i + 1] as string,
+        });
+      }
+      return { runStatus: runStatus ?? '', ready };
+    },
+
+    async snapshot(tenant: string, runId: string): Promise<RunSnapshot | undefined> {
+      const k = keysOf(tenant, runId);
+      const [run, jobs, steps] = await Promise.all([
+        redis.hgetall(k.run),
+        redis.hgetall(k.jobs),
+        redis.hgetall(k.steps),
+      ]);
+      if (!run.id) return undefined;
+      return { run, jobs, steps };
+    },
+
+    /** Run fields only (status, workflow, …) for a batch of runs, e.g. a listing. */
+    async runFields(
+      tenant: string,
+      runIds: string[],
+      fields: string[],
+    ): Promise<(string | null)[][]> {
+      return Promise.all(runIds.map((id) => redis.hmget(keysOf(tenant, id).run, ...fields)));
+    },
+
+    /** Newest first, from the tenant index; `before` is an exclusive run-id cursor. */
+    async listRunIds(tenant: string, count: number, before?: string): Promise<string[]> {
+      const max = before === undefined ? '+' : `(${before}`;
+      return redis.zrevrangebylex(tenantKeys(prefix, tenant).runs, max, '-', 'LIMIT', 0, count);
+    },
+
+    /** Events after the stream id `after` (exclusive), in order. */
+    async readEvents(
+      tenant: string,
+      runId: string,
+      after: string | undefined,
+      limit: number,
+    ): Promise<RunEvent[]> {
+      const start = after ? `(${after}` : '-';
+      const entries = await redis.xrange(keysOf(tenant, runId).events, start, '+', 'COUNT', limit);
+      return entries.map(([id, flat]) => {
+        const fields: Record<string, string> = {};
+        for (let i = 0; i < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
+        return { id, fields };
+      });
+    },
+  };
+}
+
+export type RunStore = ReturnType<typeof createRunStore>;

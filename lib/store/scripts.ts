@@ -1,0 +1,38 @@
+import { Redis } from 'ioredis';
+import claimJob from './lua/claim-job.js';
+import commitStep from './lua/commit-step.js';
+import createRun from './lua/create-run.js';
+import finishJob from './lua/finish-job.js';
+import registerWorkflow from './lua/register-workflow.js';
+
+/**
+ * Lua sources live in `lua/*.ts` (template strings) rather than `.lua` files so the
+ * same import works under esbuild bundles, vitest and tsx without loaders.
+ */
+const scripts = {
+  createRun: { numberOfKeys: 3, lua: createRun },
+  claimJob: { numberOfKeys: 4, lua: claimJob },
+  commitStep: { numberOfKeys: 3, lua: commitStep },
+  finishJob: { numberOfKeys: 3, lua: finishJob },
+  registerWorkflow: { numberOfKeys: 2, lua: registerWorkflow },
+} as const;
+
+type ScriptName = keyof typeof scripts;
+type Arg = string | number;
+export type ScriptRedis = Redis & {
+  [K in ScriptName]: (...args: Arg[]) => Promise<unknown>;
+};
+
+/** Attach every script with `defineCommand` (EVALSHA, falling back to EVAL once). */
+export function withScripts(redis: Redis): ScriptRedis {
+  for (const [name, { numberOfKeys, lua }] of Object.entries(scripts)) {
+    redis.defineCommand(name, { numberOfKeys, lua });
+  }
+  return redis as ScriptRedis;
+}
+
+export function connectRedis(url: string): ScriptRedis {
+  // maxRetriesPerRequest null: a command waits for a reconnect (Redis restart)
+  // instead of failing the step; the Lambda timeout bounds the wait.
+  return withScripts(new Redis(url, { maxRetriesPerRequest: null, enableAutoPipelining: true }));
+}

@@ -1,0 +1,80 @@
+import { globalKeys, tenantKeys } from './keys.js';
+import type { ScriptRedis } from './scripts.js';
+
+export interface WorkflowRevision {
+  revision: number;
+  version: string;
+  digest: string;
+  createdAt: string;
+  /** The parsed spec as JSON text. */
+  spec: string;
+}
+
+/** Registered workflows: numbered revisions per tenant and name. */
+export function createWorkflowStore(redis: ScriptRedis, prefix: string) {
+  return {
+    async register(
+      tenant: string,
+      name: string,
+      rev: Omit<WorkflowRevision, 'revision'>,
+      hasCron: boolean,
+    ): Promise<{ revision: number; created: boolean }> {
+      const t = tenantKeys(prefix, tenant);
+      const [revision, created] = (await redis.registerWorkflow(
+        t.workflow(name),
+        t.workflows,
+        name,
+        rev.digest,
+        JSON.stringify(rev),
+      )) as [number, number];
+      // The cron index is global (another slot), so it is kept beside the script:
+      // the schedule tick re-reads the latest revision and ignores stale members.
+      const member = `${tenant}/${name}`;
+      if (hasCron) await redis.sadd(globalKeys(prefix).cronWorkflows, member);
+      else await redis.srem(globalKeys(prefix).cronWorkflows, member);
+      return { revision, created: created === 1 };
+    },
+
+    async latest(tenant: string, name: string): Promise<WorkflowRevision | undefined> {
+      const key = tenantKeys(prefix, tenant).workflow(name);
+      const latest = await redis.hget(key, 'latest');
+      return latest ? this.revision(tenant, name, Number(latest)) : undefined;
+    },
+
+    async revision(
+      tenant: string,
+      name: string,
+      revision: number,
+    ): Promise<WorkflowRevision | undefined> {
+      const raw = await redis.hget(tenantKeys(prefix, tenant).workflow(name), `rev:${revision}`);
+      return raw
+        ? { ...(JSON.parse(raw) as Omit<WorkflowRevision, 'revision'>), revision }
+        : undefined;
+    },
+
+    async revisions(tenant: string, name: string): Promise<WorkflowRevision[]> {
+      const all = await redis.hgetall(tenantKeys(prefix, tenant).workflow(name));
+      return Object.entries(all)
+        .filter(([field]) => field.startsWith('rev:'))
+        .map(([field, raw]) => ({
+          ...(JSON.parse(raw) as Omit<WorkflowRevision, 'revision'>),
+          revision: Number(field.slice(4)),
+        }))
+        .sort((a, b) => a.revision - b.revision);
+    },
+
+    async names(tenant: string): Promise<string[]> {
+      return (await redis.smembers(tenantKeys(prefix, tenant).workflows)).sort();
+    },
+
+    async cronMembers(): Promise<{ tenant: string; name: string }[]> {
+      const members = await redis.smembers(globalKeys(prefix).cronWorkflows);
+      return members.map((m) => {
+        const slash = m.indexOf('/');
+        return { tenant: m.slice(0, slash), name: m.slice(slash + 1) };
+      });
+    },
+  };
+}
+
+export type WorkflowStore = ReturnType<typeof createWorkflowStore>;

@@ -1,0 +1,221 @@
+import { readFileSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { admitRun } from '../../lib/engine/admit.js';
+import { runDocument } from '../../lib/engine/run-document.js';
+import { loadSpec } from '../../lib/spec/index.js';
+import { pollOnce, runUntilFinished, startTestApp } from '../support/engine.js';
+
+const TENANT = 'acme';
+const yaml = (text: string) => loadSpec({ text, format: 'yaml' });
+
+async function runToEnd(text: string, inputs?: Record<string, unknown>) {
+  const app = await startTestApp();
+  const { summary } = await admitRun(app, {
+    tenant: TENANT,
+    spec: yaml(text),
+    revision: 1,
+    ...(inputs ? { inputs } : {}),
+    trigger: { type: 'api', actor: TENANT },
+  });
+  const status = await runUntilFinished(app, TENANT, summary.id);
+  const snap = await app.runs.snapshot(TENANT, summary.id);
+  if (!snap) throw new Error('run vanished');
+  const events = await app.runs.readEvents(TENANT, summary.id, undefined, 1000);
+  return { app, status, doc: runDocument(snap), events: events.map((e) => e.fields) };
+}
+
+describe('a run end to end (real Redis + local SQS)', () => {
+  it('runs the diamond example with outputs passed along the needs graph', async () => {
+    const { status, doc, events } = await runToEnd(readFileSync('examples/diamond.yml', 'utf8'));
+    expect(status).toBe('succeeded');
+    expect(doc.outputs).toEqual({ result: 'b(1)+c(1)' });
+    expect(Object.values(doc.jobs).map((j) => (j as { status: string }).status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
+    const types = events.map((e) => e.type);
+    expect(types[0]).toBe('run.created');
+    expect(types.at(-1)).toBe('run.succeeded');
+    expect(types.filter((t) => t === 'job.succeeded')).toHaveLength(4);
+    expect(types.filter((t) => t === 'step.succeeded')).toHaveLength(4);
+  });
+
+  it('skips the dependents of a failed job and fails the run with the job error', async () => {
+    const { status, doc } = await runToEnd(`
+name: broken
+on: { manual: true }
+jobs:
+  a: { steps: [{ uses: action:fail, with: { message: boom } }] }
+  b: { needs: a, steps: [{ uses: action:noop }] }
+  c: { needs: b, steps: [{ uses: action:noop }] }
+  cleanup: { needs: b, if: always(), steps: [{ id: x, uses: action:echo, with: { b: "\${{ needs.b.result }}" } }] }
+`);
+    expect(status).toBe('failed');
+    expect(doc.error).toEqual({ code: 'JOB_FAILED', job: 'a', message: 'boom' });
+    const jobs = doc.jobs as Record<
+      string,
+      { status: string; error: unknown; steps: { status: string; outputs: unknown }[] }
+    >;
+    expect(jobs.a?.status).toBe('failed');
+    expect(jobs.a?.error).toEqual({ code: 'STEP_FAILED', message: 'boom' });
+    expect(jobs.b?.status).toBe('skipped');
+    expect(jobs.c?.status).toBe('skipped');
+    expect(jobs.b?.steps[0]?.status).toBe('skipped');
+    expect(jobs.cleanup?.status).toBe('succeeded');
+    expect(jobs.cleanup?.steps[0]?.outputs).toEqual({ b: 'skipped' });
+  });
+
+  it('skips later steps after a failure, runs continueOnError steps past it, and honours step if', async () => {
+    const { status, doc } = await runToEnd(`
+name: steps
+on: { manual: true }
+jobs:
+  j:
+    steps:
+      - { id: soft, uses: action:fail, continueOnError: true }
+      - { id: next, uses: action:echo, with: { soft: "\${{ steps.soft.outcome }}" } }
+      - { id: hard, uses: action:fail, with: { message: hard } }
+      - { id: after, uses: action:noop }
+      - { id: report, uses: action:echo, if: failure(), with: { ok: true } }
+`);
+    expect(status).toBe('failed');
+    const steps =
+      (doc.jobs as Record<string, { steps: { id: string; status: string; outputs: unknown }[] }>).j
+        ?.steps ?? [];
+    expect(steps.map((s) => [s.id, s.status])).toEqual([
+      ['soft', 'failed'],
+      ['next', 'succeeded'],
+      ['hard', 'failed'],
+      ['after', 'skipped'],
+      ['report', 'succeeded'],
+    ]);
+    expect(steps[1]?.outputs).toEqual({ soft: 'failure' });
+  });
+
+  it('evaluates a job if with inputs and skips the job when false', async () => {
+    const { status, doc } = await runToEnd(
+      `
+name: gated
+on: { manual: true }
+inputs: { go: { type: boolean, default: false } }
+jobs:
+  maybe: { if: "\${{ inputs.go }}", steps: [{ uses: action:noop }] }
+  always: { steps: [{ uses: action:noop }] }
+`,
+      {},
+    );
+    expect(status).toBe('succeeded');
+    const jobs = doc.jobs as Record<string, { status: string }>;
+    expect(jobs.maybe?.status).toBe('skipped');
+    expect(jobs.always?.status).toBe('succeeded');
+  });
+
+  it('fails a step that outlives its timeoutMs with TIMEOUT', async () => {
+    const { status, doc } = await runToEnd(`
+name: slow
+on: { manual: true }
+jobs:
+  j: { steps: [{ uses: action:sleep-ms, timeoutMs: 100, with: { ms: 5000 } }] }
+`);
+    expect(status).toBe('failed');
+    const job = (doc.jobs as Record<string, { error: { code: string } }>).j;
+    expect(job?.error.code).toBe('TIMEOUT');
+  });
+
+  it('runs a matrix: one job per combination, needs outputs as lists in matrix order', async () => {
+    const { status, doc } = await runToEnd(`
+name: fan
+on: { manual: true }
+jobs:
+  test:
+    strategy: { matrix: { shard: [1, 2, 3] } }
+    steps: [{ id: s, uses: action:echo, with: { n: "\${{ matrix.shard }}" } }]
+    outputs: { n: "\${{ steps.s.outputs.n }}" }
+  sum:
+    needs: test
+    steps: [{ id: s, uses: action:echo, with: { all: "\${{ needs.test.outputs.n }}" } }]
+    outputs: { all: "\${{ steps.s.outputs.all }}" }
+outputs: { all: "\${{ jobs.sum.outputs.all }}" }
+`);
+    expect(status).toBe('succeeded');
+    expect(Object.keys(doc.jobs)).toEqual([
+      'test[shard=1]',
+      'test[shard=2]',
+      'test[shard=3]',
+      'sum',
+    ]);
+    expect(doc.outputs).toEqual({ all: [1, 2, 3] });
+  });
+
+  it('reports NOT_IMPLEMENTED for step kinds later work builds', async () => {
+    const { status, doc } = await runToEnd(`
+name: later
+on: { manual: true }
+jobs:
+  j: { steps: [{ uses: sleep, with: { seconds: 1 } }] }
+`);
+    expect(status).toBe('failed');
+    expect((doc.jobs as Record<string, { error: { code: string } }>).j?.error.code).toBe(
+      'NOT_IMPLEMENTED',
+    );
+  });
+});
+
+describe('duplicate and stale deliveries', () => {
+  it('runs each step once when every task is delivered twice', async () => {
+    const app = await startTestApp();
+    const { summary } = await admitRun(app, {
+      tenant: TENANT,
+      spec: yaml(readFileSync('examples/diamond.yml', 'utf8')),
+      revision: 1,
+      trigger: { type: 'api' },
+    });
+    // Duplicate every send: the queue sees each task twice.
+    const send = app.queue.send.bind(app.queue);
+    app.queue.send = async (tasks, delay) => {
+      await send([...tasks, ...tasks], delay);
+    };
+    await send([{ tenant: TENANT, runId: summary.id, jobKey: 'a', attempt: 1, token: '1' }]);
+    expect(await runUntilFinished(app, TENANT, summary.id)).toBe('succeeded');
+    while ((await pollOnce(app, 0)) > 0) {}
+    const events = await app.runs.readEvents(TENANT, summary.id, undefined, 1000);
+    const count = (type: string) => events.filter((e) => e.fields.type === type).length;
+    expect(count('step.started')).toBe(4);
+    expect(count('step.succeeded')).toBe(4);
+    expect(count('job.started')).toBe(4);
+    expect(count('run.succeeded')).toBe(1);
+  });
+
+  it('refuses a commit carrying a stale fencing token after the lease was taken over', async () => {
+    const app = await startTestApp({ leaseMs: 1 });
+    const { summary } = await admitRun(app, {
+      tenant: TENANT,
+      spec: yaml(
+        'name: one\non: { manual: true }\njobs: { j: { steps: [{ uses: action:noop }] } }',
+      ),
+      revision: 1,
+      trigger: { type: 'api' },
+    });
+    const task = { tenant: TENANT, runId: summary.id, jobKey: 'j', attempt: 1, token: '1' };
+    const first = await app.runs.claimJob(task, Date.now(), 1);
+    expect(first.kind).toBe('claimed');
+    await new Promise((r) => setTimeout(r, 5));
+    const second = await app.runs.claimJob(task, Date.now(), 60_000);
+    expect(second.kind).toBe('claimed');
+    if (first.kind !== 'claimed' || second.kind !== 'claimed') return;
+    expect(await app.runs.commitStep(task, first.fence, Date.now(), 60_000)).toBe(false);
+    expect(
+      await app.runs.finishJob(task, first.fence, 'succeeded', '{}', '', Date.now()),
+    ).toBeUndefined();
+    expect(await app.runs.claimJob(task, Date.now(), 60_000)).toEqual({ kind: 'lease-held' });
+    expect(await app.runs.finishJob(task, second.fence, 'succeeded', '{}', '', Date.now())).toEqual(
+      {
+        runStatus: 'succeeded',
+        ready: [],
+      },
+    );
+    expect(await app.runs.claimJob(task, Date.now(), 60_000)).toEqual({ kind: 'run-finished' });
+  });
+});

@@ -1,0 +1,68 @@
+import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import { afterAll } from 'vitest';
+import { type App, closeApp, createApp } from '../../lib/app.js';
+import type { Config } from '../../lib/config.js';
+import { executeJob } from '../../lib/engine/execute-job.js';
+import { parseJobTask } from '../../lib/queue/message.js';
+import { createTestQueue, sqsClient, testConfig } from './stack.js';
+
+const apps: App[] = [];
+afterAll(async () => {
+  await Promise.allSettled(apps.splice(0).map(closeApp));
+});
+
+/** A full App on the test Redis with its own prefix and its own fresh SQS queue. */
+export async function startTestApp(overrides: Partial<Config> = {}): Promise<App> {
+  const { queueUrl } = await createTestQueue();
+  const app = createApp(testConfig({ queueUrl, ...overrides }));
+  apps.push(app);
+  return app;
+}
+
+/**
+ * Act as the execute Lambda: long-poll the app's queue and run each task, until
+ * the run reaches a final status. Messages are deleted only when the task
+ * succeeded, as the SQS event source does with batchItemFailures.
+ */
+export async function runUntilFinished(
+  app: App,
+  tenant: string,
+  runId: string,
+  timeoutMs = 15_000,
+): Promise<string> {
+  const deadline = Date.now() + timeoutMs;
+  while (Date.now() < deadline) {
+    const [status] = (await app.runs.runFields(tenant, [runId], ['status']))[0] ?? [];
+    if (status === 'succeeded' || status === 'failed' || status === 'cancelled') return status;
+    await pollOnce(app);
+  }
+  throw new Error(`run ${runId} did not finish within ${timeoutMs} ms`);
+}
+
+export async function pollOnce(app: App, waitSeconds = 1): Promise<number> {
+  const sqs = sqsClient();
+  const out = await sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: app.config.queueUrl,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: waitSeconds,
+    }),
+  );
+  const messages = out.Messages ?? [];
+  const done = await Promise.all(
+    messages.map(async (m) => {
+      const task = parseJobTask(m.Body ?? '');
+      if (task) await executeJob(app, task, () => 60_000);
+      return m;
+    }),
+  );
+  if (done.length > 0) {
+    await sqs.send(
+      new DeleteMessageBatchCommand({
+        QueueUrl: app.config.queueUrl,
+        Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
+      }),
+    );
+  }
+  return messages.length;
+}
