@@ -4,9 +4,12 @@ import { z } from 'zod';
  * Environment → typed config, parsed once at cold start. `lib/` never reads
  * `process.env` itself: handlers call `loadConfig()` and pass the result in.
  */
-const csv = z
-  .string()
-  .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean));
+const csv = z.string().transform((s) =>
+  s
+    .split(',')
+    .map((x) => x.trim())
+    .filter(Boolean),
+);
 
 const Env = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),

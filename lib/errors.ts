@@ -58,6 +58,7 @@ export interface ErrorRecord {
 
 export function toErrorRecord(err: unknown): ErrorRecord {
   if (err instanceof FlowlineError) return { code: err.code, message: err.message };
-  if (err instanceof Error && err.name === 'AbortError') return { code: 'CANCELLED', message: err.message };
+  if (err instanceof Error && err.name === 'AbortError')
+    return { code: 'CANCELLED', message: err.message };
   return { code: 'STEP_FAILED', message: err instanceof Error ? err.message : String(err) };
 }

@@ -9,7 +9,10 @@ import { pino } from 'pino';
 export const log = pino({
   level: process.env.LOG_LEVEL ?? 'info',
   base: undefined,
-  redact: { paths: ['authorization', 'headers.authorization', 'secrets', '*.secrets'], censor: '***' },
+  redact: {
+    paths: ['authorization', 'headers.authorization', 'secrets', '*.secrets'],
+    censor: '***',
+  },
 });
 
 export type Logger = typeof log;
