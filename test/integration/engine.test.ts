@@ -1,9 +1,11 @@
 import { readFileSync } from 'node:fs';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { admitRun } from '../../lib/engine/admit.js';
 import { runDocument } from '../../lib/engine/run-document.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import { pollOnce, runUntilFinished, startTestApp } from '../support/engine.js';
+import { createTestQueue, sqsClient } from '../support/stack.js';
 
 const TENANT = 'acme';
 const yaml = (text: string) => loadSpec({ text, format: 'yaml' });
@@ -217,5 +219,41 @@ describe('duplicate and stale deliveries', () => {
       },
     );
     expect(await app.runs.claimJob(task, Date.now(), 60_000)).toEqual({ kind: 'run-finished' });
+  });
+
+  it('recovers a job whose executor died mid-step once SQS redelivers the task', async () => {
+    const { queueUrl } = await createTestQueue({ visibilityTimeout: 1 });
+    const app = await startTestApp({ queueUrl, leaseMs: 500 });
+    const { summary } = await admitRun(app, {
+      tenant: TENANT,
+      spec: yaml(
+        'name: crash\non: { manual: true }\njobs: { j: { steps: [{ id: s, uses: action:echo, with: { ok: 1 } }] } }',
+      ),
+      revision: 1,
+      trigger: { type: 'api' },
+    });
+    // The doomed executor: receives the task, claims, starts the step, then vanishes
+    // without deleting the message or committing anything more.
+    const got = await sqsClient().send(
+      new ReceiveMessageCommand({ QueueUrl: queueUrl, WaitTimeSeconds: 1 }),
+    );
+    const task = JSON.parse(got.Messages?.[0]?.Body ?? '{}');
+    const claim = await app.runs.claimJob(task, Date.now(), 500);
+    expect(claim.kind).toBe('claimed');
+    if (claim.kind !== 'claimed') return;
+    const started = {
+      index: 0,
+      stepKey: 's',
+      record: JSON.stringify({ id: 's', status: 'running' }),
+    };
+    expect(await app.runs.commitStep(task, claim.fence, Date.now(), 500, undefined, started)).toBe(
+      true,
+    );
+
+    expect(await runUntilFinished(app, TENANT, summary.id)).toBe('succeeded');
+    const events = await app.runs.readEvents(TENANT, summary.id, undefined, 100);
+    expect(events.filter((e) => e.fields.type === 'job.started')).toHaveLength(2);
+    expect(events.filter((e) => e.fields.type === 'step.succeeded')).toHaveLength(1);
+    expect(await app.runs.commitStep(task, claim.fence, Date.now(), 500)).toBe(false);
   });
 });
