@@ -1,7 +1,7 @@
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../lib/app.js';
 import { createApi } from '../../lib/api/handle.js';
 import type { ApiRequest, ApiResponse } from '../../lib/api/http.js';
+import type { App } from '../../lib/app.js';
 import { startTestApp } from '../support/engine.js';
 
 /** Small seeded PRNG (mulberry32) so a failure reproduces. */
@@ -28,7 +28,16 @@ const PATHS = [
   '/:x',
 ];
 const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'];
-const SEGMENTS = ['diamond', 'run_01JD0000000000000000000000', '%00', '..', 'a'.repeat(400), '{x}', 'ü', ''];
+const SEGMENTS = [
+  'diamond',
+  'run_01JD0000000000000000000000',
+  '%00',
+  '..',
+  'a'.repeat(400),
+  '{x}',
+  'ü',
+  '',
+];
 
 function randomValue(r: () => number, depth = 0): unknown {
   const pick = Math.floor(r() * (depth > 4 ? 5 : 8));
@@ -40,15 +49,38 @@ function randomValue(r: () => number, depth = 0): unknown {
     case 2:
       return Math.floor(r() * 1e6) * (r() > 0.5 ? -1 : 1);
     case 3:
-      return ['', '${{', '${{ inputs.x }}', 'action:echo', 'plugin:x', '__proto__', 'x'.repeat(5000)][Math.floor(r() * 7)];
+      return [
+        '',
+        '${{',
+        '${{ inputs.x }}',
+        'action:echo',
+        'plugin:x',
+        '__proto__',
+        'x'.repeat(5000),
+      ][Math.floor(r() * 7)];
     case 4:
       return 'z';
     case 5:
       return Array.from({ length: Math.floor(r() * 4) }, () => randomValue(r, depth + 1));
     default: {
-      const keys = ['name', 'on', 'jobs', 'steps', 'uses', 'needs', 'inputs', 'env', 'spec', 'a', '__proto__', 'if', 'with'];
+      const keys = [
+        'name',
+        'on',
+        'jobs',
+        'steps',
+        'uses',
+        'needs',
+        'inputs',
+        'env',
+        'spec',
+        'a',
+        '__proto__',
+        'if',
+        'with',
+      ];
       const out: Record<string, unknown> = {};
-      for (let i = 0; i < Math.floor(r() * 5); i++) out[keys[Math.floor(r() * keys.length)] as string] = randomValue(r, depth + 1);
+      for (let i = 0; i < Math.floor(r() * 5); i++)
+        out[keys[Math.floor(r() * keys.length)] as string] = randomValue(r, depth + 1);
       return out;
     }
   }
@@ -85,12 +117,18 @@ describe('the API under random input', () => {
           'content-type': r() > 0.5 ? 'application/yaml' : 'application/json',
           ...(r() > 0.8 ? { 'idempotency-key': r() > 0.5 ? 'k' : ' ' } : {}),
         },
-        query: r() > 0.5 ? { limit: String(Math.floor(r() * 300) - 50), after: 'x', cursor: 'y', status: 'z' } : {},
+        query:
+          r() > 0.5
+            ? { limit: String(Math.floor(r() * 300) - 50), after: 'x', cursor: 'y', status: 'z' }
+            : {},
         body: randomBody(r),
       };
       const res = await handle(req);
       // 501 is the honest answer of routes later work builds (cancel, approvals, hooks…).
-      const status = res.status === 501 && (res.body as { title?: string }).title === 'NOT_IMPLEMENTED' ? 0 : res.status;
+      const status =
+        res.status === 501 && (res.body as { title?: string }).title === 'NOT_IMPLEMENTED'
+          ? 0
+          : res.status;
       expect(status, `${req.method} ${req.path} ${req.body.slice(0, 80)}`).toBeLessThan(500);
       if (res.status >= 400) expect(res.headers?.['content-type']).toBe('application/problem+json');
     }

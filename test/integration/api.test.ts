@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
-import type { App } from '../../lib/app.js';
 import { createApi } from '../../lib/api/handle.js';
 import type { ApiRequest, ApiResponse } from '../../lib/api/http.js';
+import type { App } from '../../lib/app.js';
 import { runUntilFinished, startTestApp } from '../support/engine.js';
 
 const DIAMOND = readFileSync('examples/diamond.yml', 'utf8');
@@ -20,16 +20,23 @@ beforeAll(async () => {
 function call(
   method: string,
   path: string,
-  opts: { body?: string | object; key?: string | null; headers?: Record<string, string>; query?: Record<string, string> } = {},
+  opts: {
+    body?: string | object;
+    key?: string | null;
+    headers?: Record<string, string>;
+    query?: Record<string, string>;
+  } = {},
 ) {
   const headers: Record<string, string> = { ...opts.headers };
   if (opts.key !== null) headers.authorization = `Bearer ${opts.key ?? KEY}`;
-  const body = typeof opts.body === 'string' ? opts.body : opts.body ? JSON.stringify(opts.body) : '';
+  const body =
+    typeof opts.body === 'string' ? opts.body : opts.body ? JSON.stringify(opts.body) : '';
   return handle({ method, path, headers, query: opts.query ?? {}, body });
 }
 
 const yamlHeaders = { 'content-type': 'application/yaml' };
-const bodyOf = (res: ApiResponse) => res.body as Record<string, unknown> & { errors: { path: string; line?: number }[] };
+const bodyOf = (res: ApiResponse) =>
+  res.body as Record<string, unknown> & { errors: { path: string; line?: number }[] };
 
 /** Every key under this app's prefix: bad input must leave it unchanged. */
 const keysNow = async () => (await app.redis.keys(`${app.config.keyPrefix}:*`)).sort();
@@ -88,18 +95,33 @@ describe('workflows', () => {
   });
 
   it('registers revisions: 201, the same spec again 200 with the same revision, a change 201', async () => {
-    const first = await call('PUT', '/v1/workflows/diamond', { headers: yamlHeaders, body: DIAMOND });
-    expect(first).toMatchObject({ status: 201, body: { name: 'diamond', version: '1.0', revision: 1 } });
-    const same = await call('PUT', '/v1/workflows/diamond', { headers: yamlHeaders, body: `# comment\n${DIAMOND}` });
+    const first = await call('PUT', '/v1/workflows/diamond', {
+      headers: yamlHeaders,
+      body: DIAMOND,
+    });
+    expect(first).toMatchObject({
+      status: 201,
+      body: { name: 'diamond', version: '1.0', revision: 1 },
+    });
+    const same = await call('PUT', '/v1/workflows/diamond', {
+      headers: yamlHeaders,
+      body: `# comment\n${DIAMOND}`,
+    });
     expect(same).toMatchObject({ status: 200, body: { revision: 1 } });
     const list = await call('GET', '/v1/workflows');
-    expect(bodyOf(list).items).toEqual([{ name: 'diamond', version: '1.0', revision: 1, triggers: ['manual'] }]);
+    expect(bodyOf(list).items).toEqual([
+      { name: 'diamond', version: '1.0', revision: 1, triggers: ['manual'] },
+    ]);
     const one = await call('GET', '/v1/workflows/diamond');
     expect(bodyOf(one)).toMatchObject({ name: 'diamond', revision: 1, spec: { name: 'diamond' } });
   });
 
   it('accepts JSON specs too', async () => {
-    const spec = { name: 'json-one', on: { manual: true }, jobs: { a: { steps: [{ uses: 'action:noop' }] } } };
+    const spec = {
+      name: 'json-one',
+      on: { manual: true },
+      jobs: { a: { steps: [{ uses: 'action:noop' }] } },
+    };
     const res = await call('PUT', '/v1/workflows/json-one', { body: spec });
     expect(res.status).toBe(201);
   });
@@ -117,7 +139,11 @@ describe('runs', () => {
   it('submits, runs and reads back a registered workflow', async () => {
     const res = await call('POST', '/v1/workflows/diamond/runs', { body: {} });
     expect(res.status).toBe(202);
-    const summary = bodyOf(res) as unknown as { id: string; status: string; links: { self: string } };
+    const summary = bodyOf(res) as unknown as {
+      id: string;
+      status: string;
+      links: { self: string };
+    };
     expect(summary).toMatchObject({ workflow: 'diamond', revision: 1, status: 'queued' });
     expect(await runUntilFinished(app, 'acme', summary.id)).toBe('succeeded');
     const doc = await call('GET', summary.links.self);
@@ -125,8 +151,12 @@ describe('runs', () => {
     const events = await call('GET', `/v1/runs/${summary.id}/events`, { query: { limit: '3' } });
     const page = bodyOf(events) as unknown as { items: { type: string }[]; next: string };
     expect(page.items.map((e) => e.type)).toEqual(['run.created', 'job.queued', 'job.started']);
-    const rest = await call('GET', `/v1/runs/${summary.id}/events`, { query: { after: page.next } });
-    expect((bodyOf(rest) as unknown as { items: { type: string }[] }).items.at(-1)?.type).toBe('run.succeeded');
+    const rest = await call('GET', `/v1/runs/${summary.id}/events`, {
+      query: { after: page.next },
+    });
+    expect((bodyOf(rest) as unknown as { items: { type: string }[] }).items.at(-1)?.type).toBe(
+      'run.succeeded',
+    );
   });
 
   it('hides a run from other tenants (404, not 403)', async () => {
@@ -155,11 +185,15 @@ describe('runs', () => {
   });
 
   it('runs an inline spec, reporting its problems under spec.', async () => {
-    const bad = await call('POST', '/v1/runs', { body: { spec: { name: 'x', on: { manual: true }, jobs: {} } } });
+    const bad = await call('POST', '/v1/runs', {
+      body: { spec: { name: 'x', on: { manual: true }, jobs: {} } },
+    });
     expect(bad.status).toBe(422);
     expect(bodyOf(bad).errors[0]?.path).toMatch(/^spec/);
     const ok = await call('POST', '/v1/runs', {
-      body: { spec: 'name: inline\non: { manual: true }\njobs: { a: { steps: [{ uses: action:noop }] } }' },
+      body: {
+        spec: 'name: inline\non: { manual: true }\njobs: { a: { steps: [{ uses: action:noop }] } }',
+      },
     });
     expect(ok.status).toBe(202);
     const id = (bodyOf(ok) as unknown as { id: string }).id;
@@ -169,15 +203,25 @@ describe('runs', () => {
   it('lists runs newest first with a cursor and filters', async () => {
     const ids: string[] = [];
     for (let i = 0; i < 3; i++) {
-      ids.push((bodyOf(await call('POST', '/v1/workflows/typed/runs', { body: { inputs: { ref: `r${i}` } } })) as unknown as { id: string }).id);
+      ids.push(
+        (
+          bodyOf(
+            await call('POST', '/v1/workflows/typed/runs', { body: { inputs: { ref: `r${i}` } } }),
+          ) as unknown as { id: string }
+        ).id,
+      );
     }
-    const first = bodyOf(await call('GET', '/v1/runs', { query: { workflow: 'typed', limit: '2' } })) as unknown as {
+    const first = bodyOf(
+      await call('GET', '/v1/runs', { query: { workflow: 'typed', limit: '2' } }),
+    ) as unknown as {
       items: { id: string }[];
       nextCursor: string;
     };
     expect(first.items.map((r) => r.id)).toEqual([ids[2], ids[1]]);
     const second = bodyOf(
-      await call('GET', '/v1/runs', { query: { workflow: 'typed', limit: '2', cursor: first.nextCursor } }),
+      await call('GET', '/v1/runs', {
+        query: { workflow: 'typed', limit: '2', cursor: first.nextCursor },
+      }),
     ) as unknown as { items: { id: string }[]; nextCursor: string | null };
     expect(second.items.map((r) => r.id)).toEqual([ids[0]]);
     expect(second.nextCursor).toBeNull();
@@ -194,7 +238,9 @@ describe('idempotency keys', () => {
   it('returns one run for concurrent duplicates, replayed with a header', async () => {
     const headers = { 'idempotency-key': 'deploy-42' };
     const answers = await Promise.all(
-      Array.from({ length: 8 }, () => call('POST', '/v1/workflows/diamond/runs', { body: {}, headers })),
+      Array.from({ length: 8 }, () =>
+        call('POST', '/v1/workflows/diamond/runs', { body: {}, headers }),
+      ),
     );
     const ids = new Set(answers.map((a) => (bodyOf(a) as unknown as { id: string }).id));
     expect(ids.size).toBe(1);
@@ -203,13 +249,19 @@ describe('idempotency keys', () => {
   });
 
   it('answers 422 for the same key with a different body, and 400 for a bad key', async () => {
-    await call('POST', '/v1/workflows/diamond/runs', { body: {}, headers: { 'idempotency-key': 'k-1' } });
+    await call('POST', '/v1/workflows/diamond/runs', {
+      body: {},
+      headers: { 'idempotency-key': 'k-1' },
+    });
     const other = await call('POST', '/v1/workflows/diamond/runs', {
       body: { env: { A: 'b' } },
       headers: { 'idempotency-key': 'k-1' },
     });
     expect(other.status).toBe(422);
-    const bad = await call('POST', '/v1/workflows/diamond/runs', { body: {}, headers: { 'idempotency-key': 'a b' } });
+    const bad = await call('POST', '/v1/workflows/diamond/runs', {
+      body: {},
+      headers: { 'idempotency-key': 'a b' },
+    });
     expect(bad.status).toBe(400);
   });
 });

@@ -28,10 +28,16 @@ beforeAll(async () => {
   const server = createServer((req, res) => {
     seen.push(req.headers.authorization ?? '');
     res.writeHead(200, { 'content-type': 'application/json' });
-    res.end(JSON.stringify({ auth: req.headers.authorization, key: req.headers['idempotency-key'] }));
+    res.end(
+      JSON.stringify({ auth: req.headers.authorization, key: req.headers['idempotency-key'] }),
+    );
   });
   await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
-  echo = { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, close: () => server.close(), seen };
+  echo = {
+    url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`,
+    close: () => server.close(),
+    seen,
+  };
 });
 afterAll(async () => {
   echo.close();
@@ -48,7 +54,12 @@ async function run(text: string) {
   const status = await runUntilFinished(app, 'acme', summary.id);
   const snap = await app.runs.snapshot('acme', summary.id);
   const events = await app.runs.readEvents('acme', summary.id, undefined, 1000);
-  return { status, doc: runDocument(snap as NonNullable<typeof snap>), raw: JSON.stringify({ snap, events }), id: summary.id };
+  return {
+    status,
+    doc: runDocument(snap as NonNullable<typeof snap>),
+    raw: JSON.stringify({ snap, events }),
+    id: summary.id,
+  };
 }
 
 describe('secrets in steps', () => {
@@ -67,8 +78,9 @@ jobs:
 `);
     expect(status).toBe('succeeded');
     expect(echo.seen).toContain(`Bearer ${TOKEN}`);
-    const step = (doc.jobs as Record<string, { steps: { outputs: { body: { auth: string; key: string } } }[] }>).push
-      ?.steps[0];
+    const step = (
+      doc.jobs as Record<string, { steps: { outputs: { body: { auth: string; key: string } } }[] }>
+    ).push?.steps[0];
     expect(step?.outputs.body.auth).toBe('Bearer ***');
     expect(step?.outputs.body.key).toBe(`${id}:push:call`);
     expect(raw).not.toContain(TOKEN);

@@ -1,8 +1,7 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { specDigest } from '../../lib/spec/index.js';
-import { loadSpec } from '../../lib/spec/index.js';
 import { scheduleTick } from '../../lib/engine/schedule-tick.js';
+import { loadSpec, specDigest } from '../../lib/spec/index.js';
 import { globalKeys } from '../../lib/store/keys.js';
 import { startTestApp } from '../support/engine.js';
 import { sqsClient } from '../support/stack.js';
@@ -13,12 +12,21 @@ on: { schedule: [{ cron: "*/2 * * * *", timezone: Europe/Berlin }] }
 jobs: { a: { steps: [{ uses: action:noop }] } }
 `;
 
-async function registerAt(app: Awaited<ReturnType<typeof startTestApp>>, text: string, createdAt: Date) {
+async function registerAt(
+  app: Awaited<ReturnType<typeof startTestApp>>,
+  text: string,
+  createdAt: Date,
+) {
   const spec = loadSpec({ text, format: 'yaml' });
   await app.workflows.register(
     'acme',
     spec.name,
-    { version: '', digest: specDigest(spec), createdAt: createdAt.toISOString(), spec: JSON.stringify(spec) },
+    {
+      version: '',
+      digest: specDigest(spec),
+      createdAt: createdAt.toISOString(),
+      spec: JSON.stringify(spec),
+    },
     (spec.on.schedule?.length ?? 0) > 0,
   );
 }
@@ -29,7 +37,11 @@ describe('scheduleTick', () => {
     const now = Date.parse('2026-11-25T10:05:30Z');
     await registerAt(app, CRON_SPEC, new Date(now - 60 * 60_000));
     // Fires in the 5-minute lookback (10:00:30, 10:05:30]: 10:02 and 10:04.
-    const reports = await Promise.all([scheduleTick(app, now), scheduleTick(app, now), scheduleTick(app, now)]);
+    const reports = await Promise.all([
+      scheduleTick(app, now),
+      scheduleTick(app, now),
+      scheduleTick(app, now),
+    ]);
     expect(reports.reduce((n, r) => n + r.cronRuns, 0)).toBe(2);
     const again = await scheduleTick(app, now + 20_000);
     expect(again.cronRuns).toBe(0);
@@ -53,12 +65,17 @@ describe('scheduleTick', () => {
   it('sends due timers to the queue and removes them, leaving future ones', async () => {
     const app = await startTestApp();
     const key = globalKeys(app.config.keyPrefix).timers;
-    const task = (jobKey: string) => JSON.stringify({ tenant: 'acme', runId: 'run_x', jobKey, attempt: 1, token: '1' });
+    const task = (jobKey: string) =>
+      JSON.stringify({ tenant: 'acme', runId: 'run_x', jobKey, attempt: 1, token: '1' });
     await app.redis.zadd(key, 1000, task('due'), 10_000_000, task('later'));
     expect(await scheduleTick(app, 5000)).toEqual({ cronRuns: 0, timersWoken: 1 });
     expect(await app.redis.zrange(key, 0, -1)).toEqual([task('later')]);
     const out = await sqsClient().send(
-      new ReceiveMessageCommand({ QueueUrl: app.config.queueUrl, MaxNumberOfMessages: 10, WaitTimeSeconds: 1 }),
+      new ReceiveMessageCommand({
+        QueueUrl: app.config.queueUrl,
+        MaxNumberOfMessages: 10,
+        WaitTimeSeconds: 1,
+      }),
     );
     expect(out.Messages?.map((m) => JSON.parse(m.Body ?? '').jobKey)).toEqual(['due']);
   });

@@ -3,7 +3,8 @@ import { needsContext, statusFromNeeds } from '../../lib/engine/job-context.js';
 import { initialJobFields, planRun, stepList } from '../../lib/engine/plan.js';
 import { loadSpec } from '../../lib/spec/index.js';
 
-const spec = (jobs: string) => loadSpec({ text: `name: p\non: { manual: true }\njobs:\n${jobs}`, format: 'yaml' });
+const spec = (jobs: string) =>
+  loadSpec({ text: `name: p\non: { manual: true }\njobs:\n${jobs}`, format: 'yaml' });
 
 describe('planRun', () => {
   it('wires needs and dependents both ways', () => {
@@ -56,7 +57,9 @@ describe('planRun', () => {
       ),
     );
     expect(queued).toEqual(['a', 'b']);
-    expect([fields['token:a'], fields['token:b'], fields['status:c'], fields['waiting:c']]).toEqual(['1', '2', 'pending', '2']);
+    expect([fields['token:a'], fields['token:b'], fields['status:c'], fields['waiting:c']]).toEqual(
+      ['1', '2', 'pending', '2'],
+    );
   });
 });
 
@@ -93,7 +96,11 @@ describe('needs context', () => {
   d: { needs: [m, s], steps: [{ uses: action:noop }] }
 `),
   );
-  const state = (status: string, outputs: Record<string, unknown> = {}, continueOnError = false) => ({
+  const state = (
+    status: string,
+    outputs: Record<string, unknown> = {},
+    continueOnError = false,
+  ) => ({
     status,
     outputs,
     continueOnError,
