@@ -1,0 +1,158 @@
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { createServer, type Server } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi } from '../../lib/api/handle.js';
+import type { App } from '../../lib/app.js';
+import { main } from '../../lib/cli/main.js';
+import { pollOnce, startTestApp } from '../support/engine.js';
+
+/**
+ * The CLI against the real API (createApi on the test Redis and SQS) behind node:http,
+ * with a worker draining the queue: catches drift between what the CLI expects and
+ * what the API answers.
+ */
+
+const KEY = 'test-key-acme';
+const DIAMOND = resolve('examples/diamond.yml');
+
+let app: App;
+let server: Server;
+let url: string;
+let working = true;
+let worker: Promise<void>;
+let dir: string;
+
+beforeAll(async () => {
+  dir = await mkdtemp(join(tmpdir(), 'flowline-cli-api-'));
+  app = await startTestApp();
+  const handle = createApi(app);
+  server = createServer(async (req, res) => {
+    const chunks: Buffer[] = [];
+    for await (const chunk of req) chunks.push(chunk as Buffer);
+    const u = new URL(req.url ?? '/', 'http://x');
+    const headers = Object.fromEntries(
+      Object.entries(req.headers).map(([k, v]) => [k, Array.isArray(v) ? v.join(',') : (v ?? '')]),
+    );
+    const answer = await handle({
+      method: req.method ?? 'GET',
+      path: u.pathname,
+      headers,
+      query: Object.fromEntries(u.searchParams),
+      body: Buffer.concat(chunks).toString('utf8'),
+    });
+    res.writeHead(answer.status, { 'content-type': 'application/json', ...answer.headers });
+    res.end(answer.body === undefined ? '' : JSON.stringify(answer.body));
+  });
+  await new Promise<void>((done) => server.listen(0, '127.0.0.1', done));
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  worker = (async () => {
+    while (working) await pollOnce(app, 1);
+  })();
+});
+
+afterAll(async () => {
+  working = false;
+  await worker;
+  await new Promise((done) => server.close(done));
+  await rm(dir, { recursive: true, force: true });
+});
+
+async function cli(argv: string[]) {
+  let stdout = '';
+  let stderr = '';
+  const code = await main(
+    argv,
+    { FLOWLINE_URL: url, FLOWLINE_API_KEY: KEY },
+    {
+      stdout: { write: (s: string) => (stdout += s) },
+      stderr: { write: (s: string) => (stderr += s) },
+      sleep: (ms) => new Promise((done) => setTimeout(done, Math.min(ms, 100))),
+    },
+  );
+  return { code, out: stdout.trimEnd().split('\n'), err: stderr, stdout };
+}
+
+describe('flowline against the real API', () => {
+  it('registers, runs with --watch to the diamond result, then lists and reads events', async () => {
+    const registered = await cli(['register', DIAMOND]);
+    expect(registered).toMatchObject({
+      code: 0,
+      out: [expect.stringMatching(/^registered diamond revision \d+ \(version 1\.0\)$/)],
+    });
+
+    const watched = await cli(['run', 'diamond', '--watch']);
+    expect(watched.err).toBe('');
+    expect(watched.code).toBe(0);
+    const progress = watched.out.map((l) => l.replace(/^\d\d:\d\d:\d\d /, ''));
+    for (const line of [
+      'job a succeeded',
+      'step b/derive succeeded',
+      'step c/derive succeeded',
+      'job d succeeded',
+    ]) {
+      expect(progress).toContain(line);
+    }
+    expect(progress.indexOf('step d/combine succeeded')).toBeLessThan(
+      progress.indexOf('job d succeeded'),
+    );
+    const runId = /^started run (\S+) of diamond$/.exec(watched.out[0] ?? '')?.[1] ?? '';
+    expect(watched.out.slice(-4)).toEqual([
+      expect.stringMatching(new RegExp(`^run ${runId} succeeded in \\d+\\.\\ds$`)),
+      'outputs: {',
+      '  "result": "b(1)+c(1)"',
+      '}',
+    ]);
+
+    const listed = await cli(['list', '--workflow', 'diamond', '--limit', '1']);
+    expect(listed.code).toBe(0);
+    expect(listed.out[1]).toMatch(new RegExp(`^${runId}\\s+diamond\\s+\\d+\\s+succeeded\\s`));
+
+    const events = await cli(['events', runId]);
+    expect(events.code).toBe(0);
+    expect(events.out[0]).toMatch(/ run\.created/);
+    expect(events.out.at(-1)).toMatch(/ run\.succeeded/);
+  });
+
+  it('runs a spec file inline with inputs and exits 1 when the run fails', async () => {
+    const file = join(dir, 'fails.yml');
+    await writeFile(
+      file,
+      [
+        'name: fails',
+        'on: { manual: true }',
+        'inputs: { why: { type: string } }',
+        'jobs:',
+        '  a:',
+        '    steps:',
+        '      - id: boom',
+        '        uses: action:fail',
+        '        with: { message: "${{ inputs.why }}" }',
+        '',
+      ].join('\n'),
+    );
+    const res = await cli(['run', file, '--input', 'why=on purpose', '--watch']);
+    expect(res.err).toBe('');
+    expect(res.code).toBe(1);
+    const lines = res.out.map((l) => l.replace(/^\d\d:\d\d:\d\d /, ''));
+    expect(lines).toContain('step a/boom failed: on purpose (STEP_FAILED)');
+    expect(lines.at(-2)).toMatch(/^run \S+ failed/);
+    expect(lines.at(-1)).toMatch(/^error: .*on purpose/);
+  });
+
+  it('shows the API problem for a run that does not exist', async () => {
+    const res = await cli(['get', 'run_nope']);
+    expect(res.code).toBe(2);
+    expect(res.err).toBe("Not Found (HTTP 404): no run 'run_nope'\n");
+  });
+
+  it('prints a 422 problem with the path of each error', async () => {
+    const res = await cli(['run', DIAMOND, '--input', 'nope=1']);
+    expect(res.code).toBe(2);
+    expect(res.err).toBe(
+      'Validation failed (HTTP 422): invalid inputs\n  inputs.nope: unknown input\n',
+    );
+  });
+});
