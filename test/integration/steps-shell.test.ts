@@ -77,7 +77,6 @@ describe('shell step against /bin/sh', () => {
     ['printf "%s-%s" a b', 'a-b', ''],
     ['echo "$FOO $BAR"', 'foo bar\n', ''],
     ['command -v ls >/dev/null && echo has-path', 'has-path\n', ''],
-    // biome-ignore lint/suspicious/noTemplateCurlyInString: shell parameter expansion
     ['echo "${FLOWLINE_LEAK_PROBE:-not leaked}"', 'not leaked\n', ''],
   ])('%s → stdout %j stderr %j', async (command, stdout, stderr) => {
     process.env.FLOWLINE_LEAK_PROBE = 'leaked';

@@ -1,4 +1,3 @@
-// biome-ignore-all lint/suspicious/noTemplateCurlyInString: `${{ }}` is the syntax under test, not a mistyped template literal.
 import { describe, expect, it } from 'vitest';
 import { FlowlineError } from '../../lib/errors.js';
 import {

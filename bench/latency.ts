@@ -1,0 +1,369 @@
+import './support/env.js';
+import { cpus, loadavg } from 'node:os';
+import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { parseArgs } from 'node:util';
+import { type App, closeApp, createApp } from '../lib/app.js';
+import { admitRun, newRunId } from '../lib/engine/admit.js';
+import type { JobQueue } from '../lib/queue/sqs-queue.js';
+import type { RunStore } from '../lib/store/run-store.js';
+import { IN_FLIGHT, startExecutors, type Transition, trackRuns } from './support/executor.js';
+import { latencyPercentiles, startWindow } from './support/redis-meter.js';
+import { chain, diamond, type Shape } from './support/shapes.js';
+import { benchConfig, type Cleanup, runMain, startLocalSqs, startRedis } from './support/stack.js';
+import { fixed, percentile, table } from './support/table.js';
+
+/**
+ * Latencies of the quality bar (DESIGN.md) on the local stack: a private
+ * redis-server, fauxqs in this process, executors long-polling it.
+ *
+ *   node --import tsx bench/latency.ts [--submits 1000] [--diamonds 50] [--chains 10] [--direct 500] [--aof]
+ *
+ * 1. submit: admitRun, one at a time, with the executors not yet started, so each
+ *    figure is Redis + SQS send alone (what the API handler waits for).
+ * 2. loaded: executors drain that backlog, IN_FLIGHT jobs at a time; every
+ *    claimJob / commitStep / finishJob call is timed.
+ * 3. serial: one run at a time (diamonds, then chains of 20) with one poller;
+ *    transitions timed again, and job-done → dependent-started read from each
+ *    run's event stream.
+ * 4. direct: claimJob, commitStep ×2, finishJob called back to back by the bench
+ *    itself: the transitions' floor on this machine, without the executor around them.
+ *
+ * Why one poller in phase 3: fauxqs wakes every waiting long-poll when a message
+ * arrives, the losers re-poll at once, and here they all share this process's event
+ * loop, so with four idle pollers each claim waited behind three SDK round trips.
+ * On AWS each batch is its own Lambda invocation; one poller is the closer model.
+ */
+
+/** 1-minute load average when the bench began: others' work skews the figures. */
+const LOAD_AT_START = loadavg()[0] ?? 0;
+const TENANT = 'bench';
+const WARMUP_SUBMITS = 20;
+
+interface Options {
+  submits: number;
+  diamonds: number;
+  chains: number;
+  direct: number;
+  appendonly: boolean;
+}
+
+type Samples = Map<Transition, number[]>;
+type Tracker = ReturnType<typeof trackRuns>;
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      submits: { type: 'string', default: '1000' },
+      diamonds: { type: 'string', default: '50' },
+      chains: { type: 'string', default: '10' },
+      direct: { type: 'string', default: '500' },
+      aof: { type: 'boolean', default: false },
+    },
+  });
+  const count = (v: string, flag: string) => {
+    const n = Number(v);
+    if (!Number.isInteger(n) || n < 1) throw new Error(`--${flag} takes a positive integer`);
+    return n;
+  };
+  return {
+    submits: count(values.submits, 'submits'),
+    diamonds: count(values.diamonds, 'diamonds'),
+    chains: count(values.chains, 'chains'),
+    direct: count(values.direct, 'direct'),
+    appendonly: values.aof,
+  };
+}
+
+/** Times `fn` into `into` (ms) and returns its result. */
+async function timed<T>(into: number[], fn: () => Promise<T>): Promise<T> {
+  const t0 = performance.now();
+  const out = await fn();
+  into.push(performance.now() - t0);
+  return out;
+}
+
+interface SubmitTimes {
+  total: number[];
+  redis: number[];
+  sqs: number[];
+  runIds: string[];
+}
+
+/**
+ * Phase 1. admitRun one at a time with nobody consuming, timing the whole call and
+ * its two halves (createRun in Redis, SendMessageBatch to SQS).
+ */
+async function measureSubmits(app: App, shape: Shape, n: number): Promise<SubmitTimes> {
+  const times: SubmitTimes = { total: [], redis: [], sqs: [], runIds: [] };
+  const runs: RunStore = {
+    ...app.runs,
+    createRun: (run) => timed(times.redis, () => app.runs.createRun(run)),
+  };
+  const queue: JobQueue = {
+    send: (tasks, delay) => timed(times.sqs, () => app.queue.send(tasks, delay)),
+  };
+  for (let i = 0; i < n; i++) {
+    const runId = newRunId();
+    times.runIds.push(runId);
+    await timed(times.total, () =>
+      admitRun(
+        { runs, queue },
+        { tenant: TENANT, spec: shape.spec, revision: 0, trigger: { type: 'api' }, runId },
+      ),
+    );
+  }
+  return times;
+}
+
+/** Per job with needs: its first job.started minus the last job.succeeded among its needs. */
+async function dependencyLatencies(app: App, shape: Shape, runIds: string[]): Promise<number[]> {
+  const out: number[] = [];
+  for (const runId of runIds) {
+    const succeeded = new Map<string, number>();
+    const started = new Map<string, number>();
+    for (const { fields } of await app.runs.readEvents(TENANT, runId, undefined, 10_000)) {
+      const { type, job, at } = fields;
+      if (job === undefined || at === undefined) continue;
+      if (type === 'job.succeeded') succeeded.set(job, Number(at));
+      if (type === 'job.started' && !started.has(job)) started.set(job, Number(at));
+    }
+    for (const job of shape.jobs) {
+      if (job.needs.length === 0) continue;
+      const ready = Math.max(...job.needs.map((n) => succeeded.get(n) ?? Number.NaN));
+      const start = started.get(job.name);
+      if (start === undefined || Number.isNaN(ready)) {
+        throw new Error(`run ${runId}: events lack job ${job.name} or one of its needs`);
+      }
+      out.push(start - ready);
+    }
+  }
+  return out;
+}
+
+const newSamples = (): Samples =>
+  new Map<Transition, number[]>([
+    ['claimJob', []],
+    ['commitStep', []],
+    ['finishJob', []],
+  ]);
+
+/**
+ * Phase 4: the floor. The executor's calls for job `a` of `n` fresh runs, made back
+ * to back from here with no poller, SQS call or other job in between, so the figure
+ * is Redis + loopback + ioredis only.
+ */
+async function directTransitions(app: App, shape: Shape, n: number): Promise<Samples> {
+  const samples = newSamples();
+  const runs = trackRuns(app.runs, (t, ms) => samples.get(t)?.push(ms)).store;
+  const first = shape.jobs[0]?.name ?? '';
+  const req = { tenant: TENANT, spec: shape.spec, revision: 0, trigger: { type: 'api' as const } };
+  const record = (status: string) => JSON.stringify({ id: 's0', status });
+  for (let i = 0; i < n; i++) {
+    const runId = newRunId();
+    await admitRun(app, { ...req, runId });
+    // Token 1: admitRun numbers the tasks it queues from one.
+    const task = { tenant: TENANT, runId, jobKey: first, attempt: 1, token: '1' };
+    const claim = await runs.claimJob(task, Date.now(), app.config.leaseMs);
+    if (claim.kind !== 'claimed') throw new Error(`direct claim of ${runId} got ${claim.kind}`);
+    const step = { index: 0, stepKey: 's0' };
+    await runs.commitStep(task, claim.fence, Date.now(), app.config.leaseMs, undefined, {
+      ...step,
+      record: record('running'),
+    });
+    const done = {
+      ...step,
+      record: record('succeeded'),
+      eventType: 'step.succeeded',
+      eventData: '{}',
+    };
+    await runs.commitStep(task, claim.fence, Date.now(), app.config.leaseMs, done);
+    await runs.finishJob(task, claim.fence, 'succeeded', '{}', '', Date.now());
+  }
+  return samples;
+}
+
+/**
+ * Runs `work` with `pollers` executors consuming the app's queue; an executor fault
+ * fails the awaited runs at once and is rethrown here.
+ */
+async function withExecutors<T>(
+  app: App,
+  tracker: Tracker,
+  pollers: number,
+  work: () => Promise<T>,
+): Promise<T> {
+  let fault: Error | undefined;
+  const executors = startExecutors(
+    app,
+    { ...app, runs: tracker.store },
+    {
+      pollers,
+      onError: (err) => {
+        fault ??= err;
+        tracker.failAll(err);
+      },
+    },
+  );
+  let out: T;
+  try {
+    out = await work();
+  } finally {
+    await executors.stop();
+  }
+  // A fault in a task no run waited on (a duplicate, say) still fails the bench.
+  if (fault) throw fault;
+  return out;
+}
+
+/** Admits runs of `shape` one at a time, each after the previous one succeeded. */
+async function serialRuns(app: App, tracker: Tracker, shape: Shape, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  for (let i = 0; i < n; i++) {
+    const runId = newRunId();
+    const done = tracker.expect(runId);
+    const req = {
+      tenant: TENANT,
+      spec: shape.spec,
+      revision: 0,
+      trigger: { type: 'api' as const },
+    };
+    await admitRun(app, { ...req, runId });
+    await done;
+    ids.push(runId);
+  }
+  return ids;
+}
+
+const ms = (xs: number[], q: number) => fixed(percentile(xs, q), 2);
+const max = (xs: number[], digits = 2) => fixed(Math.max(...xs), digits);
+
+function transitionRows(phase: string, samples: Samples): (string | number)[][] {
+  const all = [...samples.values()].flat();
+  return [
+    ...[...samples].map(([t, xs]) => [t, phase, xs.length, ms(xs, 50), ms(xs, 99), max(xs)]),
+    ['all three', phase, all.length, ms(all, 50), ms(all, 99), max(all)],
+  ];
+}
+
+interface Results {
+  submits: SubmitTimes;
+  loaded: Samples;
+  loadedMs: number;
+  serial: Samples;
+  direct: Samples;
+  /** Event-loop delay during the serial phase, ms. */
+  loopDelay: { p50: number; p99: number; max: number };
+  evalsha: { p50: number; p99: number } | undefined;
+  dependency: [Shape, number[]][];
+}
+
+function report(opts: Options, r: Results): string {
+  const s = r.submits;
+  const deps = r.dependency.flatMap(([, xs]) => xs);
+  return [
+    `Latency — ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load before start ${LOAD_AT_START.toFixed(2)}, ` +
+      `appendonly ${opts.appendonly ? 'yes' : 'no'}; Redis and SQS (fauxqs, in this process) on loopback`,
+    '',
+    `Submit: admitRun × ${opts.submits} (diamond), one at a time, executors idle`,
+    table(
+      ['part', 'p50 ms', 'p99 ms', 'max ms'],
+      [
+        ['admitRun (Redis + SQS)', ms(s.total, 50), ms(s.total, 99), max(s.total)],
+        ['  createRun + ZADD (Redis)', ms(s.redis, 50), ms(s.redis, 99), max(s.redis)],
+        ['  SendMessageBatch (SQS)', ms(s.sqs, 50), ms(s.sqs, 99), max(s.sqs)],
+      ],
+    ),
+    '',
+    'State transitions as the executor sees them (script + loopback + event loop):',
+    `loaded = ${opts.submits} diamond runs drained ${IN_FLIGHT} jobs at a time ` +
+      `(${fixed(r.loadedMs, 0)} ms); serial = ${opts.diamonds} diamonds, then ` +
+      `${opts.chains} chains of 20, one run at a time, one poller.`,
+    table(
+      ['transition', 'phase', 'n', 'p50 ms', 'p99 ms', 'max ms'],
+      [
+        ...transitionRows('loaded', r.loaded),
+        ...transitionRows('serial', r.serial),
+        ...transitionRows('direct', r.direct),
+      ],
+    ),
+    `direct = job a of ${opts.direct} runs claimed, committed and finished back to back ` +
+      'from the bench, no poller or SQS call in between.',
+    `Event-loop delay during the serial phase: p50 ${fixed(r.loopDelay.p50, 2)} ms, ` +
+      `p99 ${fixed(r.loopDelay.p99, 2)} ms, max ${fixed(r.loopDelay.max, 2)} ms.`,
+    r.evalsha
+      ? `Inside Redis (INFO latencystats, serial phase, all scripts together): ` +
+        `EVALSHA p50 ${r.evalsha.p50} µs, p99 ${r.evalsha.p99} µs.`
+      : 'Inside Redis: no EVALSHA latency recorded.',
+    '',
+    'Job done → dependent job started (event stream `at`, ms resolution; serial phase):',
+    table(
+      ['shape', 'edges', 'p50 ms', 'p99 ms', 'max ms'],
+      [
+        ...r.dependency.map(([shape, xs]) => [
+          shape.name,
+          xs.length,
+          ms(xs, 50),
+          ms(xs, 99),
+          max(xs, 0),
+        ]),
+        ['all', deps.length, ms(deps, 50), ms(deps, 99), max(deps, 0)],
+      ],
+    ),
+    '',
+    'Bars (DESIGN.md): submit p99 < 10 ms; transition p99 < 2 ms; done → started p50 < 50 ms.',
+  ].join('\n');
+}
+
+async function main(cleanup: Cleanup): Promise<void> {
+  const opts = parseOptions();
+  const sqs = await startLocalSqs(cleanup);
+  const redis = await startRedis(cleanup, { appendonly: opts.appendonly });
+  const app = createApp(benchConfig(redis.url, sqs, await sqs.createQueue('bench-latency')));
+  cleanup.add('flowline app', () => closeApp(app));
+  const [shapeD, shapeC] = [diamond(), chain()];
+
+  // Phase 1. The warm-up submits load the script and open the connections.
+  const warmup = await measureSubmits(app, shapeD, WARMUP_SUBMITS);
+  const submits = await measureSubmits(app, shapeD, opts.submits);
+
+  // Phase 2. Nobody consumes yet, so every wait is registered before its run can finish.
+  let samples = newSamples();
+  const tracker = trackRuns(app.runs, (t, ms) => samples.get(t)?.push(ms));
+  const backlog = [...warmup.runIds, ...submits.runIds].map((id) => tracker.expect(id));
+  const t0 = performance.now();
+  await withExecutors(app, tracker, IN_FLIGHT / 10, () => Promise.all(backlog));
+  const loadedMs = performance.now() - t0;
+  const loaded = samples;
+
+  // Phase 3.
+  samples = newSamples();
+  const window = await startWindow(redis.port);
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  loop.enable();
+  const [diamondIds, chainIds] = await withExecutors(app, tracker, 1, async () => [
+    await serialRuns(app, tracker, shapeD, opts.diamonds),
+    await serialRuns(app, tracker, shapeC, opts.chains),
+  ]);
+  loop.disable();
+  await window.end();
+  const evalsha = (await latencyPercentiles(redis.port)).get('evalsha');
+  const serial = samples;
+  const loopDelay = {
+    p50: loop.percentile(50) / 1e6,
+    p99: loop.percentile(99) / 1e6,
+    max: loop.max / 1e6,
+  };
+
+  // Phase 4 (the executors are stopped: the tasks admitRun queues stay unconsumed).
+  const direct = await directTransitions(app, shapeD, opts.direct);
+
+  const dependency: [Shape, number[]][] = [
+    [shapeD, await dependencyLatencies(app, shapeD, diamondIds)],
+    [shapeC, await dependencyLatencies(app, shapeC, chainIds)],
+  ];
+  console.log(
+    report(opts, { submits, loaded, loadedMs, serial, direct, loopDelay, evalsha, dependency }),
+  );
+}
+
+await runMain(main);

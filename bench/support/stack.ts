@@ -1,0 +1,119 @@
+import { CreateQueueCommand } from '@aws-sdk/client-sqs';
+import { startFauxqs } from 'fauxqs';
+import type { Config } from '../../lib/config.js';
+import { createSqsClient } from '../../lib/queue/sqs-queue.js';
+import { type RedisServer, startRedisServer } from '../../scripts/processes.js';
+
+export const REGION = 'us-east-1';
+
+/**
+ * Teardown steps, run last-in first-out. Everything a bench starts registers here,
+ * so an error, or Ctrl-C, still stops redis-server and the local SQS: the children
+ * are detached process groups and would otherwise outlive the bench.
+ */
+export class Cleanup {
+  private readonly steps: { name: string; run: () => Promise<void> }[] = [];
+
+  /** Registers a step; the returned function runs it now (once) and unregisters it. */
+  add(name: string, run: () => Promise<void>): () => Promise<void> {
+    const step = { name, run };
+    this.steps.push(step);
+    return async () => {
+      const i = this.steps.indexOf(step);
+      if (i === -1) return;
+      this.steps.splice(i, 1);
+      await step.run();
+    };
+  }
+
+  async runAll(): Promise<void> {
+    while (this.steps.length > 0) {
+      const step = this.steps.pop();
+      if (!step) break;
+      try {
+        await step.run();
+      } catch (err) {
+        console.error(`cleanup '${step.name}' failed:`, err);
+      }
+    }
+  }
+}
+
+/** Runs a bench's main with a Cleanup that always runs: on return, on error, on SIGINT/SIGTERM. */
+export async function runMain(main: (cleanup: Cleanup) => Promise<void>): Promise<void> {
+  const cleanup = new Cleanup();
+  let stopping = false;
+  const interrupted = (signal: NodeJS.Signals) => {
+    stopping = true;
+    console.error(`\n${signal}: stopping what the bench started`);
+    void cleanup.runAll().finally(() => process.exit(130));
+  };
+  process.once('SIGINT', interrupted);
+  process.once('SIGTERM', interrupted);
+  try {
+    await main(cleanup);
+  } catch (err) {
+    // After an interrupt the main flow fails on servers already stopped: not news.
+    if (!stopping) console.error(err);
+    process.exitCode = 1;
+  } finally {
+    await cleanup.runAll();
+    process.off('SIGINT', interrupted);
+    process.off('SIGTERM', interrupted);
+  }
+}
+
+/** A private redis-server on a free port, stopped (and its temp dir removed) by cleanup. */
+export async function startRedis(
+  cleanup: Cleanup,
+  opts: { appendonly: boolean },
+): Promise<RedisServer & { stop: () => Promise<void> }> {
+  const server = await startRedisServer({ appendonly: opts.appendonly });
+  const stop = cleanup.add(`redis-server :${server.port}`, () => server.stop());
+  return { ...server, stop };
+}
+
+export interface LocalSqs {
+  endpoint: string;
+  /** Creates a standard queue and returns its URL. */
+  createQueue(name: string): Promise<string>;
+}
+
+/** fauxqs in this process (as the test setup runs it), stopped by cleanup. */
+export async function startLocalSqs(cleanup: Cleanup): Promise<LocalSqs> {
+  const server = await startFauxqs({ port: 0, logger: false, defaultRegion: REGION });
+  cleanup.add('fauxqs', () => server.stop());
+  const client = createSqsClient({ region: REGION, sqsEndpoint: server.address });
+  cleanup.add('sqs setup client', async () => client.destroy());
+  return {
+    endpoint: server.address,
+    async createQueue(name) {
+      // Visibility well above any bench's length: a redelivery would be a second
+      // claim attempt and muddle both the command counts and the latencies.
+      const out = await client.send(
+        new CreateQueueCommand({ QueueName: name, Attributes: { VisibilityTimeout: '300' } }),
+      );
+      if (!out.QueueUrl) throw new Error(`fauxqs returned no URL for queue ${name}`);
+      return out.QueueUrl;
+    },
+  };
+}
+
+/** A full Config (lib/config.ts) for a bench app; the values match the deployed defaults. */
+export function benchConfig(redisUrl: string, sqs: LocalSqs, queueUrl: string): Config {
+  return {
+    redisUrl,
+    keyPrefix: 'fl',
+    queueUrl,
+    sqsEndpoint: sqs.endpoint,
+    region: REGION,
+    secretsPrefix: 'flowline/',
+    secretsTtlMs: 300_000,
+    apiKeys: undefined,
+    apiKeysSecret: undefined,
+    capabilities: ['http', 'lambda'],
+    leaseMs: 60_000,
+    idempotencyTtlS: 86_400,
+    safetyMarginMs: 5_000,
+  };
+}

@@ -1,0 +1,165 @@
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+/** A port the OS had free a moment ago (another process may still take it first). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+// Children run in their own process group (detached) so that stopping one also
+// stops whatever it spawned (esbuild's service binary under serverless). Should
+// this process end without calling stop(), the exit hook still kills them.
+// Detached children do not get the terminal's Ctrl-C either, so a signal that
+// ends this process ends them first; when nobody else handles the signal it is
+// raised again so that this process still dies of it.
+const groups = new Set<number>();
+const killAll = () => {
+  for (const pid of groups) killGroup(pid, 'SIGKILL');
+};
+process.once('exit', killAll);
+for (const signal of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
+  process.on(signal, function onSignal() {
+    killAll();
+    if (process.listenerCount(signal) === 1) {
+      process.removeListener(signal, onSignal);
+      process.kill(process.pid, signal);
+    }
+  });
+}
+
+function killGroup(pid: number, signal: NodeJS.Signals): boolean {
+  try {
+    process.kill(-pid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+export function spawnGroup(
+  command: string,
+  args: string[],
+  opts: { cwd?: string; env?: NodeJS.ProcessEnv } = {},
+): ChildProcess {
+  const child = spawn(command, args, {
+    cwd: opts.cwd,
+    env: opts.env,
+    detached: true,
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  if (child.pid !== undefined) {
+    const pid = child.pid;
+    groups.add(pid);
+    child.once('exit', () => groups.delete(pid));
+  }
+  return child;
+}
+
+/** Asks the group to stop with `signal`, then SIGKILLs it after `graceMs`. */
+export async function stopGroup(
+  child: ChildProcess,
+  signal: NodeJS.Signals = 'SIGTERM',
+  graceMs = 5_000,
+): Promise<void> {
+  const pid = child.pid;
+  if (pid === undefined) return;
+  const exited =
+    child.exitCode !== null || child.signalCode !== null
+      ? Promise.resolve()
+      : new Promise<void>((r) => child.once('exit', () => r()));
+  killGroup(pid, signal);
+  const timer = sleep(graceMs).then(() => 'timeout' as const);
+  if ((await Promise.race([exited, timer])) === 'timeout') {
+    killGroup(pid, 'SIGKILL');
+    await exited;
+  }
+  // The leader may be gone while the group lives on (a grandchild): finish it.
+  killGroup(pid, 'SIGKILL');
+  groups.delete(pid);
+}
+
+export interface RedisServer {
+  url: string;
+  port: number;
+  dir: string;
+  stop(): Promise<void>;
+}
+
+export const REDIS_MISSING =
+  'redis-server is not on PATH. Install it with `apt-get install -y redis-server` ' +
+  '(tests and `npm run dev` start their own private Redis; nothing is skipped without it).';
+
+/** Spawns a private redis-server on a free port in a temp dir and waits for PONG. */
+export async function startRedisServer(
+  opts: { port?: number; appendonly?: boolean; timeoutMs?: number } = {},
+): Promise<RedisServer> {
+  const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
+  if (probe.error) throw new Error(REDIS_MISSING);
+  const port = opts.port ?? (await freePort());
+  const dir = await mkdtemp(join(tmpdir(), 'flowline-redis-'));
+  const args = [
+    '--port',
+    String(port),
+    '--bind',
+    '127.0.0.1',
+    '--dir',
+    dir,
+    '--save',
+    '',
+    '--appendonly',
+    opts.appendonly ? 'yes' : 'no',
+    '--logfile',
+    join(dir, 'redis.log'),
+  ];
+  const child = spawnGroup('redis-server', args);
+  let exitCode: number | null = null;
+  child.once('exit', (code) => {
+    exitCode = code;
+  });
+  const deadline = Date.now() + (opts.timeoutMs ?? 10_000);
+  while (!(await ping(port))) {
+    if (exitCode !== null) throw new Error(`redis-server exited with ${exitCode} (log: ${dir})`);
+    if (Date.now() > deadline) {
+      await stopGroup(child);
+      throw new Error(`redis-server on :${port} did not answer PING (log: ${dir})`);
+    }
+    await sleep(25);
+  }
+  return {
+    url: `redis://127.0.0.1:${port}`,
+    port,
+    dir,
+    async stop() {
+      await stopGroup(child, 'SIGTERM', 3_000);
+      await rm(dir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** One inline PING over TCP: true on +PONG. */
+function ping(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const sock = createConnection({ port, host: '127.0.0.1' });
+    const done = (ok: boolean) => {
+      sock.destroy();
+      resolve(ok);
+    };
+    sock.setTimeout(500, () => done(false));
+    sock.once('error', () => done(false));
+    sock.once('connect', () => sock.write('PING\r\n'));
+    sock.once('data', (d) => done(d.toString().startsWith('+PONG')));
+  });
+}
