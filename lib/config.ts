@@ -27,6 +27,10 @@ const Env = z.object({
   FLOWLINE_IDEMPOTENCY_TTL_S: z.coerce.number().int().positive().default(86_400),
   /** Keep this much of the invocation's time in reserve for committing results. */
   FLOWLINE_SAFETY_MARGIN_MS: z.coerce.number().int().nonnegative().default(5_000),
+  /** A step without timeoutMs is started only with this much time left, else the job checkpoints. */
+  FLOWLINE_MIN_STEP_BUDGET_MS: z.coerce.number().int().nonnegative().default(10_000),
+  /** A queued job with no claim for this long is sent again by the schedule tick. */
+  FLOWLINE_REQUEUE_AFTER_MS: z.coerce.number().int().positive().default(120_000),
 });
 
 export interface Config {
@@ -43,6 +47,8 @@ export interface Config {
   leaseMs: number;
   idempotencyTtlS: number;
   safetyMarginMs: number;
+  minStepBudgetMs: number;
+  requeueAfterMs: number;
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
@@ -68,5 +74,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     leaseMs: e.FLOWLINE_LEASE_MS,
     idempotencyTtlS: e.FLOWLINE_IDEMPOTENCY_TTL_S,
     safetyMarginMs: e.FLOWLINE_SAFETY_MARGIN_MS,
+    minStepBudgetMs: e.FLOWLINE_MIN_STEP_BUDGET_MS,
+    requeueAfterMs: e.FLOWLINE_REQUEUE_AFTER_MS,
   };
 }

@@ -11,18 +11,21 @@ import type { JobTask } from '../queue/message.js';
 import type { JobQueue } from '../queue/sqs-queue.js';
 import { createMasker, type Masker } from '../secrets/mask.js';
 import type { SecretsProvider } from '../secrets/provider.js';
-import type { Workflow } from '../spec/schema.js';
+import type { Job, Workflow } from '../spec/schema.js';
 import { StepFailedError } from '../steps/executor.js';
-import { executorFor, runWithTimeout } from '../steps/index.js';
 import type { ClaimResult, RunStore } from '../store/run-store.js';
+import { dispatchAt } from './dispatch.js';
+import { FenceLost, startHeartbeat } from './heartbeat.js';
 import { type NeedState, needsContext, resultOf, statusFromNeeds, toEnv } from './job-context.js';
 import { type PlannedStep, planRun, stepList } from './plan.js';
+import { retryDelayMs } from './retry.js';
+import { runStep } from './run-step.js';
 
 export interface ExecuteDeps {
   runs: RunStore;
   queue: JobQueue;
   secrets: SecretsProvider;
-  config: Pick<Config, 'leaseMs' | 'capabilities' | 'safetyMarginMs'>;
+  config: Pick<Config, 'leaseMs' | 'capabilities' | 'safetyMarginMs' | 'minStepBudgetMs'>;
   now?: () => number;
 }
 
@@ -33,6 +36,7 @@ export interface StepRecord {
   uses: string;
   hook?: string;
   status: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+  /** The job attempt that ran it. */
   attempt: number;
   outputs: Record<string, unknown>;
   error: ErrorRecord | null;
@@ -40,16 +44,25 @@ export interface StepRecord {
   finishedAt: string | null;
 }
 
-/** Step outputs above this are refused (SPEC.md limits). */
-const MAX_OUTPUT_BYTES = 256 * 1024;
-
 type Claimed = Extract<ClaimResult, { kind: 'claimed' }>;
+
+export interface JobOutcome {
+  status: 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+  outputs: Record<string, unknown>;
+  error: ErrorRecord | null;
+}
+
+/** How a claimed job's invocation ended. */
+type Ending =
+  | { kind: 'done'; outcome: JobOutcome; job: Job | undefined }
+  | { kind: 'checkpoint' }
+  | { kind: 'lost' };
 
 /**
  * Run one job task end to end: claim, steps in order (each committed before the
- * next starts), job outputs, finish + unblock dependents, enqueue what became
- * ready. Returns quietly for a duplicate or stale task (it is acknowledged);
- * throws on infrastructure faults so the message is retried by SQS.
+ * next starts), job outputs, then finish (or retry) and enqueue what became ready.
+ * Returns quietly for a duplicate or stale task (it is acknowledged); throws on
+ * infrastructure faults so SQS delivers the message again.
  */
 export async function executeJob(
   deps: ExecuteDeps,
@@ -64,31 +77,89 @@ export async function executeJob(
     return;
   }
   log.info(ids, 'job claimed');
-  const outcome = await runClaimedJob(deps, task, claim, remainingMs, now);
+  const heartbeat = startHeartbeat(deps.runs, task, claim.fence, deps.config.leaseMs, now);
+  let ending: Ending;
+  try {
+    ending = await runClaimedJob(deps, task, claim, remainingMs, now, heartbeat.signal);
+  } finally {
+    heartbeat.stop();
+  }
+  if (ending.kind === 'lost') {
+    log.warn(ids, 'job taken over by a newer claim; this attempt stops');
+    return;
+  }
+  if (ending.kind === 'checkpoint') {
+    const next = await deps.runs.requeueJob(task, claim.fence, now());
+    if (next) await deps.queue.send([next]);
+    log.info(ids, 'job checkpointed: the next step would not fit in this invocation');
+    return;
+  }
+  await settleJob(deps, task, claim.fence, ending.outcome, ending.job, '');
+}
+
+/**
+ * Apply a job's outcome: a failure with retries left queues the next attempt when
+ * it is due; anything else finishes the job, unblocks dependents and sends the
+ * ready ones. Shared by the executor and the lease reaper (mode 'expired').
+ */
+export async function settleJob(
+  deps: Pick<ExecuteDeps, 'runs' | 'queue' | 'now'>,
+  task: Pick<JobTask, 'tenant' | 'runId' | 'jobKey' | 'attempt'>,
+  fence: string,
+  outcome: JobOutcome,
+  job: Job | undefined,
+  mode: '' | 'expired',
+): Promise<void> {
+  const now = deps.now ?? Date.now;
+  const ids = { runId: task.runId, job: task.jobKey, attempt: task.attempt };
+  let final = outcome;
+  if (outcome.status === 'failed') {
+    const delay = retryDelayMs(job?.retries, task.attempt, outcome.error);
+    if (delay !== undefined) {
+      const dueAt = now() + delay;
+      const next = await deps.runs.retryJob(
+        task,
+        fence,
+        JSON.stringify(outcome.error),
+        dueAt,
+        now(),
+        mode,
+      );
+      if (next === undefined) return;
+      if (next !== 'cancelling') {
+        await dispatchAt(deps, next, dueAt, now());
+        log.info({ ...ids, delayMs: delay, error: outcome.error?.code }, 'job retrying');
+        return;
+      }
+      final = {
+        status: 'cancelled',
+        outputs: {},
+        error: { code: 'CANCELLED', message: 'the run was cancelled' },
+      };
+    }
+  }
   const finished = await deps.runs.finishJob(
     task,
-    claim.fence,
-    outcome.status,
-    JSON.stringify(outcome.outputs),
-    outcome.error ? JSON.stringify(outcome.error) : '',
+    fence,
+    final.status,
+    JSON.stringify(final.outputs),
+    final.error ? JSON.stringify(final.error) : '',
     now(),
+    mode,
   );
   if (!finished) {
     log.warn(ids, 'job finish refused: a newer claim holds the job');
     return;
   }
   if (finished.ready.length > 0) await deps.queue.send(finished.ready);
+  if (finished.runStatus) await deps.runs.forgetActive(task.tenant, task.runId);
   log.info(
-    { ...ids, status: outcome.status, runStatus: finished.runStatus || undefined },
+    { ...ids, status: final.status, runStatus: finished.runStatus || undefined },
     'job finished',
   );
 }
 
-interface JobOutcome {
-  status: 'succeeded' | 'failed' | 'skipped';
-  outputs: Record<string, unknown>;
-  error: ErrorRecord | null;
-}
+const CANCELLED: ErrorRecord = { code: 'CANCELLED', message: 'the run was cancelled' };
 
 async function runClaimedJob(
   deps: ExecuteDeps,
@@ -96,13 +167,17 @@ async function runClaimedJob(
   claim: Claimed,
   remainingMs: () => number,
   now: () => number,
-): Promise<JobOutcome> {
+  stop: AbortSignal,
+): Promise<Ending> {
   const spec = JSON.parse(claim.spec) as Workflow;
   const plan = planRun(spec);
   const planned = plan.find((p) => p.key === task.jobKey);
   const job = planned ? spec.jobs[planned.name] : undefined;
+  const done = (outcome: JobOutcome): Ending => ({ kind: 'done', outcome, job });
   if (!planned || !job) {
-    return failed({ code: 'INTERNAL', message: `job ${task.jobKey} is not in the run's spec` });
+    return done(
+      failed({ code: 'INTERNAL', message: `job ${task.jobKey} is not in the run's spec` }),
+    );
   }
 
   const needStates = new Map<string, NeedState>();
@@ -114,7 +189,6 @@ async function runClaimedJob(
       continueOnError,
     });
   }
-  const runEnv = JSON.parse(claim.env) as Record<string, unknown>;
   const base: ExprContext = {
     inputs: JSON.parse(claim.inputs),
     trigger: JSON.parse(claim.trigger),
@@ -126,38 +200,40 @@ async function runClaimedJob(
   let jobEnv: Record<string, string>;
   try {
     if (!evaluateCondition(job.if, { ...base, status: statusFromNeeds(needStates.values()) })) {
-      return { status: 'skipped', outputs: {}, error: null };
+      return done({ status: 'skipped', outputs: {}, error: null });
     }
+    const runEnv = JSON.parse(claim.env) as Record<string, unknown>;
     const workflowEnv = toEnv({
       ...(evaluateDeep(spec.env ?? {}, base) as Record<string, unknown>),
       ...runEnv,
     });
-    jobEnv = {
-      ...workflowEnv,
-      ...toEnv(
-        evaluateDeep(job.env ?? {}, { ...base, env: workflowEnv }) as Record<string, unknown>,
-      ),
-    };
+    const own = evaluateDeep(job.env ?? {}, { ...base, env: workflowEnv }) as Record<
+      string,
+      unknown
+    >;
+    jobEnv = { ...workflowEnv, ...toEnv(own) };
   } catch (err) {
-    return failed(toErrorRecord(err));
+    return done(failed(toErrorRecord(err)));
   }
 
   const deadline = job.timeoutMs === undefined ? Number.POSITIVE_INFINITY : now() + job.timeoutMs;
-  const capabilities = grantedCapabilities(
-    deps.config.capabilities,
-    spec.permissions?.capabilities,
-  );
   const steps: NonNullable<ExprContext['steps']> = {};
   const secretValues = new Map<string, string>();
   let masker: Masker = createMasker([]);
   let status: JobStatus = 'success';
   let error: ErrorRecord | null = null;
+  let ranHere = false;
 
   for (const ps of stepList(job)) {
     const prior = claim.stepRecords[ps.index];
     const record: StepRecord | undefined = prior ? JSON.parse(prior) : undefined;
-    if (record && record.status !== 'running') {
-      // Committed by an earlier invocation of this job: reuse, never re-run.
+    // Reuse what an earlier invocation committed: every success, and anything this
+    // same attempt already finished (a checkpoint or a redelivery resumes it).
+    if (
+      record &&
+      (record.status === 'succeeded' ||
+        (record.attempt === task.attempt && record.status !== 'running'))
+    ) {
       steps[ps.key] = { outputs: record.outputs, outcome: resultOf(record.status) };
       if (record.status === 'failed' && !ps.step.continueOnError) {
         status = 'failure';
@@ -169,9 +245,13 @@ async function runClaimedJob(
     if (ps.hook === 'onFailure' && status !== 'failure') continue;
 
     const step = ps.step;
-    const names = [
-      ...new Set([...(spec.secrets ?? []), ...(job.secrets ?? []), ...(step.secrets ?? [])]),
-    ];
+    // Checkpoint rather than be killed mid-step; but always run at least one step
+    // per invocation, so a step longer than any invocation cannot requeue forever.
+    const needed = Math.min(step.timeoutMs ?? deps.config.minStepBudgetMs, deadline - now());
+    if (ranHere && remainingMs() - deps.config.safetyMarginMs < needed)
+      return { kind: 'checkpoint' };
+    ranHere = true;
+
     const startedAt = new Date(now()).toISOString();
     const fresh = (s: StepRecord['status'], extra: Partial<StepRecord> = {}): StepRecord => ({
       id: ps.key,
@@ -189,15 +269,17 @@ async function runClaimedJob(
 
     let result: StepRecord;
     try {
+      const names = [
+        ...new Set([...(spec.secrets ?? []), ...(job.secrets ?? []), ...(step.secrets ?? [])]),
+      ];
       const secrets = names.length > 0 ? await deps.secrets.get(task.tenant, names) : {};
       for (const [k, v] of Object.entries(secrets)) secretValues.set(k, v);
       masker = createMasker([...secretValues.values()]);
-      const stepEnv = {
-        ...jobEnv,
-        ...toEnv(
-          evaluateDeep(step.env ?? {}, { ...base, env: jobEnv, steps }) as Record<string, unknown>,
-        ),
-      };
+      const ownEnv = evaluateDeep(step.env ?? {}, { ...base, env: jobEnv, steps }) as Record<
+        string,
+        unknown
+      >;
+      const stepEnv = { ...jobEnv, ...toEnv(ownEnv) };
       const ctx: ExprContext = { ...base, env: stepEnv, steps, secrets, status };
       // post and onFailure run after a failure unless their own `if` says otherwise.
       const condition =
@@ -205,35 +287,47 @@ async function runClaimedJob(
       if (!evaluateCondition(condition, ctx)) {
         result = fresh('skipped', { startedAt: null, finishedAt: startedAt });
       } else {
-        await commit(deps, task, claim, now, undefined, fresh('running'), ps);
-        const outputs = await runStep(
+        if (
+          (await commit(deps, task, claim, now, undefined, fresh('running'), ps)) === 'cancelling'
+        ) {
+          throw new FlowlineError('CANCELLED', 'the run was cancelled');
+        }
+        const outputs = await runStep({
           task,
-          ps,
+          step: ps,
           ctx,
-          stepEnv,
-          capabilities,
+          env: stepEnv,
           spec,
-          remainingMs,
-          deadline,
-          deps,
-          now,
-        );
+          capabilities: deps.config.capabilities,
+          timeoutMs: Math.min(remainingMs() - deps.config.safetyMarginMs, deadline - now()),
+          signal: stop,
+        });
         result = fresh('succeeded', {
           outputs: masker.mask(outputs),
           finishedAt: new Date(now()).toISOString(),
         });
       }
     } catch (err) {
-      if (err instanceof FenceLost) throw err;
+      if (err instanceof FenceLost || stop.reason instanceof FenceLost) return { kind: 'lost' };
       const outputs = err instanceof StepFailedError && err.outputs ? masker.mask(err.outputs) : {};
-      result = fresh('failed', {
+      const e = masker.mask(toErrorRecord(err));
+      result = fresh(e.code === 'CANCELLED' ? 'cancelled' : 'failed', {
         outputs,
-        error: masker.mask(toErrorRecord(err)),
+        error: e,
         finishedAt: new Date(now()).toISOString(),
       });
     }
 
-    await commit(deps, task, claim, now, result, undefined, ps);
+    let state: 'ok' | 'cancelling';
+    try {
+      state = await commit(deps, task, claim, now, result, undefined, ps);
+    } catch (err) {
+      if (err instanceof FenceLost) return { kind: 'lost' };
+      throw err;
+    }
+    if (state === 'cancelling' || result.status === 'cancelled') {
+      return done({ status: 'cancelled', outputs: {}, error: CANCELLED });
+    }
     steps[ps.key] = { outputs: result.outputs, outcome: resultOf(result.status) };
     if (result.status === 'failed' && !step.continueOnError) {
       status = 'failure';
@@ -242,24 +336,21 @@ async function runClaimedJob(
   }
 
   if (status === 'failure')
-    return failed(error ?? { code: 'STEP_FAILED', message: 'a step failed' });
+    return done(failed(error ?? { code: 'STEP_FAILED', message: 'a step failed' }));
   try {
     const outputs = evaluateDeep(job.outputs ?? {}, { ...base, env: jobEnv, steps }) as Record<
       string,
       unknown
     >;
-    return { status: 'succeeded', outputs: masker.mask(outputs), error: null };
+    return done({ status: 'succeeded', outputs: masker.mask(outputs), error: null });
   } catch (err) {
-    return failed(masker.mask(toErrorRecord(err)));
+    return done(failed(masker.mask(toErrorRecord(err))));
   }
 }
 
 function failed(error: ErrorRecord): JobOutcome {
   return { status: 'failed', outputs: {}, error };
 }
-
-/** A newer claim took the job over: stop at once, commit nothing more. */
-class FenceLost extends Error {}
 
 async function commit(
   deps: ExecuteDeps,
@@ -269,8 +360,8 @@ async function commit(
   done: StepRecord | undefined,
   started: StepRecord | undefined,
   ps: PlannedStep,
-): Promise<void> {
-  const ok = await deps.runs.commitStep(
+): Promise<'ok' | 'cancelling'> {
+  const state = await deps.runs.commitStep(
     task,
     claim.fence,
     now(),
@@ -279,49 +370,11 @@ async function commit(
       index: ps.index,
       stepKey: ps.key,
       record: JSON.stringify(done),
-      eventType: `step.${done.status}`,
+      eventType: `step.${done.status === 'cancelled' ? 'failed' : done.status}`,
       eventData: done.error ? JSON.stringify({ error: done.error }) : '{}',
     },
     started && { index: ps.index, stepKey: ps.key, record: JSON.stringify(started) },
   );
-  if (!ok) throw new FenceLost(`job ${task.jobKey} was claimed by a newer attempt`);
-}
-
-async function runStep(
-  task: JobTask,
-  ps: PlannedStep,
-  ctx: ExprContext,
-  env: Record<string, string>,
-  capabilities: Set<string>,
-  spec: Workflow,
-  remainingMs: () => number,
-  deadline: number,
-  deps: ExecuteDeps,
-  now: () => number,
-): Promise<Record<string, unknown>> {
-  const step = ps.step;
-  const withValue = evaluateDeep(step.with ?? {}, ctx) as Record<string, unknown>;
-  const budget = Math.min(remainingMs() - deps.config.safetyMarginMs, deadline - now());
-  const timeoutMs = Math.max(0, Math.min(step.timeoutMs ?? Number.POSITIVE_INFINITY, budget));
-  const outputs = await runWithTimeout(
-    executorFor(step.uses),
-    {
-      uses: step.uses,
-      with: withValue,
-      env,
-      idempotencyKey: `${task.runId}:${task.jobKey}:${ps.key}`,
-      capabilities,
-      ...(spec.permissions?.hosts ? { allowedHosts: spec.permissions.hosts } : {}),
-    },
-    Number.isFinite(timeoutMs) ? timeoutMs : undefined,
-  );
-  if (Buffer.byteLength(JSON.stringify(outputs ?? {})) > MAX_OUTPUT_BYTES) {
-    throw new FlowlineError('STEP_FAILED', `step outputs exceed ${MAX_OUTPUT_BYTES} bytes`);
-  }
-  return outputs ?? {};
-}
-
-/** Deployment grants, narrowed by the workflow's `permissions.capabilities` when given. */
-function grantedCapabilities(granted: string[], narrowed: string[] | undefined): Set<string> {
-  return new Set(narrowed ? granted.filter((c) => narrowed.includes(c)) : granted);
+  if (state === 'stale') throw new FenceLost(`job ${task.jobKey} was claimed by a newer attempt`);
+  return state;
 }

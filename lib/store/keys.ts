@@ -44,6 +44,8 @@ export function globalKeys(prefix: string) {
   return {
     /** Sorted set: job tasks (JSON) due at score (ms), woken by `schedule`. */
     timers: `${prefix}:timers`,
+    /** Sorted set: `<tenant>/<runId>` of runs not yet finished, by creation time: the reaper's worklist. */
+    activeRuns: `${prefix}:active`,
     /** Set: `<tenant>/<workflow>` with a cron trigger. */
     cronWorkflows: `${prefix}:cron`,
   };

@@ -1,5 +1,5 @@
 import type { JobTask } from '../queue/message.js';
-import { runKeys, tenantKeys } from './keys.js';
+import { globalKeys, runKeys, tenantKeys } from './keys.js';
 import type { ScriptRedis } from './scripts.js';
 
 /** What a new run is written with; every value already a string for the hash. */
@@ -35,6 +35,23 @@ const CLAIM_CODES = {
   '-4': 'lease-held',
 } as const;
 
+export type JobEnd = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+/** Tasks from a script's flat `job, token, …` list: first attempts of newly queued jobs. */
+function tasksOf(run: Pick<JobTask, 'tenant' | 'runId'>, flat: string[]): JobTask[] {
+  const tasks: JobTask[] = [];
+  for (let i = 0; i < flat.length; i += 2) {
+    tasks.push({
+      tenant: run.tenant,
+      runId: run.runId,
+      jobKey: flat[i] as string,
+      attempt: 1,
+      token: flat[i + 1] as string,
+    });
+  }
+  return tasks;
+}
+
 export interface StepCommit {
   index: number;
   stepKey: string;
@@ -63,10 +80,19 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
   const keysOf = (tenant: string, runId: string) => runKeys(prefix, tenant, runId);
 
   return {
-    /** Index first, then the run: a crash between leaves an index entry that reads skip. */
+    /**
+     * Indexes first, then the run: a crash between leaves index entries that reads
+     * skip and the reaper forgets. The indexes are other slots, so not in the script.
+     */
     async createRun(run: NewRun): Promise<boolean> {
       const k = keysOf(run.tenant, run.runId);
-      const [, created] = await Promise.all([
+      const [, , created] = await Promise.all([
+        redis.zadd(
+          globalKeys(prefix).activeRuns,
+          'NX',
+          run.createdAt,
+          `${run.tenant}/${run.runId}`,
+        ),
         // Score 0 for all: run ids are ULIDs, so lexical order is creation order.
         redis.zadd(tenantKeys(prefix, run.tenant).runs, 'NX', 0, run.runId),
         redis.createRun(
@@ -128,7 +154,10 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       };
     },
 
-    /** Record a finished step and/or a started one; false when the fence is stale. */
+    /**
+     * Record a finished step and/or a started one. `stale`: a newer claim holds the
+     * job, nothing was written; `cancelling`: written, but the run is being cancelled.
+     */
     async commitStep(
       task: JobTask,
       fence: string,
@@ -136,9 +165,10 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       leaseMs: number,
       done?: FinishedStep,
       started?: StepCommit,
-    ): Promise<boolean> {
+    ): Promise<'ok' | 'stale' | 'cancelling'> {
       const k = keysOf(task.tenant, task.runId);
       const reply = await redis.commitStep(
+        k.run,
         k.jobs,
         k.steps,
         k.events,
@@ -155,46 +185,137 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         started?.stepKey ?? '',
         started?.record ?? '',
       );
-      return reply === 1;
+      return reply === 1 ? 'ok' : reply === -2 ? 'cancelling' : 'stale';
     },
 
     /**
      * End the job and unblock dependents. Returns the tasks that became ready and
      * the run's final status when this was its last job; undefined when stale.
+     * Mode `expired` (the reaper) acts only on a job whose lease ran out.
      */
     async finishJob(
-      task: JobTask,
+      task: Pick<JobTask, 'tenant' | 'runId' | 'jobKey'>,
       fence: string,
-      status: 'succeeded' | 'failed' | 'skipped' | 'cancelled',
+      status: JobEnd,
       outputs: string,
       error: string,
       now: number,
+      mode: '' | 'expired' = '',
     ): Promise<{ runStatus: string; ready: JobTask[] } | undefined> {
       const k = keysOf(task.tenant, task.runId);
       const reply = await redis.finishJob(
         k.run,
         k.jobs,
         k.events,
+        now,
         task.jobKey,
         fence,
         status,
         outputs,
         error,
-        now,
+        mode,
       );
       if (!Array.isArray(reply)) return undefined;
       const [runStatus, ...flat] = reply as string[];
-      const ready: JobTask[] = [];
-      for (let i = 0; i < flat.length; i += 2) {
-        ready.push({
-          tenant: task.tenant,
-          runId: task.runId,
-          jobKey: flat[i] as string,
-          attempt: 1,
-          token: flat[i + 1] as string,
-        });
-      }
-      return { runStatus: runStatus ?? '', ready };
+      return { runStatus: runStatus ?? '', ready: tasksOf(task, flat) };
+    },
+
+    /** Queue the next attempt; undefined when stale, 'cancelling' when the run is being cancelled. */
+    async retryJob(
+      task: Pick<JobTask, 'tenant' | 'runId' | 'jobKey'>,
+      fence: string,
+      error: string,
+      dueAt: number,
+      now: number,
+      mode: '' | 'expired' = '',
+    ): Promise<JobTask | 'cancelling' | undefined> {
+      const k = keysOf(task.tenant, task.runId);
+      const reply = await redis.retryJob(
+        k.run,
+        k.jobs,
+        k.events,
+        now,
+        task.jobKey,
+        fence,
+        error,
+        dueAt,
+        mode,
+      );
+      if (reply === -2) return 'cancelling';
+      if (!Array.isArray(reply)) return undefined;
+      const [attempt, token] = reply as [number, string];
+      return {
+        tenant: task.tenant,
+        runId: task.runId,
+        jobKey: task.jobKey,
+        attempt,
+        token: String(token),
+      };
+    },
+
+    /** Checkpoint: the job goes back to the queue under a new token; undefined when stale. */
+    async requeueJob(task: JobTask, fence: string, now: number): Promise<JobTask | undefined> {
+      const k = keysOf(task.tenant, task.runId);
+      const reply = await redis.requeueJob(k.run, k.jobs, k.events, now, task.jobKey, fence);
+      return typeof reply === 'string' ? { ...task, token: reply } : undefined;
+    },
+
+    async renewLease(
+      task: JobTask,
+      fence: string,
+      now: number,
+      leaseMs: number,
+    ): Promise<'ok' | 'stale' | 'cancelling'> {
+      const k = keysOf(task.tenant, task.runId);
+      const reply = await redis.renewLease(k.run, k.jobs, now, task.jobKey, fence, leaseMs);
+      return reply === 1 ? 'ok' : reply === -2 ? 'cancelling' : 'stale';
+    },
+
+    /**
+     * Cancel (or, for a run timeout, fail) a run. `missing` / `finished` for runs
+     * that do not exist or already ended; else the run's status if it ended now.
+     */
+    async cancelRun(
+      tenant: string,
+      runId: string,
+      now: number,
+      opts: { finalStatus: 'cancelled' | 'failed'; error?: string; reason?: string },
+    ): Promise<
+      { kind: 'missing' | 'finished' } | { kind: 'cancelling'; runStatus: string; running: number }
+    > {
+      const k = keysOf(tenant, runId);
+      const reply = await redis.cancelRun(
+        k.run,
+        k.jobs,
+        k.events,
+        now,
+        opts.finalStatus,
+        opts.error ?? '',
+        opts.reason ?? '',
+      );
+      if (reply === -1) return { kind: 'missing' };
+      if (reply === -2) return { kind: 'finished' };
+      const [runStatus, running] = reply as [string, number];
+      return { kind: 'cancelling', runStatus, running };
+    },
+
+    /** The run ended: drop it from the reaper's worklist. */
+    async forgetActive(tenant: string, runId: string): Promise<void> {
+      await redis.zrem(globalKeys(prefix).activeRuns, `${tenant}/${runId}`);
+    },
+
+    /** Runs not yet finished, oldest first, `count` from `offset`. */
+    async activeRuns(offset: number, count: number): Promise<{ tenant: string; runId: string }[]> {
+      const members = await redis.zrange(globalKeys(prefix).activeRuns, offset, offset + count - 1);
+      return members.map((m) => {
+        const slash = m.indexOf('/');
+        return { tenant: m.slice(0, slash), runId: m.slice(slash + 1) };
+      });
+    },
+
+    /** A task due later than SQS can delay (15 min): the schedule tick sends it when due. */
+    async addTimer(task: JobTask, dueAt: number): Promise<void> {
+      await redis.zadd(globalKeys(prefix).timers, dueAt, JSON.stringify(task));
     },
 
     async snapshot(tenant: string, runId: string): Promise<RunSnapshot | undefined> {

@@ -1,9 +1,13 @@
 import { Redis } from 'ioredis';
+import cancelRun from './lua/cancel-run.js';
 import claimJob from './lua/claim-job.js';
 import commitStep from './lua/commit-step.js';
 import createRun from './lua/create-run.js';
 import finishJob from './lua/finish-job.js';
 import registerWorkflow from './lua/register-workflow.js';
+import renewLease from './lua/renew-lease.js';
+import requeueJob from './lua/requeue-job.js';
+import retryJob from './lua/retry-job.js';
 
 /**
  * Lua sources live in `lua/*.ts` (template strings) rather than `.lua` files so the
@@ -12,8 +16,12 @@ import registerWorkflow from './lua/register-workflow.js';
 const scripts = {
   createRun: { numberOfKeys: 3, lua: createRun },
   claimJob: { numberOfKeys: 4, lua: claimJob },
-  commitStep: { numberOfKeys: 3, lua: commitStep },
+  commitStep: { numberOfKeys: 4, lua: commitStep },
   finishJob: { numberOfKeys: 3, lua: finishJob },
+  retryJob: { numberOfKeys: 3, lua: retryJob },
+  requeueJob: { numberOfKeys: 3, lua: requeueJob },
+  renewLease: { numberOfKeys: 2, lua: renewLease },
+  cancelRun: { numberOfKeys: 3, lua: cancelRun },
   registerWorkflow: { numberOfKeys: 2, lua: registerWorkflow },
 } as const;
 

@@ -207,7 +207,7 @@ describe('duplicate and stale deliveries', () => {
     const second = await app.runs.claimJob(task, Date.now(), 60_000);
     expect(second.kind).toBe('claimed');
     if (first.kind !== 'claimed' || second.kind !== 'claimed') return;
-    expect(await app.runs.commitStep(task, first.fence, Date.now(), 60_000)).toBe(false);
+    expect(await app.runs.commitStep(task, first.fence, Date.now(), 60_000)).toBe('stale');
     expect(
       await app.runs.finishJob(task, first.fence, 'succeeded', '{}', '', Date.now()),
     ).toBeUndefined();
@@ -247,13 +247,13 @@ describe('duplicate and stale deliveries', () => {
       record: JSON.stringify({ id: 's', status: 'running' }),
     };
     expect(await app.runs.commitStep(task, claim.fence, Date.now(), 500, undefined, started)).toBe(
-      true,
+      'ok',
     );
 
     expect(await runUntilFinished(app, TENANT, summary.id)).toBe('succeeded');
     const events = await app.runs.readEvents(TENANT, summary.id, undefined, 100);
     expect(events.filter((e) => e.fields.type === 'job.started')).toHaveLength(2);
     expect(events.filter((e) => e.fields.type === 'step.succeeded')).toHaveLength(1);
-    expect(await app.runs.commitStep(task, claim.fence, Date.now(), 500)).toBe(false);
+    expect(await app.runs.commitStep(task, claim.fence, Date.now(), 500)).toBe('stale');
   });
 });

@@ -120,6 +120,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     leaseMs: 60_000,
     idempotencyTtlS: 86_400,
     safetyMarginMs: 5_000,
+    minStepBudgetMs: 10_000,
+    requeueAfterMs: 120_000,
     ...overrides,
   };
 }

@@ -3,17 +3,18 @@
  * renew the job's lease. Refused when the fencing token is not the job's
  * current one (a newer claim took over: invariant 3).
  *
- * KEYS[1] jobs hash    KEYS[2] steps hash    KEYS[3] events stream
+ * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] steps hash    KEYS[4] events stream
  * ARGV[1] job key      ARGV[2] fence         ARGV[3] now (ms)     ARGV[4] lease (ms)
  * ARGV[5] finished step index or ''   ARGV[6] its step id   ARGV[7] its record JSON
  * ARGV[8] its event type              ARGV[9] its event data JSON
  * ARGV[10] started step index or ''   ARGV[11] its step id  ARGV[12] its record JSON
  *
- * Returns 1 committed, -1 stale fence (or the job is no longer running).
+ * Returns 1 committed; -1 stale fence (or the job is no longer running), nothing
+ * written; -2 committed, but the run is being cancelled: stop and finish as cancelled.
  */
 export default /* lua */ `
 local rcall = redis.call
-local jobsKey, stepsKey, eventsKey = KEYS[1], KEYS[2], KEYS[3]
+local runKey, jobsKey, stepsKey, eventsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local job, fence, now, leaseMs = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 
 local state = rcall('HMGET', jobsKey, 'fence:' .. job, 'status:' .. job)
@@ -28,5 +29,6 @@ if ARGV[10] ~= '' then
   rcall('HSET', stepsKey, job .. '#' .. ARGV[10], ARGV[12])
   rcall('XADD', eventsKey, '*', 'type', 'step.started', 'at', now, 'job', job, 'step', ARGV[11])
 end
+if rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
 return 1
 `;

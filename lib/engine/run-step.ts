@@ -1,0 +1,79 @@
+import { FlowlineError, toErrorRecord } from '../errors.js';
+import { type ExprContext, evaluateDeep } from '../expr/index.js';
+import type { JobTask } from '../queue/message.js';
+import type { Workflow } from '../spec/schema.js';
+import { executorFor, runWithTimeout } from '../steps/index.js';
+import type { PlannedStep } from './plan.js';
+import { retryDelayMs } from './retry.js';
+
+/** Step outputs above this are refused (SPEC.md limits). */
+const MAX_OUTPUT_BYTES = 256 * 1024;
+
+export interface StepRun {
+  task: JobTask;
+  step: PlannedStep;
+  ctx: ExprContext;
+  env: Record<string, string>;
+  spec: Workflow;
+  /** Deployment grants, narrowed by the workflow's `permissions.capabilities`. */
+  capabilities: string[];
+  /** What is left of the invocation and the job's own timeout. */
+  timeoutMs: number;
+  /** Aborted on cancel or takeover. */
+  signal: AbortSignal;
+}
+
+/**
+ * Run one step: evaluate `with`, call its executor under the step timeout (capped
+ * by what the invocation and job have left), and retry per the step's `retries`
+ * in this invocation while the backoff fits. Throws the last attempt's error.
+ */
+export async function runStep(run: StepRun): Promise<Record<string, unknown>> {
+  const { step, task, spec } = run;
+  const deadline = Date.now() + run.timeoutMs;
+  const granted = spec.permissions?.capabilities;
+  const capabilities = new Set(
+    granted ? run.capabilities.filter((c) => (granted as string[]).includes(c)) : run.capabilities,
+  );
+  for (let attempt = 1; ; attempt++) {
+    try {
+      const withValue = evaluateDeep(step.step.with ?? {}, run.ctx) as Record<string, unknown>;
+      const timeoutMs = Math.max(
+        0,
+        Math.min(step.step.timeoutMs ?? Number.POSITIVE_INFINITY, deadline - Date.now()),
+      );
+      const outputs =
+        (await runWithTimeout(
+          executorFor(step.step.uses),
+          {
+            uses: step.step.uses,
+            with: withValue,
+            env: run.env,
+            idempotencyKey: `${task.runId}:${task.jobKey}:${step.key}`,
+            capabilities,
+            ...(spec.permissions?.hosts ? { allowedHosts: spec.permissions.hosts } : {}),
+          },
+          Number.isFinite(timeoutMs) ? timeoutMs : undefined,
+          run.signal,
+        )) ?? {};
+      if (Buffer.byteLength(JSON.stringify(outputs)) > MAX_OUTPUT_BYTES) {
+        throw new FlowlineError('STEP_FAILED', `step outputs exceed ${MAX_OUTPUT_BYTES} bytes`);
+      }
+      return outputs;
+    } catch (err) {
+      const delay = retryDelayMs(step.step.retries, attempt, toErrorRecord(err));
+      if (delay === undefined || run.signal.aborted || Date.now() + delay >= deadline) throw err;
+      await sleep(delay, run.signal);
+    }
+  }
+}
+
+function sleep(ms: number, signal: AbortSignal): Promise<void> {
+  return new Promise((resolve) => {
+    const timer = setTimeout(resolve, ms);
+    signal.addEventListener('abort', () => {
+      clearTimeout(timer);
+      resolve();
+    });
+  });
+}

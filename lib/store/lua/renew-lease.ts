@@ -1,0 +1,20 @@
+/**
+ * renewLease — the heartbeat of a job whose step runs long: extend the lease, and
+ * tell the executor when it must stop.
+ *
+ * KEYS[1] run hash    KEYS[2] jobs hash
+ * ARGV[1] now (ms)    ARGV[2] job key    ARGV[3] fence    ARGV[4] lease (ms)
+ *
+ * Returns 1 renewed; -1 stale fence (a newer claim holds the job); -2 the run is
+ * being cancelled (lease renewed so the executor can finish the job as cancelled).
+ */
+export default /* lua */ `
+local rcall = redis.call
+local runKey, jobsKey = KEYS[1], KEYS[2]
+local now, job, fence, leaseMs = tonumber(ARGV[1]), ARGV[2], ARGV[3], tonumber(ARGV[4])
+local s = rcall('HMGET', jobsKey, 'fence:' .. job, 'status:' .. job)
+if s[1] ~= fence or s[2] ~= 'running' then return -1 end
+rcall('HSET', jobsKey, 'lease:' .. job, now + leaseMs)
+if rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
+return 1
+`;

@@ -1,0 +1,21 @@
+import { withShared } from './shared.js';
+
+/**
+ * requeueJob — checkpoint: hand a running job back to the queue, same attempt, new
+ * dispatch token, because the next step would not fit in this invocation. Its
+ * committed steps are kept and skipped by the next claim.
+ *
+ * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream
+ * ARGV[1] now (ms)    ARGV[2] job key      ARGV[3] fence
+ *
+ * Returns the new token, or -1 stale fence.
+ */
+export default withShared(/* lua */ `
+local job = ARGV[2]
+if not holds(job, ARGV[3], '') then return -1 end
+local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
+rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now)
+rcall('HDEL', jobsKey, 'lease:' .. job)
+emit('job.queued', job, '{"attempt":' .. rcall('HGET', jobsKey, 'attempt:' .. job) .. ',"checkpoint":true}')
+return token
+`);

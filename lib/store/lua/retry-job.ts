@@ -1,0 +1,27 @@
+import { withShared } from './shared.js';
+
+/**
+ * retryJob — record a failed attempt and queue the next one (new attempt number,
+ * new dispatch token). The caller sends the task when it is due: with an SQS delay,
+ * or through the timer set for longer waits.
+ *
+ * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream
+ * ARGV[1] now (ms)    ARGV[2] job key      ARGV[3] fence
+ * ARGV[4] the failed attempt's error JSON   ARGV[5] due time of the next attempt (ms)
+ * ARGV[6] mode: '' or 'expired' (see finishJob)
+ *
+ * Returns {nextAttempt, token}; -1 stale fence (or live lease in 'expired' mode);
+ * -2 the run is being cancelled (the caller finishes the job as cancelled instead).
+ */
+export default withShared(/* lua */ `
+local job, err, due = ARGV[2], ARGV[4], ARGV[5]
+if not holds(job, ARGV[3], ARGV[6]) then return -1 end
+if rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
+local attempt = tonumber(rcall('HGET', jobsKey, 'attempt:' .. job))
+local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
+rcall('HSET', jobsKey, 'attemptError:' .. job .. '#' .. attempt, err,
+  'status:' .. job, 'queued', 'attempt:' .. job, attempt + 1, 'token:' .. job, token, 'queuedAt:' .. job, due)
+rcall('HDEL', jobsKey, 'lease:' .. job)
+emit('job.retrying', job, '{"attempt":' .. (attempt + 1) .. ',"dueAt":' .. due .. ',"error":' .. err .. '}')
+return {attempt + 1, token}
+`);

@@ -1,0 +1,107 @@
+/**
+ * Lua shared by several scripts, prepended to their source (Redis scripts cannot
+ * call each other). Such scripts take KEYS[1] run hash, KEYS[2] jobs hash,
+ * KEYS[3] events stream and ARGV[1] now (ms), bound here as `runKey`, `jobsKey`,
+ * `eventsKey`, `now`. Defines:
+ *   emit(type, job, data)            XADD one event
+ *   holds(job, fence, mode)          the caller's fence is current and the job running;
+ *                                    mode 'expired' also needs the lease to have run out
+ *   finishJob(job, status, out, err) end a job, cascade through dependents (queue, skip,
+ *                                    or cancel them) and finish the run when it was the
+ *                                    last; returns runStatus ('' while live), ready list
+ */
+export const SHARED_LUA = /* lua */ `
+local rcall = redis.call
+local runKey, jobsKey, eventsKey, now = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
+
+local function emit(type, job, data)
+  if job then
+    rcall('XADD', eventsKey, '*', 'type', type, 'at', now, 'job', job, 'data', data or '{}')
+  else
+    rcall('XADD', eventsKey, '*', 'type', type, 'at', now, 'data', data or '{}')
+  end
+end
+
+local function holds(job, fence, mode)
+  local s = rcall('HMGET', jobsKey, 'fence:' .. job, 'status:' .. job, 'lease:' .. job)
+  if s[1] ~= fence or s[2] ~= 'running' then return false end
+  if mode == 'expired' and tonumber(s[3] or '0') > tonumber(now) then return false end
+  return true
+end
+
+-- A need counts as success when it succeeded, or failed under continueOnError.
+local function needsSucceeded(key)
+  for _, need in ipairs(cjson.decode(rcall('HGET', jobsKey, 'needs:' .. key))) do
+    local st = rcall('HGET', jobsKey, 'status:' .. need)
+    if st ~= 'succeeded' and not (st == 'failed' and rcall('HGET', jobsKey, 'coe:' .. need) == '1') then
+      return false
+    end
+  end
+  return true
+end
+
+local function finishJob(job, status, outputs, err)
+  local ready = {}
+  local worklist = {}
+  local cancelling = rcall('HEXISTS', runKey, 'cancelRequested') == 1
+
+  local function finish(key, st, out, e)
+    rcall('HSET', jobsKey, 'status:' .. key, st, 'finishedAt:' .. key, now, 'outputs:' .. key, out)
+    rcall('HDEL', jobsKey, 'lease:' .. key)
+    local data = '{}'
+    if e ~= '' then
+      rcall('HSET', jobsKey, 'error:' .. key, e)
+      data = '{"error":' .. e .. '}'
+    end
+    emit('job.' .. st, key, data)
+    rcall('HINCRBY', runKey, 'pending', -1)
+    if st == 'failed' and rcall('HGET', jobsKey, 'coe:' .. key) ~= '1' then
+      rcall('HINCRBY', runKey, 'failed', 1)
+      if rcall('HSETNX', runKey, 'failedJob', key) == 1 and e ~= '' then
+        rcall('HSET', runKey, 'failedError', e)
+      end
+    end
+    for _, dep in ipairs(cjson.decode(rcall('HGET', jobsKey, 'deps:' .. key))) do
+      if rcall('HINCRBY', jobsKey, 'waiting:' .. dep, -1) == 0 then worklist[#worklist + 1] = dep end
+    end
+  end
+
+  finish(job, status, outputs, err)
+  local i = 1
+  while i <= #worklist do
+    local dep = worklist[i]
+    i = i + 1
+    -- A cancel may already have ended it.
+    if rcall('HGET', jobsKey, 'status:' .. dep) == 'pending' then
+      if cancelling then
+        finish(dep, 'cancelled', '{}', '')
+      elseif rcall('HGET', jobsKey, 'gate:' .. dep) == 'custom' or needsSucceeded(dep) then
+        local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
+        rcall('HSET', jobsKey, 'status:' .. dep, 'queued', 'attempt:' .. dep, '1', 'token:' .. dep, token,
+          'queuedAt:' .. dep, now)
+        emit('job.queued', dep, '{"attempt":1}')
+        ready[#ready + 1] = dep
+        ready[#ready + 1] = token
+      else
+        finish(dep, 'skipped', '{}', '')
+      end
+    end
+  end
+
+  local runStatus = ''
+  if tonumber(rcall('HGET', runKey, 'pending')) == 0 then
+    runStatus = 'succeeded'
+    if cancelling then
+      runStatus = rcall('HGET', runKey, 'cancelStatus') or 'cancelled'
+    elseif tonumber(rcall('HGET', runKey, 'failed')) > 0 then
+      runStatus = 'failed'
+    end
+    rcall('HSET', runKey, 'status', runStatus, 'finishedAt', now)
+    emit('run.' .. runStatus)
+  end
+  return runStatus, ready
+end
+`;
+
+/** A script body that runs after the shared functions. */
+export const withShared = (body: string) => `${SHARED_LUA}\n${body}`;
