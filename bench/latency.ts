@@ -1,6 +1,6 @@
 import './support/env.js';
 import { cpus, loadavg } from 'node:os';
-import { monitorEventLoopDelay } from 'node:perf_hooks';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { type App, closeApp, createApp } from '../lib/app.js';
 import { admitRun, newRunId } from '../lib/engine/admit.js';
@@ -253,6 +253,8 @@ interface Results {
   direct: Samples;
   /** Event-loop delay during the serial phase, ms. */
   loopDelay: { p50: number; p99: number; max: number };
+  /** Garbage-collection pauses during the serial phase, ms each. */
+  gcPauses: number[];
   evalsha: { p50: number; p99: number } | undefined;
   dependency: [Shape, number[]][];
 }
@@ -289,7 +291,12 @@ function report(opts: Options, r: Results): string {
     `direct = job a of ${opts.direct} runs claimed, committed and finished back to back ` +
       'from the bench, no poller or SQS call in between.',
     `Event-loop delay during the serial phase: p50 ${fixed(r.loopDelay.p50, 2)} ms, ` +
-      `p99 ${fixed(r.loopDelay.p99, 2)} ms, max ${fixed(r.loopDelay.max, 2)} ms.`,
+      `p99 ${fixed(r.loopDelay.p99, 2)} ms, max ${fixed(r.loopDelay.max, 2)} ms ` +
+      `(the histogram's floor is its 1 ms resolution). GC pauses: ${r.gcPauses.length}, ` +
+      `${fixed(
+        r.gcPauses.reduce((a, b) => a + b, 0),
+        1,
+      )} ms in all, longest ${max([0, ...r.gcPauses])} ms.`,
     r.evalsha
       ? `Inside Redis (INFO latencystats, serial phase, all scripts together): ` +
         `EVALSHA p50 ${r.evalsha.p50} µs, p99 ${r.evalsha.p99} µs.`
@@ -338,13 +345,20 @@ async function main(cleanup: Cleanup): Promise<void> {
   // Phase 3.
   samples = newSamples();
   const window = await startWindow(redis.port);
+  // Where a slow client-side figure comes from: a blocked event loop, GC, or neither.
   const loop = monitorEventLoopDelay({ resolution: 1 });
   loop.enable();
+  const gcPauses: number[] = [];
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+  });
+  gc.observe({ entryTypes: ['gc'] });
   const [diamondIds, chainIds] = await withExecutors(app, tracker, 1, async () => [
     await serialRuns(app, tracker, shapeD, opts.diamonds),
     await serialRuns(app, tracker, shapeC, opts.chains),
   ]);
   loop.disable();
+  gc.disconnect();
   await window.end();
   const evalsha = (await latencyPercentiles(redis.port)).get('evalsha');
   const serial = samples;
@@ -362,7 +376,17 @@ async function main(cleanup: Cleanup): Promise<void> {
     [shapeC, await dependencyLatencies(app, shapeC, chainIds)],
   ];
   console.log(
-    report(opts, { submits, loaded, loadedMs, serial, direct, loopDelay, evalsha, dependency }),
+    report(opts, {
+      submits,
+      loaded,
+      loadedMs,
+      serial,
+      direct,
+      loopDelay,
+      gcPauses,
+      evalsha,
+      dependency,
+    }),
   );
 }
 

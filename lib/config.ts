@@ -15,6 +15,8 @@ const Env = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   FLOWLINE_KEY_PREFIX: z.string().min(1).default('fl'),
   FLOWLINE_QUEUE_URL: z.string().url(),
+  /** The execute queue's dead-letter queue, reconciled by the schedule tick. */
+  FLOWLINE_DLQ_URL: z.string().url().optional(),
   /** Explicit SQS endpoint (local fauxqs); on AWS the SDK default is used. */
   AWS_ENDPOINT_URL_SQS: z.string().url().optional(),
   AWS_REGION: z.string().default('us-east-1'),
@@ -37,6 +39,7 @@ export interface Config {
   redisUrl: string;
   keyPrefix: string;
   queueUrl: string;
+  dlqUrl: string | undefined;
   sqsEndpoint: string | undefined;
   region: string;
   secretsPrefix: string;
@@ -64,6 +67,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     keyPrefix: e.FLOWLINE_KEY_PREFIX,
     queueUrl: e.FLOWLINE_QUEUE_URL,
+    dlqUrl: e.FLOWLINE_DLQ_URL,
     sqsEndpoint: e.AWS_ENDPOINT_URL_SQS,
     region: e.AWS_REGION,
     secretsPrefix: e.FLOWLINE_SECRETS_PREFIX,

@@ -104,7 +104,10 @@ export async function latencyPercentiles(
   return out;
 }
 
+const SETTLE_MS = 100;
+
 export interface Measurement {
+  /** Length of the window, the closing pause included. */
   wallMs: number;
   /** Redis CPU in the window, µs (process total, so background threads too). */
   cpuUs: number;
@@ -130,6 +133,11 @@ export async function startWindow(port: number): Promise<Window> {
   const t0 = performance.now();
   return {
     async end() {
+      // Work the engine does just after its last run reports success (flowline drops
+      // the run from its active index, BullMQ's worker asks for the next job) belongs
+      // to the window. Without a pause it could reach the server after the client-side
+      // snapshot but before INFO, and be counted on one side only.
+      await new Promise((r) => setTimeout(r, SETTLE_MS));
       const wallMs = performance.now() - t0;
       const client = new Map<string, number>();
       for (const [name, n] of clientCounts.get(port) ?? []) {

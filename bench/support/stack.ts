@@ -1,6 +1,6 @@
 import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
-import type { Config } from '../../lib/config.js';
+import { type Config, loadConfig } from '../../lib/config.js';
 import { createSqsClient } from '../../lib/queue/sqs-queue.js';
 import { type RedisServer, startRedisServer } from '../../scripts/processes.js';
 
@@ -99,21 +99,17 @@ export async function startLocalSqs(cleanup: Cleanup): Promise<LocalSqs> {
   };
 }
 
-/** A full Config (lib/config.ts) for a bench app; the values match the deployed defaults. */
+/**
+ * A bench app's Config, parsed from an env object by the same loadConfig the
+ * handlers use, so every setting the bench does not name keeps the deployed default
+ * (and a setting added later needs no change here).
+ */
 export function benchConfig(redisUrl: string, sqs: LocalSqs, queueUrl: string): Config {
-  return {
-    redisUrl,
-    keyPrefix: 'fl',
-    queueUrl,
-    sqsEndpoint: sqs.endpoint,
-    region: REGION,
-    secretsPrefix: 'flowline/',
-    secretsTtlMs: 300_000,
-    apiKeys: undefined,
-    apiKeysSecret: undefined,
-    capabilities: ['http', 'lambda'],
-    leaseMs: 60_000,
-    idempotencyTtlS: 86_400,
-    safetyMarginMs: 5_000,
-  };
+  return loadConfig({
+    REDIS_URL: redisUrl,
+    FLOWLINE_KEY_PREFIX: 'fl',
+    FLOWLINE_QUEUE_URL: queueUrl,
+    AWS_ENDPOINT_URL_SQS: sqs.endpoint,
+    AWS_REGION: REGION,
+  });
 }

@@ -54,3 +54,5 @@ export const InlineRunRequest = z.strictObject({
   inputs: jsonObject.optional(),
   env: RunRequest.shape.env,
 });
+
+export const CancelRequest = z.strictObject({ reason: z.string().max(1024).optional() });

@@ -8,7 +8,13 @@ import { FlowlineError, ValidationError } from '../errors.js';
 import { loadSpec, specDigest } from '../spec/index.js';
 import type { Workflow } from '../spec/schema.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
-import { InlineRunRequest, parseJsonBody, RunRequest, validateBody } from './body.js';
+import {
+  CancelRequest,
+  InlineRunRequest,
+  parseJsonBody,
+  RunRequest,
+  validateBody,
+} from './body.js';
 import { type ApiRequest, type ApiResponse, HttpError, json } from './http.js';
 
 export interface RouteContext {
@@ -41,8 +47,8 @@ export function createRouter() {
   on('GET', '/v1/runs', listRuns);
   on('GET', '/v1/runs/:runId', getRun);
   on('GET', '/v1/runs/:runId/events', getEvents);
+  on('POST', '/v1/runs/:runId/cancel', cancelRun);
   for (const path of [
-    '/v1/runs/:runId/cancel',
     '/v1/runs/:runId/approvals/:stepId',
     '/v1/runs/:runId/signals/:name',
     '/v1/runs/:runId/rerun',
@@ -355,6 +361,23 @@ async function getEvents({ app, req, params, tenant }: RouteContext): Promise<Ap
     data: fields.data ? JSON.parse(fields.data) : {},
   }));
   return json(200, { items, next: events.at(-1)?.id ?? after ?? null });
+}
+
+async function cancelRun({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
+  const body = validateBody(CancelRequest, parseJsonBody(req.body));
+  const runId = params.runId ?? '';
+  const reason = body.reason ?? 'cancelled by request';
+  const out = await app.runs.cancelRun(tenant, runId, Date.now(), {
+    finalStatus: 'cancelled',
+    error: JSON.stringify({ code: 'CANCELLED', message: reason }),
+    reason,
+  });
+  if (out.kind === 'missing') throw new HttpError(404, 'Not Found', `no run '${runId}'`);
+  if (out.kind !== 'cancelling') {
+    throw new HttpError(409, 'Run already finished', `run '${runId}' has already finished`);
+  }
+  if (out.runStatus) await app.runs.forgetActive(tenant, runId);
+  return json(202, { id: runId, status: out.runStatus || 'cancelling', runningJobs: out.running });
 }
 
 async function notImplemented({ req }: RouteContext): Promise<ApiResponse> {

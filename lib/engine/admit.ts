@@ -95,6 +95,7 @@ export async function admitRun(
     pending: String(plan.length),
     failed: '0',
     dispatch: String(queued.length),
+    ...(req.spec.timeoutMs ? { timeoutAt: String(now + req.spec.timeoutMs) } : {}),
     ...(req.parentRunId ? { parentRunId: req.parentRunId } : {}),
     ...(req.rerunOf ? { rerunOf: req.rerunOf } : {}),
   };

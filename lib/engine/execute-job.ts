@@ -13,7 +13,7 @@ import { createMasker, type Masker } from '../secrets/mask.js';
 import type { SecretsProvider } from '../secrets/provider.js';
 import type { Job, Workflow } from '../spec/schema.js';
 import { StepFailedError } from '../steps/executor.js';
-import type { ClaimResult, RunStore } from '../store/run-store.js';
+import type { ClaimResult, RunStore, SettleMode } from '../store/run-store.js';
 import { dispatchAt } from './dispatch.js';
 import { FenceLost, startHeartbeat } from './heartbeat.js';
 import { type NeedState, needsContext, resultOf, statusFromNeeds, toEnv } from './job-context.js';
@@ -108,7 +108,7 @@ export async function settleJob(
   fence: string,
   outcome: JobOutcome,
   job: Job | undefined,
-  mode: '' | 'expired',
+  mode: SettleMode,
 ): Promise<void> {
   const now = deps.now ?? Date.now;
   const ids = { runId: task.runId, job: task.jobKey, attempt: task.attempt };

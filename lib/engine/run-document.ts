@@ -60,6 +60,7 @@ export function runDocument(snap: RunSnapshot) {
       startedAt: iso(j[`startedAt:${key}`]),
       finishedAt: iso(j[`finishedAt:${key}`]),
       error: json<ErrorRecord | null>(j[`error:${key}`], null),
+      attempts: attemptsOf(j, key),
       steps: stepDocs,
     };
   }
@@ -81,6 +82,24 @@ export function runDocument(snap: RunSnapshot) {
     rerunOf: run.rerunOf ?? null,
     jobs,
   };
+}
+
+/** Each finished attempt with its error: the failed ones from `attemptError:<job>#<n>`, then the last. */
+function attemptsOf(
+  j: Record<string, string>,
+  key: string,
+): { attempt: number; error: ErrorRecord | null }[] {
+  const current = Number(j[`attempt:${key}`] ?? 0);
+  const attempts: { attempt: number; error: ErrorRecord | null }[] = [];
+  for (let n = 1; n < current; n++) {
+    attempts.push({
+      attempt: n,
+      error: json<ErrorRecord | null>(j[`attemptError:${key}#${n}`], null),
+    });
+  }
+  if (current > 0)
+    attempts.push({ attempt: current, error: json<ErrorRecord | null>(j[`error:${key}`], null) });
+  return attempts;
 }
 
 function runError(

@@ -6,6 +6,7 @@ import { reserveIdempotencyKey } from '../store/idempotency.js';
 import { globalKeys } from '../store/keys.js';
 import { fireTimesBetween } from '../triggers/cron.js';
 import { admitRun, newRunId } from './admit.js';
+import { type ReapReport, reapRuns } from './reaper.js';
 
 /**
  * How far back a tick looks for cron fire times. EventBridge ticks can be late or

@@ -37,6 +37,12 @@ const CLAIM_CODES = {
 
 export type JobEnd = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
+/**
+ * Who settles a job: '' its claim holder (fence), 'expired' the reaper (fence and a
+ * lapsed lease), 'token' the dead-letter reconciler (the task's dispatch token).
+ */
+export type SettleMode = '' | 'expired' | 'token';
+
 /** Tasks from a script's flat `job, token, …` list: first attempts of newly queued jobs. */
 function tasksOf(run: Pick<JobTask, 'tenant' | 'runId'>, flat: string[]): JobTask[] {
   const tasks: JobTask[] = [];
@@ -200,7 +206,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       outputs: string,
       error: string,
       now: number,
-      mode: '' | 'expired' = '',
+      mode: SettleMode = '',
     ): Promise<{ runStatus: string; ready: JobTask[] } | undefined> {
       const k = keysOf(task.tenant, task.runId);
       const reply = await redis.finishJob(
@@ -227,7 +233,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       error: string,
       dueAt: number,
       now: number,
-      mode: '' | 'expired' = '',
+      mode: SettleMode = '',
     ): Promise<JobTask | 'cancelling' | undefined> {
       const k = keysOf(task.tenant, task.runId);
       const reply = await redis.retryJob(
@@ -316,6 +322,28 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     /** A task due later than SQS can delay (15 min): the schedule tick sends it when due. */
     async addTimer(task: JobTask, dueAt: number): Promise<void> {
       await redis.zadd(globalKeys(prefix).timers, dueAt, JSON.stringify(task));
+    },
+
+    /** The hashes the reaper decides from: run fields and every job field. */
+    async reapView(
+      tenant: string,
+      runId: string,
+    ): Promise<{ run: Record<string, string>; jobs: Record<string, string> }> {
+      const k = keysOf(tenant, runId);
+      const [run, jobs] = await Promise.all([
+        redis.hmget(k.run, 'status', 'timeoutAt', 'cancelRequested'),
+        redis.hgetall(k.jobs),
+      ]);
+      const [status, timeoutAt, cancelRequested] = run;
+      const fields: Record<string, string> = {};
+      if (status) fields.status = status;
+      if (timeoutAt) fields.timeoutAt = timeoutAt;
+      if (cancelRequested) fields.cancelRequested = cancelRequested;
+      return { run: fields, jobs };
+    },
+
+    async spec(tenant: string, runId: string): Promise<string | null> {
+      return redis.hget(keysOf(tenant, runId).run, 'spec');
     },
 
     async snapshot(tenant: string, runId: string): Promise<RunSnapshot | undefined> {

@@ -11,8 +11,8 @@ import { withShared } from './shared.js';
  * ARGV[1] now (ms)    ARGV[2] job key      ARGV[3] fence
  * ARGV[4] status (succeeded|failed|skipped|cancelled)
  * ARGV[5] outputs JSON                     ARGV[6] error JSON or ''
- * ARGV[7] mode: '' (the caller holds the job) or 'expired' (the reaper: only if
- *         the lease has run out)
+ * ARGV[7] mode: '' (the caller holds the job), 'expired' (the reaper: only if the
+ *         lease has run out) or 'token' (ARGV[3] is a dispatch token: a dead letter)
  *
  * Returns {runStatus or '', queuedJob1, token1, queuedJob2, token2, …}
  *   or -1 when the fence is stale, the job not running (or, mode 'expired', its lease live).

@@ -1,0 +1,47 @@
+import type { JobTask } from '../queue/message.js';
+
+/** What the reaper does about one run; decided purely from its hashes. */
+export type ReapAction =
+  | { kind: 'forget' }
+  | { kind: 'timeout' }
+  | { kind: 'resend'; task: JobTask }
+  | { kind: 'expire'; jobKey: string; fence: string; attempt: number };
+
+const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
+
+/**
+ * Decide what a run needs from the schedule tick:
+ * - finished (or gone): forget it from the active index;
+ * - past its `timeoutMs`: time it out (once: not while a cancel is under way);
+ * - a job queued with no claim for `requeueAfterMs` (a lost send, or a crash between
+ *   commit and send): send its task again — the dispatch token drops a duplicate;
+ * - a job running on a lapsed lease (Lambda killed or timed out): expire it, which
+ *   retries per policy or fails it with LEASE_EXPIRED.
+ */
+export function decideReap(
+  ref: { tenant: string; runId: string },
+  run: Record<string, string>,
+  jobs: Record<string, string>,
+  now: number,
+  requeueAfterMs: number,
+): ReapAction[] {
+  if (!run.status || FINISHED.has(run.status)) return [{ kind: 'forget' }];
+  const actions: ReapAction[] = [];
+  if (run.timeoutAt && Number(run.timeoutAt) < now && !run.cancelRequested)
+    actions.push({ kind: 'timeout' });
+  for (const [field, status] of Object.entries(jobs)) {
+    if (!field.startsWith('status:')) continue;
+    const jobKey = field.slice('status:'.length);
+    const attempt = Number(jobs[`attempt:${jobKey}`]);
+    if (status === 'queued' && Number(jobs[`queuedAt:${jobKey}`]) + requeueAfterMs < now) {
+      const token = jobs[`token:${jobKey}`] ?? '';
+      actions.push({
+        kind: 'resend',
+        task: { tenant: ref.tenant, runId: ref.runId, jobKey, attempt, token },
+      });
+    } else if (status === 'running' && Number(jobs[`lease:${jobKey}`] ?? 0) < now) {
+      actions.push({ kind: 'expire', jobKey, fence: jobs[`fence:${jobKey}`] ?? '', attempt });
+    }
+  }
+  return actions;
+}
