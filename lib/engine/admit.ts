@@ -78,7 +78,7 @@ export async function admitRun(
   const inputs = resolveInputs(req.spec, req.inputs);
   const plan = planRun(req.spec);
   const runId = req.runId ?? newRunId(now);
-  const { fields, queued } = initialJobFields(plan);
+  const { fields, queued } = initialJobFields(plan, now);
   const createdAt = new Date(now).toISOString();
   const runFields: Record<string, string> = {
     id: runId,

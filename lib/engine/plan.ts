@@ -86,7 +86,10 @@ export function planRun(spec: Workflow): PlannedJob[] {
 }
 
 /** The `jobs` hash fields of a new run, and which jobs start queued. */
-export function initialJobFields(plan: PlannedJob[]): {
+export function initialJobFields(
+  plan: PlannedJob[],
+  now: number,
+): {
   fields: Record<string, string>;
   queued: string[];
 } {
@@ -99,6 +102,7 @@ export function initialJobFields(plan: PlannedJob[]): {
       [`status:${job.key}`]: ready ? 'queued' : 'pending',
       [`attempt:${job.key}`]: ready ? '1' : '0',
       [`token:${job.key}`]: ready ? String(queued.length) : '',
+      ...(ready ? { [`queuedAt:${job.key}`]: String(now) } : {}),
       [`fence:${job.key}`]: '0',
       [`waiting:${job.key}`]: String(job.needs.length),
       [`needs:${job.key}`]: JSON.stringify(job.needs),

@@ -104,7 +104,10 @@ function attemptsOf(
 
 function runError(
   run: Record<string, string>,
-): { code: string; job: string; message: string } | null {
+): { code: string; job?: string; message: string } | null {
+  // A run-level error (timeout, cancel) is stored as such; a job failure is derived.
+  if (run.error && (run.status === 'failed' || run.status === 'cancelled'))
+    return json(run.error, null);
   if (run.status !== 'failed' || !run.failedJob) return null;
   const cause = json<ErrorRecord | null>(run.failedError, null);
   return {

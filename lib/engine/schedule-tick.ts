@@ -19,16 +19,20 @@ const TIMER_BATCH = 100;
 export interface TickReport {
   cronRuns: number;
   timersWoken: number;
+  reaped: ReapReport;
 }
 
-/** One `schedule` invocation: due cron fires → runs; due timers → SQS. Safe to run concurrently. */
+/**
+ * One `schedule` invocation: due cron fires → runs; due timers → SQS; the lease
+ * reaper over active runs and the DLQ. Safe to run concurrently with itself.
+ */
 export async function scheduleTick(app: App, now: number = Date.now()): Promise<TickReport> {
-  const [cronRuns, timersWoken] = await Promise.all([
+  const [cronRuns, timersWoken, reaped] = await Promise.all([
     fireDueCrons(app, now),
     wakeDueTimers(app, now),
+    reapRuns(app, now),
   ]);
-  // The lease reaper joins here with the reliability work.
-  return { cronRuns, timersWoken };
+  return { cronRuns, timersWoken, reaped };
 }
 
 async function fireDueCrons(app: App, now: number): Promise<number> {

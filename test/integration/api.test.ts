@@ -265,3 +265,32 @@ describe('idempotency keys', () => {
     expect(bad.status).toBe(400);
   });
 });
+
+describe('cancel', () => {
+  beforeAll(async () => {
+    await call('PUT', '/v1/workflows/diamond', { headers: yamlHeaders, body: DIAMOND });
+  });
+
+  it('cancels a queued run (202), then answers 409; unknown or foreign runs 404; bad bodies 422', async () => {
+    const id = (
+      bodyOf(await call('POST', '/v1/workflows/diamond/runs', { body: {} })) as unknown as {
+        id: string;
+      }
+    ).id;
+    expect((await call('POST', `/v1/runs/${id}/cancel`, { body: { reason: 1 } })).status).toBe(422);
+    expect((await call('POST', `/v1/runs/${id}/cancel`, { body: {}, key: OTHER_KEY })).status).toBe(
+      404,
+    );
+    const res = await call('POST', `/v1/runs/${id}/cancel`, {
+      body: { reason: 'changed my mind' },
+    });
+    expect(res).toMatchObject({ status: 202, body: { id, status: 'cancelled' } });
+    const doc = bodyOf(await call('GET', `/v1/runs/${id}`));
+    expect(doc).toMatchObject({
+      status: 'cancelled',
+      error: { code: 'CANCELLED', message: 'changed my mind' },
+    });
+    expect((await call('POST', `/v1/runs/${id}/cancel`, { body: {} })).status).toBe(409);
+    expect((await call('POST', '/v1/runs/run_nope/cancel', { body: {} })).status).toBe(404);
+  });
+});

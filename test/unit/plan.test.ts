@@ -55,8 +55,10 @@ describe('planRun', () => {
   c: { needs: [a, b], steps: [{ uses: action:noop }] }
 `),
       ),
+      1234,
     );
     expect(queued).toEqual(['a', 'b']);
+    expect([fields['queuedAt:a'], fields['queuedAt:c']]).toEqual(['1234', undefined]);
     expect([fields['token:a'], fields['token:b'], fields['status:c'], fields['waiting:c']]).toEqual(
       ['1', '2', 'pending', '2'],
     );
