@@ -107,7 +107,7 @@ async function measureSubmits(app: App, shape: Shape, n: number): Promise<Submit
     times.runIds.push(runId);
     await timed(times.total, () =>
       admitRun(
-        { runs, queue },
+        { runs, queue, concurrency: app.concurrency },
         { tenant: TENANT, spec: shape.spec, revision: 0, trigger: { type: 'api' }, runId },
       ),
     );

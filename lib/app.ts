@@ -3,6 +3,7 @@ import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from './config.js';
 import { createJobQueue, createSqsClient, type JobQueue } from './queue/sqs-queue.js';
 import { createSecretsProvider, type SecretsProvider } from './secrets/provider.js';
+import { type ConcurrencyStore, createConcurrencyStore } from './store/concurrency-store.js';
 import { createRunStore, type RunStore } from './store/run-store.js';
 import { connectRedis, type ScriptRedis } from './store/scripts.js';
 import { createWorkflowStore, type WorkflowStore } from './store/workflow-store.js';
@@ -18,6 +19,7 @@ export interface App {
   queue: JobQueue;
   runs: RunStore;
   workflows: WorkflowStore;
+  concurrency: ConcurrencyStore;
   secretsClient: SecretsManagerClient;
   secrets: SecretsProvider;
 }
@@ -33,6 +35,7 @@ export function createApp(config: Config): App {
     queue: createJobQueue(sqs, config.queueUrl),
     runs: createRunStore(redis, config.keyPrefix),
     workflows: createWorkflowStore(redis, config.keyPrefix),
+    concurrency: createConcurrencyStore(redis, config.keyPrefix),
     secretsClient,
     secrets: createSecretsProvider({
       client: secretsClient,

@@ -2,6 +2,7 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import FindMyWay from 'find-my-way';
 import type { App } from '../app.js';
 import { type AdmitRequest, admitRun, fingerprint, newRunId } from '../engine/admit.js';
+import { currentWaits, runFinished } from '../engine/concurrency.js';
 import { resolveInputs } from '../engine/inputs.js';
 import { runDocument } from '../engine/run-document.js';
 import { FlowlineError, ValidationError } from '../errors.js';
@@ -272,7 +273,7 @@ async function submit(
 async function getRun({ app, params, tenant }: RouteContext): Promise<ApiResponse> {
   const snap = await app.runs.snapshot(tenant, params.runId ?? '');
   if (!snap) throw new HttpError(404, 'Not Found', `no run '${params.runId}'`);
-  return json(200, runDocument(snap));
+  return json(200, runDocument(snap, await currentWaits(app.concurrency, tenant, snap)));
 }
 
 const RUN_STATUSES = new Set(['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled']);
@@ -376,7 +377,7 @@ async function cancelRun({ app, req, params, tenant }: RouteContext): Promise<Ap
   if (out.kind !== 'cancelling') {
     throw new HttpError(409, 'Run already finished', `run '${runId}' has already finished`);
   }
-  if (out.runStatus) await app.runs.forgetActive(tenant, runId);
+  if (out.runStatus) await runFinished(app, tenant, runId, Date.now());
   return json(202, { id: runId, status: out.runStatus || 'cancelling', runningJobs: out.running });
 }
 

@@ -1,11 +1,11 @@
 import { createHash } from 'node:crypto';
 import { ulid } from 'ulidx';
 import { FlowlineError } from '../errors.js';
+import { evaluateDeep } from '../expr/index.js';
 import type { JobTask } from '../queue/message.js';
-import type { JobQueue } from '../queue/sqs-queue.js';
 import { canonicalJson } from '../spec/load.js';
-import type { Workflow } from '../spec/schema.js';
-import type { RunStore } from '../store/run-store.js';
+import type { Concurrency, Workflow } from '../spec/schema.js';
+import { acquire, type ConcurrencyDeps, groupName } from './concurrency.js';
 import { resolveInputs } from './inputs.js';
 import { initialJobFields, planRun } from './plan.js';
 
@@ -69,15 +69,30 @@ export function runSummary(
  * written in one Redis transition, then the ready jobs sent to SQS. With a given
  * run id a repeated call writes nothing new and re-sends the first jobs, which is
  * harmless: a task's dispatch token lets only one delivery claim it.
+ *
+ * A run of a workflow with `concurrency` is written gated (claims refuse its jobs)
+ * and then asks for a slot: granted, the gate is lifted and its jobs sent; else it
+ * waits in line and the release that grants it sends them. A crash between the
+ * write and the ask leaves a gated run that the reaper asks for.
  */
 export async function admitRun(
-  deps: { runs: RunStore; queue: JobQueue; now?: () => number },
+  deps: ConcurrencyDeps & { now?: () => number },
   req: AdmitRequest,
 ): Promise<{ summary: RunSummary; created: boolean }> {
   const now = (deps.now ?? Date.now)();
   const inputs = resolveInputs(req.spec, req.inputs);
   const plan = planRun(req.spec);
   const runId = req.runId ?? newRunId(now);
+  const gate = req.spec.concurrency && {
+    ...req.spec.concurrency,
+    group: groupName(
+      evaluateDeep(req.spec.concurrency.group, {
+        inputs,
+        trigger: req.trigger,
+        run: { id: runId, attempt: 1, workflow: req.spec.name },
+      }),
+    ),
+  };
   const { fields, queued } = initialJobFields(plan, now);
   const createdAt = new Date(now).toISOString();
   const runFields: Record<string, string> = {
@@ -98,6 +113,7 @@ export async function admitRun(
     ...(req.spec.timeoutMs ? { timeoutAt: String(now + req.spec.timeoutMs) } : {}),
     ...(req.parentRunId ? { parentRunId: req.parentRunId } : {}),
     ...(req.rerunOf ? { rerunOf: req.rerunOf } : {}),
+    ...(gate ? { gate: gate.group } : {}),
   };
   const created = await deps.runs.createRun({
     tenant: req.tenant,
@@ -116,7 +132,7 @@ export async function admitRun(
     const [workflow, revision, status, at] = existing[0] ?? [];
     if (!workflow) throw new FlowlineError('INTERNAL', `run ${runId} vanished during admission`);
     // The first admission may have crashed before its send; a stale re-send is dropped at claim.
-    if (status === 'queued') await deps.queue.send(firstTasks(req.tenant, runId, queued));
+    if (status === 'queued') await sendFirstJobs(deps, req.tenant, runId, queued, gate, now);
     return {
       summary: runSummary(
         runId,
@@ -128,11 +144,30 @@ export async function admitRun(
       created: false,
     };
   }
-  await deps.queue.send(firstTasks(req.tenant, runId, queued));
+  await sendFirstJobs(deps, req.tenant, runId, queued, gate, now);
   return {
     summary: runSummary(runId, req.spec.name, req.revision, 'queued', createdAt),
     created: true,
   };
+}
+
+/** Send a new run's first jobs, once it holds its concurrency slot if it needs one. */
+async function sendFirstJobs(
+  deps: ConcurrencyDeps,
+  tenant: string,
+  runId: string,
+  queued: string[],
+  gate: (Concurrency & { group: string }) | undefined,
+  now: number,
+): Promise<void> {
+  if (!gate) {
+    await deps.queue.send(firstTasks(tenant, runId, queued));
+    return;
+  }
+  const slot = await acquire(deps, tenant, runId, undefined, gate.group, gate, now);
+  if (!slot.granted) return;
+  const tasks = await deps.runs.ungateRun(tenant, runId);
+  if (tasks.length > 0) await deps.queue.send(tasks);
 }
 
 /** Tasks of the jobs queued at creation: tokens 1..n, as `initialJobFields` numbers them. */

@@ -13,7 +13,16 @@ import { createMasker, type Masker } from '../secrets/mask.js';
 import type { SecretsProvider } from '../secrets/provider.js';
 import type { Job, Workflow } from '../spec/schema.js';
 import { StepFailedError } from '../steps/executor.js';
+import type { ConcurrencyStore } from '../store/concurrency-store.js';
 import type { ClaimResult, RunStore, SettleMode } from '../store/run-store.js';
+import {
+  acquire,
+  groupName,
+  jobEnded,
+  recheck,
+  runFinished,
+  type WaitingFor,
+} from './concurrency.js';
 import { dispatchAt } from './dispatch.js';
 import { FenceLost, startHeartbeat } from './heartbeat.js';
 import { type NeedState, needsContext, resultOf, statusFromNeeds, toEnv } from './job-context.js';
@@ -24,6 +33,7 @@ import { runStep } from './run-step.js';
 export interface ExecuteDeps {
   runs: RunStore;
   queue: JobQueue;
+  concurrency: ConcurrencyStore;
   secrets: SecretsProvider;
   config: Pick<Config, 'leaseMs' | 'capabilities' | 'safetyMarginMs' | 'minStepBudgetMs'>;
   now?: () => number;
@@ -56,6 +66,7 @@ export interface JobOutcome {
 type Ending =
   | { kind: 'done'; outcome: JobOutcome; job: Job | undefined }
   | { kind: 'checkpoint' }
+  | { kind: 'parked'; waitingFor: WaitingFor }
   | { kind: 'lost' };
 
 /**
@@ -94,6 +105,16 @@ export async function executeJob(
     log.info(ids, 'job checkpointed: the next step would not fit in this invocation');
     return;
   }
+  if (ending.kind === 'parked') {
+    const { group } = ending.waitingFor;
+    // Parked, then asked again: a slot freed between the first ask and the park
+    // was granted to this job while it was still running, and only it can see that.
+    if (await deps.runs.parkJob(task, claim.fence, JSON.stringify(ending.waitingFor), now())) {
+      await recheck(deps, task.tenant, task.runId, task.jobKey, group, now());
+    }
+    log.info({ ...ids, group }, 'job waits for a concurrency slot');
+    return;
+  }
   await settleJob(deps, task, claim.fence, ending.outcome, ending.job, '');
 }
 
@@ -103,7 +124,7 @@ export async function executeJob(
  * ready ones. Shared by the executor and the lease reaper (mode 'expired').
  */
 export async function settleJob(
-  deps: Pick<ExecuteDeps, 'runs' | 'queue' | 'now'>,
+  deps: Pick<ExecuteDeps, 'runs' | 'queue' | 'concurrency' | 'now'>,
   task: Pick<JobTask, 'tenant' | 'runId' | 'jobKey' | 'attempt'>,
   fence: string,
   outcome: JobOutcome,
@@ -152,7 +173,11 @@ export async function settleJob(
     return;
   }
   if (finished.ready.length > 0) await deps.queue.send(finished.ready);
-  if (finished.runStatus) await deps.runs.forgetActive(task.tenant, task.runId);
+  // A job of unknown spec (a dead letter) may hold a slot too.
+  if (!finished.runStatus && (!job || job.concurrency)) {
+    await jobEnded(deps, task.tenant, task.runId, task.jobKey, now());
+  }
+  if (finished.runStatus) await runFinished(deps, task.tenant, task.runId, now());
   log.info(
     { ...ids, status: final.status, runStatus: finished.runStatus || undefined },
     'job finished',
@@ -214,6 +239,25 @@ async function runClaimedJob(
     jobEnv = { ...workflowEnv, ...toEnv(own) };
   } catch (err) {
     return done(failed(toErrorRecord(err)));
+  }
+
+  if (job.concurrency) {
+    let group: string;
+    try {
+      group = groupName(evaluateDeep(job.concurrency.group, { ...base, env: jobEnv }));
+    } catch (err) {
+      return done(failed(toErrorRecord(err)));
+    }
+    const slot = await acquire(
+      deps,
+      task.tenant,
+      task.runId,
+      task.jobKey,
+      group,
+      job.concurrency,
+      now(),
+    );
+    if (!slot.granted) return { kind: 'parked', waitingFor: slot.waitingFor };
   }
 
   const deadline = job.timeoutMs === undefined ? Number.POSITIVE_INFINITY : now() + job.timeoutMs;

@@ -5,7 +5,8 @@ export type ReapAction =
   | { kind: 'forget' }
   | { kind: 'timeout' }
   | { kind: 'resend'; task: JobTask }
-  | { kind: 'expire'; jobKey: string; fence: string; attempt: number };
+  | { kind: 'expire'; jobKey: string; fence: string; attempt: number }
+  | { kind: 'recheck'; group: string; jobKey?: string };
 
 const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 
@@ -16,7 +17,10 @@ const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
  * - a job queued with no claim for `requeueAfterMs` (a lost send, or a crash between
  *   commit and send): send its task again — the dispatch token drops a duplicate;
  * - a job running on a lapsed lease (Lambda killed or timed out): expire it, which
- *   retries per policy or fails it with LEASE_EXPIRED.
+ *   retries per policy or fails it with LEASE_EXPIRED;
+ * - a run gated on its concurrency slot, or a job waiting for one: ask again, which
+ *   repairs a grant whose wake-up was lost to a crash (its queued jobs are not
+ *   resent: claims refuse them until the gate lifts).
  */
 export function decideReap(
   ref: { tenant: string; runId: string },
@@ -29,11 +33,22 @@ export function decideReap(
   const actions: ReapAction[] = [];
   if (run.timeoutAt && Number(run.timeoutAt) < now && !run.cancelRequested)
     actions.push({ kind: 'timeout' });
+  if (run.gate) actions.push({ kind: 'recheck', group: run.gate });
   for (const [field, status] of Object.entries(jobs)) {
     if (!field.startsWith('status:')) continue;
     const jobKey = field.slice('status:'.length);
     const attempt = Number(jobs[`attempt:${jobKey}`]);
-    if (status === 'queued' && Number(jobs[`queuedAt:${jobKey}`]) + requeueAfterMs < now) {
+    const waitingFor = jobs[`waitingFor:${jobKey}`];
+    if (status === 'waiting' && waitingFor) {
+      const wait = JSON.parse(waitingFor) as { kind?: string; group?: string };
+      if (wait.kind === 'concurrency' && wait.group) {
+        actions.push({ kind: 'recheck', group: wait.group, jobKey });
+      }
+    } else if (
+      status === 'queued' &&
+      !run.gate &&
+      Number(jobs[`queuedAt:${jobKey}`]) + requeueAfterMs < now
+    ) {
       const token = jobs[`token:${jobKey}`] ?? '';
       actions.push({
         kind: 'resend',

@@ -3,6 +3,7 @@ import type { App } from '../app.js';
 import { log } from '../log.js';
 import { parseJobTask } from '../queue/message.js';
 import type { Workflow } from '../spec/schema.js';
+import { recheck, runFinished } from './concurrency.js';
 import { settleJob } from './execute-job.js';
 import { planRun } from './plan.js';
 import { decideReap, type ReapAction } from './reap.js';
@@ -17,6 +18,8 @@ export interface ReapReport {
   expired: number;
   timedOut: number;
   deadLetters: number;
+  /** Runs or jobs waiting for a concurrency slot that a re-check let go on. */
+  woken: number;
 }
 
 /**
@@ -25,7 +28,14 @@ export interface ReapReport {
  * reaping at once cannot retry a job twice: only one `expired` settle holds the fence.
  */
 export async function reapRuns(app: App, now: number): Promise<ReapReport> {
-  const report: ReapReport = { runsChecked: 0, resent: 0, expired: 0, timedOut: 0, deadLetters: 0 };
+  const report: ReapReport = {
+    runsChecked: 0,
+    resent: 0,
+    expired: 0,
+    timedOut: 0,
+    deadLetters: 0,
+    woken: 0,
+  };
   for (let offset = 0; offset < MAX_RUNS_PER_TICK; offset += PAGE) {
     const page = await app.runs.activeRuns(offset, PAGE);
     await Promise.all(
@@ -55,8 +65,14 @@ async function apply(
 ): Promise<void> {
   switch (action.kind) {
     case 'forget':
-      await app.runs.forgetActive(ref.tenant, ref.runId);
+      // A finished run still listed: its finisher died before releasing its slots.
+      await runFinished(app, ref.tenant, ref.runId, now);
       return;
+    case 'recheck': {
+      const granted = await recheck(app, ref.tenant, ref.runId, action.jobKey, action.group, now);
+      if (granted) report.woken++;
+      return;
+    }
     case 'timeout': {
       const error = JSON.stringify({ code: 'TIMEOUT', message: 'the run exceeded its timeoutMs' });
       const out = await app.runs.cancelRun(ref.tenant, ref.runId, now, {
@@ -65,7 +81,7 @@ async function apply(
         reason: 'timeout',
       });
       if (out.kind === 'cancelling' && out.runStatus)
-        await app.runs.forgetActive(ref.tenant, ref.runId);
+        await runFinished(app, ref.tenant, ref.runId, now);
       report.timedOut++;
       log.warn({ runId: ref.runId }, 'run timed out');
       return;

@@ -2,6 +2,7 @@ import type { ErrorRecord } from '../errors.js';
 import { evaluateDeep } from '../expr/index.js';
 import type { Workflow } from '../spec/schema.js';
 import type { RunSnapshot } from '../store/run-store.js';
+import { memberOf, type WaitingFor } from './concurrency.js';
 import type { StepRecord } from './execute-job.js';
 import { type NeedState, needsContext } from './job-context.js';
 import { planRun, stepList } from './plan.js';
@@ -17,7 +18,7 @@ const json = <T>(raw: string | undefined, fallback: T): T =>
  * outputs are evaluated here from the jobs' committed outputs, so they never
  * depend on which invocation happened to finish the run.
  */
-export function runDocument(snap: RunSnapshot) {
+export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = new Map()) {
   const { run, jobs: j, steps } = snap;
   const spec = json<Workflow>(run.spec, { name: run.workflow ?? '', jobs: {} } as Workflow);
   const plan = planRun(spec);
@@ -61,6 +62,11 @@ export function runDocument(snap: RunSnapshot) {
       finishedAt: iso(j[`finishedAt:${key}`]),
       error: json<ErrorRecord | null>(j[`error:${key}`], null),
       attempts: attemptsOf(j, key),
+      waitingFor:
+        jobStatus === 'waiting'
+          ? (waits.get(memberOf(run.id ?? '', key)) ??
+            json<WaitingFor | null>(j[`waitingFor:${key}`], null))
+          : null,
       steps: stepDocs,
     };
   }
@@ -80,6 +86,12 @@ export function runDocument(snap: RunSnapshot) {
     finishedAt: iso(run.finishedAt),
     parentRunId: run.parentRunId ?? null,
     rerunOf: run.rerunOf ?? null,
+    // Who holds the slot and the place in line change by the moment: `waits` has them.
+    waitingFor:
+      run.gate && !TERMINAL.has(status)
+        ? (waits.get(memberOf(run.id ?? '')) ??
+          ({ kind: 'concurrency', group: run.gate, heldBy: [], position: null } as WaitingFor))
+        : null,
     jobs,
   };
 }

@@ -13,6 +13,8 @@ export interface RunKeys {
   steps: string;
   /** Stream: the run's events, in order. */
   events: string;
+  /** Set: concurrency memberships `<group>\n<holder>`, released when the run ends. */
+  groups: string;
 }
 
 export function runKeys(prefix: string, tenant: string, runId: string): RunKeys {
@@ -22,6 +24,7 @@ export function runKeys(prefix: string, tenant: string, runId: string): RunKeys 
     jobs: `${base}:jobs`,
     steps: `${base}:steps`,
     events: `${base}:events`,
+    groups: `${base}:groups`,
   };
 }
 
@@ -37,6 +40,16 @@ export function tenantKeys(prefix: string, tenant: string) {
     workflow: (name: string) => `${base}:wf:${name}`,
     /** String: idempotency record `runId|fingerprint` with a TTL. */
     idempotency: (scope: string, key: string) => `${base}:idem:${scope}:${key}`,
+    /**
+     * A concurrency group: `holders` (sorted set, member → time granted), `queue`
+     * (sorted set, member → arrival number: FIFO) and `meta` (hash: limit, seq).
+     * Members are `<runId>` (workflow level) or `<runId>/<jobKey>` (job level).
+     */
+    group: (name: string) => ({
+      holders: `${base}:cg:${name}:holders`,
+      queue: `${base}:cg:${name}:queue`,
+      meta: `${base}:cg:${name}:meta`,
+    }),
   };
 }
 

@@ -26,13 +26,14 @@ export type ClaimResult =
       /** Step record JSON by flattened step index, where one was committed. */
       stepRecords: (string | null)[];
     }
-  | { kind: 'missing' | 'run-finished' | 'stale' | 'lease-held' };
+  | { kind: 'missing' | 'run-finished' | 'stale' | 'lease-held' | 'gated' };
 
 const CLAIM_CODES = {
   '-1': 'missing',
   '-2': 'run-finished',
   '-3': 'stale',
   '-4': 'lease-held',
+  '-5': 'gated',
 } as const;
 
 export type JobEnd = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
@@ -331,19 +332,85 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     ): Promise<{ run: Record<string, string>; jobs: Record<string, string> }> {
       const k = keysOf(tenant, runId);
       const [run, jobs] = await Promise.all([
-        redis.hmget(k.run, 'status', 'timeoutAt', 'cancelRequested'),
+        redis.hmget(k.run, 'status', 'timeoutAt', 'cancelRequested', 'gate'),
         redis.hgetall(k.jobs),
       ]);
-      const [status, timeoutAt, cancelRequested] = run;
+      const [status, timeoutAt, cancelRequested, gate] = run;
       const fields: Record<string, string> = {};
       if (status) fields.status = status;
       if (timeoutAt) fields.timeoutAt = timeoutAt;
       if (cancelRequested) fields.cancelRequested = cancelRequested;
+      if (gate) fields.gate = gate;
       return { run: fields, jobs };
     },
 
     async spec(tenant: string, runId: string): Promise<string | null> {
       return redis.hget(keysOf(tenant, runId).run, 'spec');
+    },
+
+    /** Note a concurrency membership before taking it, so a run's end can release it. */
+    async addMembership(
+      tenant: string,
+      runId: string,
+      group: string,
+      member: string,
+    ): Promise<void> {
+      await redis.sadd(keysOf(tenant, runId).groups, `${group}\n${member}`);
+    },
+
+    async memberships(tenant: string, runId: string): Promise<{ group: string; member: string }[]> {
+      const all = await redis.smembers(keysOf(tenant, runId).groups);
+      return all.map((m) => {
+        const nl = m.lastIndexOf('\n');
+        return { group: m.slice(0, nl), member: m.slice(nl + 1) };
+      });
+    },
+
+    async dropMembership(
+      tenant: string,
+      runId: string,
+      group: string,
+      member: string,
+    ): Promise<void> {
+      await redis.srem(keysOf(tenant, runId).groups, `${group}\n${member}`);
+    },
+
+    /** The job must wait (concurrency): it gives up its claim. False when the fence is stale. */
+    async parkJob(task: JobTask, fence: string, waitingFor: string, now: number): Promise<boolean> {
+      const k = keysOf(task.tenant, task.runId);
+      return (
+        (await redis.parkJob(k.run, k.jobs, k.events, now, task.jobKey, fence, waitingFor)) === 1
+      );
+    },
+
+    /** Queue a waiting job again; else the status it has instead. */
+    async wakeJob(
+      tenant: string,
+      runId: string,
+      jobKey: string,
+      now: number,
+    ): Promise<JobTask | { status: string }> {
+      const k = keysOf(tenant, runId);
+      const reply = (await redis.wakeJob(k.run, k.jobs, k.events, now, jobKey)) as [number, string];
+      if (reply[0] === -1) return { status: reply[1] };
+      return { tenant, runId, jobKey, attempt: reply[0], token: String(reply[1]) };
+    },
+
+    /** Lift a run's concurrency gate; the tasks of its queued jobs, to send. */
+    async ungateRun(tenant: string, runId: string): Promise<JobTask[]> {
+      const k = keysOf(tenant, runId);
+      const flat = (await redis.ungateRun(k.run, k.jobs)) as string[];
+      const tasks: JobTask[] = [];
+      for (let i = 0; i < flat.length; i += 3) {
+        tasks.push({
+          tenant,
+          runId,
+          jobKey: flat[i] as string,
+          attempt: Number(flat[i + 1]),
+          token: flat[i + 2] as string,
+        });
+      }
+      return tasks;
     },
 
     async snapshot(tenant: string, runId: string): Promise<RunSnapshot | undefined> {

@@ -1,13 +1,18 @@
 import { Redis } from 'ioredis';
+import acquireSlot from './lua/acquire-slot.js';
 import cancelRun from './lua/cancel-run.js';
 import claimJob from './lua/claim-job.js';
 import commitStep from './lua/commit-step.js';
 import createRun from './lua/create-run.js';
 import finishJob from './lua/finish-job.js';
+import parkJob from './lua/park-job.js';
 import registerWorkflow from './lua/register-workflow.js';
+import releaseSlot from './lua/release-slot.js';
 import renewLease from './lua/renew-lease.js';
 import requeueJob from './lua/requeue-job.js';
 import retryJob from './lua/retry-job.js';
+import ungateRun from './lua/ungate-run.js';
+import wakeJob from './lua/wake-job.js';
 
 /**
  * Lua sources live in `lua/*.ts` (template strings) rather than `.lua` files so the
@@ -22,6 +27,11 @@ const scripts = {
   requeueJob: { numberOfKeys: 3, lua: requeueJob },
   renewLease: { numberOfKeys: 2, lua: renewLease },
   cancelRun: { numberOfKeys: 3, lua: cancelRun },
+  parkJob: { numberOfKeys: 3, lua: parkJob },
+  wakeJob: { numberOfKeys: 3, lua: wakeJob },
+  ungateRun: { numberOfKeys: 2, lua: ungateRun },
+  acquireSlot: { numberOfKeys: 3, lua: acquireSlot },
+  releaseSlot: { numberOfKeys: 3, lua: releaseSlot },
   registerWorkflow: { numberOfKeys: 2, lua: registerWorkflow },
 } as const;
 

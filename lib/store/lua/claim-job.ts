@@ -14,6 +14,7 @@
  *  -2 the run has finished
  *  -3 the message is stale (other attempt or token, or the job is past running)
  *  -4 the job is running under a live lease (duplicate delivery)
+ *  -5 the run waits for its concurrency slot (the grant sends the task again)
  */
 export default /* lua */ `
 local rcall = redis.call
@@ -26,9 +27,10 @@ local state = rcall('HMGET', jobsKey, 'status:' .. job, 'attempt:' .. job, 'toke
 local status = state[1]
 if not status then return {-1} end
 
-local run = rcall('HMGET', runKey, 'status', 'spec', 'inputs', 'trigger', 'workflow', 'env')
+local run = rcall('HMGET', runKey, 'status', 'spec', 'inputs', 'trigger', 'workflow', 'env', 'gate')
 local runStatus = run[1]
 if runStatus == 'succeeded' or runStatus == 'failed' or runStatus == 'cancelled' then return {-2} end
+if run[7] then return {-5} end
 if state[2] ~= attempt or state[3] ~= token then return {-3} end
 if status == 'running' then
   if tonumber(state[4] or '0') > now then return {-4} end

@@ -1,0 +1,26 @@
+/**
+ * releaseSlot — give up a slot (or a place in line) and grant the freed slots to
+ * the next waiters in arrival order. The caller wakes the members returned.
+ *
+ * KEYS[1] holders zset    KEYS[2] queue zset    KEYS[3] meta hash
+ * ARGV[1] now (ms)    ARGV[2] member
+ *
+ * Returns the members granted a slot by this release (possibly none).
+ */
+export default /* lua */ `
+local rcall = redis.call
+local holders, queue, meta = KEYS[1], KEYS[2], KEYS[3]
+local now, member = ARGV[1], ARGV[2]
+rcall('ZREM', holders, member)
+rcall('ZREM', queue, member)
+local limit = tonumber(rcall('HGET', meta, 'limit') or '1')
+local granted = {}
+while rcall('ZCARD', holders) < limit do
+  local next = rcall('ZRANGE', queue, 0, 0)[1]
+  if not next then break end
+  rcall('ZREM', queue, next)
+  rcall('ZADD', holders, now, next)
+  granted[#granted + 1] = next
+end
+return granted
+`;

@@ -1,0 +1,26 @@
+/**
+ * ungateRun — a run waiting for its workflow-level concurrency slot got it: lift
+ * the gate and return the tasks of its queued jobs so the caller sends them.
+ * Idempotent: an ungated run returns its queued jobs again (a resend is harmless).
+ *
+ * KEYS[1] run hash    KEYS[2] jobs hash
+ *
+ * Returns {job1, attempt1, token1, …} (empty when the run has finished).
+ */
+export default /* lua */ `
+local rcall = redis.call
+local runKey, jobsKey = KEYS[1], KEYS[2]
+rcall('HDEL', runKey, 'gate')
+local out = {}
+local fields = rcall('HGETALL', jobsKey)
+for i = 1, #fields, 2 do
+  if string.sub(fields[i], 1, 7) == 'status:' and fields[i + 1] == 'queued' then
+    local job = string.sub(fields[i], 8)
+    local s = rcall('HMGET', jobsKey, 'attempt:' .. job, 'token:' .. job)
+    out[#out + 1] = job
+    out[#out + 1] = s[1]
+    out[#out + 1] = s[2]
+  end
+end
+return out
+`;

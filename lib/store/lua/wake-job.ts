@@ -1,0 +1,22 @@
+import { withShared } from './shared.js';
+
+/**
+ * wakeJob — a waiting job's wait is over: queue it again (same attempt, new
+ * dispatch token). Idempotent: a job no longer waiting is left alone.
+ *
+ * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream
+ * ARGV[1] now (ms)    ARGV[2] job key
+ *
+ * Returns {attempt, token} when woken, or {-1, status} when the job was not waiting.
+ */
+export default withShared(/* lua */ `
+local job = ARGV[2]
+local status = rcall('HGET', jobsKey, 'status:' .. job)
+if status ~= 'waiting' then return {-1, status or ''} end
+local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
+rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now)
+rcall('HDEL', jobsKey, 'waitingFor:' .. job)
+local attempt = rcall('HGET', jobsKey, 'attempt:' .. job)
+emit('job.queued', job, '{"attempt":' .. attempt .. '}')
+return {tonumber(attempt), token}
+`);
