@@ -32,7 +32,7 @@ export function createApp(config: Config): App {
     config,
     redis,
     sqs,
-    queue: createJobQueue(sqs, config.queueUrl),
+    queue: createJobQueue(sqs, config.queueUrl, config.priorityQueueUrls),
     runs: createRunStore(redis, config.keyPrefix),
     workflows: createWorkflowStore(redis, config.keyPrefix),
     concurrency: createConcurrencyStore(redis, config.keyPrefix),

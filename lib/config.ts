@@ -15,6 +15,9 @@ const Env = z.object({
   REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
   FLOWLINE_KEY_PREFIX: z.string().min(1).default('fl'),
   FLOWLINE_QUEUE_URL: z.string().url(),
+  /** Queues of `priority: high` / `low` jobs; without them those jobs share the execute queue. */
+  FLOWLINE_QUEUE_URL_HIGH: z.string().url().optional(),
+  FLOWLINE_QUEUE_URL_LOW: z.string().url().optional(),
   /** The execute queue's dead-letter queue, reconciled by the schedule tick. */
   FLOWLINE_DLQ_URL: z.string().url().optional(),
   /** Explicit SQS endpoint (local fauxqs); on AWS the SDK default is used. */
@@ -39,6 +42,8 @@ export interface Config {
   redisUrl: string;
   keyPrefix: string;
   queueUrl: string;
+  /** Per-priority queues; a missing one falls back to `queueUrl`. */
+  priorityQueueUrls: { high?: string; low?: string };
   dlqUrl: string | undefined;
   sqsEndpoint: string | undefined;
   region: string;
@@ -67,6 +72,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     redisUrl: e.REDIS_URL,
     keyPrefix: e.FLOWLINE_KEY_PREFIX,
     queueUrl: e.FLOWLINE_QUEUE_URL,
+    priorityQueueUrls: {
+      ...(e.FLOWLINE_QUEUE_URL_HIGH ? { high: e.FLOWLINE_QUEUE_URL_HIGH } : {}),
+      ...(e.FLOWLINE_QUEUE_URL_LOW ? { low: e.FLOWLINE_QUEUE_URL_LOW } : {}),
+    },
     dlqUrl: e.FLOWLINE_DLQ_URL,
     sqsEndpoint: e.AWS_ENDPOINT_URL_SQS,
     region: e.AWS_REGION,

@@ -2,12 +2,12 @@ import { createHash } from 'node:crypto';
 import { ulid } from 'ulidx';
 import { FlowlineError } from '../errors.js';
 import { evaluateDeep } from '../expr/index.js';
-import type { JobTask } from '../queue/message.js';
+import { type JobTask, withPriority } from '../queue/message.js';
 import { canonicalJson } from '../spec/load.js';
 import type { Concurrency, Workflow } from '../spec/schema.js';
 import { acquire, type ConcurrencyDeps, groupName } from './concurrency.js';
 import { resolveInputs } from './inputs.js';
-import { initialJobFields, planRun } from './plan.js';
+import { initialJobFields, type PlannedJob, planRun } from './plan.js';
 
 export interface Trigger {
   type: 'api' | 'schedule' | 'webhook' | 'workflow' | 'rerun';
@@ -132,7 +132,15 @@ export async function admitRun(
     const [workflow, revision, status, at] = existing[0] ?? [];
     if (!workflow) throw new FlowlineError('INTERNAL', `run ${runId} vanished during admission`);
     // The first admission may have crashed before its send; a stale re-send is dropped at claim.
-    if (status === 'queued') await sendFirstJobs(deps, req.tenant, runId, queued, gate, now);
+    if (status === 'queued')
+      await sendFirstJobs(
+        deps,
+        req.tenant,
+        runId,
+        firstTasks(req.tenant, runId, queued, plan),
+        gate,
+        now,
+      );
     return {
       summary: runSummary(
         runId,
@@ -144,7 +152,14 @@ export async function admitRun(
       created: false,
     };
   }
-  await sendFirstJobs(deps, req.tenant, runId, queued, gate, now);
+  await sendFirstJobs(
+    deps,
+    req.tenant,
+    runId,
+    firstTasks(req.tenant, runId, queued, plan),
+    gate,
+    now,
+  );
   return {
     summary: runSummary(runId, req.spec.name, req.revision, 'queued', createdAt),
     created: true,
@@ -156,21 +171,33 @@ async function sendFirstJobs(
   deps: ConcurrencyDeps,
   tenant: string,
   runId: string,
-  queued: string[],
+  tasks: JobTask[],
   gate: (Concurrency & { group: string }) | undefined,
   now: number,
 ): Promise<void> {
   if (!gate) {
-    await deps.queue.send(firstTasks(tenant, runId, queued));
+    await deps.queue.send(tasks);
     return;
   }
   const slot = await acquire(deps, tenant, runId, undefined, gate.group, gate, now);
   if (!slot.granted) return;
-  const tasks = await deps.runs.ungateRun(tenant, runId);
-  if (tasks.length > 0) await deps.queue.send(tasks);
+  const ungated = await deps.runs.ungateRun(tenant, runId);
+  if (ungated.length > 0) await deps.queue.send(ungated);
 }
 
 /** Tasks of the jobs queued at creation: tokens 1..n, as `initialJobFields` numbers them. */
-function firstTasks(tenant: string, runId: string, queued: string[]): JobTask[] {
-  return queued.map((jobKey, i) => ({ tenant, runId, jobKey, attempt: 1, token: String(i + 1) }));
+function firstTasks(
+  tenant: string,
+  runId: string,
+  queued: string[],
+  plan: PlannedJob[],
+): JobTask[] {
+  return queued.map((jobKey, i) => ({
+    tenant,
+    runId,
+    jobKey,
+    attempt: 1,
+    token: String(i + 1),
+    ...withPriority(plan.find((p) => p.key === jobKey)?.priority),
+  }));
 }

@@ -21,6 +21,7 @@ export interface PlannedJob {
   gate: 'success' | 'custom';
   continueOnError: boolean;
   stepCount: number;
+  priority: 'high' | 'normal' | 'low';
 }
 
 /** A step of the flattened step list, in run order (hooks included). */
@@ -71,6 +72,7 @@ export function planRun(spec: Workflow): PlannedJob[] {
         gate: job.if !== undefined && usesStatusFunction(job.if) ? 'custom' : 'success',
         continueOnError: job.continueOnError,
         stepCount: stepList(job).length,
+        priority: job.priority,
       })),
     );
   }
@@ -110,6 +112,8 @@ export function initialJobFields(
       [`gate:${job.key}`]: job.gate,
       [`coe:${job.key}`]: job.continueOnError ? '1' : '0',
       [`nsteps:${job.key}`]: String(job.stepCount),
+      // Read by every script that queues the job, so its tasks take the right queue.
+      ...(job.priority !== 'normal' ? { [`prio:${job.key}`]: job.priority } : {}),
     });
   }
   return { fields, queued };

@@ -1,4 +1,4 @@
-import type { JobTask } from '../queue/message.js';
+import { type JobTask, withPriority } from '../queue/message.js';
 
 /** What the reaper does about one run; decided purely from its hashes. */
 export type ReapAction =
@@ -52,7 +52,14 @@ export function decideReap(
       const token = jobs[`token:${jobKey}`] ?? '';
       actions.push({
         kind: 'resend',
-        task: { tenant: ref.tenant, runId: ref.runId, jobKey, attempt, token },
+        task: {
+          tenant: ref.tenant,
+          runId: ref.runId,
+          jobKey,
+          attempt,
+          token,
+          ...withPriority(jobs[`prio:${jobKey}`]),
+        },
       });
     } else if (status === 'running' && Number(jobs[`lease:${jobKey}`] ?? 0) < now) {
       actions.push({ kind: 'expire', jobKey, fence: jobs[`fence:${jobKey}`] ?? '', attempt });

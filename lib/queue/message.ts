@@ -10,8 +10,16 @@ export const JobTask = z.object({
   jobKey: z.string().min(1),
   attempt: z.number().int().positive(),
   token: z.string().min(1),
+  /** Which queue the task travels on; absent for `normal`, the common case. */
+  priority: z.enum(['high', 'low']).optional(),
 });
 export type JobTask = z.infer<typeof JobTask>;
+export type Priority = 'high' | 'normal' | 'low';
+
+/** The `priority` field of a task from the job's stored priority ('' or absent: normal). */
+export function withPriority(priority: string | null | undefined): Pick<JobTask, 'priority'> {
+  return priority === 'high' || priority === 'low' ? { priority } : {};
+}
 
 export function parseJobTask(body: string): JobTask | undefined {
   try {

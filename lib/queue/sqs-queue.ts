@@ -23,8 +23,20 @@ export function createSqsClient(config: Pick<Config, 'region' | 'sqsEndpoint'>):
     : new SQSClient({ region: config.region });
 }
 
-export function createJobQueue(client: SQSClient, queueUrl: string): JobQueue {
+/**
+ * Priority is a queue per level, each with its own event source: a backlog of low
+ * jobs never sits in front of a high one, and low keeps its own pollers, so it is
+ * never starved (on AWS, `maximumConcurrency` per source sets the weights).
+ */
+export function createJobQueue(
+  client: SQSClient,
+  queueUrl: string,
+  priorityUrls: { high?: string; low?: string } = {},
+): JobQueue {
+  const urlOf = (task: JobTask) => (task.priority && priorityUrls[task.priority]) || queueUrl;
+
   async function sendBatch(
+    queueUrl: string,
     batch: JobTask[],
     delaySeconds: number,
     retriesLeft: number,
@@ -43,17 +55,26 @@ export function createJobQueue(client: SQSClient, queueUrl: string): JobQueue {
       .map((f) => batch[Number(f.Id)])
       .filter((t) => t !== undefined);
     if (failed.length === 0) return;
-    if (retriesLeft > 0) return sendBatch(failed, delaySeconds, retriesLeft - 1);
+    if (retriesLeft > 0) return sendBatch(queueUrl, failed, delaySeconds, retriesLeft - 1);
     throw new FlowlineError('INTERNAL', `SQS refused ${failed.length} job task(s)`);
   }
 
   return {
     async send(tasks, delaySeconds = 0) {
       const delay = Math.min(Math.max(0, Math.ceil(delaySeconds)), MAX_DELAY_SECONDS);
-      const batches: JobTask[][] = [];
-      for (let i = 0; i < tasks.length; i += BATCH_SIZE)
-        batches.push(tasks.slice(i, i + BATCH_SIZE));
-      await Promise.all(batches.map((b) => sendBatch(b, delay, 2)));
+      const byQueue = new Map<string, JobTask[]>();
+      for (const task of tasks) {
+        const url = urlOf(task);
+        const list = byQueue.get(url);
+        if (list) list.push(task);
+        else byQueue.set(url, [task]);
+      }
+      const batches: [string, JobTask[]][] = [];
+      for (const [url, queued] of byQueue) {
+        for (let i = 0; i < queued.length; i += BATCH_SIZE)
+          batches.push([url, queued.slice(i, i + BATCH_SIZE)]);
+      }
+      await Promise.all(batches.map(([url, b]) => sendBatch(url, b, delay, 2)));
     },
   };
 }

@@ -1,4 +1,4 @@
-import type { JobTask } from '../queue/message.js';
+import { type JobTask, withPriority } from '../queue/message.js';
 import { globalKeys, runKeys, tenantKeys } from './keys.js';
 import type { ScriptRedis } from './scripts.js';
 
@@ -44,16 +44,17 @@ export type JobEnd = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
  */
 export type SettleMode = '' | 'expired' | 'token';
 
-/** Tasks from a script's flat `job, token, …` list: first attempts of newly queued jobs. */
+/** Tasks from a script's flat `job, token, priority, …` list: first attempts of newly queued jobs. */
 function tasksOf(run: Pick<JobTask, 'tenant' | 'runId'>, flat: string[]): JobTask[] {
   const tasks: JobTask[] = [];
-  for (let i = 0; i < flat.length; i += 2) {
+  for (let i = 0; i < flat.length; i += 3) {
     tasks.push({
       tenant: run.tenant,
       runId: run.runId,
       jobKey: flat[i] as string,
       attempt: 1,
       token: flat[i + 1] as string,
+      ...withPriority(flat[i + 2]),
     });
   }
   return tasks;
@@ -250,13 +251,14 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       );
       if (reply === -2) return 'cancelling';
       if (!Array.isArray(reply)) return undefined;
-      const [attempt, token] = reply as [number, string];
+      const [attempt, token, priority] = reply as [number, string, string];
       return {
         tenant: task.tenant,
         runId: task.runId,
         jobKey: task.jobKey,
         attempt,
         token: String(token),
+        ...withPriority(priority),
       };
     },
 
@@ -264,7 +266,9 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     async requeueJob(task: JobTask, fence: string, now: number): Promise<JobTask | undefined> {
       const k = keysOf(task.tenant, task.runId);
       const reply = await redis.requeueJob(k.run, k.jobs, k.events, now, task.jobKey, fence);
-      return typeof reply === 'string' ? { ...task, token: reply } : undefined;
+      if (!Array.isArray(reply)) return undefined;
+      const [token, priority] = reply as [string, string];
+      return { ...task, token, ...withPriority(priority) };
     },
 
     async renewLease(
@@ -391,9 +395,14 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       now: number,
     ): Promise<JobTask | { status: string }> {
       const k = keysOf(tenant, runId);
-      const reply = (await redis.wakeJob(k.run, k.jobs, k.events, now, jobKey)) as [number, string];
+      const reply = (await redis.wakeJob(k.run, k.jobs, k.events, now, jobKey)) as [
+        number,
+        string,
+        string,
+      ];
       if (reply[0] === -1) return { status: reply[1] };
-      return { tenant, runId, jobKey, attempt: reply[0], token: String(reply[1]) };
+      const [attempt, token, priority] = reply;
+      return { tenant, runId, jobKey, attempt, token: String(token), ...withPriority(priority) };
     },
 
     /** Lift a run's concurrency gate; the tasks of its queued jobs, to send. */
@@ -401,13 +410,14 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const k = keysOf(tenant, runId);
       const flat = (await redis.ungateRun(k.run, k.jobs)) as string[];
       const tasks: JobTask[] = [];
-      for (let i = 0; i < flat.length; i += 3) {
+      for (let i = 0; i < flat.length; i += 4) {
         tasks.push({
           tenant,
           runId,
           jobKey: flat[i] as string,
           attempt: Number(flat[i + 1]),
           token: flat[i + 2] as string,
+          ...withPriority(flat[i + 3]),
         });
       }
       return tasks;

@@ -39,11 +39,15 @@ export async function runUntilFinished(
   throw new Error(`run ${runId} did not finish within ${timeoutMs} ms`);
 }
 
-export async function pollOnce(app: App, waitSeconds = 1): Promise<number> {
+export async function pollOnce(
+  app: App,
+  waitSeconds = 1,
+  queueUrl = app.config.queueUrl,
+): Promise<number> {
   const sqs = sqsClient();
   const out = await sqs.send(
     new ReceiveMessageCommand({
-      QueueUrl: app.config.queueUrl,
+      QueueUrl: queueUrl,
       MaxNumberOfMessages: 10,
       WaitTimeSeconds: waitSeconds,
     }),
@@ -59,7 +63,7 @@ export async function pollOnce(app: App, waitSeconds = 1): Promise<number> {
   if (done.length > 0) {
     await sqs.send(
       new DeleteMessageBatchCommand({
-        QueueUrl: app.config.queueUrl,
+        QueueUrl: queueUrl,
         Entries: done.map((m, i) => ({ Id: String(i), ReceiptHandle: m.ReceiptHandle as string })),
       }),
     );

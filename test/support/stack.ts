@@ -110,6 +110,7 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     redisUrl: redisUrl(),
     keyPrefix: uniquePrefix(),
     queueUrl: `${sqsEndpoint()}/000000000000/no-queue-given-to-testConfig`,
+    priorityQueueUrls: {},
     dlqUrl: undefined,
     sqsEndpoint: sqsEndpoint(),
     region: inject('region'),

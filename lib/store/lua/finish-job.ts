@@ -14,7 +14,7 @@ import { withShared } from './shared.js';
  * ARGV[7] mode: '' (the caller holds the job), 'expired' (the reaper: only if the
  *         lease has run out) or 'token' (ARGV[3] is a dispatch token: a dead letter)
  *
- * Returns {runStatus or '', queuedJob1, token1, queuedJob2, token2, …}
+ * Returns {runStatus or '', queuedJob1, token1, priority1 or '', queuedJob2, …}
  *   or -1 when the fence is stale, the job not running (or, mode 'expired', its lease live).
  */
 export default withShared(/* lua */ `

@@ -17,5 +17,5 @@ local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
 rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now)
 rcall('HDEL', jobsKey, 'lease:' .. job)
 emit('job.queued', job, '{"attempt":' .. rcall('HGET', jobsKey, 'attempt:' .. job) .. ',"checkpoint":true}')
-return token
+return {token, rcall('HGET', jobsKey, 'prio:' .. job) or ''}
 `);

@@ -23,5 +23,5 @@ rcall('HSET', jobsKey, 'attemptError:' .. job .. '#' .. attempt, err,
   'status:' .. job, 'queued', 'attempt:' .. job, attempt + 1, 'token:' .. job, token, 'queuedAt:' .. job, due)
 rcall('HDEL', jobsKey, 'lease:' .. job)
 emit('job.retrying', job, '{"attempt":' .. (attempt + 1) .. ',"dueAt":' .. due .. ',"error":' .. err .. '}')
-return {attempt + 1, token}
+return {attempt + 1, token, rcall('HGET', jobsKey, 'prio:' .. job) or ''}
 `);

@@ -11,6 +11,7 @@
  *   finishJob(job, status, out, err) end a job, cascade through dependents (queue, skip,
  *                                    or cancel them) and finish the run when it was the
  *                                    last; returns runStatus ('' while live), ready list
+ *                                    (flat job, token, priority or '')
  */
 export const SHARED_LUA = /* lua */ `
 local rcall = redis.call
@@ -85,6 +86,7 @@ local function finishJob(job, status, outputs, err)
         emit('job.queued', dep, '{"attempt":1}')
         ready[#ready + 1] = dep
         ready[#ready + 1] = token
+        ready[#ready + 1] = rcall('HGET', jobsKey, 'prio:' .. dep) or ''
       else
         finish(dep, 'skipped', '{}', '')
       end

@@ -5,7 +5,7 @@
  *
  * KEYS[1] run hash    KEYS[2] jobs hash
  *
- * Returns {job1, attempt1, token1, …} (empty when the run has finished).
+ * Returns {job1, attempt1, token1, priority1 or '', …} (empty when the run has finished).
  */
 export default /* lua */ `
 local rcall = redis.call
@@ -16,10 +16,11 @@ local fields = rcall('HGETALL', jobsKey)
 for i = 1, #fields, 2 do
   if string.sub(fields[i], 1, 7) == 'status:' and fields[i + 1] == 'queued' then
     local job = string.sub(fields[i], 8)
-    local s = rcall('HMGET', jobsKey, 'attempt:' .. job, 'token:' .. job)
+    local s = rcall('HMGET', jobsKey, 'attempt:' .. job, 'token:' .. job, 'prio:' .. job)
     out[#out + 1] = job
     out[#out + 1] = s[1]
     out[#out + 1] = s[2]
+    out[#out + 1] = s[3] or ''
   end
 end
 return out

@@ -7,7 +7,7 @@ import { withShared } from './shared.js';
  * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream
  * ARGV[1] now (ms)    ARGV[2] job key
  *
- * Returns {attempt, token} when woken, or {-1, status} when the job was not waiting.
+ * Returns {attempt, token, priority or ''} when woken, or {-1, status} when the job was not waiting.
  */
 export default withShared(/* lua */ `
 local job = ARGV[2]
@@ -18,5 +18,5 @@ rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queu
 rcall('HDEL', jobsKey, 'waitingFor:' .. job)
 local attempt = rcall('HGET', jobsKey, 'attempt:' .. job)
 emit('job.queued', job, '{"attempt":' .. attempt .. '}')
-return {tonumber(attempt), token}
+return {tonumber(attempt), token, rcall('HGET', jobsKey, 'prio:' .. job) or ''}
 `);
