@@ -1,3 +1,4 @@
+import { randomUUID } from 'node:crypto';
 import { type JobTask, withPriority } from '../queue/message.js';
 import { globalKeys, runKeys, tenantKeys } from './keys.js';
 import type { ScriptRedis } from './scripts.js';
@@ -128,6 +129,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         task.token,
         now,
         leaseMs,
+        randomUUID(),
       )) as [number, ...unknown[]];
       const code = reply[0];
       if (code !== 1) return { kind: CLAIM_CODES[String(code) as keyof typeof CLAIM_CODES] };
@@ -192,6 +194,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         started?.index ?? '',
         started?.stepKey ?? '',
         started?.record ?? '',
+        randomUUID(),
       );
       return reply === 1 ? 'ok' : reply === -2 ? 'cancelling' : 'stale';
     },

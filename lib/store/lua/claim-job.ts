@@ -5,7 +5,11 @@
  *
  * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] steps hash    KEYS[4] events stream
  * ARGV[1] job key     ARGV[2] attempt      ARGV[3] dispatch token
- * ARGV[4] now (ms)    ARGV[5] lease (ms)
+ * ARGV[4] now (ms)    ARGV[5] lease (ms)    ARGV[6] claim id (unique per call)
+ *
+ * Replay-safe: ioredis sends a command again when the connection broke before its
+ * reply (a Redis restart). A second run with the same claim id answers the claim
+ * it already made instead of seeing its own claim as someone else's (-4).
  *
  * Returns
  *   {1, fence, spec, inputs, trigger, workflow, env, needs, stepRecords}
@@ -20,10 +24,10 @@ export default /* lua */ `
 local rcall = redis.call
 local runKey, jobsKey, stepsKey, eventsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local job, attempt, token = ARGV[1], ARGV[2], ARGV[3]
-local now, leaseMs = tonumber(ARGV[4]), tonumber(ARGV[5])
+local now, leaseMs, claimId = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 
 local state = rcall('HMGET', jobsKey, 'status:' .. job, 'attempt:' .. job, 'token:' .. job,
-  'lease:' .. job, 'needs:' .. job, 'nsteps:' .. job)
+  'lease:' .. job, 'needs:' .. job, 'nsteps:' .. job, 'claim:' .. job, 'fence:' .. job)
 local status = state[1]
 if not status then return {-1} end
 
@@ -32,20 +36,24 @@ local runStatus = run[1]
 if runStatus == 'succeeded' or runStatus == 'failed' or runStatus == 'cancelled' then return {-2} end
 if run[7] then return {-5} end
 if state[2] ~= attempt or state[3] ~= token then return {-3} end
-if status == 'running' then
+local replay = status == 'running' and state[7] == claimId
+if status == 'running' and not replay then
   if tonumber(state[4] or '0') > now then return {-4} end
-elseif status ~= 'queued' then
+elseif status ~= 'queued' and not replay then
   return {-3}
 end
 
-local fence = rcall('HINCRBY', jobsKey, 'fence:' .. job, 1)
-rcall('HSET', jobsKey, 'status:' .. job, 'running', 'lease:' .. job, now + leaseMs)
-rcall('HSETNX', jobsKey, 'startedAt:' .. job, now)
-rcall('XADD', eventsKey, '*', 'type', 'job.started', 'at', now, 'job', job,
-  'data', '{"attempt":' .. attempt .. '}')
-if runStatus == 'queued' then
-  rcall('HSET', runKey, 'status', 'running', 'startedAt', now)
-  rcall('XADD', eventsKey, '*', 'type', 'run.started', 'at', now)
+local fence = tonumber(state[8])
+if not replay then
+  fence = rcall('HINCRBY', jobsKey, 'fence:' .. job, 1)
+  rcall('HSET', jobsKey, 'status:' .. job, 'running', 'lease:' .. job, now + leaseMs, 'claim:' .. job, claimId)
+  rcall('HSETNX', jobsKey, 'startedAt:' .. job, now)
+  rcall('XADD', eventsKey, '*', 'type', 'job.started', 'at', now, 'job', job,
+    'data', '{"attempt":' .. attempt .. '}')
+  if runStatus == 'queued' then
+    rcall('HSET', runKey, 'status', 'running', 'startedAt', now)
+    rcall('XADD', eventsKey, '*', 'type', 'run.started', 'at', now)
+  end
 end
 
 local needs = {}

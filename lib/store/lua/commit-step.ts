@@ -8,6 +8,8 @@
  * ARGV[5] finished step index or ''   ARGV[6] its step id   ARGV[7] its record JSON
  * ARGV[8] its event type              ARGV[9] its event data JSON
  * ARGV[10] started step index or ''   ARGV[11] its step id  ARGV[12] its record JSON
+ * ARGV[13] commit id (unique per call): a replay of this call (ioredis resends a
+ *          command whose reply a broken connection lost) writes nothing again
  *
  * Returns 1 committed; -1 stale fence (or the job is no longer running), nothing
  * written; -2 committed, but the run is being cancelled: stop and finish as cancelled.
@@ -17,9 +19,13 @@ local rcall = redis.call
 local runKey, jobsKey, stepsKey, eventsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local job, fence, now, leaseMs = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 
-local state = rcall('HMGET', jobsKey, 'fence:' .. job, 'status:' .. job)
+local state = rcall('HMGET', jobsKey, 'fence:' .. job, 'status:' .. job, 'commit:' .. job)
 if state[1] ~= fence or state[2] ~= 'running' then return -1 end
-rcall('HSET', jobsKey, 'lease:' .. job, now + leaseMs)
+if state[3] == ARGV[13] then
+  if rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
+  return 1
+end
+rcall('HSET', jobsKey, 'lease:' .. job, now + leaseMs, 'commit:' .. job, ARGV[13])
 
 if ARGV[5] ~= '' then
   rcall('HSET', stepsKey, job .. '#' .. ARGV[5], ARGV[7])

@@ -18,9 +18,9 @@ import { withShared } from './shared.js';
  *   or -1 when the fence is stale, the job not running (or, mode 'expired', its lease live).
  */
 export default withShared(/* lua */ `
-if not holds(ARGV[2], ARGV[3], ARGV[7]) then return -1 end
+if not holds(ARGV[2], ARGV[3], ARGV[7]) then return replayed(ARGV[2], ARGV[3], ARGV[7]) or -1 end
 local runStatus, ready = finishJob(ARGV[2], ARGV[4], ARGV[5], ARGV[6])
 local result = {runStatus}
 for _, v in ipairs(ready) do result[#result + 1] = v end
-return result
+return remember(ARGV[2], ARGV[3], ARGV[7], result)
 `);

@@ -11,9 +11,9 @@ import { withShared } from './shared.js';
  */
 export default withShared(/* lua */ `
 local job = ARGV[2]
-if not holds(job, ARGV[3], '') then return -1 end
+if not holds(job, ARGV[3], '') then return replayed(job, ARGV[3], '') or -1 end
 rcall('HSET', jobsKey, 'status:' .. job, 'waiting', 'waitingFor:' .. job, ARGV[4])
 rcall('HDEL', jobsKey, 'lease:' .. job)
 emit('job.waiting', job, ARGV[4])
-return 1
+return remember(job, ARGV[3], '', 1)
 `);

@@ -12,10 +12,10 @@ import { withShared } from './shared.js';
  */
 export default withShared(/* lua */ `
 local job = ARGV[2]
-if not holds(job, ARGV[3], '') then return -1 end
+if not holds(job, ARGV[3], '') then return replayed(job, ARGV[3], '') or -1 end
 local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
 rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now)
 rcall('HDEL', jobsKey, 'lease:' .. job)
 emit('job.queued', job, '{"attempt":' .. rcall('HGET', jobsKey, 'attempt:' .. job) .. ',"checkpoint":true}')
-return {token, rcall('HGET', jobsKey, 'prio:' .. job) or ''}
+return remember(job, ARGV[3], '', {token, rcall('HGET', jobsKey, 'prio:' .. job) or ''})
 `);

@@ -15,7 +15,7 @@ import { withShared } from './shared.js';
  */
 export default withShared(/* lua */ `
 local job, err, due = ARGV[2], ARGV[4], ARGV[5]
-if not holds(job, ARGV[3], ARGV[6]) then return -1 end
+if not holds(job, ARGV[3], ARGV[6]) then return replayed(job, ARGV[3], ARGV[6]) or -1 end
 if rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
 local attempt = tonumber(rcall('HGET', jobsKey, 'attempt:' .. job))
 local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
@@ -23,5 +23,5 @@ rcall('HSET', jobsKey, 'attemptError:' .. job .. '#' .. attempt, err,
   'status:' .. job, 'queued', 'attempt:' .. job, attempt + 1, 'token:' .. job, token, 'queuedAt:' .. job, due)
 rcall('HDEL', jobsKey, 'lease:' .. job)
 emit('job.retrying', job, '{"attempt":' .. (attempt + 1) .. ',"dueAt":' .. due .. ',"error":' .. err .. '}')
-return {attempt + 1, token, rcall('HGET', jobsKey, 'prio:' .. job) or ''}
+return remember(job, ARGV[3], ARGV[6], {attempt + 1, token, rcall('HGET', jobsKey, 'prio:' .. job) or ''})
 `);

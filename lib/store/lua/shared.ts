@@ -8,6 +8,11 @@
  *                                    mode 'expired' also needs the lease to have run out;
  *                                    mode 'token': \`fence\` is a dispatch token that must
  *                                    be the job's, queued or running (a dead letter)
+ *   remember(job, fence, mode, reply) / replayed(job, fence, mode)
+ *                                    replay safety: ioredis sends a command again when a
+ *                                    broken connection lost its reply (Redis restart);
+ *                                    a transition keeps its reply under the fence that
+ *                                    made it, so the replay answers the same, not "stale"
  *   finishJob(job, status, out, err) end a job, cascade through dependents (queue, skip,
  *                                    or cancel them) and finish the run when it was the
  *                                    last; returns runStatus ('' while live), ready list
@@ -31,6 +36,18 @@ local function holds(job, fence, mode)
   if s[1] ~= fence or s[2] ~= 'running' then return false end
   if mode == 'expired' and tonumber(s[3] or '0') > tonumber(now) then return false end
   return true
+end
+
+local function remember(job, fence, mode, reply)
+  rcall('HSET', jobsKey, 'reply:' .. job, fence .. '|' .. mode .. '|' .. cjson.encode(reply))
+  return reply
+end
+
+local function replayed(job, fence, mode)
+  local prior = rcall('HGET', jobsKey, 'reply:' .. job)
+  local head = fence .. '|' .. mode .. '|'
+  if prior and string.sub(prior, 1, #head) == head then return cjson.decode(string.sub(prior, #head + 1)) end
+  return nil
 end
 
 -- A need counts as success when it succeeded, or failed under continueOnError.
