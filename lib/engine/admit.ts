@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { ulid } from 'ulidx';
 import { FlowlineError } from '../errors.js';
 import { evaluateDeep } from '../expr/index.js';
+import { log } from '../log.js';
 import { type JobTask, withPriority } from '../queue/message.js';
 import { canonicalJson } from '../spec/load.js';
 import type { Concurrency, Workflow } from '../spec/schema.js';
@@ -175,14 +176,19 @@ async function sendFirstJobs(
   gate: (Concurrency & { group: string }) | undefined,
   now: number,
 ): Promise<void> {
-  if (!gate) {
-    await deps.queue.send(tasks);
-    return;
+  if (gate) {
+    const slot = await acquire(deps, tenant, runId, undefined, gate.group, gate, now);
+    if (!slot.granted) return;
+    tasks = await deps.runs.ungateRun(tenant, runId);
   }
-  const slot = await acquire(deps, tenant, runId, undefined, gate.group, gate, now);
-  if (!slot.granted) return;
-  const ungated = await deps.runs.ungateRun(tenant, runId);
-  if (ungated.length > 0) await deps.queue.send(ungated);
+  if (tasks.length === 0) return;
+  try {
+    await deps.queue.send(tasks);
+  } catch (err) {
+    // The run is written: its queued jobs are the outbox, and the schedule tick
+    // sends what waited too long. Failing the submit would only invite a duplicate.
+    log.warn({ err, runId, jobs: tasks.length }, 'first jobs not sent; the schedule tick will');
+  }
 }
 
 /** Tasks of the jobs queued at creation: tokens 1..n, as `initialJobFields` numbers them. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { App } from '../../lib/app.js';
+import { type App, closeApp, createApp } from '../../lib/app.js';
 import { admitRun } from '../../lib/engine/admit.js';
 import { executeJob } from '../../lib/engine/execute-job.js';
 import { runDocument } from '../../lib/engine/run-document.js';
@@ -171,6 +171,26 @@ describe('the lease reaper', () => {
     const report = await scheduleTick(app, Date.now());
     expect(report.reaped.resent).toBe(1);
     expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+  });
+
+  it('admits a run whose first send fails, and the schedule tick sends it later', async () => {
+    const app = await startTestApp({ requeueAfterMs: 1 });
+    // An SQS outage: the real client, pointed at a queue that does not exist.
+    const broken = createApp({ ...app.config, queueUrl: `${app.config.queueUrl}-missing` });
+    const { summary, created } = await admitRun(broken, {
+      tenant: TENANT,
+      spec: loadSpec({
+        text: 'name: outage\non: { manual: true }\njobs:\n  j: { steps: [{ uses: action:noop }] }\n',
+        format: 'yaml',
+      }),
+      revision: 1,
+      trigger: { type: 'api' },
+    });
+    await closeApp(broken);
+    expect(created).toBe(true);
+    await new Promise((r) => setTimeout(r, 5));
+    expect((await scheduleTick(app, Date.now())).reaped.resent).toBe(1);
+    expect(await runUntilFinished(app, TENANT, summary.id)).toBe('succeeded');
   });
 
   it('fails a run that outlives its timeoutMs with TIMEOUT', async () => {
