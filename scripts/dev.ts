@@ -16,6 +16,12 @@ async function shutdown(code: number) {
 }
 process.on('SIGINT', () => void shutdown(0));
 process.on('SIGTERM', () => void shutdown(0));
+// `npm run` puts a shell between npm and this process that does not pass signals
+// on: when npm is stopped the shell goes and this process is re-parented. Follow it.
+const parent = process.ppid;
+setInterval(() => {
+  if (process.ppid !== parent) void shutdown(0);
+}, 1000).unref();
 
 try {
   stack = await startStack({

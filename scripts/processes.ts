@@ -17,6 +17,19 @@ export function freePort(): Promise<number> {
   });
 }
 
+/** Fails, naming the port and the setting, when something already listens on it. */
+export function assertPortFree(port: number, setting: string): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', () =>
+      reject(
+        new Error(`port ${port} is in use (another local stack?); choose another with ${setting}`),
+      ),
+    );
+    srv.listen(port, '127.0.0.1', () => srv.close(() => resolve()));
+  });
+}
+
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
 
 // Children run in their own process group (detached) so that stopping one also

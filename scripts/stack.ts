@@ -6,6 +6,7 @@ import { fileURLToPath } from 'node:url';
 import { startFauxqs } from 'fauxqs';
 import { startLocalSecrets } from './local-secrets.js';
 import {
+  assertPortFree,
   freePort,
   type RedisServer,
   sleep,
@@ -108,6 +109,10 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     cleanups.length = 0;
   };
   try {
+    // A second stack on the same ports would answer the first one's readiness probe
+    // and, when stopped, delete the first one's build folder.
+    if (opts.httpPort) await assertPortFree(opts.httpPort, 'FLOWLINE_HTTP_PORT');
+    if (opts.lambdaPort) await assertPortFree(opts.lambdaPort, 'FLOWLINE_LAMBDA_PORT');
     const [httpPort, lambdaPort, apiKey] = await Promise.all([
       opts.httpPort ?? freePort(),
       opts.lambdaPort ?? freePort(),

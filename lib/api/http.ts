@@ -23,6 +23,8 @@ export class HttpError extends Error {
     readonly title: string,
     readonly detail?: string,
     readonly errors?: FieldProblem[],
+    /** Extra response headers, e.g. `allow` on a 405. */
+    readonly headers: Record<string, string> = {},
   ) {
     super(detail ?? title);
   }
@@ -42,7 +44,7 @@ export const json = (
 export function problem(err: HttpError): ApiResponse {
   return {
     status: err.status,
-    headers: { 'content-type': 'application/problem+json' },
+    headers: { ...err.headers, 'content-type': 'application/problem+json' },
     body: {
       type: 'about:blank',
       title: err.title,

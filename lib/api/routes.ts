@@ -70,6 +70,8 @@ export function createRouter() {
         405,
         'Method Not Allowed',
         `${method} is not allowed here; use ${allowed.join(', ')}`,
+        [],
+        { allow: allowed.join(', ') },
       );
     }
     throw new HttpError(404, 'Not Found', `no route for ${method} ${path}`);
@@ -101,6 +103,8 @@ async function health({ app }: RouteContext): Promise<ApiResponse> {
 function specFromBody(req: ApiRequest): Workflow {
   const type = req.headers['content-type'] ?? '';
   const yaml = /\b(yaml|yml)\b/i.test(type);
+  // Malformed JSON is a 400 like every other body (API.md); a bad spec stays a 422.
+  if (!yaml) parseJsonBody(req.body);
   return loadSpec({ text: req.body, format: yaml ? 'yaml' : 'json' });
 }
 

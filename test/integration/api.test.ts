@@ -66,6 +66,21 @@ describe('routing and auth', () => {
     expect(bodyOf(res)).toMatchObject({ status, title: expect.any(String), errors: [] });
   });
 
+  it('names the allowed methods of a 405 in the Allow header', async () => {
+    const res = await call('DELETE', '/v1/workflows/diamond');
+    expect(res.headers?.allow).toBe('GET, PUT');
+  });
+
+  it('answers 400 for a malformed JSON spec and writes nothing', async () => {
+    const before = await keysNow();
+    const res = await call('PUT', '/v1/workflows/x', {
+      body: '{"name": "x",',
+      headers: { 'content-type': 'application/json' },
+    });
+    expect(res.status).toBe(400);
+    expect(await keysNow()).toEqual(before);
+  });
+
   it('answers 413 for a body over 1 MiB and writes nothing', async () => {
     const before = await keysNow();
     const res = await call('POST', '/v1/runs', { body: 'x'.repeat(1024 * 1024 + 1) });
