@@ -1,0 +1,508 @@
+import './support/soak-env.js';
+import './support/env.js';
+import type { ChildProcess } from 'node:child_process';
+import { createWriteStream } from 'node:fs';
+import { mkdtemp, rm } from 'node:fs/promises';
+import { cpus, loadavg, tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { parseArgs } from 'node:util';
+import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import { Redis } from 'ioredis';
+import { stringify } from 'yaml';
+import { closeApp, createApp } from '../lib/app.js';
+import { admitRun } from '../lib/engine/admit.js';
+import { type ReapReport, reapRuns } from '../lib/engine/reaper.js';
+import { createSqsClient } from '../lib/queue/sqs-queue.js';
+import { loadSpec } from '../lib/spec/index.js';
+import type { Workflow } from '../lib/spec/schema.js';
+import { globalKeys } from '../lib/store/keys.js';
+import { sleep, spawnGroup, stopGroup } from '../scripts/processes.js';
+import { RestartableRedis } from './support/restartable-redis.js';
+import { checkRunEvents } from './support/soak-check.js';
+import { SOAK_KEYS } from './support/soak-probe.js';
+import { benchConfig, REGION, runMain, startLocalSqs, startRedis } from './support/stack.js';
+import { table } from './support/table.js';
+
+/**
+ * Soak under faults: many runs of several shapes on a private redis-server and
+ * fauxqs, executed by several executor processes (bench/support/soak-worker.ts)
+ * while the bench
+ * - SIGKILLs a random worker every `--kill-every` ms (± 50 %) and starts a new one:
+ *   whatever it had claimed is abandoned mid-step or mid-transition;
+ * - sends a fraction `--dup` of all tasks twice (workers and submitter alike);
+ * - runs the lease reaper (`reapRuns`) every `--reap-every` ms, a quarter of the
+ *   time two at once.
+ * Then it reads every run's event stream and state and prints: runs submitted,
+ * finished, lost (not finished by the deadline), double commits (a step result
+ * committed twice, a step started again under a live claim, a job or run ended
+ * twice, or two live workers inside one step at once) and stuck (state the engine
+ * left inconsistent). Exit code 1 when lost, double or stuck is not zero.
+ *
+ *   node --import tsx bench/soak.ts [--runs 1000] [--workers 3] [--pollers 2] [--dup 0.2]
+ *     [--kill-every 2000] [--lease 2000] [--visibility 3] [--reap-every 1500]
+ *     [--requeue-after 10000] [--rate 40] [--deadline 120] [--redis-restart-every 0]
+ *
+ * With `--redis-restart-every` ms (0 = never) Redis runs with the append-only file
+ * fsynced on every write and is restarted that often (± 50 %), by SIGTERM and
+ * SIGKILL in turn, down for 300 ms each time: every client reconnects, and ioredis
+ * sends again each command whose reply the restart lost.
+ */
+
+const TENANT = 'soak';
+const WORKER = fileURLToPath(new URL('./support/soak-worker.ts', import.meta.url));
+const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+interface Options {
+  runs: number;
+  workers: number;
+  pollers: number;
+  dup: number;
+  killEveryMs: number;
+  leaseMs: number;
+  visibilityS: number;
+  reapEveryMs: number;
+  requeueAfterMs: number;
+  rate: number;
+  deadlineS: number;
+  redisRestartEveryMs: number;
+}
+
+function parseOptions(): Options {
+  const { values } = parseArgs({
+    options: {
+      runs: { type: 'string', default: '1000' },
+      workers: { type: 'string', default: '3' },
+      pollers: { type: 'string', default: '2' },
+      dup: { type: 'string', default: '0.2' },
+      'kill-every': { type: 'string', default: '2000' },
+      lease: { type: 'string', default: '2000' },
+      visibility: { type: 'string', default: '3' },
+      'reap-every': { type: 'string', default: '1500' },
+      'requeue-after': { type: 'string', default: '10000' },
+      rate: { type: 'string', default: '40' },
+      deadline: { type: 'string', default: '120' },
+      'redis-restart-every': { type: 'string', default: '0' },
+    },
+  });
+  const num = (name: keyof typeof values, min: number) => {
+    const n = Number(values[name]);
+    if (!Number.isFinite(n) || n < min) throw new Error(`--${name} must be a number ≥ ${min}`);
+    return n;
+  };
+  return {
+    runs: num('runs', 1),
+    workers: num('workers', 1),
+    pollers: num('pollers', 1),
+    dup: num('dup', 0),
+    killEveryMs: num('kill-every', 0),
+    leaseMs: num('lease', 100),
+    visibilityS: num('visibility', 1),
+    reapEveryMs: num('reap-every', 50),
+    requeueAfterMs: num('requeue-after', 100),
+    rate: num('rate', 1),
+    deadlineS: num('deadline', 1),
+    redisRestartEveryMs: num('redis-restart-every', 0),
+  };
+}
+
+/** Every job may be killed a few times: retries absorb LEASE_EXPIRED. */
+const RETRIES = { max: 3, backoff: 'fixed', initialIntervalMs: 0 };
+const probe = (id: string, ms: number) => ({ id, uses: 'action:soak-probe', with: { ms } });
+
+function soakShapes(): { name: string; spec: Workflow }[] {
+  const spec = (name: string, jobs: Record<string, unknown>) =>
+    loadSpec({ text: stringify({ name, on: { manual: true }, jobs }), format: 'yaml' });
+  const chain = Object.fromEntries(
+    Array.from({ length: 5 }, (_, i) => [
+      `c${i + 1}`,
+      {
+        ...(i > 0 ? { needs: [`c${i}`] } : {}),
+        retries: RETRIES,
+        steps: [probe('one', 20), probe('two', 20)],
+      },
+    ]),
+  );
+  return [
+    {
+      name: 'diamond',
+      spec: spec('soak-diamond', {
+        a: { retries: RETRIES, steps: [probe('s', 30)] },
+        b: { needs: ['a'], retries: RETRIES, steps: [probe('s', 60)] },
+        c: { needs: ['a'], retries: RETRIES, steps: [probe('s', 60)] },
+        d: { needs: ['b', 'c'], retries: RETRIES, steps: [probe('s', 30)] },
+      }),
+    },
+    { name: 'chain of 5', spec: spec('soak-chain', chain) },
+    {
+      name: 'fail, then retry',
+      spec: spec('soak-flaky', {
+        f: {
+          retries: RETRIES,
+          steps: [
+            {
+              id: 'flake',
+              if: '${{ run.attempt == 1 }}',
+              uses: 'action:fail',
+              with: { message: 'first attempt fails' },
+            },
+            probe('work', 40),
+          ],
+        },
+        g: { needs: ['f'], retries: RETRIES, steps: [probe('s', 20)] },
+      }),
+    },
+  ];
+}
+
+interface Tally {
+  [k: string]: number;
+}
+const add = (t: Tally, k: string, n = 1) => {
+  t[k] = (t[k] ?? 0) + n;
+};
+
+await runMain(async (cleanup) => {
+  const opts = parseOptions();
+  const load = loadavg()[0] ?? 0;
+  console.error(`soak: ${JSON.stringify(opts)}; ${cpus().length} CPUs, load ${load.toFixed(2)}`);
+
+  let restartable: RestartableRedis | undefined;
+  if (opts.redisRestartEveryMs > 0) {
+    const r = await RestartableRedis.start();
+    restartable = r;
+    cleanup.add(`redis-server :${r.port}`, () => r.destroy());
+  }
+  const server = restartable ?? (await startRedis(cleanup, { appendonly: false }));
+  const sqs = await startLocalSqs(cleanup);
+  const sqsClient = createSqsClient({ region: REGION, sqsEndpoint: sqs.endpoint });
+  cleanup.add('soak sqs client', async () => sqsClient.destroy());
+  const dlq = await sqsClient.send(new CreateQueueCommand({ QueueName: 'soak-dlq' }));
+  const dlqUrl = dlq.QueueUrl as string;
+  const dlqArn = (
+    await sqsClient.send(
+      new GetQueueAttributesCommand({ QueueUrl: dlqUrl, AttributeNames: ['QueueArn'] }),
+    )
+  ).Attributes?.QueueArn as string;
+  const queue = await sqsClient.send(
+    new CreateQueueCommand({
+      QueueName: 'soak',
+      Attributes: {
+        // Short, so a dead worker's messages come back while the run is young: some
+        // lapsed leases are reclaimed by the redelivery, others retried by the reaper.
+        VisibilityTimeout: String(opts.visibilityS),
+        RedrivePolicy: JSON.stringify({ deadLetterTargetArn: dlqArn, maxReceiveCount: 10 }),
+      },
+    }),
+  );
+  const config = {
+    ...benchConfig(server.url, sqs, queue.QueueUrl as string),
+    dlqUrl,
+    leaseMs: opts.leaseMs,
+    requeueAfterMs: opts.requeueAfterMs,
+  };
+  const app = createApp(config);
+  cleanup.add('soak app', () => closeApp(app));
+  const stats: Tally = {};
+  const send = app.queue.send.bind(app.queue);
+  app.queue.send = (tasks, delay) => {
+    const out = tasks.flatMap((t) => (Math.random() < opts.dup ? [t, t] : [t]));
+    add(stats, 'duplicated', out.length - tasks.length);
+    return send(out, delay);
+  };
+  // connectRedis sets no 'error' listener; ioredis would print each failed reconnect.
+  app.redis.on('error', () => add(stats, 'redis connection errors'));
+  const witness = new Redis(server.url, { maxRetriesPerRequest: null });
+  witness.on('error', () => {});
+  cleanup.add('soak witness client', async () => void witness.disconnect());
+
+  // ── Workers ────────────────────────────────────────────────────────────────
+  const logDir = await mkdtemp(join(tmpdir(), 'flowline-soak-'));
+  const workers = new Map<string, ChildProcess>();
+  let spawned = 0;
+  const spawnWorker = (): Promise<void> => {
+    const id = `w${++spawned}`;
+    const child = spawnGroup(process.execPath, ['--import', 'tsx', WORKER], {
+      env: {
+        ...process.env,
+        LOG_LEVEL: 'error',
+        SOAK_CONFIG: JSON.stringify(config),
+        SOAK_WORKER_ID: id,
+        SOAK_POLLERS: String(opts.pollers),
+        SOAK_DUP_RATE: String(opts.dup),
+      },
+    });
+    child.stderr?.pipe(createWriteStream(join(logDir, `${id}.log`)));
+    workers.set(id, child);
+    const ready = new Promise<void>((resolve) => {
+      let out = '';
+      const onData = (d: Buffer) => {
+        out += d.toString();
+        if (!out.includes('ready\n')) return;
+        child.stdout?.off('data', onData);
+        child.stdout?.resume();
+        resolve();
+      };
+      child.stdout?.on('data', onData);
+      child.once('exit', () => resolve());
+    });
+    child.once('exit', (code, signal) => {
+      if (workers.get(id) === child) {
+        // Not killed by the soak: a crash of its own is worth knowing about.
+        workers.delete(id);
+        add(stats, 'worker exits unasked');
+        console.error(`worker ${id} exited by itself (${code ?? signal}); log ${logDir}/${id}.log`);
+        if (!stopping) void spawnWorker();
+      }
+    });
+    return ready;
+  };
+  let stopping = false;
+  const stopWorkers = async () => {
+    stopping = true;
+    const all = [...workers.values()];
+    workers.clear();
+    await Promise.all(all.map((c) => stopGroup(c, 'SIGTERM', 5_000)));
+  };
+  cleanup.add('soak workers', stopWorkers);
+  await Promise.all(Array.from({ length: opts.workers }, spawnWorker));
+
+  // ── Chaos: kills and reaper ticks ──────────────────────────────────────────
+  let chaos = true;
+  const killer = (async () => {
+    if (opts.killEveryMs === 0) return;
+    while (chaos) {
+      await sleep(opts.killEveryMs * (0.5 + Math.random()));
+      if (!chaos) break;
+      const live = [...workers.entries()];
+      const victim = live[Math.floor(Math.random() * live.length)];
+      if (!victim) continue;
+      const [id, child] = victim;
+      workers.delete(id);
+      const exited = new Promise((r) => child.once('exit', r));
+      child.kill('SIGKILL');
+      await exited;
+      // Before any new attempt can start (that waits for the dead lease to lapse).
+      await witness.sadd(SOAK_KEYS.dead, id);
+      add(stats, 'kills');
+      void spawnWorker();
+    }
+  })();
+  const restarter = (async () => {
+    const r = restartable;
+    if (!r) return;
+    while (chaos) {
+      await sleep(opts.redisRestartEveryMs * (0.5 + Math.random()));
+      if (!chaos) break;
+      await r.restart(r.restarts % 2 === 0 ? 'SIGTERM' : 'SIGKILL', 300);
+    }
+  })();
+  const reaped: Tally = {};
+  let reaping = true;
+  const reaper = (async () => {
+    while (reaping) {
+      const n = Math.random() < 0.25 ? 2 : 1;
+      const reports = await Promise.all(
+        Array.from({ length: n }, () =>
+          reapRuns(app, Date.now()).catch((err) => {
+            add(stats, 'reaper errors');
+            console.error('reapRuns failed:', err);
+            return undefined;
+          }),
+        ),
+      );
+      add(stats, 'reaper ticks', n);
+      for (const r of reports) {
+        for (const [k, v] of Object.entries(r ?? {}) as [keyof ReapReport, number][])
+          add(reaped, k, v);
+      }
+      await sleep(opts.reapEveryMs);
+    }
+  })();
+
+  // ── Submit, then wait ──────────────────────────────────────────────────────
+  const shapes = soakShapes();
+  const runs: { id: string; shape: string }[] = [];
+  const t0 = Date.now();
+  for (let i = 0; i < opts.runs; i++) {
+    const shape = shapes[i % shapes.length] as (typeof shapes)[number];
+    const { summary } = await admitRun(app, {
+      tenant: TENANT,
+      spec: shape.spec,
+      revision: 1,
+      trigger: { type: 'api' },
+    });
+    runs.push({ id: summary.id, shape: shape.name });
+    const due = t0 + ((i + 1) / opts.rate) * 1000;
+    if (due > Date.now()) await sleep(due - Date.now());
+  }
+  const submittedAt = Date.now();
+  console.error(`submitted ${runs.length} runs in ${((submittedAt - t0) / 1000).toFixed(1)} s`);
+
+  const status = new Map<string, string>();
+  const deadline = submittedAt + opts.deadlineS * 1000;
+  let lastReport = 0;
+  for (;;) {
+    const open = runs.filter((r) => !FINAL.has(status.get(r.id) ?? ''));
+    const fields = await app.runs.runFields(
+      TENANT,
+      open.map((r) => r.id),
+      ['status'],
+    );
+    open.forEach((r, i) => {
+      status.set(r.id, fields[i]?.[0] ?? 'missing');
+    });
+    const left = open.filter((r) => !FINAL.has(status.get(r.id) ?? '')).length;
+    if (Date.now() - lastReport > 5_000) {
+      lastReport = Date.now();
+      console.error(
+        `  ${((Date.now() - t0) / 1000).toFixed(0)} s: ${runs.length - left}/${runs.length} finished, ${stats.kills ?? 0} kills, ${reaped.expired ?? 0} lease expiries`,
+      );
+    }
+    if (left === 0 || Date.now() > deadline) break;
+    await sleep(500);
+  }
+  const finishedAt = Date.now();
+  chaos = false;
+  await Promise.all([killer, restarter]);
+  await stopWorkers();
+  reaping = false;
+  await reaper;
+  // A last tick forgets finished runs a killed worker left on the active list.
+  await reapRuns(app, Date.now());
+
+  // ── Check ──────────────────────────────────────────────────────────────────
+  const finalStatus: Tally = {};
+  const failures: Tally = {};
+  const problems: string[] = [];
+  let lost = 0;
+  let double = 0;
+  let stuck = 0;
+  let reclaims = 0;
+  let leaseRetries = 0;
+  let jobs = 0;
+  const active = new Set(await witness.zrange(globalKeys(config.keyPrefix).activeRuns, 0, -1));
+  for (const run of runs) {
+    const st = (await app.runs.runFields(TENANT, [run.id], ['status']))[0]?.[0] ?? 'missing';
+    add(finalStatus, st);
+    const finished = FINAL.has(st);
+    if (!finished) {
+      lost++;
+      problems.push(`lost: ${run.id} (${run.shape}) is ${st}`);
+    }
+    const events = (await app.runs.readEvents(TENANT, run.id, undefined, 100_000)).map(
+      (e) => e.fields,
+    );
+    const check = checkRunEvents(events);
+    reclaims += check.reclaims;
+    leaseRetries += check.leaseExpired;
+    const doubles = [
+      ...check.doubleResults.map((d) => `result committed twice: ${d}`),
+      ...check.concurrentStarts.map((d) => `step started twice under one claim: ${d}`),
+      ...check.doubleJobEnds.map((d) => `job ended twice: ${d}`),
+      ...(check.runEnds > 1 ? [`run ended ${check.runEnds} times`] : []),
+    ];
+    double += doubles.length;
+    for (const d of doubles) problems.push(`double: ${run.id} (${run.shape}) ${d}`);
+
+    const snap = await app.runs.snapshot(TENANT, run.id);
+    const jobStatuses = Object.entries(snap?.jobs ?? {}).filter(([k]) => k.startsWith('status:'));
+    jobs += jobStatuses.length;
+    const onList = active.has(`${TENANT}/${run.id}`);
+    const stuckWhy: string[] = [];
+    if (finished) {
+      const live = jobStatuses.filter(
+        ([, s]) => !['succeeded', 'failed', 'skipped', 'cancelled'].includes(s),
+      );
+      if (live.length > 0)
+        stuckWhy.push(
+          `finished with live jobs ${live.map(([k, s]) => `${k.slice(7)}=${s}`).join(',')}`,
+        );
+      if (onList) stuckWhy.push("finished but still on the reaper's active list");
+      if (check.runEnds !== 1) stuckWhy.push(`finished with ${check.runEnds} run end events`);
+    } else if (!onList) {
+      stuckWhy.push("unfinished and off the reaper's active list: nothing will move it");
+    }
+    if (stuckWhy.length > 0) {
+      stuck++;
+      problems.push(`stuck: ${run.id} (${run.shape}) ${stuckWhy.join('; ')}`);
+    }
+    if (st === 'failed') {
+      const error = JSON.parse(snap?.run.failedError ?? '{}') as { code?: string };
+      add(failures, `${run.shape}: ${snap?.run.failedJob ?? '?'} ${error.code ?? '?'}`);
+    }
+  }
+  const overlaps = await witness.lrange(SOAK_KEYS.overlaps, 0, -1);
+  double += overlaps.length;
+  for (const o of overlaps) problems.push(`double: two live workers inside one step at once: ${o}`);
+  const executions = Object.values(await witness.hgetall(SOAK_KEYS.executions)).map(Number);
+  const repeated = executions.filter((n) => n > 1).length;
+
+  // ── Report ─────────────────────────────────────────────────────────────────
+  const seconds = (finishedAt - t0) / 1000;
+  console.log(`## Soak: ${opts.runs} runs, ${opts.workers} workers × ${opts.pollers} pollers\n`);
+  console.log(
+    `Options: ${JSON.stringify(opts)}. ${cpus().length} CPUs, load ${load.toFixed(2)} at start.\n`,
+  );
+  console.log(
+    table(
+      ['runs submitted', 'finished', 'succeeded', 'failed', 'lost', 'double commits', 'stuck'],
+      [
+        [
+          runs.length,
+          runs.length - lost,
+          finalStatus.succeeded ?? 0,
+          finalStatus.failed ?? 0,
+          lost,
+          double,
+          stuck,
+        ],
+      ],
+    ),
+  );
+  console.log('');
+  console.log(
+    table(
+      ['faults and recoveries', 'count'],
+      [
+        ['jobs', jobs],
+        ['worker SIGKILLs', stats.kills ?? 0],
+        ['Redis restarts (SIGTERM and SIGKILL in turn)', restartable?.restarts ?? 0],
+        ['longest Redis outage (ms)', Math.max(0, ...(restartable?.outagesMs ?? []))],
+        ['Redis connection errors seen by the bench', stats['redis connection errors'] ?? 0],
+        ['workers that exited unasked', stats['worker exits unasked'] ?? 0],
+        ['tasks sent twice by the submitter/reaper (workers: see below)', stats.duplicated ?? 0],
+        [
+          'tasks sent twice by workers',
+          Number((await witness.hget(SOAK_KEYS.stats, 'duplicated')) ?? 0),
+        ],
+        ['reaper ticks (1 or 2 at once)', stats['reaper ticks'] ?? 0],
+        [
+          'lease expiries the reaper settled or tried to (ticks racing count twice)',
+          reaped.expired ?? 0,
+        ],
+        ['retries after LEASE_EXPIRED (event streams)', leaseRetries],
+        ['reclaims of a lapsed lease by an SQS redelivery', reclaims],
+        ['queued jobs re-sent by the reaper', reaped.resent ?? 0],
+        ['dead letters reconciled', reaped.deadLetters ?? 0],
+        ['step bodies run more than once (at-least-once, after a crash)', repeated],
+        ['step bodies run in all', executions.reduce((a, b) => a + b, 0)],
+        ['wall time to last finish (s)', seconds.toFixed(1)],
+      ],
+    ),
+  );
+  if (Object.keys(failures).length > 0) {
+    console.log('\nFailed runs by shape, job and error:\n');
+    console.log(table(['failure', 'runs'], Object.entries(failures).sort()));
+  }
+  if (problems.length > 0) {
+    console.log(`\nProblems (${problems.length}; first 40):\n`);
+    for (const p of problems.slice(0, 40)) console.log(`- ${p}`);
+  }
+  if (lost + double + stuck > 0) {
+    process.exitCode = 1;
+    console.error(`worker logs (stderr of each worker): ${logDir}`);
+  } else {
+    await rm(logDir, { recursive: true, force: true });
+  }
+});

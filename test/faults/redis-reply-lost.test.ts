@@ -1,0 +1,111 @@
+import { createHash } from 'node:crypto';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { App } from '../../lib/app.js';
+import { admitRun } from '../../lib/engine/admit.js';
+import { scheduleTick } from '../../lib/engine/schedule-tick.js';
+import { loadSpec } from '../../lib/spec/index.js';
+import claimJobLua from '../../lib/store/lua/claim-job.js';
+import finishJobLua from '../../lib/store/lua/finish-job.js';
+import { pollOnce, startTestApp } from '../support/engine.js';
+import { ReplyDropper } from '../support/faults.js';
+import { redisUrl } from '../support/stack.js';
+
+/**
+ * A Redis reply lost after the command ran (the node died, or the path broke,
+ * between executing and answering). The engine's client (lib/store/scripts.ts
+ * connectRedis: maxRetriesPerRequest null, and ioredis' default
+ * autoResendUnfulfilledCommands true) sends every unanswered command again once it
+ * has reconnected, so the run script runs twice on the same data. Each run script
+ * must answer its replay as it answered the first call: not see its own claim as a
+ * rival's, not append its events again, not refuse its own transition as stale.
+ *
+ * A proxy in front of the test Redis (ReplyDropper) loses exactly one reply, to
+ * the script named, and closes the client's connection.
+ */
+
+const TENANT = 'acme';
+const sha1 = (s: string) => createHash('sha1').update(s).digest('hex');
+
+let proxy: ReplyDropper;
+beforeAll(async () => {
+  proxy = await ReplyDropper.start(Number(new URL(redisUrl()).port));
+});
+afterAll(async () => {
+  await proxy.stop();
+});
+
+async function submit(app: App, text: string): Promise<string> {
+  const { summary } = await admitRun(app, {
+    tenant: TENANT,
+    spec: loadSpec({ text, format: 'yaml' }),
+    revision: 1,
+    trigger: { type: 'api' },
+  });
+  return summary.id;
+}
+
+const statusOf = async (app: App, runId: string) =>
+  (await app.runs.runFields(TENANT, [runId], ['status']))[0]?.[0] ?? 'missing';
+const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
+
+/** Executor and schedule tick together, until the run ends or `ms` pass; the status then. */
+async function drive(app: App, runId: string, ms: number): Promise<string> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const status = await statusOf(app, runId);
+    if (FINAL.has(status) || Date.now() > deadline) return status;
+    await scheduleTick(app, Date.now());
+    await pollOnce(app, 0);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const eventsOf = async (app: App, runId: string) =>
+  (await app.runs.readEvents(TENANT, runId, undefined, 1000)).map((e) => e.fields);
+
+const ONE_JOB =
+  'name: one\non: { manual: true }\njobs:\n  j: { steps: [{ id: s, uses: action:noop }] }\n';
+
+describe('a run script replayed after its reply was lost', () => {
+  it('claimJob: the replay answers the same claim, so the job runs at once (not lease-held, then LEASE_EXPIRED)', async () => {
+    const app = await startTestApp({ redisUrl: proxy.url, leaseMs: 1_500 });
+    const runId = await submit(app, ONE_JOB);
+    // ioredis sends EVAL with the body on a connection's first use of a script, EVALSHA after.
+    proxy.arm(sha1(claimJobLua), "'job.started'");
+    await pollOnce(app, 1);
+    expect(proxy.dropped).toBe(1);
+    // No executor crashed, so the run must succeed, in its first and only claim.
+    expect(await drive(app, runId, 4_000)).toBe('succeeded');
+    const evs = await eventsOf(app, runId);
+    expect(evs.filter((e) => e.type === 'job.started')).toHaveLength(1);
+    expect(evs.filter((e) => e.type === 'job.retrying')).toHaveLength(0);
+    expect(evs.filter((e) => e.type === 'step.succeeded')).toHaveLength(1);
+  });
+
+  it('commitStep: the replay does not record the step result twice (invariant 3)', async () => {
+    const app = await startTestApp({ redisUrl: proxy.url });
+    const runId = await submit(app, ONE_JOB);
+    // Only the commit of a finished step carries its event type.
+    proxy.arm('step.succeeded');
+    expect(await drive(app, runId, 4_000)).toBe('succeeded');
+    expect(proxy.dropped).toBe(1);
+    const evs = await eventsOf(app, runId);
+    expect(evs.filter((e) => e.type === 'step.started')).toHaveLength(1);
+    expect(evs.filter((e) => e.type === 'step.succeeded')).toHaveLength(1);
+  });
+
+  it('finishJob: the replay still hands back the dependents it queued, so they are sent at once', async () => {
+    // requeueAfterMs 120 s: the reaper's resend cannot start b within this test.
+    const app = await startTestApp({ redisUrl: proxy.url, requeueAfterMs: 120_000 });
+    const runId = await submit(
+      app,
+      'name: two\non: { manual: true }\njobs:\n  a: { steps: [{ uses: action:noop }] }\n  b: { needs: a, steps: [{ uses: action:noop }] }\n',
+    );
+    proxy.arm(sha1(finishJobLua), 'local runStatus, ready = finishJob(ARGV[2]');
+    expect(await drive(app, runId, 4_000)).toBe('succeeded');
+    expect(proxy.dropped).toBe(1);
+    const evs = await eventsOf(app, runId);
+    expect(evs.filter((e) => e.type === 'job.succeeded').map((e) => e.job)).toEqual(['a', 'b']);
+    expect(evs.filter((e) => e.type === 'run.succeeded')).toHaveLength(1);
+  });
+});
