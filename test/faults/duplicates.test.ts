@@ -1,14 +1,13 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAction } from '../../lib/actions/registry.js';
 import type { App } from '../../lib/app.js';
-import { admitRun } from '../../lib/engine/admit.js';
 import { executeJob } from '../../lib/engine/execute-job.js';
 import { reapRuns } from '../../lib/engine/reaper.js';
 import { runDocument } from '../../lib/engine/run-document.js';
 import type { JobTask } from '../../lib/queue/message.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import type { ClaimResult } from '../../lib/store/run-store.js';
-import { pollOnce, startTestApp } from '../support/engine.js';
+import { pollOnce, startTestApp, submitSpec } from '../support/engine.js';
 
 /**
  * Invariant 3 under real concurrency: copies of a task racing each other on
@@ -55,15 +54,7 @@ jobs:
 });
 const STEPS = ['a/s', 'b/s', 'b/t', 'c/s', 'd/s'];
 
-async function submit(app: App, spec = DIAMOND): Promise<string> {
-  const { summary } = await admitRun(app, {
-    tenant: TENANT,
-    spec,
-    revision: 1,
-    trigger: { type: 'api' },
-  });
-  return summary.id;
-}
+const submit = (app: App, spec = DIAMOND) => submitSpec(app, spec);
 
 /** Tallies claim outcomes, so a test can prove its copies really met at the claim. */
 function countClaims(app: App): Record<string, number> {

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
-import { admitRun } from '../../lib/engine/admit.js';
 import { runDocument } from '../../lib/engine/run-document.js';
 import { scheduleTick } from '../../lib/engine/schedule-tick.js';
 import { loadSpec } from '../../lib/spec/index.js';
-import { runUntilFinished, startTestApp } from '../support/engine.js';
+import { runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
 import { spawnExecutor, waitFor } from '../support/faults.js';
 import { createTestQueue } from '../support/stack.js';
 
@@ -35,16 +34,6 @@ jobs:
     outputs: { n: "\${{ steps.after.outputs.n }}" }
 `,
   });
-
-async function submit(app: App, text: ReturnType<typeof spec>): Promise<string> {
-  const { summary } = await admitRun(app, {
-    tenant: TENANT,
-    spec: text,
-    revision: 1,
-    trigger: { type: 'api' },
-  });
-  return summary.id;
-}
 
 interface JobDoc {
   status: string;
@@ -80,7 +69,7 @@ describe('an executor process SIGKILLed mid-step', () => {
     // Visibility far beyond the test: SQS cannot hand the task out again, only the reaper can recover.
     const { queueUrl } = await createTestQueue({ visibilityTimeout: 120 });
     const app = await startTestApp({ queueUrl, leaseMs: LEASE_MS });
-    const runId = await submit(
+    const runId = await submitSpec(
       app,
       spec('retries: { max: 1, backoff: fixed, initialIntervalMs: 0 }', 3_000),
     );
@@ -142,7 +131,7 @@ describe('an executor process SIGKILLed mid-step', () => {
     const { queueUrl } = await createTestQueue({ visibilityTimeout: 2 });
     const app = await startTestApp({ queueUrl, leaseMs: LEASE_MS });
     // No retries: the only way to finish succeeded is to reclaim attempt 1.
-    const runId = await submit(app, spec('', 2_000));
+    const runId = await submitSpec(app, spec('', 2_000));
 
     const first = await spawnExecutor(app.config);
     await slowStepRunning(app, runId);

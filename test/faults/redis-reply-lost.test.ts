@@ -1,12 +1,10 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
-import { admitRun } from '../../lib/engine/admit.js';
 import { scheduleTick } from '../../lib/engine/schedule-tick.js';
-import { loadSpec } from '../../lib/spec/index.js';
 import claimJobLua from '../../lib/store/lua/claim-job.js';
 import finishJobLua from '../../lib/store/lua/finish-job.js';
-import { pollOnce, startTestApp } from '../support/engine.js';
+import { pollOnce, startTestApp, submitSpec } from '../support/engine.js';
 import { ReplyDropper } from '../support/faults.js';
 import { redisUrl } from '../support/stack.js';
 
@@ -34,16 +32,6 @@ afterAll(async () => {
   await proxy.stop();
 });
 
-async function submit(app: App, text: string): Promise<string> {
-  const { summary } = await admitRun(app, {
-    tenant: TENANT,
-    spec: loadSpec({ text, format: 'yaml' }),
-    revision: 1,
-    trigger: { type: 'api' },
-  });
-  return summary.id;
-}
-
 const statusOf = async (app: App, runId: string) =>
   (await app.runs.runFields(TENANT, [runId], ['status']))[0]?.[0] ?? 'missing';
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -69,7 +57,7 @@ const ONE_JOB =
 describe('a run script replayed after its reply was lost', () => {
   it('claimJob: the replay answers the same claim, so the job runs at once (not lease-held, then LEASE_EXPIRED)', async () => {
     const app = await startTestApp({ redisUrl: proxy.url, leaseMs: 1_500 });
-    const runId = await submit(app, ONE_JOB);
+    const runId = await submitSpec(app, ONE_JOB);
     // ioredis sends EVAL with the body on a connection's first use of a script, EVALSHA after.
     proxy.arm(sha1(claimJobLua), "'job.started'");
     await pollOnce(app, 1);
@@ -84,7 +72,7 @@ describe('a run script replayed after its reply was lost', () => {
 
   it('commitStep: the replay does not record the step result twice (invariant 3)', async () => {
     const app = await startTestApp({ redisUrl: proxy.url });
-    const runId = await submit(app, ONE_JOB);
+    const runId = await submitSpec(app, ONE_JOB);
     // Only the commit of a finished step carries its event type.
     proxy.arm('step.succeeded');
     expect(await drive(app, runId, 4_000)).toBe('succeeded');
@@ -97,7 +85,7 @@ describe('a run script replayed after its reply was lost', () => {
   it('finishJob: the replay still hands back the dependents it queued, so they are sent at once', async () => {
     // requeueAfterMs 120 s: the reaper's resend cannot start b within this test.
     const app = await startTestApp({ redisUrl: proxy.url, requeueAfterMs: 120_000 });
-    const runId = await submit(
+    const runId = await submitSpec(
       app,
       'name: two\non: { manual: true }\njobs:\n  a: { steps: [{ uses: action:noop }] }\n  b: { needs: a, steps: [{ uses: action:noop }] }\n',
     );

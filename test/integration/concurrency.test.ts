@@ -6,21 +6,10 @@ import { runDocument } from '../../lib/engine/run-document.js';
 import { scheduleTick } from '../../lib/engine/schedule-tick.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import { tenantKeys } from '../../lib/store/keys.js';
-import { pollOnce, startTestApp } from '../support/engine.js';
+import { pollOnce, startTestApp, submitSpec } from '../support/engine.js';
 
 const TENANT = 'acme';
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
-
-async function submit(app: App, text: string, inputs: Record<string, unknown> = {}) {
-  const { summary } = await admitRun(app, {
-    tenant: TENANT,
-    spec: loadSpec({ text, format: 'yaml' }),
-    revision: 1,
-    inputs,
-    trigger: { type: 'api' },
-  });
-  return summary.id;
-}
 
 async function doc(app: App, runId: string) {
   const snap = await app.runs.snapshot(TENANT, runId);
@@ -85,7 +74,7 @@ describe('workflow-level concurrency groups', () => {
   it('runs one run of a group at a time, in arrival order, and says what a waiting run waits for', async () => {
     const app = await startTestApp();
     const ids: string[] = [];
-    for (let i = 0; i < 3; i++) ids.push(await submit(app, workflowLevel(1)));
+    for (let i = 0; i < 3; i++) ids.push(await submitSpec(app, workflowLevel(1)));
 
     const second = await doc(app, ids[1] as string);
     expect(second.status).toBe('queued');
@@ -123,7 +112,7 @@ describe('workflow-level concurrency groups', () => {
   it('lets `limit` runs hold the group at once', async () => {
     const app = await startTestApp();
     const ids: string[] = [];
-    for (let i = 0; i < 4; i++) ids.push(await submit(app, workflowLevel(2)));
+    for (let i = 0; i < 4; i++) ids.push(await submitSpec(app, workflowLevel(2)));
     expect((await doc(app, ids[2] as string)).waitingFor).toMatchObject({
       heldBy: [ids[0], ids[1]].sort(),
       position: 1,
@@ -140,8 +129,8 @@ describe('workflow-level concurrency groups', () => {
 
   it('keeps groups apart by their evaluated name', async () => {
     const app = await startTestApp();
-    const prod = await submit(app, workflowLevel(1), { env: 'prod' });
-    const staging = await submit(app, workflowLevel(1), { env: 'staging' });
+    const prod = await submitSpec(app, workflowLevel(1), { env: 'prod' });
+    const staging = await submitSpec(app, workflowLevel(1), { env: 'staging' });
     expect((await doc(app, staging)).waitingFor).toBeNull();
     await drain(app, [prod, staging]);
     expect([await statusOf(app, prod), await statusOf(app, staging)]).toEqual([
@@ -153,13 +142,13 @@ describe('workflow-level concurrency groups', () => {
   it('with cancelInProgress, cancels the holder and those waiting ahead in favour of the newcomer', async () => {
     const app = await startTestApp({ leaseMs: 300 });
     const slow = workflowLevel(1, ', cancelInProgress: true').replace('ms: 150', 'ms: 10000');
-    const first = await submit(app, slow);
+    const first = await submitSpec(app, slow);
     const executing = pollOnce(app);
     for (let i = 0; i < 100 && (await doc(app, first)).jobs.a?.status !== 'running'; i++) {
       await new Promise((r) => setTimeout(r, 20));
     }
-    const second = await submit(app, slow);
-    const third = await submit(app, workflowLevel(1, ', cancelInProgress: true'));
+    const second = await submitSpec(app, slow);
+    const third = await submitSpec(app, workflowLevel(1, ', cancelInProgress: true'));
     await executing;
     await drain(app, [first, second, third]);
     expect(await statusOf(app, first)).toBe('cancelled');
@@ -170,9 +159,9 @@ describe('workflow-level concurrency groups', () => {
 
   it('frees the place in line of a run cancelled while it waits', async () => {
     const app = await startTestApp();
-    const first = await submit(app, workflowLevel(1));
-    const second = await submit(app, workflowLevel(1));
-    const third = await submit(app, workflowLevel(1));
+    const first = await submitSpec(app, workflowLevel(1));
+    const second = await submitSpec(app, workflowLevel(1));
+    const third = await submitSpec(app, workflowLevel(1));
     await app.runs.cancelRun(TENANT, second, Date.now(), { finalStatus: 'cancelled' });
     // The cancel path of the API and the reaper release; here the reaper does it.
     await scheduleTick(app, Date.now());
@@ -196,7 +185,11 @@ jobs:
 
   it('holds jobs of other runs in the same group as waiting until the slot frees', async () => {
     const app = await startTestApp();
-    const ids = [await submit(app, spec), await submit(app, spec), await submit(app, spec)];
+    const ids = [
+      await submitSpec(app, spec),
+      await submitSpec(app, spec),
+      await submitSpec(app, spec),
+    ];
     let sawWaiting = false;
     const watcher = (async () => {
       for (let i = 0; i < 200 && !sawWaiting; i++) {
@@ -225,8 +218,8 @@ jobs:
 describe('concurrency after a crash', () => {
   it('the reaper wakes a run whose grant was never delivered', async () => {
     const app = await startTestApp();
-    const first = await submit(app, workflowLevel(1));
-    const second = await submit(app, workflowLevel(1));
+    const first = await submitSpec(app, workflowLevel(1));
+    const second = await submitSpec(app, workflowLevel(1));
     // The holder's finisher "died" after its run ended but before releasing: free
     // the slot the way release does, without the wake-up that would follow.
     const granted = await app.concurrency.release(TENANT, 'deploy-prod', first, Date.now());
@@ -242,8 +235,8 @@ describe('concurrency after a crash', () => {
 
   it('the reaper releases the slots of a run that finished without releasing them', async () => {
     const app = await startTestApp();
-    const first = await submit(app, workflowLevel(1));
-    const second = await submit(app, workflowLevel(1));
+    const first = await submitSpec(app, workflowLevel(1));
+    const second = await submitSpec(app, workflowLevel(1));
     // Finish the holder with the store alone, as if the executor died after finishJob.
     await app.runs.cancelRun(TENANT, first, Date.now(), { finalStatus: 'cancelled' });
     expect((await doc(app, second)).waitingFor).toMatchObject({ heldBy: [first] });
@@ -254,7 +247,7 @@ describe('concurrency after a crash', () => {
 
   it('a duplicate admission of a waiting run neither takes a second place nor sends its jobs', async () => {
     const app = await startTestApp();
-    const first = await submit(app, workflowLevel(1));
+    const first = await submitSpec(app, workflowLevel(1));
     const spec = loadSpec({ text: workflowLevel(1), format: 'yaml' });
     const req = { tenant: TENANT, spec, revision: 1, trigger: { type: 'api' as const } };
     const { summary } = await admitRun(app, req);

@@ -1,10 +1,8 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
-import { admitRun } from '../../lib/engine/admit.js';
 import { parseJobTask } from '../../lib/queue/message.js';
-import { loadSpec } from '../../lib/spec/index.js';
-import { pollOnce, startTestApp } from '../support/engine.js';
+import { pollOnce, startTestApp, submitSpec } from '../support/engine.js';
 import { createTestQueue, sqsClient } from '../support/stack.js';
 
 const TENANT = 'acme';
@@ -31,23 +29,13 @@ async function peekJobs(url: string): Promise<string[]> {
   return (out.Messages ?? []).map((m) => parseJobTask(m.Body ?? '')?.jobKey ?? '?').sort();
 }
 
-async function submit(app: App, text: string) {
-  const { summary } = await admitRun(app, {
-    tenant: TENANT,
-    spec: loadSpec({ text, format: 'yaml' }),
-    revision: 1,
-    trigger: { type: 'api' },
-  });
-  return summary.id;
-}
-
 const statusOf = async (app: App, runId: string) =>
   (await app.runs.runFields(TENANT, [runId], ['status']))[0]?.[0] ?? '';
 
 describe('job priority', () => {
   it('sends each job to the queue of its priority, dependents and retries included', async () => {
     const { app, urls } = await priorityApp();
-    const id = await submit(
+    const id = await submitSpec(
       app,
       `
 name: prio
@@ -92,7 +80,7 @@ jobs:
 
   it('keeps every job on the execute queue when no priority queues are configured', async () => {
     const app = await startTestApp();
-    await submit(
+    await submitSpec(
       app,
       'name: p2\non: { manual: true }\njobs:\n  a: { priority: high, steps: [{ uses: action:noop }] }\n  b: { priority: low, steps: [{ uses: action:noop }] }\n',
     );

@@ -6,19 +6,9 @@ import { runDocument } from '../../lib/engine/run-document.js';
 import { scheduleTick } from '../../lib/engine/schedule-tick.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import { globalKeys } from '../../lib/store/keys.js';
-import { pollOnce, runUntilFinished, startTestApp } from '../support/engine.js';
+import { pollOnce, runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
 
 const TENANT = 'acme';
-
-async function submit(app: App, text: string) {
-  const { summary } = await admitRun(app, {
-    tenant: TENANT,
-    spec: loadSpec({ text, format: 'yaml' }),
-    revision: 1,
-    trigger: { type: 'api' },
-  });
-  return summary.id;
-}
 
 async function doc(app: App, runId: string) {
   const snap = await app.runs.snapshot(TENANT, runId);
@@ -43,7 +33,7 @@ const eventTypes = async (app: App, runId: string) =>
 describe('job retries', () => {
   it('retries a failing job per its policy, keeping each attempt error, then fails', async () => {
     const app = await startTestApp();
-    const id = await submit(
+    const id = await submitSpec(
       app,
       `
 name: flaky
@@ -67,7 +57,7 @@ jobs:
 
   it('does not retry errors that would fail the same way (NOT_IMPLEMENTED)', async () => {
     const app = await startTestApp();
-    const id = await submit(
+    const id = await submitSpec(
       app,
       'name: perm\non: { manual: true }\njobs:\n  j: { retries: { max: 3, initialIntervalMs: 0 }, steps: [{ uses: signal, with: { name: x } }] }\n',
     );
@@ -77,7 +67,7 @@ jobs:
 
   it('keeps a long retry delay in the timer set until the schedule tick wakes it', async () => {
     const app = await startTestApp();
-    const id = await submit(
+    const id = await submitSpec(
       app,
       'name: later\non: { manual: true }\njobs:\n  j: { retries: { max: 1, backoff: fixed, initialIntervalMs: 3600000 }, steps: [{ uses: action:fail }] }\n',
     );
@@ -97,7 +87,7 @@ jobs:
 
   it('retries a step in place per its own retries', async () => {
     const app = await startTestApp();
-    const id = await submit(
+    const id = await submitSpec(
       app,
       `
 name: steppy
@@ -121,7 +111,7 @@ describe('the lease reaper', () => {
 
   it('retries a job whose lease lapsed, once, however many ticks reap at the same time', async () => {
     const app = await startTestApp();
-    const id = await submit(
+    const id = await submitSpec(
       app,
       'name: crashy\non: { manual: true }\njobs:\n  j: { retries: { max: 1, initialIntervalMs: 0 }, steps: [{ id: s, uses: action:echo, with: { ok: 1 } }] }\n',
     );
@@ -145,7 +135,7 @@ describe('the lease reaper', () => {
 
   it('fails a job with LEASE_EXPIRED when no retries are left', async () => {
     const app = await startTestApp();
-    const id = await submit(
+    const id = await submitSpec(
       app,
       'name: gone\non: { manual: true }\njobs:\n  j: { steps: [{ uses: action:noop }] }\n',
     );
@@ -162,7 +152,7 @@ describe('the lease reaper', () => {
     // The send after admission is lost (SQS outage, crash between commit and send).
     const send = app.queue.send;
     app.queue.send = async () => {};
-    const id = await submit(
+    const id = await submitSpec(
       app,
       'name: lost\non: { manual: true }\njobs:\n  j: { steps: [{ uses: action:noop }] }\n',
     );
@@ -195,7 +185,7 @@ describe('the lease reaper', () => {
 
   it('fails a run that outlives its timeoutMs with TIMEOUT', async () => {
     const app = await startTestApp();
-    const id = await submit(
+    const id = await submitSpec(
       app,
       'name: slowrun\non: { manual: true }\ntimeoutMs: 1000\njobs:\n  a: { steps: [{ uses: action:noop }] }\n  b: { needs: a, steps: [{ uses: action:noop }] }\n',
     );
@@ -211,7 +201,7 @@ describe('the lease reaper', () => {
 describe('cancellation', () => {
   it('cancels queued jobs at once and aborts a running step, ending the run cancelled', async () => {
     const app = await startTestApp({ leaseMs: 150 });
-    const id = await submit(
+    const id = await submitSpec(
       app,
       `
 name: long
@@ -246,7 +236,7 @@ jobs:
 
   it('is idempotent while the run winds down', async () => {
     const app = await startTestApp();
-    const id = await submit(
+    const id = await submitSpec(
       app,
       'name: c2\non: { manual: true }\njobs:\n  j: { steps: [{ uses: action:noop }] }\n',
     );
@@ -264,7 +254,7 @@ jobs:
 describe('checkpoints', () => {
   it('hands the job back to the queue when the next step would not fit, and resumes after the done steps', async () => {
     const app = await startTestApp({ minStepBudgetMs: 10_000, safetyMarginMs: 0 });
-    const id = await submit(
+    const id = await submitSpec(
       app,
       `
 name: tight

@@ -2,8 +2,11 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import { afterAll } from 'vitest';
 import { type App, closeApp, createApp } from '../../lib/app.js';
 import type { Config } from '../../lib/config.js';
+import { admitRun } from '../../lib/engine/admit.js';
 import { executeJob } from '../../lib/engine/execute-job.js';
 import { parseJobTask } from '../../lib/queue/message.js';
+import { loadSpec } from '../../lib/spec/index.js';
+import type { Workflow } from '../../lib/spec/schema.js';
 import { createTestQueue, sqsClient, testConfig } from './stack.js';
 
 const apps: App[] = [];
@@ -69,4 +72,20 @@ export async function pollOnce(
     );
   }
   return messages.length;
+}
+
+/** Admit a run of `spec` (YAML text or a loaded spec) for tenant `acme`, as the API does; its id. */
+export async function submitSpec(
+  app: App,
+  spec: string | Workflow,
+  inputs: Record<string, unknown> = {},
+): Promise<string> {
+  const { summary } = await admitRun(app, {
+    tenant: 'acme',
+    spec: typeof spec === 'string' ? loadSpec({ text: spec, format: 'yaml' }) : spec,
+    revision: 1,
+    inputs,
+    trigger: { type: 'api' },
+  });
+  return summary.id;
 }
