@@ -122,6 +122,7 @@ export async function executeJob(
  * Apply a job's outcome: a failure with retries left queues the next attempt when
  * it is due; anything else finishes the job, unblocks dependents and sends the
  * ready ones. Shared by the executor and the lease reaper (mode 'expired').
+ * False when the fence was stale: someone else settled the job first.
  */
 export async function settleJob(
   deps: Pick<ExecuteDeps, 'runs' | 'queue' | 'concurrency' | 'now'>,
@@ -130,7 +131,7 @@ export async function settleJob(
   outcome: JobOutcome,
   job: Job | undefined,
   mode: SettleMode,
-): Promise<void> {
+): Promise<boolean> {
   const now = deps.now ?? Date.now;
   const ids = { runId: task.runId, job: task.jobKey, attempt: task.attempt };
   let final = outcome;
@@ -146,11 +147,11 @@ export async function settleJob(
         now(),
         mode,
       );
-      if (next === undefined) return;
+      if (next === undefined) return false;
       if (next !== 'cancelling') {
         await dispatchAt(deps, next, dueAt, now());
         log.info({ ...ids, delayMs: delay, error: outcome.error?.code }, 'job retrying');
-        return;
+        return true;
       }
       final = {
         status: 'cancelled',
@@ -170,7 +171,7 @@ export async function settleJob(
   );
   if (!finished) {
     log.warn(ids, 'job finish refused: a newer claim holds the job');
-    return;
+    return false;
   }
   if (finished.ready.length > 0) await deps.queue.send(finished.ready);
   // A job of unknown spec (a dead letter) may hold a slot too.
@@ -182,6 +183,7 @@ export async function settleJob(
     { ...ids, status: final.status, runStatus: finished.runStatus || undefined },
     'job finished',
   );
+  return true;
 }
 
 const CANCELLED: ErrorRecord = { code: 'CANCELLED', message: 'the run was cancelled' };

@@ -105,7 +105,11 @@ async function apply(
         },
       };
       const task = { ...ref, jobKey: action.jobKey, attempt: action.attempt };
-      await settleJob({ ...app, now: () => now }, task, action.fence, outcome, job, 'expired');
+      // Ticks racing over one lease: only the one whose fenced settle won counts it.
+      if (
+        !(await settleJob({ ...app, now: () => now }, task, action.fence, outcome, job, 'expired'))
+      )
+        return;
       report.expired++;
       log.warn(
         { runId: ref.runId, job: action.jobKey, attempt: action.attempt },
@@ -152,8 +156,8 @@ async function reconcileDeadLetters(app: App): Promise<number> {
             message: 'the job task failed every delivery and was dead-lettered',
           },
         };
-        await settleJob(app, task, task.token, outcome, undefined, 'token');
-        reconciled++;
+        // A stale dead letter (its job has moved on) is only deleted.
+        if (await settleJob(app, task, task.token, outcome, undefined, 'token')) reconciled++;
       }
       await app.sqs.send(
         new DeleteMessageCommand({

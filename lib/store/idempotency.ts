@@ -29,6 +29,8 @@ export async function reserveIdempotencyKey(
   if (previous === null) return { kind: 'fresh', runId: args.runId };
   const bar = previous.indexOf('|');
   const runId = previous.slice(0, bar);
+  // Our own value: ioredis replayed the SET after a lost reply (the run id is new per request).
+  if (previous === value) return { kind: 'fresh', runId };
   return previous.slice(bar + 1) === args.fingerprint
     ? { kind: 'replay', runId }
     : { kind: 'mismatch', runId };

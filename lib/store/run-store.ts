@@ -306,6 +306,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         opts.finalStatus,
         opts.error ?? '',
         opts.reason ?? '',
+        randomUUID(),
       );
       if (reply === -1) return { kind: 'missing' };
       if (reply === -2) return { kind: 'finished' };

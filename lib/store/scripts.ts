@@ -1,4 +1,5 @@
 import { Redis } from 'ioredis';
+import { log } from '../log.js';
 import acquireSlot from './lua/acquire-slot.js';
 import cancelRun from './lua/cancel-run.js';
 import claimJob from './lua/claim-job.js';
@@ -52,5 +53,8 @@ export function withScripts(redis: Redis): ScriptRedis {
 export function connectRedis(url: string): ScriptRedis {
   // maxRetriesPerRequest null: a command waits for a reconnect (Redis restart)
   // instead of failing the step; the Lambda timeout bounds the wait.
-  return withScripts(new Redis(url, { maxRetriesPerRequest: null, enableAutoPipelining: true }));
+  const redis = new Redis(url, { maxRetriesPerRequest: null, enableAutoPipelining: true });
+  // Without a listener ioredis prints every failed reconnect outside the logger.
+  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
+  return withScripts(redis);
 }

@@ -2,6 +2,8 @@ import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
 import { scheduleTick } from '../../lib/engine/schedule-tick.js';
+import { reserveIdempotencyKey } from '../../lib/store/idempotency.js';
+import cancelRunLua from '../../lib/store/lua/cancel-run.js';
 import claimJobLua from '../../lib/store/lua/claim-job.js';
 import finishJobLua from '../../lib/store/lua/finish-job.js';
 import { pollOnce, startTestApp, submitSpec } from '../support/engine.js';
@@ -95,5 +97,37 @@ describe('a run script replayed after its reply was lost', () => {
     const evs = await eventsOf(app, runId);
     expect(evs.filter((e) => e.type === 'job.succeeded').map((e) => e.job)).toEqual(['a', 'b']);
     expect(evs.filter((e) => e.type === 'run.succeeded')).toHaveLength(1);
+  });
+
+  it('cancelRun: the replay of the cancel that ended the run answers as it did, not 409', async () => {
+    const app = await startTestApp({ redisUrl: proxy.url });
+    const runId = await submitSpec(app, ONE_JOB);
+    proxy.arm(sha1(cancelRunLua), "'cancelRequested'");
+    const out = await app.runs.cancelRun(TENANT, runId, Date.now(), { finalStatus: 'cancelled' });
+    expect(proxy.dropped).toBe(1);
+    expect(out).toEqual({ kind: 'cancelling', runStatus: 'cancelled', running: 0 });
+    // A later, separate cancel is still told the run has finished.
+    expect(
+      await app.runs.cancelRun(TENANT, runId, Date.now(), { finalStatus: 'cancelled' }),
+    ).toEqual({
+      kind: 'finished',
+    });
+  });
+
+  it('idempotency: the replayed reservation of a first request is not taken for a duplicate', async () => {
+    const app = await startTestApp({ redisUrl: proxy.url });
+    const args = { tenant: TENANT, scope: 'wf', key: 'k1', fingerprint: 'f', ttlS: 60 };
+    proxy.arm(':idem:');
+    const first = await reserveIdempotencyKey(app.redis, app.config.keyPrefix, {
+      ...args,
+      runId: 'run_A',
+    });
+    expect(proxy.dropped).toBe(1);
+    expect(first).toEqual({ kind: 'fresh', runId: 'run_A' });
+    const second = await reserveIdempotencyKey(app.redis, app.config.keyPrefix, {
+      ...args,
+      runId: 'run_B',
+    });
+    expect(second).toEqual({ kind: 'replay', runId: 'run_A' });
   });
 });

@@ -1,3 +1,4 @@
+import { rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { type App, closeApp, createApp } from '../../lib/app.js';
 import { admitRun } from '../../lib/engine/admit.js';
@@ -97,6 +98,7 @@ jobs:
 `,
     );
     expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+    await rm(`/tmp/flowline-step-retry-${id}`, { force: true });
   });
 });
 

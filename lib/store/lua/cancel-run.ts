@@ -8,15 +8,21 @@ import { withShared } from './shared.js';
  * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream
  * ARGV[1] now (ms)    ARGV[2] final run status: 'cancelled', or 'failed' (run timeout)
  * ARGV[3] run error JSON or ''   ARGV[4] reason (free text)
+ * ARGV[5] cancel id (unique per call): a replay of the call that finished the run
+ *         (ioredis resends a command whose reply was lost) answers as it did
  *
  * Returns {runStatus or '', running job count}; -1 no such run; -2 already finished.
  */
 export default withShared(/* lua */ `
-local status = rcall('HGET', runKey, 'status')
+local run = rcall('HMGET', runKey, 'status', 'cancelId')
+local status = run[1]
 if not status then return -1 end
-if status == 'succeeded' or status == 'failed' or status == 'cancelled' then return -2 end
+if status == 'succeeded' or status == 'failed' or status == 'cancelled' then
+  if run[2] == ARGV[5] then return {status, 0} end
+  return -2
+end
 if rcall('HSETNX', runKey, 'cancelRequested', now) == 1 then
-  rcall('HSET', runKey, 'cancelStatus', ARGV[2])
+  rcall('HSET', runKey, 'cancelStatus', ARGV[2], 'cancelId', ARGV[5])
   if ARGV[3] ~= '' then rcall('HSET', runKey, 'error', ARGV[3]) end
   if ARGV[4] ~= '' then rcall('HSET', runKey, 'cancelReason', ARGV[4]) end
 end
