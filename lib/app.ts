@@ -1,8 +1,11 @@
+import type { LambdaClient } from '@aws-sdk/client-lambda';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from './config.js';
 import { createJobQueue, createSqsClient, type JobQueue } from './queue/sqs-queue.js';
 import { createSecretsProvider, type SecretsProvider } from './secrets/provider.js';
+import type { StepExecutor } from './steps/executor.js';
+import { createLambdaClient, createLambdaExecutor } from './steps/lambda.js';
 import { type ConcurrencyStore, createConcurrencyStore } from './store/concurrency-store.js';
 import { createRunStore, type RunStore } from './store/run-store.js';
 import { connectRedis, type ScriptRedis } from './store/scripts.js';
@@ -22,12 +25,16 @@ export interface App {
   concurrency: ConcurrencyStore;
   secretsClient: SecretsManagerClient;
   secrets: SecretsProvider;
+  /** The client of `lambda:` steps, and their executor over it. */
+  lambda: LambdaClient;
+  lambdaSteps: StepExecutor;
 }
 
 export function createApp(config: Config): App {
   const redis = connectRedis(config.redisUrl);
   const sqs = createSqsClient(config);
   const secretsClient = new SecretsManagerClient({ region: config.region });
+  const lambda = createLambdaClient(config);
   return {
     config,
     redis,
@@ -42,11 +49,14 @@ export function createApp(config: Config): App {
       prefix: config.secretsPrefix,
       ttlMs: config.secretsTtlMs,
     }),
+    lambda,
+    lambdaSteps: createLambdaExecutor({ client: lambda, functionPrefix: config.lambdaPrefix }),
   };
 }
 
 export async function closeApp(app: App): Promise<void> {
   app.sqs.destroy();
   app.secretsClient.destroy();
+  app.lambda.destroy();
   await app.redis.quit();
 }

@@ -22,6 +22,10 @@ const Env = z.object({
   FLOWLINE_DLQ_URL: z.string().url().optional(),
   /** Explicit SQS endpoint (local fauxqs); on AWS the SDK default is used. */
   AWS_ENDPOINT_URL_SQS: z.string().url().optional(),
+  /** Explicit Lambda endpoint for `lambda:` steps (locally serverless offline's lambdaPort). */
+  AWS_ENDPOINT_URL_LAMBDA: z.string().url().optional(),
+  /** `<service>-<stage>-` (serverless.yml): `lambda:<short name>` means this service's function. */
+  FLOWLINE_LAMBDA_PREFIX: z.string().optional(),
   AWS_REGION: z.string().default('us-east-1'),
   FLOWLINE_SECRETS_PREFIX: z.string().default('flowline/'),
   FLOWLINE_SECRETS_TTL_MS: z.coerce.number().int().nonnegative().default(300_000),
@@ -46,6 +50,9 @@ export interface Config {
   priorityQueueUrls: { high?: string; low?: string };
   dlqUrl: string | undefined;
   sqsEndpoint: string | undefined;
+  /** Optional so Config literals (tests, benches) need not name them. */
+  lambdaEndpoint?: string | undefined;
+  lambdaPrefix?: string | undefined;
   region: string;
   secretsPrefix: string;
   secretsTtlMs: number;
@@ -78,6 +85,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     },
     dlqUrl: e.FLOWLINE_DLQ_URL,
     sqsEndpoint: e.AWS_ENDPOINT_URL_SQS,
+    lambdaEndpoint: e.AWS_ENDPOINT_URL_LAMBDA,
+    lambdaPrefix: e.FLOWLINE_LAMBDA_PREFIX,
     region: e.AWS_REGION,
     secretsPrefix: e.FLOWLINE_SECRETS_PREFIX,
     secretsTtlMs: e.FLOWLINE_SECRETS_TTL_MS,

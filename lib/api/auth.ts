@@ -2,6 +2,9 @@ import { createHash, timingSafeEqual } from 'node:crypto';
 
 const TENANT = /^[a-z0-9][a-z0-9_-]{0,62}$/;
 
+/** A tenant id of the form API keys may name (`[a-z0-9][a-z0-9_-]{0,62}`). */
+export const isTenantId = (value: string): boolean => TENANT.test(value);
+
 /** Parses `tenant:key,tenant2:key2` into a lookup that compares keys in constant time. */
 export function parseApiKeys(spec: string): Map<string, string> {
   const keys = new Map<string, string>();

@@ -2,10 +2,11 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import FindMyWay from 'find-my-way';
 import type { App } from '../app.js';
 import { type AdmitRequest, admitRun, fingerprint, newRunId } from '../engine/admit.js';
-import { currentWaits, runFinished } from '../engine/concurrency.js';
+import { currentWaits } from '../engine/concurrency.js';
 import { resolveInputs } from '../engine/inputs.js';
 import { runDocument } from '../engine/run-document.js';
-import { FlowlineError, ValidationError } from '../errors.js';
+import { runFinished } from '../engine/run-finished.js';
+import { ValidationError } from '../errors.js';
 import { loadSpec, specDigest } from '../spec/index.js';
 import type { Workflow } from '../spec/schema.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
@@ -17,6 +18,9 @@ import {
   validateBody,
 } from './body.js';
 import { type ApiRequest, type ApiResponse, HttpError, json } from './http.js';
+import { rerunRun } from './rerun.js';
+import { decideApproval, sendSignal } from './waits.js';
+import { webhookRoute } from './webhooks.js';
 
 export interface RouteContext {
   app: App;
@@ -49,14 +53,10 @@ export function createRouter() {
   on('GET', '/v1/runs/:runId', getRun);
   on('GET', '/v1/runs/:runId/events', getEvents);
   on('POST', '/v1/runs/:runId/cancel', cancelRun);
-  for (const path of [
-    '/v1/runs/:runId/approvals/:stepId',
-    '/v1/runs/:runId/signals/:name',
-    '/v1/runs/:runId/rerun',
-  ]) {
-    on('POST', path, notImplemented);
-  }
-  on('POST', '/v1/hooks/:tenant/:name', notImplemented, false);
+  on('POST', '/v1/runs/:runId/approvals/:stepId', decideApproval);
+  on('POST', '/v1/runs/:runId/signals/:name', sendSignal);
+  on('POST', '/v1/runs/:runId/rerun', rerunRun);
+  on('POST', '/v1/hooks/:tenant/:name', webhookRoute(submit), false);
 
   /** The route for a request, or the 404/405 the catch-all owes (API.md). */
   return (method: string, path: string): { entry: RouteEntry; params: Record<string, string> } => {
@@ -383,8 +383,4 @@ async function cancelRun({ app, req, params, tenant }: RouteContext): Promise<Ap
   }
   if (out.runStatus) await runFinished(app, tenant, runId, Date.now());
   return json(202, { id: runId, status: out.runStatus || 'cancelling', runningJobs: out.running });
-}
-
-async function notImplemented({ req }: RouteContext): Promise<ApiResponse> {
-  throw new FlowlineError('NOT_IMPLEMENTED', `${req.method} ${req.path} is not implemented yet`);
 }

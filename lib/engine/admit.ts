@@ -28,6 +28,10 @@ export interface AdmitRequest {
   runId?: string;
   parentRunId?: string;
   rerunOf?: string;
+  /** A rerun: job keys → outputs JSON of the jobs written already succeeded (`initialJobFields`). */
+  reuse?: ReadonlyMap<string, string>;
+  /** A rerun: the reused jobs' step records (steps hash fields), written with the run. */
+  reusedSteps?: Record<string, string>;
 }
 
 export interface RunSummary {
@@ -94,7 +98,7 @@ export async function admitRun(
       }),
     ),
   };
-  const { fields, queued } = initialJobFields(plan, now);
+  const { fields, queued, pending } = initialJobFields(plan, now, req.reuse);
   const createdAt = new Date(now).toISOString();
   const runFields: Record<string, string> = {
     id: runId,
@@ -108,7 +112,7 @@ export async function admitRun(
     env: JSON.stringify(req.env ?? {}),
     trigger: JSON.stringify(req.trigger),
     createdAt: String(now),
-    pending: String(plan.length),
+    pending: String(pending),
     failed: '0',
     dispatch: String(queued.length),
     ...(req.spec.timeoutMs ? { timeoutAt: String(now + req.spec.timeoutMs) } : {}),
@@ -123,6 +127,15 @@ export async function admitRun(
     runFields,
     jobFields: fields,
     queued,
+    ...(req.reuse && req.reuse.size > 0
+      ? {
+          reused: {
+            stepFields: req.reusedSteps ?? {},
+            jobs: [...req.reuse.keys()],
+            from: req.rerunOf ?? '',
+          },
+        }
+      : {}),
   });
   if (!created) {
     const existing = await deps.runs.runFields(

@@ -3,6 +3,7 @@ import type { JobQueue } from '../queue/sqs-queue.js';
 import type { Concurrency } from '../spec/schema.js';
 import type { ConcurrencyStore } from '../store/concurrency-store.js';
 import type { RunSnapshot, RunStore } from '../store/run-store.js';
+import { runFinished } from './run-finished.js';
 
 /**
  * Concurrency groups (SPEC.md): a run (workflow level) or a job (job level) holds
@@ -125,12 +126,8 @@ export async function jobEnded(
   }
 }
 
-/**
- * A run finished: free every slot and place in line it still has, then drop it
- * from the reaper's worklist. In this order, so a crash in between leaves the run
- * on the worklist and the reaper finishes the job (release is idempotent).
- */
-export async function runFinished(
+/** A run finished: free every slot and place in line it still has (idempotent). */
+export async function releaseAll(
   deps: ConcurrencyDeps,
   tenant: string,
   runId: string,
@@ -139,7 +136,6 @@ export async function runFinished(
   for (const m of await deps.runs.memberships(tenant, runId)) {
     await release(deps, tenant, runId, m.group, m.member, now);
   }
-  await deps.runs.forgetActive(tenant, runId);
 }
 
 /**

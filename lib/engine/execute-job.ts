@@ -1,5 +1,5 @@
 import type { Config } from '../config.js';
-import { type ErrorRecord, FlowlineError, toErrorRecord } from '../errors.js';
+import { type ErrorCode, type ErrorRecord, FlowlineError, toErrorRecord } from '../errors.js';
 import {
   type ExprContext,
   evaluateCondition,
@@ -12,29 +12,37 @@ import type { JobQueue } from '../queue/sqs-queue.js';
 import { createMasker, type Masker } from '../secrets/mask.js';
 import type { SecretsProvider } from '../secrets/provider.js';
 import type { Job, Workflow } from '../spec/schema.js';
-import { StepFailedError } from '../steps/executor.js';
+import { parseUses } from '../spec/uses.js';
+import { type StepExecutor, StepFailedError } from '../steps/executor.js';
 import type { ConcurrencyStore } from '../store/concurrency-store.js';
 import type { ClaimResult, RunStore, SettleMode } from '../store/run-store.js';
-import {
-  acquire,
-  groupName,
-  jobEnded,
-  recheck,
-  runFinished,
-  type WaitingFor,
-} from './concurrency.js';
+import type { WorkflowStore } from '../store/workflow-store.js';
+import { newRunId, type Trigger } from './admit.js';
+import { type ChildStep, childOutcome, startChild, wakeIfChildEnded } from './child-run.js';
+import { acquire, groupName, jobEnded, recheck } from './concurrency.js';
 import { dispatchAt } from './dispatch.js';
 import { FenceLost, startHeartbeat } from './heartbeat.js';
 import { type NeedState, needsContext, resultOf, statusFromNeeds, toEnv } from './job-context.js';
 import { type PlannedStep, planRun, stepList } from './plan.js';
 import { retryDelayMs } from './retry.js';
+import { runFinished } from './run-finished.js';
 import { runStep } from './run-step.js';
+import {
+  decideWait,
+  isWaitKind,
+  type Suspension,
+  type WaitDecision,
+  type WaitRecord,
+} from './waits.js';
 
 export interface ExecuteDeps {
   runs: RunStore;
   queue: JobQueue;
   concurrency: ConcurrencyStore;
+  workflows: WorkflowStore;
   secrets: SecretsProvider;
+  /** The executor of `lambda:` steps; without one they fail INTERNAL. */
+  lambdaSteps?: StepExecutor;
   config: Pick<Config, 'leaseMs' | 'capabilities' | 'safetyMarginMs' | 'minStepBudgetMs'>;
   now?: () => number;
 }
@@ -45,7 +53,9 @@ export interface StepRecord {
   name?: string;
   uses: string;
   hook?: string;
-  status: 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+  status: 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+  /** A waiting step's deadline, kept across the claims that find it still waiting. */
+  wait?: WaitRecord;
   /** The job attempt that ran it. */
   attempt: number;
   outputs: Record<string, unknown>;
@@ -66,7 +76,7 @@ export interface JobOutcome {
 type Ending =
   | { kind: 'done'; outcome: JobOutcome; job: Job | undefined }
   | { kind: 'checkpoint' }
-  | { kind: 'parked'; waitingFor: WaitingFor }
+  | { kind: 'suspend'; suspension: Suspension }
   | { kind: 'lost' };
 
 /**
@@ -105,17 +115,49 @@ export async function executeJob(
     log.info(ids, 'job checkpointed: the next step would not fit in this invocation');
     return;
   }
-  if (ending.kind === 'parked') {
-    const { group } = ending.waitingFor;
-    // Parked, then asked again: a slot freed between the first ask and the park
-    // was granted to this job while it was still running, and only it can see that.
-    if (await deps.runs.parkJob(task, claim.fence, JSON.stringify(ending.waitingFor), now())) {
-      await recheck(deps, task.tenant, task.runId, task.jobKey, group, now());
-    }
-    log.info({ ...ids, group }, 'job waits for a concurrency slot');
+  if (ending.kind === 'suspend') {
+    await suspend(deps, task, claim.fence, ending.suspension, now);
     return;
   }
   await settleJob(deps, task, claim.fence, ending.outcome, ending.job, '');
+}
+
+/** End the invocation of a job that must wait, arranging how it is woken. */
+async function suspend(
+  deps: ExecuteDeps,
+  task: JobTask,
+  fence: string,
+  s: Suspension,
+  now: () => number,
+): Promise<void> {
+  const ids = { runId: task.runId, job: task.jobKey, waitingFor: s.waitingFor.kind };
+  const out = await deps.runs.suspendJob(
+    task,
+    fence,
+    {
+      waitingFor: JSON.stringify(s.waitingFor),
+      ...(s.wakeAt !== undefined ? { wakeAt: s.wakeAt } : {}),
+      ...(s.signal ? { signal: s.signal } : {}),
+      ...(s.event ? { event: s.event } : {}),
+    },
+    now(),
+  );
+  if (!out) {
+    log.warn(ids, 'job suspension refused: a newer claim holds the job');
+    return;
+  }
+  if (out.queued) await deps.queue.send([out.task]);
+  else if (s.wakeAt !== undefined) await dispatchAt(deps, out.task, s.wakeAt, now());
+  if (s.waitingFor.kind === 'workflow') {
+    await wakeIfChildEnded(deps, task.tenant, task.runId, String(s.waitingFor.runId), now());
+  }
+  if (s.waitingFor.kind === 'concurrency') {
+    // Suspended, then asked again: a slot freed between the first ask and the
+    // suspension was granted to this job while it ran, and only it can see that.
+    const group = String(s.waitingFor.group);
+    await recheck(deps, task.tenant, task.runId, task.jobKey, group, now());
+  }
+  log.info(ids, 'job waits');
 }
 
 /**
@@ -259,7 +301,8 @@ async function runClaimedJob(
       job.concurrency,
       now(),
     );
-    if (!slot.granted) return { kind: 'parked', waitingFor: slot.waitingFor };
+    if (!slot.granted)
+      return { kind: 'suspend', suspension: { waitingFor: { ...slot.waitingFor } } };
   }
 
   const deadline = job.timeoutMs === undefined ? Number.POSITIVE_INFINITY : now() + job.timeoutMs;
@@ -278,7 +321,9 @@ async function runClaimedJob(
     if (
       record &&
       (record.status === 'succeeded' ||
-        (record.attempt === task.attempt && record.status !== 'running'))
+        (record.attempt === task.attempt &&
+          record.status !== 'running' &&
+          record.status !== 'waiting'))
     ) {
       steps[ps.key] = { outputs: record.outputs, outcome: resultOf(record.status) };
       if (record.status === 'failed' && !ps.step.continueOnError) {
@@ -291,14 +336,21 @@ async function runClaimedJob(
     if (ps.hook === 'onFailure' && status !== 'failure') continue;
 
     const step = ps.step;
+    const uses = parseUses(step.uses);
+    const waits = typeof uses !== 'string' && isWaitKind(uses.kind) ? uses.kind : undefined;
+    const child = typeof uses !== 'string' && uses.kind === 'workflow' ? uses.name : undefined;
     // Checkpoint rather than be killed mid-step; but always run at least one step
     // per invocation, so a step longer than any invocation cannot requeue forever.
+    // A wait takes no time here: it suspends the job.
     const needed = Math.min(step.timeoutMs ?? deps.config.minStepBudgetMs, deadline - now());
-    if (ranHere && remainingMs() - deps.config.safetyMarginMs < needed)
+    if (!waits && !child && ranHere && remainingMs() - deps.config.safetyMarginMs < needed)
       return { kind: 'checkpoint' };
     ranHere = true;
 
-    const startedAt = new Date(now()).toISOString();
+    // This attempt already waits at this step: the wait goes on from its record.
+    const waiting =
+      record?.status === 'waiting' && record.attempt === task.attempt ? record : undefined;
+    const startedAt = waiting?.startedAt ?? new Date(now()).toISOString();
     const fresh = (s: StepRecord['status'], extra: Partial<StepRecord> = {}): StepRecord => ({
       id: ps.key,
       ...(step.name ? { name: step.name } : {}),
@@ -330,8 +382,64 @@ async function runClaimedJob(
       // post and onFailure run after a failure unless their own `if` says otherwise.
       const condition =
         step.if ?? (ps.hook === 'post' || ps.hook === 'onFailure' ? 'always()' : undefined);
-      if (!evaluateCondition(condition, ctx)) {
+      if (!waiting && !evaluateCondition(condition, ctx)) {
         result = fresh('skipped', { startedAt: null, finishedAt: startedAt });
+      } else if (waits || child) {
+        const w = evaluateDeep(step.with ?? {}, ctx) as Record<string, unknown>;
+        const resolution = waiting ? resolutionFor(claim.resolved, ps.index) : undefined;
+        let decision: WaitDecision | ChildStep;
+        if (waits) {
+          decision = decideWait({
+            kind: waits,
+            stepKey: ps.key,
+            with: w,
+            recorded: waiting?.wait,
+            resolution,
+            now: now(),
+          });
+        } else {
+          // The child's id is recorded (step `waiting`) before the child is started,
+          // so a crash in between starts the same child on the next claim.
+          const childRunId = String(waiting?.outputs.runId ?? newRunId(now()));
+          if (!waiting) {
+            const started = fresh('waiting', { outputs: { runId: childRunId } });
+            if ((await commit(deps, task, claim, now, undefined, started, ps)) === 'cancelling') {
+              throw new FlowlineError('CANCELLED', 'the run was cancelled');
+            }
+          }
+          decision = resolution
+            ? childOutcome(childRunId, resolution)
+            : await startChild(
+                deps,
+                { task, trigger: base.trigger as Trigger, stepKey: ps.key },
+                child as string,
+                w,
+                childRunId,
+                now(),
+              );
+        }
+        if (decision.kind === 'suspend') {
+          if (!waiting && waits) {
+            const started = fresh('waiting', {
+              wait: (decision as { wait?: WaitRecord }).wait ?? {},
+            });
+            if ((await commit(deps, task, claim, now, undefined, started, ps)) === 'cancelling') {
+              throw new FlowlineError('CANCELLED', 'the run was cancelled');
+            }
+          }
+          return { kind: 'suspend', suspension: decision.suspension };
+        }
+        if (decision.kind === 'fail') {
+          throw new StepFailedError(
+            decision.error.message,
+            decision.outputs,
+            decision.error.code as ErrorCode,
+          );
+        }
+        result = fresh('succeeded', {
+          outputs: masker.mask(decision.outputs),
+          finishedAt: new Date(now()).toISOString(),
+        });
       } else {
         if (
           (await commit(deps, task, claim, now, undefined, fresh('running'), ps)) === 'cancelling'
@@ -347,6 +455,7 @@ async function runClaimedJob(
           capabilities: deps.config.capabilities,
           timeoutMs: Math.min(remainingMs() - deps.config.safetyMarginMs, deadline - now()),
           signal: stop,
+          ...(deps.lambdaSteps ? { lambda: deps.lambdaSteps } : {}),
         });
         result = fresh('succeeded', {
           outputs: masker.mask(outputs),
@@ -392,6 +501,13 @@ async function runClaimedJob(
   } catch (err) {
     return done(failed(masker.mask(toErrorRecord(err))));
   }
+}
+
+/** A resolution is for the step it names (approvals, child runs) or the one waiting now (signals). */
+function resolutionFor(raw: string, index: number): Record<string, unknown> | undefined {
+  if (!raw) return undefined;
+  const resolution = JSON.parse(raw) as Record<string, unknown>;
+  return resolution.step === undefined || resolution.step === index ? resolution : undefined;
 }
 
 function failed(error: ErrorRecord): JobOutcome {

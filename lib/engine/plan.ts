@@ -1,3 +1,4 @@
+import { FlowlineError } from '../errors.js';
 import { usesStatusFunction } from '../expr/index.js';
 import { stepId } from '../spec/check.js';
 import { expandMatrix, type MatrixCombination, matrixJobKey } from '../spec/matrix.js';
@@ -87,26 +88,32 @@ export function planRun(spec: Workflow): PlannedJob[] {
   return [...instances.values()].flat();
 }
 
-/** The `jobs` hash fields of a new run, and which jobs start queued. */
+/**
+ * The `jobs` hash fields of a new run, which jobs start queued, and how many jobs
+ * are left to finish (the run's `pending`).
+ *
+ * `reused` (a rerun) maps job keys to the outputs JSON they keep from an earlier
+ * run: those jobs are written already `succeeded`, count neither towards `pending`
+ * nor towards their dependents' `waiting`, so the finish script unblocks the rest
+ * exactly as if they had just finished. A reused job must not need a job that runs
+ * again: its outputs could then not be the ones its needs would give.
+ */
 export function initialJobFields(
   plan: PlannedJob[],
   now: number,
+  reused: ReadonlyMap<string, string> = new Map(),
 ): {
   fields: Record<string, string>;
   queued: string[];
+  pending: number;
 } {
   const fields: Record<string, string> = {};
   const queued: string[] = [];
+  let pending = 0;
   for (const job of plan) {
-    const ready = job.needs.length === 0;
-    if (ready) queued.push(job.key);
-    Object.assign(fields, {
-      [`status:${job.key}`]: ready ? 'queued' : 'pending',
-      [`attempt:${job.key}`]: ready ? '1' : '0',
-      [`token:${job.key}`]: ready ? String(queued.length) : '',
-      ...(ready ? { [`queuedAt:${job.key}`]: String(now) } : {}),
+    const outputs = reused.get(job.key);
+    const common = {
       [`fence:${job.key}`]: '0',
-      [`waiting:${job.key}`]: String(job.needs.length),
       [`needs:${job.key}`]: JSON.stringify(job.needs),
       [`deps:${job.key}`]: JSON.stringify(job.dependents),
       [`gate:${job.key}`]: job.gate,
@@ -114,7 +121,37 @@ export function initialJobFields(
       [`nsteps:${job.key}`]: String(job.stepCount),
       // Read by every script that queues the job, so its tasks take the right queue.
       ...(job.priority !== 'normal' ? { [`prio:${job.key}`]: job.priority } : {}),
+    };
+    if (outputs !== undefined) {
+      const rerun = job.needs.find((need) => !reused.has(need));
+      if (rerun !== undefined) {
+        throw new FlowlineError(
+          'INTERNAL',
+          `job ${job.key} cannot be reused: it needs ${rerun}, which runs again`,
+        );
+      }
+      // Attempt 0: the job never ran in this run; its step records say where it did.
+      Object.assign(fields, common, {
+        [`status:${job.key}`]: 'succeeded',
+        [`attempt:${job.key}`]: '0',
+        [`token:${job.key}`]: '',
+        [`waiting:${job.key}`]: '0',
+        [`outputs:${job.key}`]: outputs,
+        [`finishedAt:${job.key}`]: String(now),
+      });
+      continue;
+    }
+    pending += 1;
+    const waiting = job.needs.filter((need) => !reused.has(need)).length;
+    const ready = waiting === 0;
+    if (ready) queued.push(job.key);
+    Object.assign(fields, common, {
+      [`status:${job.key}`]: ready ? 'queued' : 'pending',
+      [`attempt:${job.key}`]: ready ? '1' : '0',
+      [`token:${job.key}`]: ready ? String(queued.length) : '',
+      ...(ready ? { [`queuedAt:${job.key}`]: String(now) } : {}),
+      [`waiting:${job.key}`]: String(waiting),
     });
   }
-  return { fields, queued };
+  return { fields, queued, pending };
 }

@@ -18,6 +18,8 @@ const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
  *   commit and send): send its task again — the dispatch token drops a duplicate;
  * - a job running on a lapsed lease (Lambda killed or timed out): expire it, which
  *   retries per policy or fails it with LEASE_EXPIRED;
+ * - a job waiting past its `wakeAt` (sleep end, wait timeout) by `requeueAfterMs`:
+ *   its wake-up was lost, send it again;
  * - a run gated on its concurrency slot, or a job waiting for one: ask again, which
  *   repairs a grant whose wake-up was lost to a crash (its queued jobs are not
  *   resent: claims refuse them until the gate lifts).
@@ -39,7 +41,11 @@ export function decideReap(
     const jobKey = field.slice('status:'.length);
     const attempt = Number(jobs[`attempt:${jobKey}`]);
     const waitingFor = jobs[`waitingFor:${jobKey}`];
-    if (status === 'waiting' && waitingFor) {
+    const wakeAt = Number(jobs[`wakeAt:${jobKey}`] ?? Number.POSITIVE_INFINITY);
+    if (status === 'waiting' && wakeAt + requeueAfterMs < now) {
+      // Its wake-up (a delayed message or a timer) was lost: send it again.
+      actions.push({ kind: 'resend', task: taskOf(ref, jobs, jobKey, attempt) });
+    } else if (status === 'waiting' && waitingFor) {
       const wait = JSON.parse(waitingFor) as { kind?: string; group?: string };
       if (wait.kind === 'concurrency' && wait.group) {
         actions.push({ kind: 'recheck', group: wait.group, jobKey });
@@ -49,21 +55,27 @@ export function decideReap(
       !run.gate &&
       Number(jobs[`queuedAt:${jobKey}`]) + requeueAfterMs < now
     ) {
-      const token = jobs[`token:${jobKey}`] ?? '';
-      actions.push({
-        kind: 'resend',
-        task: {
-          tenant: ref.tenant,
-          runId: ref.runId,
-          jobKey,
-          attempt,
-          token,
-          ...withPriority(jobs[`prio:${jobKey}`]),
-        },
-      });
+      actions.push({ kind: 'resend', task: taskOf(ref, jobs, jobKey, attempt) });
     } else if (status === 'running' && Number(jobs[`lease:${jobKey}`] ?? 0) < now) {
       actions.push({ kind: 'expire', jobKey, fence: jobs[`fence:${jobKey}`] ?? '', attempt });
     }
   }
   return actions;
+}
+
+/** The task that claims the job now: its current dispatch token. */
+function taskOf(
+  ref: { tenant: string; runId: string },
+  jobs: Record<string, string>,
+  jobKey: string,
+  attempt: number,
+): JobTask {
+  return {
+    tenant: ref.tenant,
+    runId: ref.runId,
+    jobKey,
+    attempt,
+    token: jobs[`token:${jobKey}`] ?? '',
+    ...withPriority(jobs[`prio:${jobKey}`]),
+  };
 }

@@ -3,10 +3,11 @@ import type { App } from '../app.js';
 import { log } from '../log.js';
 import { parseJobTask } from '../queue/message.js';
 import type { Workflow } from '../spec/schema.js';
-import { recheck, runFinished } from './concurrency.js';
+import { recheck } from './concurrency.js';
 import { settleJob } from './execute-job.js';
 import { planRun } from './plan.js';
 import { decideReap, type ReapAction } from './reap.js';
+import { runFinished } from './run-finished.js';
 
 const PAGE = 200;
 /** Bounded work per tick; the next tick continues. */

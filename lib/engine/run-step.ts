@@ -2,7 +2,7 @@ import { FlowlineError, toErrorRecord } from '../errors.js';
 import { type ExprContext, evaluateDeep } from '../expr/index.js';
 import type { JobTask } from '../queue/message.js';
 import type { Workflow } from '../spec/schema.js';
-import { executorFor, runWithTimeout } from '../steps/index.js';
+import { executorFor, runWithTimeout, type StepExecutor } from '../steps/index.js';
 import type { PlannedStep } from './plan.js';
 import { retryDelayMs } from './retry.js';
 
@@ -21,6 +21,8 @@ export interface StepRun {
   timeoutMs: number;
   /** Aborted on cancel or takeover. */
   signal: AbortSignal;
+  /** The executor of `lambda:` steps (it holds the app's Lambda client). */
+  lambda?: StepExecutor;
 }
 
 /**
@@ -44,7 +46,7 @@ export async function runStep(run: StepRun): Promise<Record<string, unknown>> {
       );
       const outputs =
         (await runWithTimeout(
-          executorFor(step.step.uses),
+          executorFor(step.step.uses, { lambda: run.lambda }),
           {
             uses: step.step.uses,
             with: withValue,

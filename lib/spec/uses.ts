@@ -28,6 +28,11 @@ export const EXECUTABLE_KINDS: ReadonlySet<UsesKind> = new Set<UsesKind>([
   'http',
   'shell',
   'action',
+  'sleep',
+  'approval',
+  'signal',
+  'workflow',
+  'lambda',
 ]);
 
 export const SUPPORTED_USES =

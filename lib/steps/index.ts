@@ -2,6 +2,7 @@ import { FlowlineError } from '../errors.js';
 import { actionExecutor } from './action.js';
 import type { StepExecutor } from './executor.js';
 import { httpExecutor } from './http.js';
+import { unconfiguredLambdaExecutor } from './lambda.js';
 import { shellExecutor } from './shell.js';
 
 export { actionExecutor } from './action.js';
@@ -15,11 +16,9 @@ export {
   type StepRequest,
 } from './executor.js';
 export { createHttpExecutor, httpExecutor } from './http.js';
+export { createLambdaClient, createLambdaExecutor, functionNameCandidates } from './lambda.js';
 export { shellExecutor } from './shell.js';
 export { runWithTimeout } from './timeout.js';
-
-/** Kinds in the spec whose executors are not written yet (they suspend the job). */
-const NOT_IMPLEMENTED = /^(sleep|approval|builtin:approval|signal|workflow:.+|lambda:.+)$/;
 
 const SUPPORTED =
   'http, shell (builtin:shell), action:<name>, sleep, approval, signal, workflow:<name>, lambda:<function>';
@@ -32,17 +31,18 @@ function failing(error: () => FlowlineError): StepExecutor {
 
 /**
  * The executor for a step's raw `uses`. Never throws: a kind that cannot run yields an
- * executor whose `run` rejects (NOT_IMPLEMENTED for spec kinds not built yet,
- * VALIDATION for unknown ones), so the engine has one failure path.
+ * executor whose `run` rejects (VALIDATION for unknown kinds, INTERNAL for the waits
+ * the engine runs itself), so the engine has one failure path.
  */
-export function executorFor(uses: string): StepExecutor {
+/** `lambda`: the executor of `lambda:` steps, which needs the app's Lambda client. */
+export function executorFor(uses: string, own: { lambda?: StepExecutor } = {}): StepExecutor {
   if (uses === 'http') return httpExecutor;
   if (uses === 'shell' || uses === 'builtin:shell') return shellExecutor;
   if (/^action:.+/.test(uses)) return actionExecutor;
-  if (NOT_IMPLEMENTED.test(uses)) {
-    return failing(
-      () => new FlowlineError('NOT_IMPLEMENTED', `'${uses}' steps are not implemented yet`),
-    );
+  if (/^lambda:.+/.test(uses)) return own.lambda ?? unconfiguredLambdaExecutor;
+  if (/^(sleep|approval|builtin:approval|signal|workflow:.+)$/.test(uses)) {
+    // lib/engine/waits.ts, child-run.ts: these suspend the job, which no executor can do.
+    return failing(() => new FlowlineError('INTERNAL', `'${uses}' steps are run by the engine`));
   }
   return failing(
     () => new FlowlineError('VALIDATION', `unknown step kind '${uses}'; supported: ${SUPPORTED}`),

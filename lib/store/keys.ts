@@ -15,6 +15,8 @@ export interface RunKeys {
   events: string;
   /** Set: concurrency memberships `<group>\n<holder>`, released when the run ends. */
   groups: string;
+  /** Set: run ids of the child runs its `workflow:` steps started. */
+  children: string;
 }
 
 export function runKeys(prefix: string, tenant: string, runId: string): RunKeys {
@@ -25,6 +27,7 @@ export function runKeys(prefix: string, tenant: string, runId: string): RunKeys 
     steps: `${base}:steps`,
     events: `${base}:events`,
     groups: `${base}:groups`,
+    children: `${base}:children`,
   };
 }
 

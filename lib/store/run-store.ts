@@ -11,6 +11,8 @@ export interface NewRun {
   runFields: Record<string, string>;
   jobFields: Record<string, string>;
   queued: string[];
+  /** A rerun: the step records and keys of the jobs it reuses, and where they come from. */
+  reused?: { stepFields: Record<string, string>; jobs: string[]; from: string };
 }
 
 export type ClaimResult =
@@ -26,6 +28,8 @@ export type ClaimResult =
       needs: Map<string, { status: string; outputs: string }>;
       /** Step record JSON by flattened step index, where one was committed. */
       stepRecords: (string | null)[];
+      /** What the job's wait was resolved with (JSON), when it was woken by one. */
+      resolved: string;
     }
   | { kind: 'missing' | 'run-finished' | 'stale' | 'lease-held' | 'gated' };
 
@@ -108,10 +112,14 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
           k.run,
           k.jobs,
           k.events,
+          k.steps,
           run.createdAt,
           JSON.stringify(run.runFields),
           JSON.stringify(run.jobFields),
           JSON.stringify(run.queued),
+          JSON.stringify(run.reused?.stepFields ?? {}),
+          JSON.stringify(run.reused?.jobs ?? []),
+          JSON.stringify({ reused: true, from: run.reused?.from ?? '' }),
         ),
       ]);
       return created === 1;
@@ -133,17 +141,19 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       )) as [number, ...unknown[]];
       const code = reply[0];
       if (code !== 1) return { kind: CLAIM_CODES[String(code) as keyof typeof CLAIM_CODES] };
-      const [, fence, spec, inputs, trigger, workflow, env, needsFlat, stepRecords] = reply as [
-        number,
-        number,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string[],
-        (string | null)[],
-      ];
+      const [, fence, spec, inputs, trigger, workflow, env, needsFlat, stepRecords, resolved] =
+        reply as [
+          number,
+          number,
+          string,
+          string,
+          string,
+          string,
+          string,
+          string[],
+          (string | null)[],
+          string,
+        ];
       const needs = new Map<string, { status: string; outputs: string }>();
       for (let i = 0; i < needsFlat.length; i += 3) {
         needs.set(needsFlat[i] as string, {
@@ -161,6 +171,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         env,
         needs,
         stepRecords,
+        resolved,
       };
     },
 
@@ -366,6 +377,14 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       await redis.sadd(keysOf(tenant, runId).groups, `${group}\n${member}`);
     },
 
+    async addChild(tenant: string, runId: string, childRunId: string): Promise<void> {
+      await redis.sadd(keysOf(tenant, runId).children, childRunId);
+    },
+
+    async children(tenant: string, runId: string): Promise<string[]> {
+      return redis.smembers(keysOf(tenant, runId).children);
+    },
+
     async memberships(tenant: string, runId: string): Promise<{ group: string; member: string }[]> {
       const all = await redis.smembers(keysOf(tenant, runId).groups);
       return all.map((m) => {
@@ -383,12 +402,74 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       await redis.srem(keysOf(tenant, runId).groups, `${group}\n${member}`);
     },
 
-    /** The job must wait (concurrency): it gives up its claim. False when the fence is stale. */
-    async parkJob(task: JobTask, fence: string, waitingFor: string, now: number): Promise<boolean> {
+    /**
+     * The job must wait: it gives up its claim (suspend-job.ts). The task that
+     * claims it at `wakeAt`, and whether it was queued again at once (a signal sent
+     * before it waited); undefined when the fence is stale.
+     */
+    async suspendJob(
+      task: JobTask,
+      fence: string,
+      wait: { waitingFor: string; wakeAt?: number; signal?: string; event?: string },
+      now: number,
+    ): Promise<{ task: JobTask; queued: boolean } | undefined> {
       const k = keysOf(task.tenant, task.runId);
-      return (
-        (await redis.parkJob(k.run, k.jobs, k.events, now, task.jobKey, fence, waitingFor)) === 1
+      const reply = await redis.suspendJob(
+        k.run,
+        k.jobs,
+        k.events,
+        now,
+        task.jobKey,
+        fence,
+        wait.waitingFor,
+        wait.wakeAt ?? '',
+        wait.signal ?? '',
+        wait.event ?? '',
       );
+      if (!Array.isArray(reply)) return undefined;
+      const [token, priority, queued] = reply as [string, string, number];
+      return {
+        task: { ...task, token: String(token), ...withPriority(priority) },
+        queued: queued === 1,
+      };
+    },
+
+    /**
+     * Resolve what a job waits for (resolve-wait.ts): the woken job's task to send;
+     * 'kept' for a signal nobody waits for yet; else why nothing happened.
+     */
+    async resolveWait(
+      tenant: string,
+      runId: string,
+      wait: { kind: 'approval' | 'signal' | 'workflow'; key: string },
+      resolution: unknown,
+      event: { type: string; data: unknown },
+      now: number,
+    ): Promise<JobTask | 'kept' | 'missing' | 'finished' | 'not-waiting'> {
+      const k = keysOf(tenant, runId);
+      const reply = await redis.resolveWait(
+        k.run,
+        k.jobs,
+        k.events,
+        now,
+        wait.kind,
+        wait.key,
+        JSON.stringify(resolution),
+        event.type,
+        JSON.stringify(event.data),
+      );
+      if (reply === -1) return 'missing';
+      if (reply === -2) return 'finished';
+      if (reply === -3) return 'not-waiting';
+      const [code, jobKey, attempt, token, priority] = reply as [
+        number,
+        string,
+        number,
+        string,
+        string,
+      ];
+      if (code === 2) return 'kept';
+      return { tenant, runId, jobKey, attempt, token: String(token), ...withPriority(priority) };
     },
 
     /** Queue a waiting job again; else the status it has instead. */

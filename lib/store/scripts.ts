@@ -6,12 +6,13 @@ import claimJob from './lua/claim-job.js';
 import commitStep from './lua/commit-step.js';
 import createRun from './lua/create-run.js';
 import finishJob from './lua/finish-job.js';
-import parkJob from './lua/park-job.js';
 import registerWorkflow from './lua/register-workflow.js';
 import releaseSlot from './lua/release-slot.js';
 import renewLease from './lua/renew-lease.js';
 import requeueJob from './lua/requeue-job.js';
+import resolveWait from './lua/resolve-wait.js';
 import retryJob from './lua/retry-job.js';
+import suspendJob from './lua/suspend-job.js';
 import ungateRun from './lua/ungate-run.js';
 import wakeJob from './lua/wake-job.js';
 
@@ -20,7 +21,7 @@ import wakeJob from './lua/wake-job.js';
  * same import works under esbuild bundles, vitest and tsx without loaders.
  */
 const scripts = {
-  createRun: { numberOfKeys: 3, lua: createRun },
+  createRun: { numberOfKeys: 4, lua: createRun },
   claimJob: { numberOfKeys: 4, lua: claimJob },
   commitStep: { numberOfKeys: 4, lua: commitStep },
   finishJob: { numberOfKeys: 3, lua: finishJob },
@@ -28,7 +29,8 @@ const scripts = {
   requeueJob: { numberOfKeys: 3, lua: requeueJob },
   renewLease: { numberOfKeys: 2, lua: renewLease },
   cancelRun: { numberOfKeys: 3, lua: cancelRun },
-  parkJob: { numberOfKeys: 3, lua: parkJob },
+  suspendJob: { numberOfKeys: 3, lua: suspendJob },
+  resolveWait: { numberOfKeys: 3, lua: resolveWait },
   wakeJob: { numberOfKeys: 3, lua: wakeJob },
   ungateRun: { numberOfKeys: 2, lua: ungateRun },
   acquireSlot: { numberOfKeys: 3, lua: acquireSlot },

@@ -142,6 +142,41 @@ describe('flowline against the real API', () => {
     expect(lines.at(-1)).toMatch(/^error: .*on purpose/);
   });
 
+  it('reruns a failed run from a job and watches the new run', async () => {
+    const file = join(dir, 'rerun.yml');
+    await writeFile(
+      file,
+      [
+        'name: rerun-me',
+        'on: { manual: true }',
+        'inputs: { broken: { type: boolean, default: false } }',
+        'jobs:',
+        '  a: { steps: [{ uses: action:echo, with: { v: 1 } }] }',
+        '  b:',
+        '    needs: [a]',
+        '    steps: [{ if: "${{ inputs.broken }}", uses: action:fail, with: { message: nope } }]',
+        '',
+      ].join('\n'),
+    );
+    const failed = await cli(['run', file, '--input', 'broken=true', '--watch']);
+    expect(failed.code).toBe(1);
+    const runId = /^started run (\S+) of rerun-me$/.exec(failed.out[0] ?? '')?.[1] ?? '';
+
+    const rerun = await cli(['rerun', runId, '--from', 'b']);
+    expect(rerun.code).toBe(0);
+    const answer = JSON.parse(rerun.stdout) as { id: string; rerunOf: string; reused: string[] };
+    expect(answer).toMatchObject({ rerunOf: runId, reused: ['a'] });
+    // Same inputs: b fails again, and only b ran.
+    const watched = await cli(['watch', answer.id]);
+    expect(watched.code).toBe(1);
+    const lines = watched.out.map((l) => l.replace(/^\d\d:\d\d:\d\d /, ''));
+    expect(lines).toContain('job b failed: nope (STEP_FAILED)');
+
+    const unknown = await cli(['rerun', runId, '--from', 'zzz']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err).toContain('fromJob');
+  });
+
   it('shows the API problem for a run that does not exist', async () => {
     const res = await cli(['get', 'run_nope']);
     expect(res.code).toBe(2);

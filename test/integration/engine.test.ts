@@ -150,19 +150,6 @@ outputs: { all: "\${{ jobs.sum.outputs.all }}" }
     ]);
     expect(doc.outputs).toEqual({ all: [1, 2, 3] });
   });
-
-  it('reports NOT_IMPLEMENTED for step kinds later work builds', async () => {
-    const { status, doc } = await runToEnd(`
-name: later
-on: { manual: true }
-jobs:
-  j: { steps: [{ uses: sleep, with: { seconds: 1 } }] }
-`);
-    expect(status).toBe('failed');
-    expect((doc.jobs as Record<string, { error: { code: string } }>).j?.error.code).toBe(
-      'NOT_IMPLEMENTED',
-    );
-  });
 });
 
 describe('duplicate and stale deliveries', () => {

@@ -56,11 +56,11 @@ jobs:
     expect((await eventTypes(app, id)).filter((t) => t === 'job.retrying')).toHaveLength(2);
   });
 
-  it('does not retry errors that would fail the same way (NOT_IMPLEMENTED)', async () => {
+  it('does not retry errors that would fail the same way (VALIDATION)', async () => {
     const app = await startTestApp();
     const id = await submitSpec(
       app,
-      'name: perm\non: { manual: true }\njobs:\n  j: { retries: { max: 3, initialIntervalMs: 0 }, steps: [{ uses: signal, with: { name: x } }] }\n',
+      'name: perm\non: { manual: true }\njobs:\n  j: { retries: { max: 3, initialIntervalMs: 0 }, steps: [{ uses: sleep }] }\n',
     );
     expect(await runUntilFinished(app, TENANT, id)).toBe('failed');
     expect((await doc(app, id)).jobs.j?.attempt).toBe(1);

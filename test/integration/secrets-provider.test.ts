@@ -1,8 +1,8 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FlowlineError } from '../../lib/errors.js';
 import { createSecretsProvider } from '../../lib/secrets/provider.js';
 import { type SecretsEndpoint, startSecretsEndpoint } from '../support/secrets-endpoint.js';
+import { failure } from '../support/steps.js';
 
 describe('createSecretsProvider (real SDK client, local endpoint)', () => {
   let server: SecretsEndpoint;
@@ -33,16 +33,6 @@ describe('createSecretsProvider (real SDK client, local endpoint)', () => {
 
   function provider(now: () => number = Date.now, ttlMs = 60_000) {
     return createSecretsProvider({ client, prefix: 'flowline/', ttlMs, now });
-  }
-
-  async function failure(promise: Promise<unknown>): Promise<FlowlineError> {
-    try {
-      await promise;
-    } catch (err) {
-      if (err instanceof FlowlineError) return err;
-      throw err;
-    }
-    throw new Error('expected a rejection');
   }
 
   it('reads <prefix><tenant>/<NAME> for each name, in parallel', async () => {

@@ -1,7 +1,6 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { FlowlineError } from '../../lib/errors.js';
 import { HTTP_BODY_CAP_BYTES } from '../../lib/steps/http.js';
 import {
   httpExecutor,
@@ -9,6 +8,7 @@ import {
   StepFailedError,
   type StepRequest,
 } from '../../lib/steps/index.js';
+import { failure, stepRequest } from '../support/steps.js';
 
 interface Seen {
   method: string;
@@ -93,25 +93,17 @@ beforeEach(() => {
 const LOCAL = new Set(['http', 'private-network']);
 
 function request(w: Record<string, unknown>, overrides: Partial<StepRequest> = {}): StepRequest {
-  return {
-    uses: 'http',
-    with: w,
-    env: {},
-    idempotencyKey: 'run-1:deploy:push',
-    signal: new AbortController().signal,
-    capabilities: LOCAL,
-    ...overrides,
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<FlowlineError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof FlowlineError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
+  return stepRequest(
+    {
+      uses: 'http',
+      with: w,
+      env: {},
+      idempotencyKey: 'run-1:deploy:push',
+      signal: new AbortController().signal,
+      capabilities: LOCAL,
+    },
+    overrides,
+  );
 }
 
 describe('http step against a local server', () => {

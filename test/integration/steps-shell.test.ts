@@ -10,6 +10,7 @@ import {
   shellExecutor,
 } from '../../lib/steps/index.js';
 import { SHELL_OUTPUT_CAP_BYTES } from '../../lib/steps/shell.js';
+import { failure, stepRequest } from '../support/steps.js';
 
 let dir: string;
 
@@ -22,25 +23,17 @@ afterAll(async () => {
 });
 
 function request(w: Record<string, unknown>, overrides: Partial<StepRequest> = {}): StepRequest {
-  return {
-    uses: 'shell',
-    with: w,
-    env: {},
-    idempotencyKey: 'run-1:build:0',
-    signal: new AbortController().signal,
-    capabilities: new Set(['shell']),
-    ...overrides,
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<FlowlineError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof FlowlineError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
+  return stepRequest(
+    {
+      uses: 'shell',
+      with: w,
+      env: {},
+      idempotencyKey: 'run-1:build:0',
+      signal: new AbortController().signal,
+      capabilities: new Set(['shell']),
+    },
+    overrides,
+  );
 }
 
 /** Alive and not a zombie (PID 1 in a container may never reap orphans). */

@@ -1203,8 +1203,17 @@ describe('parseUses', () => {
     expect(parseUses(uses)).toMatch(message);
   });
 
-  it('marks http, shell and action as executable', () => {
-    expect([...EXECUTABLE_KINDS].sort()).toEqual(['action', 'http', 'shell']);
+  it('marks the kinds the engine runs as executable', () => {
+    expect([...EXECUTABLE_KINDS].sort()).toEqual([
+      'action',
+      'approval',
+      'http',
+      'lambda',
+      'shell',
+      'signal',
+      'sleep',
+      'workflow',
+    ]);
   });
 });
 

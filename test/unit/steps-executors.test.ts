@@ -13,27 +13,20 @@ import {
   type StepRequest,
   shellExecutor,
 } from '../../lib/steps/index.js';
+import { failure, stepRequest } from '../support/steps.js';
 
 function request(overrides: Partial<StepRequest> = {}): StepRequest {
-  return {
-    uses: 'action:noop',
-    with: {},
-    env: {},
-    idempotencyKey: 'run1:build:compile',
-    signal: new AbortController().signal,
-    capabilities: new Set(),
-    ...overrides,
-  };
-}
-
-async function failure(promise: Promise<unknown>): Promise<FlowlineError> {
-  try {
-    await promise;
-  } catch (err) {
-    if (err instanceof FlowlineError) return err;
-    throw err;
-  }
-  throw new Error('expected a rejection');
+  return stepRequest(
+    {
+      uses: 'action:noop',
+      with: {},
+      env: {},
+      idempotencyKey: 'run1:build:compile',
+      signal: new AbortController().signal,
+      capabilities: new Set(),
+    },
+    overrides,
+  );
 }
 
 describe('executorFor', () => {
@@ -47,18 +40,13 @@ describe('executorFor', () => {
     expect(executorFor(uses)).toBe(executor);
   });
 
-  it.each([
-    'sleep',
-    'approval',
-    'builtin:approval',
-    'signal',
-    'workflow:smoke-tests',
-    'lambda:resize',
-  ])('%s → rejects NOT_IMPLEMENTED when run', async (uses) => {
-    const err = await failure(executorFor(uses).run(request({ uses })));
-    expect(err.code).toBe('NOT_IMPLEMENTED');
-    expect(err.message).toBe(`'${uses}' steps are not implemented yet`);
-  });
+  it.each(['sleep', 'approval', 'builtin:approval', 'signal', 'workflow:smoke-tests'])(
+    '%s → rejects INTERNAL: the engine itself runs waits',
+    async (uses) => {
+      const err = await failure(executorFor(uses).run(request({ uses })));
+      expect(err.code).toBe('INTERNAL');
+    },
+  );
 
   it.each(['plugin:kb/build', 'action:', 'builtin:http', 'curl'])(
     '%s → rejects VALIDATION naming the supported kinds',

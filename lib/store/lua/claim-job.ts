@@ -11,8 +11,12 @@
  * reply (a Redis restart). A second run with the same claim id answers the claim
  * it already made instead of seeing its own claim as someone else's (-4).
  *
+ * A `waiting` job is claimable by the task its suspension minted once its `wakeAt`
+ * (a sleep's end, a wait's timeout) has come.
+ *
  * Returns
- *   {1, fence, spec, inputs, trigger, workflow, env, needs, stepRecords}
+ *   {1, fence, spec, inputs, trigger, workflow, env, needs, stepRecords, resolved}
+ *       resolved: what the job's wait was resolved with (JSON), or ''
  *       needs: flat {jobKey, status, outputs, …}; stepRecords: one per step (false when none)
  *  -1 no such run or job
  *  -2 the run has finished
@@ -27,7 +31,8 @@ local job, attempt, token = ARGV[1], ARGV[2], ARGV[3]
 local now, leaseMs, claimId = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 
 local state = rcall('HMGET', jobsKey, 'status:' .. job, 'attempt:' .. job, 'token:' .. job,
-  'lease:' .. job, 'needs:' .. job, 'nsteps:' .. job, 'claim:' .. job, 'fence:' .. job)
+  'lease:' .. job, 'needs:' .. job, 'nsteps:' .. job, 'claim:' .. job, 'fence:' .. job,
+  'wakeAt:' .. job, 'resolved:' .. job)
 local status = state[1]
 if not status then return {-1} end
 
@@ -39,6 +44,8 @@ if state[2] ~= attempt or state[3] ~= token then return {-3} end
 local replay = status == 'running' and state[7] == claimId
 if status == 'running' and not replay then
   if tonumber(state[4] or '0') > now then return {-4} end
+elseif status == 'waiting' and not replay then
+  if not state[9] or tonumber(state[9]) > now then return {-3} end
 elseif status ~= 'queued' and not replay then
   return {-3}
 end
@@ -47,12 +54,15 @@ local fence = tonumber(state[8])
 if not replay then
   fence = rcall('HINCRBY', jobsKey, 'fence:' .. job, 1)
   rcall('HSET', jobsKey, 'status:' .. job, 'running', 'lease:' .. job, now + leaseMs, 'claim:' .. job, claimId)
+  if status == 'waiting' then rcall('HDEL', jobsKey, 'waitingFor:' .. job, 'wakeAt:' .. job) end
   rcall('HSETNX', jobsKey, 'startedAt:' .. job, now)
   rcall('XADD', eventsKey, '*', 'type', 'job.started', 'at', now, 'job', job,
     'data', '{"attempt":' .. attempt .. '}')
   if runStatus == 'queued' then
     rcall('HSET', runKey, 'status', 'running', 'startedAt', now)
     rcall('XADD', eventsKey, '*', 'type', 'run.started', 'at', now)
+  elseif runStatus == 'waiting' then
+    rcall('HSET', runKey, 'status', 'running')
   end
 end
 
@@ -72,5 +82,5 @@ if nsteps > 0 then
   stepRecords = rcall('HMGET', stepsKey, unpack(fields))
 end
 
-return {1, fence, run[2], run[3], run[4], run[5], run[6] or '{}', needs, stepRecords}
+return {1, fence, run[2], run[3], run[4], run[5], run[6] or '{}', needs, stepRecords, state[10] or ''}
 `;

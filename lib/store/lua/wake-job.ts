@@ -15,7 +15,8 @@ local status = rcall('HGET', jobsKey, 'status:' .. job)
 if status ~= 'waiting' then return {-1, status or ''} end
 local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
 rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now)
-rcall('HDEL', jobsKey, 'waitingFor:' .. job)
+rcall('HDEL', jobsKey, 'waitingFor:' .. job, 'wakeAt:' .. job)
+if rcall('HGET', runKey, 'status') == 'waiting' then rcall('HSET', runKey, 'status', 'running') end
 local attempt = rcall('HGET', jobsKey, 'attempt:' .. job)
 emit('job.queued', job, '{"attempt":' .. attempt .. '}')
 return {tonumber(attempt), token, rcall('HGET', jobsKey, 'prio:' .. job) or ''}

@@ -1,0 +1,38 @@
+import { z } from 'zod';
+import { admitRun } from '../engine/admit.js';
+import { FINISHED_RUN, rerunAdmission } from '../engine/rerun.js';
+import { parseJsonBody, validateBody } from './body.js';
+import { type ApiResponse, HttpError, json } from './http.js';
+import type { RouteContext } from './routes.js';
+
+export const RerunRequest = z.strictObject({
+  fromJob: z.string().min(1).max(256).optional(),
+  inputs: z.record(z.string(), z.unknown()).optional(),
+});
+
+/**
+ * `POST /v1/runs/{runId}/rerun` (API.md): a new run of the finished run's pinned
+ * spec and revision, linked by `rerunOf`, that keeps the outputs of the jobs before
+ * `fromJob`. The answer is the new run's summary plus what was decided.
+ */
+export async function rerunRun({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
+  const body = validateBody(RerunRequest, parseJsonBody(req.body));
+  const runId = params.runId ?? '';
+  const snap = await app.runs.snapshot(tenant, runId);
+  if (!snap) throw new HttpError(404, 'Not Found', `no run '${runId}'`);
+  const status = snap.run.status ?? 'queued';
+  if (!FINISHED_RUN.has(status)) {
+    throw new HttpError(
+      409,
+      'Run not finished',
+      `run '${runId}' is ${status}; only a finished run can be rerun`,
+    );
+  }
+  const { selection, admit, stepRecords } = rerunAdmission(snap, tenant, body);
+  const { summary } = await admitRun(app, { ...admit, reusedSteps: stepRecords });
+  return json(
+    202,
+    { ...summary, rerunOf: runId, fromJob: selection.fromJob ?? null, reused: selection.reused },
+    { location: summary.links.self },
+  );
+}

@@ -1,0 +1,112 @@
+import { z } from 'zod';
+import { planRun, stepList } from '../engine/plan.js';
+import type { JobTask } from '../queue/message.js';
+import type { Workflow } from '../spec/schema.js';
+import { parseUses } from '../spec/uses.js';
+import { parseJsonBody, validateBody } from './body.js';
+import { type ApiResponse, HttpError, json } from './http.js';
+import type { RouteContext } from './routes.js';
+
+export const ApprovalRequest = z.strictObject({
+  approve: z.boolean(),
+  actor: z.string().min(1).max(256).optional(),
+  comment: z.string().max(4096).optional(),
+});
+
+export const SignalRequest = z.strictObject({ payload: z.unknown().optional() });
+
+const SIGNAL_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
+
+/** `POST /v1/runs/{runId}/approvals/{stepId}`: decide the approval a job waits at. */
+export async function decideApproval({
+  app,
+  req,
+  params,
+  tenant,
+}: RouteContext): Promise<ApiResponse> {
+  const body = validateBody(ApprovalRequest, parseJsonBody(req.body));
+  const runId = params.runId ?? '';
+  const stepId = params.stepId ?? '';
+  const snap = await app.runs.snapshot(tenant, runId);
+  if (!snap) throw new HttpError(404, 'Not Found', `no run '${runId}'`);
+  const index = approvalStepIndex(JSON.parse(snap.run.spec ?? '{"jobs":{}}') as Workflow, stepId);
+  if (index === undefined) {
+    throw new HttpError(404, 'Not Found', `run '${runId}' has no approval step '${stepId}'`);
+  }
+  const waiting = Object.entries(snap.jobs)
+    .filter(([field]) => field.startsWith('waitingFor:'))
+    .map(([, value]) => JSON.parse(value) as { kind?: string; step?: string; approvers?: string[] })
+    .find((w) => w.kind === 'approval' && w.step === stepId);
+  if (!waiting) {
+    throw new HttpError(409, 'Not waiting', `step '${stepId}' is not waiting for approval`);
+  }
+  if (waiting.approvers && !(body.actor && waiting.approvers.includes(body.actor))) {
+    throw new HttpError(
+      403,
+      'Forbidden',
+      `'${body.actor ?? '(no actor)'}' may not decide this approval`,
+      [{ path: 'actor', message: 'must be one of the step\u2019s approvers' }],
+    );
+  }
+  const decision = {
+    approved: body.approve,
+    actor: body.actor ?? null,
+    comment: body.comment ?? null,
+  };
+  const woken = await app.runs.resolveWait(
+    tenant,
+    runId,
+    { kind: 'approval', key: stepId },
+    { step: index, ...decision },
+    { type: 'approval.decided', data: { step: stepId, ...decision } },
+    Date.now(),
+  );
+  if (typeof woken === 'string') {
+    throw new HttpError(409, 'Not waiting', `step '${stepId}' is not waiting for approval`);
+  }
+  await app.queue.send([woken]);
+  return json(200, { id: runId, step: stepId, ...decision });
+}
+
+/** `POST /v1/runs/{runId}/signals/{name}`: wake the step waiting for it, or keep it for the run. */
+export async function sendSignal({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
+  const body = validateBody(SignalRequest, parseJsonBody(req.body));
+  const runId = params.runId ?? '';
+  const name = params.name ?? '';
+  if (!SIGNAL_NAME.test(name)) {
+    throw new HttpError(400, 'Bad signal name', 'signal names are 1-128 of A-Z a-z 0-9 _ . : -', [
+      { path: 'name', message: 'must be 1-128 of A-Z a-z 0-9 _ . : -' },
+    ]);
+  }
+  const payload = body.payload ?? null;
+  const out = await app.runs.resolveWait(
+    tenant,
+    runId,
+    { kind: 'signal', key: name },
+    { payload },
+    { type: 'signal.received', data: { name } },
+    Date.now(),
+  );
+  if (out === 'missing' || out === 'not-waiting') {
+    throw new HttpError(404, 'Not Found', `no run '${runId}'`);
+  }
+  if (out === 'finished') {
+    throw new HttpError(409, 'Run finished', `run '${runId}' has already finished`);
+  }
+  if (out !== 'kept') await app.queue.send([out satisfies JobTask]);
+  return json(202, { id: runId, signal: name, delivered: out !== 'kept' });
+}
+
+/** The flattened index of the approval step `stepId` in the run's spec, if there is one. */
+function approvalStepIndex(spec: Workflow, stepId: string): number | undefined {
+  for (const planned of planRun(spec)) {
+    const job = spec.jobs[planned.name];
+    if (!job) continue;
+    for (const ps of stepList(job)) {
+      const uses = parseUses(ps.step.uses);
+      if (ps.key === stepId && typeof uses !== 'string' && uses.kind === 'approval')
+        return ps.index;
+    }
+  }
+  return undefined;
+}

@@ -1,0 +1,65 @@
+import { log } from '../log.js';
+import { type ConcurrencyDeps, releaseAll } from './concurrency.js';
+import { runDocument } from './run-document.js';
+
+/**
+ * Everything a run's end sets off, after the transition that ended it: its
+ * concurrency slots go to the next in line, a parent waiting on it is woken with
+ * its result, a cancelled (or timed-out) run cancels its child runs, and it leaves
+ * the reaper's worklist. That last, so a crash before it leaves the run on the
+ * worklist and the reaper's next tick does the rest: every step is idempotent.
+ */
+export async function runFinished(
+  deps: ConcurrencyDeps,
+  tenant: string,
+  runId: string,
+  now: number,
+): Promise<void> {
+  await releaseAll(deps, tenant, runId, now);
+  const [status, parentRunId, cancelRequested] =
+    (await deps.runs.runFields(tenant, [runId], ['status', 'parentRunId', 'cancelRequested']))[0] ??
+    [];
+  if (parentRunId) await wakeParent(deps, tenant, runId, parentRunId, now);
+  if (status === 'cancelled' || cancelRequested) await cancelChildren(deps, tenant, runId, now);
+  await deps.runs.forgetActive(tenant, runId);
+}
+
+/** The parent's `workflow:` step waits for this run: resolve it with the run's result. */
+export async function wakeParent(
+  deps: ConcurrencyDeps,
+  tenant: string,
+  runId: string,
+  parentRunId: string,
+  now: number,
+): Promise<void> {
+  const snap = await deps.runs.snapshot(tenant, runId);
+  if (!snap) return;
+  const doc = runDocument(snap);
+  const woken = await deps.runs.resolveWait(
+    tenant,
+    parentRunId,
+    { kind: 'workflow', key: runId },
+    { status: doc.status, outputs: doc.outputs, error: doc.error },
+    { type: '', data: {} },
+    now,
+  );
+  // Not waiting: a `wait: false` step, a parent already ended, or one not yet
+  // suspended, which looks for the finished child itself after suspending.
+  if (typeof woken !== 'string') await deps.queue.send([woken]);
+}
+
+async function cancelChildren(deps: ConcurrencyDeps, tenant: string, runId: string, now: number) {
+  for (const child of await deps.runs.children(tenant, runId)) {
+    const error = JSON.stringify({
+      code: 'CANCELLED',
+      message: `parent run ${runId} was cancelled`,
+    });
+    const out = await deps.runs.cancelRun(tenant, child, now, {
+      finalStatus: 'cancelled',
+      error,
+      reason: 'parent cancelled',
+    });
+    if (out.kind === 'cancelling' && out.runStatus) await runFinished(deps, tenant, child, now);
+    log.info({ runId: child, parentRunId: runId }, 'child run cancelled with its parent');
+  }
+}

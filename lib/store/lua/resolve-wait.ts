@@ -1,0 +1,58 @@
+import { withShared } from './shared.js';
+
+/**
+ * resolveWait — what a waiting job waits for has happened (an approval decided, a
+ * signal sent, a child run finished): store it as the job's resolution and queue
+ * the job again under a new token; the executor finishes the waiting step with it.
+ * The waiter is found by kind and key (`waitingFor.step` for approvals,
+ * `.name` for signals, `.runId` for child runs). A signal nobody waits for yet is
+ * kept for the run (FIFO per name) and taken by the first step that waits for it.
+ *
+ * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream
+ * ARGV[1] now (ms)    ARGV[2] kind (approval | signal | workflow)    ARGV[3] key
+ * ARGV[4] resolution JSON    ARGV[5] event type ('' for none)    ARGV[6] event data JSON
+ *
+ * Returns {1, job, attempt, token, priority or ''} woken; {2} a signal kept for later;
+ *   -1 no run; -2 the run has finished; -3 nobody waits for this (approval, child run).
+ */
+export default withShared(/* lua */ `
+local kind, key = ARGV[2], ARGV[3]
+local runStatus = rcall('HGET', runKey, 'status')
+if not runStatus then return -1 end
+if runStatus == 'succeeded' or runStatus == 'failed' or runStatus == 'cancelled' then return -2 end
+
+local field = {approval = 'step', signal = 'name', workflow = 'runId'}
+local job
+local fields = rcall('HGETALL', jobsKey)
+for i = 1, #fields, 2 do
+  if string.sub(fields[i], 1, 11) == 'waitingFor:' then
+    local wait = cjson.decode(fields[i + 1])
+    local candidate = string.sub(fields[i], 12)
+    if wait.kind == kind and wait[field[kind]] == key
+      and rcall('HGET', jobsKey, 'status:' .. candidate) == 'waiting' then
+      job = candidate
+      break
+    end
+  end
+end
+
+if not job then
+  if kind ~= 'signal' then return -3 end
+  local buffered = rcall('HGET', runKey, 'signals:' .. key)
+  local queue = buffered and cjson.decode(buffered) or {}
+  queue[#queue + 1] = cjson.decode(ARGV[4]).payload or cjson.null
+  rcall('HSET', runKey, 'signals:' .. key, cjson.encode(queue))
+  emit(ARGV[5], nil, ARGV[6])
+  return {2}
+end
+
+local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
+rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now,
+  'resolved:' .. job, ARGV[4])
+rcall('HDEL', jobsKey, 'waitingFor:' .. job, 'wakeAt:' .. job)
+if runStatus == 'waiting' then rcall('HSET', runKey, 'status', 'running') end
+if ARGV[5] ~= '' then emit(ARGV[5], job, ARGV[6]) end
+emit('job.queued', job, '{"attempt":' .. rcall('HGET', jobsKey, 'attempt:' .. job) .. '}')
+return {1, job, tonumber(rcall('HGET', jobsKey, 'attempt:' .. job)), token,
+  rcall('HGET', jobsKey, 'prio:' .. job) or ''}
+`);

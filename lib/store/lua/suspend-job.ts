@@ -1,0 +1,59 @@
+import { withShared } from './shared.js';
+
+/**
+ * suspendJob — a claimed job must wait (concurrency slot, sleep, approval, signal,
+ * child run): it gives up its claim and becomes `waiting`, and the invocation ends
+ * (invariant 5). The job gets a fresh dispatch token now, so a delayed message or
+ * a timer carrying it (`wakeAt`: the sleep's end, a wait's timeout) can claim it
+ * then; any other wake-up (resolveWait, wakeJob) mints a newer one and the timer's
+ * message is dropped. A signal already sent to the run is taken at once: the job
+ * is queued again with it as its resolution.
+ * When no job is left queued or running, the run becomes `waiting` too.
+ *
+ * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream
+ * ARGV[1] now (ms)    ARGV[2] job key    ARGV[3] fence    ARGV[4] waitingFor JSON
+ * ARGV[5] wakeAt (ms) or ''              ARGV[6] signal name or ''
+ * ARGV[7] event type for the wait ('' for none, e.g. approval.requested)
+ *
+ * Returns {token, priority or '', 1 if queued again at once else 0}; -1 stale fence.
+ */
+export default withShared(/* lua */ `
+local job, waitingFor, wakeAt, signal = ARGV[2], ARGV[4], ARGV[5], ARGV[6]
+if not holds(job, ARGV[3], '') then return replayed(job, ARGV[3], '') or -1 end
+local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
+local prio = rcall('HGET', jobsKey, 'prio:' .. job) or ''
+rcall('HDEL', jobsKey, 'lease:' .. job, 'resolved:' .. job, 'wakeAt:' .. job)
+
+if signal ~= '' then
+  local buffered = rcall('HGET', runKey, 'signals:' .. signal)
+  if buffered then
+    local queue = cjson.decode(buffered)
+    local first = table.remove(queue, 1)
+    if #queue == 0 then rcall('HDEL', runKey, 'signals:' .. signal)
+    else rcall('HSET', runKey, 'signals:' .. signal, cjson.encode(queue)) end
+    rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now,
+      'resolved:' .. job, cjson.encode({payload = first}))
+    emit('signal.received', job, cjson.encode({name = signal, buffered = true}))
+    return remember(job, ARGV[3], '', {token, prio, 1})
+  end
+end
+
+rcall('HSET', jobsKey, 'status:' .. job, 'waiting', 'waitingFor:' .. job, waitingFor, 'token:' .. job, token)
+if wakeAt ~= '' then rcall('HSET', jobsKey, 'wakeAt:' .. job, wakeAt) end
+emit('job.waiting', job, waitingFor)
+if ARGV[7] ~= '' then emit(ARGV[7], job, waitingFor) end
+
+local live = false
+local fields = rcall('HGETALL', jobsKey)
+for i = 1, #fields, 2 do
+  if string.sub(fields[i], 1, 7) == 'status:' and (fields[i + 1] == 'queued' or fields[i + 1] == 'running') then
+    live = true
+    break
+  end
+end
+if not live and rcall('HGET', runKey, 'status') == 'running' then
+  rcall('HSET', runKey, 'status', 'waiting')
+  emit('run.waiting')
+end
+return remember(job, ARGV[3], '', {token, prio, 0})
+`);

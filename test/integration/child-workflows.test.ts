@@ -1,0 +1,175 @@
+import { describe, expect, it } from 'vitest';
+import { createApi } from '../../lib/api/handle.js';
+import type { App } from '../../lib/app.js';
+import { runDocument } from '../../lib/engine/run-document.js';
+import { loadSpec, specDigest } from '../../lib/spec/index.js';
+import { pollOnce, runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
+
+const TENANT = 'acme';
+
+type Doc = {
+  status: string;
+  parentRunId: string | null;
+  outputs: Record<string, unknown>;
+  jobs: Record<
+    string,
+    {
+      status: string;
+      error: { code: string; message: string } | null;
+      steps: { status: string; outputs: Record<string, unknown> }[];
+    }
+  >;
+};
+
+async function doc(app: App, runId: string): Promise<Doc> {
+  const snap = await app.runs.snapshot(TENANT, runId);
+  if (!snap) throw new Error(`no run ${runId}`);
+  return runDocument(snap) as unknown as Doc;
+}
+
+async function register(app: App, text: string) {
+  const spec = loadSpec({ text, format: 'yaml' });
+  await app.workflows.register(
+    TENANT,
+    spec.name,
+    {
+      version: '',
+      digest: specDigest(spec),
+      createdAt: new Date().toISOString(),
+      spec: JSON.stringify(spec),
+    },
+    false,
+  );
+}
+
+const CHILD = `
+name: child
+on: { manual: true }
+inputs: { n: { type: number, required: true } }
+outputs: { doubled: "\${{ jobs.work.outputs.doubled }}" }
+jobs:
+  work:
+    steps:
+      - { id: s, uses: action:echo, with: { v: "\${{ inputs.n * 2 }}" } }
+      - { uses: action:fail, if: "\${{ inputs.n < 0 }}", with: { message: negative } }
+    outputs: { doubled: "\${{ steps.s.outputs.v }}" }
+`;
+
+const parent = (n: number, extra = '') => `
+name: parent
+on: { manual: true }
+jobs:
+  call:
+    steps:
+      - { id: kid, uses: "workflow:child", with: { inputs: { n: ${n} }${extra} } }
+      - { id: after, uses: action:echo, with: { got: "\${{ steps.kid.outputs.doubled }}" } }
+`;
+
+describe('child workflows', () => {
+  it('starts the child, waits for it without a running Lambda, and takes its outputs', async () => {
+    const app = await startTestApp();
+    await register(app, CHILD.replace('inputs.n * 2', 'inputs.n'));
+    const id = await submitSpec(app, parent(21));
+    expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+    const d = await doc(app, id);
+    const childId = d.jobs.call?.steps[0]?.outputs;
+    expect(d.jobs.call?.steps[1]?.outputs.got).toBe(21);
+    expect(childId).toEqual({ doubled: 21 });
+    const [kid] = await app.runs.children(TENANT, id);
+    const child = await doc(app, kid as string);
+    expect(child.parentRunId).toBe(id);
+    expect(child.status).toBe('succeeded');
+  });
+
+  it('fails the step when the child fails', async () => {
+    const app = await startTestApp();
+    await register(app, CHILD.replace('inputs.n * 2', 'inputs.n'));
+    const id = await submitSpec(app, parent(-1));
+    expect(await runUntilFinished(app, TENANT, id)).toBe('failed');
+    const d = await doc(app, id);
+    expect(d.jobs.call?.error?.message).toMatch(/child run run_\w+ failed: negative/);
+  });
+
+  it('with wait: false, goes on at once with the child run id', async () => {
+    const app = await startTestApp();
+    await register(app, CHILD.replace('inputs.n * 2', 'inputs.n'));
+    const id = await submitSpec(app, parent(1, ', wait: false'));
+    expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+    const [kid] = await app.runs.children(TENANT, id);
+    expect((await doc(app, id)).jobs.call?.steps[0]?.outputs).toEqual({ runId: kid });
+    expect(await runUntilFinished(app, TENANT, kid as string)).toBe('succeeded');
+  });
+
+  it('fails the step clearly for a workflow that is not registered, or bad inputs', async () => {
+    const app = await startTestApp();
+    const missing = await submitSpec(app, parent(1));
+    expect(await runUntilFinished(app, TENANT, missing)).toBe('failed');
+    expect((await doc(app, missing)).jobs.call?.error).toMatchObject({
+      code: 'VALIDATION',
+      message: "no workflow 'child' is registered",
+    });
+    await register(app, CHILD.replace('inputs.n * 2', 'inputs.n'));
+    const bad = await submitSpec(app, parent(1).replace('n: 1', 'n: "x"'));
+    expect(await runUntilFinished(app, TENANT, bad)).toBe('failed');
+    expect((await doc(app, bad)).jobs.call?.error?.message).toMatch(
+      /^child workflow 'child': invalid inputs/,
+    );
+  });
+
+  it('enforces the nesting depth of 5', async () => {
+    const app = await startTestApp();
+    await register(
+      app,
+      `
+name: child
+on: { manual: true }
+jobs:
+  again: { steps: [{ uses: "workflow:child" }] }
+`,
+    );
+    const id = await submitSpec(
+      app,
+      'name: top\non: { manual: true }\njobs:\n  j: { steps: [{ uses: "workflow:child" }] }\n',
+    );
+    expect(await runUntilFinished(app, TENANT, id, 30_000)).toBe('failed');
+    // top → 5 children; the fifth child's step refuses a sixth level.
+    let run = id;
+    for (let depth = 1; depth <= 5; depth++) {
+      const [kid] = await app.runs.children(TENANT, run);
+      expect(kid).toBeDefined();
+      run = kid as string;
+    }
+    expect(await app.runs.children(TENANT, run)).toEqual([]);
+    expect((await doc(app, run)).jobs.again?.error?.message).toBe(
+      'child workflows nest at most 5 deep',
+    );
+  });
+
+  it('cancelling the parent cancels the child', async () => {
+    const app = await startTestApp();
+    await register(
+      app,
+      'name: child\non: { manual: true }\njobs:\n  wait: { steps: [{ id: gate, uses: approval }] }\n',
+    );
+    const id = await submitSpec(
+      app,
+      'name: top\non: { manual: true }\njobs:\n  j: { steps: [{ uses: "workflow:child" }] }\n',
+    );
+    for (let i = 0; i < 20 && (await app.runs.children(TENANT, id)).length === 0; i++)
+      await pollOnce(app, 0);
+    const [kid] = await app.runs.children(TENANT, id);
+    for (let i = 0; i < 20 && (await doc(app, kid as string)).status !== 'waiting'; i++)
+      await pollOnce(app, 0);
+    expect((await doc(app, id)).status).toBe('waiting');
+    const res = await createApi(app)({
+      method: 'POST',
+      path: `/v1/runs/${id}/cancel`,
+      headers: { authorization: 'Bearer test-key-acme' },
+      query: {},
+      body: '{}',
+    });
+    expect(res.status).toBe(202);
+    expect((await doc(app, id)).status).toBe('cancelled');
+    expect((await doc(app, kid as string)).status).toBe('cancelled');
+  });
+});

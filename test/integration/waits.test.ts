@@ -1,0 +1,280 @@
+import { describe, expect, it } from 'vitest';
+import { createApi } from '../../lib/api/handle.js';
+import type { App } from '../../lib/app.js';
+import { executeJob } from '../../lib/engine/execute-job.js';
+import { runDocument } from '../../lib/engine/run-document.js';
+import { scheduleTick } from '../../lib/engine/schedule-tick.js';
+import { globalKeys } from '../../lib/store/keys.js';
+import { pollOnce, runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
+
+const TENANT = 'acme';
+
+type Doc = {
+  status: string;
+  outputs: Record<string, unknown>;
+  jobs: Record<
+    string,
+    {
+      status: string;
+      waitingFor: Record<string, unknown> | null;
+      error: { code: string } | null;
+      steps: {
+        id: string;
+        status: string;
+        outputs: Record<string, unknown>;
+        error: { code: string } | null;
+      }[];
+    }
+  >;
+};
+
+async function doc(app: App, runId: string): Promise<Doc> {
+  const snap = await app.runs.snapshot(TENANT, runId);
+  if (!snap) throw new Error(`no run ${runId}`);
+  return runDocument(snap) as unknown as Doc;
+}
+
+/** Poll until the run reaches `status` (or throw). */
+async function until(app: App, runId: string, status: string, ms = 8_000): Promise<Doc> {
+  const deadline = Date.now() + ms;
+  for (;;) {
+    const d = await doc(app, runId);
+    if (d.status === status) return d;
+    if (Date.now() > deadline) throw new Error(`run ${runId} is ${d.status}, not ${status}`);
+    await pollOnce(app, 0);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
+function api(app: App) {
+  const handle = createApi(app);
+  return (method: string, path: string, body: unknown = {}) =>
+    handle({
+      method,
+      path,
+      headers: { authorization: 'Bearer test-key-acme' },
+      query: {},
+      body: JSON.stringify(body),
+    });
+}
+
+describe('sleep', () => {
+  it('suspends the job (run waiting), and a delayed message wakes it when the time comes', async () => {
+    const app = await startTestApp();
+    const id = await submitSpec(
+      app,
+      `
+name: nap
+on: { manual: true }
+jobs:
+  j:
+    steps:
+      - { id: before, uses: action:echo, with: { n: 1 } }
+      - { id: nap, uses: sleep, with: { seconds: 1 } }
+      - { id: after, uses: action:echo, with: { woke: "\${{ steps.nap.outputs.wokeAt }}" } }
+`,
+    );
+    const started = Date.now();
+    await pollOnce(app, 1);
+    const waiting = await doc(app, id);
+    expect(waiting.status).toBe('waiting');
+    expect(waiting.jobs.j?.status).toBe('waiting');
+    expect(waiting.jobs.j?.waitingFor).toMatchObject({ kind: 'sleep' });
+    expect(waiting.jobs.j?.steps.map((s) => s.status)).toEqual(['succeeded', 'waiting', 'pending']);
+
+    expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+    const woke = Date.now() - started;
+    expect(woke).toBeGreaterThanOrEqual(1_000);
+    expect(woke).toBeLessThan(4_000);
+    const done = await doc(app, id);
+    expect(done.jobs.j?.steps.map((s) => s.status)).toEqual([
+      'succeeded',
+      'succeeded',
+      'succeeded',
+    ]);
+    expect(done.jobs.j?.steps[2]?.outputs.woke).toBe(done.jobs.j?.steps[1]?.outputs.wokeAt);
+    const events = (await app.runs.readEvents(TENANT, id, undefined, 100)).map(
+      (e) => e.fields.type,
+    );
+    expect(events.filter((t) => t === 'step.started')).toHaveLength(3);
+    expect(events).toContain('run.waiting');
+  });
+
+  it('parks a sleep beyond SQS’s 15 minutes in the timer set, which the schedule tick wakes', async () => {
+    const app = await startTestApp();
+    const id = await submitSpec(
+      app,
+      'name: long-nap\non: { manual: true }\njobs:\n  j: { steps: [{ uses: sleep, with: { seconds: 1200 } }] }\n',
+    );
+    await pollOnce(app, 1);
+    const timers = globalKeys(app.config.keyPrefix).timers;
+    expect(await app.redis.zcard(timers)).toBe(1);
+    expect(await pollOnce(app, 0)).toBe(0);
+
+    const later = Date.now() + 1_201_000;
+    expect((await scheduleTick(app, later)).timersWoken).toBe(1);
+    const late = { ...app, now: () => later };
+    for (let i = 0; i < 5 && (await doc(app, id)).status !== 'succeeded'; i++) {
+      await pollWith(app, late);
+    }
+    expect((await doc(app, id)).status).toBe('succeeded');
+  });
+});
+
+/** pollOnce, but executing with other deps (a clock in the future). */
+async function pollWith(app: App, deps: Parameters<typeof executeJob>[0]) {
+  const { ReceiveMessageCommand, DeleteMessageCommand } = await import('@aws-sdk/client-sqs');
+  const { parseJobTask } = await import('../../lib/queue/message.js');
+  const out = await app.sqs.send(
+    new ReceiveMessageCommand({
+      QueueUrl: app.config.queueUrl,
+      MaxNumberOfMessages: 10,
+      WaitTimeSeconds: 1,
+    }),
+  );
+  for (const m of out.Messages ?? []) {
+    const task = parseJobTask(m.Body ?? '');
+    if (task) await executeJob(deps, task, () => 60_000);
+    await app.sqs.send(
+      new DeleteMessageCommand({ QueueUrl: app.config.queueUrl, ReceiptHandle: m.ReceiptHandle }),
+    );
+  }
+}
+
+const APPROVAL = (extra = '') => `
+name: gated
+on: { manual: true }
+jobs:
+  build: { steps: [{ uses: action:noop }] }
+  ship:
+    needs: build
+    steps:
+      - { id: gate, uses: approval, with: { ${extra} } }
+      - { id: after, uses: action:echo, with: { by: "\${{ steps.gate.outputs.actor }}" } }
+`;
+
+describe('approval', () => {
+  it('waits for a decision through the API, records actor and comment, then goes on', async () => {
+    const app = await startTestApp();
+    const call = api(app);
+    const id = await submitSpec(app, APPROVAL());
+    expect((await call('POST', `/v1/runs/${id}/approvals/gate`, { approve: true })).status).toBe(
+      409,
+    );
+    const waiting = await until(app, id, 'waiting');
+    expect(waiting.jobs.ship?.waitingFor).toMatchObject({ kind: 'approval', step: 'gate' });
+
+    expect((await call('POST', `/v1/runs/${id}/approvals/nope`, { approve: true })).status).toBe(
+      404,
+    );
+    expect((await call('POST', `/v1/runs/${id}/approvals/gate`, { approve: 'yes' })).status).toBe(
+      422,
+    );
+    const res = await call('POST', `/v1/runs/${id}/approvals/gate`, {
+      approve: true,
+      actor: 'alice',
+      comment: 'ship it',
+    });
+    expect(res.status).toBe(200);
+    expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+    const done = await doc(app, id);
+    expect(done.jobs.ship?.steps[0]?.outputs).toEqual({
+      approved: true,
+      actor: 'alice',
+      comment: 'ship it',
+    });
+    expect(done.jobs.ship?.steps[1]?.outputs.by).toBe('alice');
+    // Decided once: a second decision finds nothing waiting.
+    expect((await call('POST', `/v1/runs/${id}/approvals/gate`, { approve: true })).status).toBe(
+      409,
+    );
+    const events = (await app.runs.readEvents(TENANT, id, undefined, 100)).map(
+      (e) => e.fields.type,
+    );
+    expect(events).toEqual(expect.arrayContaining(['approval.requested', 'approval.decided']));
+  });
+
+  it('fails the step with APPROVAL_REJECTED on a rejection', async () => {
+    const app = await startTestApp();
+    const id = await submitSpec(app, APPROVAL());
+    await until(app, id, 'waiting');
+    await api(app)('POST', `/v1/runs/${id}/approvals/gate`, { approve: false, actor: 'bob' });
+    expect(await runUntilFinished(app, TENANT, id)).toBe('failed');
+    expect((await doc(app, id)).jobs.ship?.error?.code).toBe('APPROVAL_REJECTED');
+  });
+
+  it('refuses an actor outside `approvers` with 403 and changes nothing', async () => {
+    const app = await startTestApp();
+    const call = api(app);
+    const id = await submitSpec(app, APPROVAL('approvers: [alice]'));
+    await until(app, id, 'waiting');
+    expect(
+      (await call('POST', `/v1/runs/${id}/approvals/gate`, { approve: true, actor: 'mallory' }))
+        .status,
+    ).toBe(403);
+    expect((await doc(app, id)).jobs.ship?.status).toBe('waiting');
+    expect(
+      (await call('POST', `/v1/runs/${id}/approvals/gate`, { approve: true, actor: 'alice' }))
+        .status,
+    ).toBe(200);
+    expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+  });
+
+  it('fails with APPROVAL_TIMEOUT when nobody decides in time', async () => {
+    const app = await startTestApp();
+    const id = await submitSpec(app, APPROVAL('timeoutSeconds: 1'));
+    await until(app, id, 'waiting');
+    expect(await runUntilFinished(app, TENANT, id)).toBe('failed');
+    expect((await doc(app, id)).jobs.ship?.error?.code).toBe('APPROVAL_TIMEOUT');
+  });
+
+  it('a cancel ends a waiting run at once', async () => {
+    const app = await startTestApp();
+    const id = await submitSpec(app, APPROVAL());
+    await until(app, id, 'waiting');
+    const res = await api(app)('POST', `/v1/runs/${id}/cancel`, {});
+    expect(res.body).toMatchObject({ status: 'cancelled' });
+    expect((await doc(app, id)).jobs.ship?.status).toBe('cancelled');
+  });
+});
+
+const SIGNAL = `
+name: listener
+on: { manual: true }
+jobs:
+  j:
+    steps:
+      - { id: first, uses: signal, with: { name: go } }
+      - { id: second, uses: signal, with: { name: go } }
+`;
+
+describe('signal', () => {
+  it('delivers signals sent before the step waits (kept, in order) and after (wakes it)', async () => {
+    const app = await startTestApp();
+    const call = api(app);
+    const id = await submitSpec(app, SIGNAL);
+    const early = await call('POST', `/v1/runs/${id}/signals/go`, { payload: { n: 1 } });
+    expect(early).toMatchObject({ status: 202, body: { delivered: false } });
+    // The first step takes the kept signal; the second waits.
+    const waiting = await until(app, id, 'waiting');
+    expect(waiting.jobs.j?.steps[0]?.outputs).toEqual({ payload: { n: 1 } });
+    expect(waiting.jobs.j?.waitingFor).toMatchObject({ kind: 'signal', name: 'go' });
+    const late = await call('POST', `/v1/runs/${id}/signals/go`, { payload: 'two' });
+    expect(late).toMatchObject({ status: 202, body: { delivered: true } });
+    expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+    expect((await doc(app, id)).jobs.j?.steps[1]?.outputs).toEqual({ payload: 'two' });
+    expect((await call('POST', `/v1/runs/${id}/signals/go`, {})).status).toBe(409);
+    expect((await call('POST', '/v1/runs/run_nope/signals/go', {})).status).toBe(404);
+    expect((await call('POST', `/v1/runs/${id}/signals/bad name`, {})).status).toBe(400);
+  });
+
+  it('fails with TIMEOUT when no signal comes in time', async () => {
+    const app = await startTestApp();
+    const id = await submitSpec(
+      app,
+      'name: quiet\non: { manual: true }\njobs:\n  j: { steps: [{ uses: signal, with: { name: never, timeoutSeconds: 1 } }] }\n',
+    );
+    expect(await runUntilFinished(app, TENANT, id)).toBe('failed');
+    expect((await doc(app, id)).jobs.j?.error?.code).toBe('TIMEOUT');
+  });
+});

@@ -1,0 +1,165 @@
+import { describe, expect, it } from 'vitest';
+import { initialJobFields, planRun } from '../../lib/engine/plan.js';
+import { rerunAdmission, selectReuse } from '../../lib/engine/rerun.js';
+import { ValidationError } from '../../lib/errors.js';
+import { loadSpec } from '../../lib/spec/index.js';
+import { checkWebhookSignature, signWebhook } from '../../lib/triggers/webhook-signature.js';
+
+const spec = (jobs: string) =>
+  loadSpec({ text: `name: p\non: { manual: true }\njobs:\n${jobs}`, format: 'yaml' });
+
+const noop = 'steps: [{ uses: action:noop }]';
+/** a → b → d, a → c → d, m (matrix of 2) → e, and f on its own. */
+const PLAN = planRun(
+  spec(`
+  a: { ${noop} }
+  b: { needs: a, ${noop} }
+  c: { needs: a, ${noop} }
+  d: { needs: [b, c], ${noop} }
+  m: { strategy: { matrix: { k: [x, y] } }, ${noop} }
+  e: { needs: m, ${noop} }
+  f: { ${noop} }
+`),
+);
+const ALL = PLAN.map((p) => p.key);
+
+describe('selectReuse', () => {
+  it.each([
+    ['nothing failed: everything again', {}, undefined, undefined, []],
+    ['the first failed job by default', { c: 'failed', d: 'skipped' }, undefined, 'c', ['c', 'd']],
+    ['an explicit fromJob', {}, 'b', 'b', ['b', 'd']],
+    ['a matrix job covers all its instances', {}, 'm', 'm', ['m[k=x]', 'm[k=y]', 'e']],
+    [
+      'every job that did not succeed, not only fromJob',
+      { 'm[k=y]': 'failed', e: 'skipped', f: 'cancelled' },
+      'c',
+      'c',
+      ['c', 'd', 'm[k=y]', 'e', 'f'],
+    ],
+    [
+      'the first failed job in plan order',
+      { 'm[k=x]': 'failed', e: 'skipped', b: 'failed', d: 'skipped' },
+      undefined,
+      'b',
+      ['b', 'd', 'm[k=x]', 'e'],
+    ],
+  ])('reruns %s', (_, failures: Record<string, string>, fromJob, start, again) => {
+    const status = (key: string) => failures[key] ?? 'succeeded';
+    const selection = selectReuse(PLAN, status, fromJob);
+    const rerun = again.length === 0 ? ALL : again;
+    expect(selection.fromJob).toBe(start);
+    expect(new Set(selection.rerun)).toEqual(new Set(rerun));
+    expect(selection.reused).toEqual(ALL.filter((k) => !rerun.includes(k)));
+  });
+
+  it.each(['nope', 'm[k=x]'])(
+    'refuses fromJob %s (a job name is needed), naming the field',
+    (name) => {
+      let thrown: unknown;
+      try {
+        selectReuse(PLAN, () => 'succeeded', name);
+      } catch (err) {
+        thrown = err;
+      }
+      expect(thrown).toBeInstanceOf(ValidationError);
+      expect((thrown as ValidationError).problems.map((p) => p.path)).toEqual(['fromJob']);
+    },
+  );
+});
+
+describe('initialJobFields with reused jobs', () => {
+  it('writes reused jobs succeeded with their outputs and counts only the rest', () => {
+    const reused = new Map([
+      ['a', '{"v":1}'],
+      ['b', '{"v":2}'],
+    ]);
+    const { fields, queued, pending } = initialJobFields(PLAN, 1234, reused);
+    expect(pending).toBe(PLAN.length - 2);
+    expect(queued).toEqual(['c', 'm[k=x]', 'm[k=y]', 'f']);
+    expect(fields).toMatchObject({
+      'status:a': 'succeeded',
+      'outputs:a': '{"v":1}',
+      'attempt:a': '0',
+      'finishedAt:a': '1234',
+      'status:b': 'succeeded',
+      'status:c': 'queued',
+      'token:c': '1',
+      'token:f': '4',
+      'status:d': 'pending',
+      'waiting:d': '1',
+      'waiting:e': '2',
+    });
+    expect(fields['queuedAt:a']).toBeUndefined();
+  });
+
+  it('is the plain initial state without reuse', () => {
+    const { pending, queued } = initialJobFields(PLAN, 1);
+    expect([pending, queued]).toEqual([PLAN.length, ['a', 'm[k=x]', 'm[k=y]', 'f']]);
+  });
+
+  it('refuses to reuse a job that needs one which runs again', () => {
+    expect(() => initialJobFields(PLAN, 1, new Map([['b', '{}']]))).toThrow(/needs a/);
+  });
+});
+
+describe('rerunAdmission', () => {
+  it('pins the spec, revision, inputs, env and payload of the run and marks reused steps', () => {
+    const s = spec(`  a: { ${noop} }\n  b: { needs: a, ${noop} }\n`);
+    const admission = rerunAdmission(
+      {
+        run: {
+          id: 'run_OLD',
+          status: 'failed',
+          spec: JSON.stringify(s),
+          revision: '7',
+          inputs: '{"x":1}',
+          env: '{"E":"v"}',
+          trigger: '{"type":"webhook","actor":"webhook","payload":{"ref":"main"}}',
+        },
+        jobs: { 'status:a': 'succeeded', 'outputs:a': '{"o":1}', 'status:b': 'failed' },
+        steps: { 'a#0': '{"id":"s0","status":"succeeded"}', 'b#0': '{"id":"s0"}' },
+      },
+      'acme',
+      {},
+    );
+    expect(admission.selection).toMatchObject({ fromJob: 'b', reused: ['a'] });
+    expect(admission.admit).toMatchObject({
+      tenant: 'acme',
+      revision: 7,
+      inputs: { x: 1 },
+      env: { E: 'v' },
+      trigger: { type: 'rerun', actor: 'acme', payload: { ref: 'main' } },
+      rerunOf: 'run_OLD',
+    });
+    expect([...(admission.admit.reuse ?? [])]).toEqual([['a', '{"o":1}']]);
+    expect(admission.stepRecords).toEqual({
+      'a#0': '{"id":"s0","status":"succeeded","reused":true}',
+    });
+  });
+});
+
+describe('checkWebhookSignature', () => {
+  const body = '{"ref":"main"}';
+  const good = signWebhook('k', body);
+  it.each([
+    [good, 'ok'],
+    [good.toUpperCase().replace('SHA256=', 'sha256='), 'ok'],
+    [` ${good} `, 'ok'],
+    [undefined, 'missing'],
+    ['', 'missing'],
+    ['sha1=abc', 'malformed'],
+    [good.slice(0, -2), 'malformed'],
+    [`${good}00`, 'malformed'],
+    [good.slice(7), 'malformed'],
+    [signWebhook('other', body), 'mismatch'],
+    [signWebhook('k', `${body} `), 'mismatch'],
+  ])('%s → %s', (header, expected) => {
+    expect(checkWebhookSignature('k', body, header)).toBe(expected);
+  });
+
+  it('matches the HMAC-SHA256 test vector of RFC 4231 case 2', () => {
+    expect(signWebhook('Jefe', 'what do ya want for nothing?')).toBe(
+      'sha256=5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843',
+    );
+  });
+});
