@@ -23,6 +23,8 @@ export interface PlannedJob {
   continueOnError: boolean;
   stepCount: number;
   priority: 'high' | 'normal' | 'low';
+  /** An instance of a matrix job: its `strategy` limits, shared by all its instances. */
+  matrixGroup?: { name: string; maxParallel?: number; failFast: boolean };
 }
 
 /** A step of the flattened step list, in run order (hooks included). */
@@ -74,6 +76,15 @@ export function planRun(spec: Workflow): PlannedJob[] {
         continueOnError: job.continueOnError,
         stepCount: stepList(job).length,
         priority: job.priority,
+        ...(matrix && job.strategy
+          ? {
+              matrixGroup: {
+                name,
+                ...(job.strategy.maxParallel ? { maxParallel: job.strategy.maxParallel } : {}),
+                failFast: job.strategy.failFast,
+              },
+            }
+          : {}),
       })),
     );
   }
@@ -97,6 +108,10 @@ export function planRun(spec: Workflow): PlannedJob[] {
  * nor towards their dependents' `waiting`, so the finish script unblocks the rest
  * exactly as if they had just finished. A reused job must not need a job that runs
  * again: its outputs could then not be the ones its needs would give.
+ *
+ * Matrix instances carry their group (`mgroup:`; the group's instance list, limit
+ * and failFast under `minst: mmax: mff:`), so the finish script can hold instances
+ * beyond `maxParallel` (`held:`, left pending) and cancel the rest on a failure.
  */
 export function initialJobFields(
   plan: PlannedJob[],
@@ -110,7 +125,18 @@ export function initialJobFields(
   const fields: Record<string, string> = {};
   const queued: string[] = [];
   let pending = 0;
+  const started = new Map<string, number>();
   for (const job of plan) {
+    const group = job.matrixGroup;
+    if (group && !fields[`minst:${group.name}`]) {
+      Object.assign(fields, {
+        [`minst:${group.name}`]: JSON.stringify(
+          plan.filter((p) => p.matrixGroup?.name === group.name).map((p) => p.key),
+        ),
+        [`mff:${group.name}`]: group.failFast ? '1' : '0',
+        ...(group.maxParallel ? { [`mmax:${group.name}`]: String(group.maxParallel) } : {}),
+      });
+    }
     const outputs = reused.get(job.key);
     const common = {
       [`fence:${job.key}`]: '0',
@@ -143,9 +169,14 @@ export function initialJobFields(
     }
     pending += 1;
     const waiting = job.needs.filter((need) => !reused.has(need)).length;
-    const ready = waiting === 0;
+    const running = group ? (started.get(group.name) ?? 0) : 0;
+    const held = waiting === 0 && group?.maxParallel !== undefined && running >= group.maxParallel;
+    const ready = waiting === 0 && !held;
     if (ready) queued.push(job.key);
+    if (ready && group) started.set(group.name, running + 1);
     Object.assign(fields, common, {
+      ...(group ? { [`mgroup:${job.key}`]: group.name } : {}),
+      ...(held ? { [`held:${job.key}`]: '1' } : {}),
       [`status:${job.key}`]: ready ? 'queued' : 'pending',
       [`attempt:${job.key}`]: ready ? '1' : '0',
       [`token:${job.key}`]: ready ? String(queued.length) : '',

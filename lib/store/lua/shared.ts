@@ -61,10 +61,35 @@ local function needsSucceeded(key)
   return true
 end
 
+local ACTIVE = {queued = true, running = true, waiting = true}
+
 local function finishJob(job, status, outputs, err)
   local ready = {}
   local worklist = {}
+  local groups = {}
   local cancelling = rcall('HEXISTS', runKey, 'cancelRequested') == 1
+
+  local function queue(key)
+    local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
+    rcall('HSET', jobsKey, 'status:' .. key, 'queued', 'attempt:' .. key, '1', 'token:' .. key, token,
+      'queuedAt:' .. key, now)
+    rcall('HDEL', jobsKey, 'held:' .. key)
+    emit('job.queued', key, '{"attempt":1}')
+    ready[#ready + 1] = key
+    ready[#ready + 1] = token
+    ready[#ready + 1] = rcall('HGET', jobsKey, 'prio:' .. key) or ''
+  end
+
+  -- How many of a matrix group's instances are live, and whether it has room for one more.
+  local function room(group)
+    local max = tonumber(rcall('HGET', jobsKey, 'mmax:' .. group) or '')
+    if not max then return true end
+    local live = 0
+    for _, key in ipairs(cjson.decode(rcall('HGET', jobsKey, 'minst:' .. group))) do
+      if ACTIVE[rcall('HGET', jobsKey, 'status:' .. key)] then live = live + 1 end
+    end
+    return live < max
+  end
 
   local function finish(key, st, out, e)
     rcall('HSET', jobsKey, 'status:' .. key, st, 'finishedAt:' .. key, now, 'outputs:' .. key, out)
@@ -85,6 +110,21 @@ local function finishJob(job, status, outputs, err)
     for _, dep in ipairs(cjson.decode(rcall('HGET', jobsKey, 'deps:' .. key))) do
       if rcall('HINCRBY', jobsKey, 'waiting:' .. dep, -1) == 0 then worklist[#worklist + 1] = dep end
     end
+    local group = rcall('HGET', jobsKey, 'mgroup:' .. key)
+    if group then
+      groups[#groups + 1] = group
+      -- failFast: the group's instances that have not started are cancelled.
+      if st == 'failed' and rcall('HGET', jobsKey, 'mff:' .. group) == '1'
+        and rcall('HGET', jobsKey, 'coe:' .. key) ~= '1' then
+        for _, other in ipairs(cjson.decode(rcall('HGET', jobsKey, 'minst:' .. group))) do
+          local os = rcall('HGET', jobsKey, 'status:' .. other)
+          if os == 'pending' or os == 'queued' or os == 'waiting' then
+            rcall('HDEL', jobsKey, 'held:' .. other)
+            finish(other, 'cancelled', '{}', '{"code":"CANCELLED","message":"failFast: instance ' .. key .. ' failed"}')
+          end
+        end
+      end
+    end
   end
 
   finish(job, status, outputs, err)
@@ -94,18 +134,26 @@ local function finishJob(job, status, outputs, err)
     i = i + 1
     -- A cancel may already have ended it.
     if rcall('HGET', jobsKey, 'status:' .. dep) == 'pending' then
+      local group = rcall('HGET', jobsKey, 'mgroup:' .. dep)
       if cancelling then
         finish(dep, 'cancelled', '{}', '')
       elseif rcall('HGET', jobsKey, 'gate:' .. dep) == 'custom' or needsSucceeded(dep) then
-        local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
-        rcall('HSET', jobsKey, 'status:' .. dep, 'queued', 'attempt:' .. dep, '1', 'token:' .. dep, token,
-          'queuedAt:' .. dep, now)
-        emit('job.queued', dep, '{"attempt":1}')
-        ready[#ready + 1] = dep
-        ready[#ready + 1] = token
-        ready[#ready + 1] = rcall('HGET', jobsKey, 'prio:' .. dep) or ''
+        -- maxParallel: past the limit an instance is held, and queued as others end.
+        if group and not room(group) then rcall('HSET', jobsKey, 'held:' .. dep, '1')
+        else queue(dep) end
       else
         finish(dep, 'skipped', '{}', '')
+      end
+    end
+  end
+
+  if not cancelling then
+    for _, group in ipairs(groups) do
+      for _, key in ipairs(cjson.decode(rcall('HGET', jobsKey, 'minst:' .. group))) do
+        if rcall('HGET', jobsKey, 'held:' .. key) == '1' and rcall('HGET', jobsKey, 'status:' .. key) == 'pending' then
+          if not room(group) then break end
+          queue(key)
+        end
       end
     end
   end
