@@ -13,7 +13,7 @@ import { createMasker, type Masker } from '../secrets/mask.js';
 import type { SecretsProvider } from '../secrets/provider.js';
 import type { Job, Workflow } from '../spec/schema.js';
 import { parseUses } from '../spec/uses.js';
-import { type StepExecutor, StepFailedError } from '../steps/executor.js';
+import { type StepExecutor, StepFailedError, type StepOutputs } from '../steps/executor.js';
 import type { ConcurrencyStore } from '../store/concurrency-store.js';
 import type { ClaimResult, RunStore, SettleMode } from '../store/run-store.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
@@ -32,6 +32,7 @@ import {
   isWaitKind,
   type Suspension,
   type WaitDecision,
+  type WaitKind,
   type WaitRecord,
 } from './waits.js';
 
@@ -386,58 +387,13 @@ async function runClaimedJob(
         result = fresh('skipped', { startedAt: null, finishedAt: startedAt });
       } else if (waits || child) {
         const w = evaluateDeep(step.with ?? {}, ctx) as Record<string, unknown>;
-        const resolution = waiting ? resolutionFor(claim.resolved, ps.index) : undefined;
-        let decision: WaitDecision | ChildStep;
-        if (waits) {
-          decision = decideWait({
-            kind: waits,
-            stepKey: ps.key,
-            with: w,
-            recorded: waiting?.wait,
-            resolution,
-            now: now(),
-          });
-        } else {
-          // The child's id is recorded (step `waiting`) before the child is started,
-          // so a crash in between starts the same child on the next claim.
-          const childRunId = String(waiting?.outputs.runId ?? newRunId(now()));
-          if (!waiting) {
-            const started = fresh('waiting', { outputs: { runId: childRunId } });
-            if ((await commit(deps, task, claim, now, undefined, started, ps)) === 'cancelling') {
-              throw new FlowlineError('CANCELLED', 'the run was cancelled');
-            }
-          }
-          decision = resolution
-            ? childOutcome(childRunId, resolution)
-            : await startChild(
-                deps,
-                { task, trigger: base.trigger as Trigger, stepKey: ps.key },
-                child as string,
-                w,
-                childRunId,
-                now(),
-              );
-        }
-        if (decision.kind === 'suspend') {
-          if (!waiting && waits) {
-            const started = fresh('waiting', {
-              wait: (decision as { wait?: WaitRecord }).wait ?? {},
-            });
-            if ((await commit(deps, task, claim, now, undefined, started, ps)) === 'cancelling') {
-              throw new FlowlineError('CANCELLED', 'the run was cancelled');
-            }
-          }
-          return { kind: 'suspend', suspension: decision.suspension };
-        }
-        if (decision.kind === 'fail') {
-          throw new StepFailedError(
-            decision.error.message,
-            decision.outputs,
-            decision.error.code as ErrorCode,
-          );
-        }
+        const outcome = await waitStep(deps, { task, claim, ps, now, waiting, fresh, base }, w, {
+          ...(waits ? { waits } : {}),
+          ...(child ? { child } : {}),
+        });
+        if (outcome.kind === 'suspend') return outcome;
         result = fresh('succeeded', {
-          outputs: masker.mask(decision.outputs),
+          outputs: masker.mask(outcome.outputs),
           finishedAt: new Date(now()).toISOString(),
         });
       } else {
@@ -501,6 +457,71 @@ async function runClaimedJob(
   } catch (err) {
     return done(failed(masker.mask(toErrorRecord(err))));
   }
+}
+
+/**
+ * A wait or a child-run step: suspend the job (the step recorded `waiting` the first
+ * time, so the next claim goes on from it), or the step's outputs once the wait is
+ * over. A failed wait throws, as a failed step does.
+ */
+async function waitStep(
+  deps: ExecuteDeps,
+  at: {
+    task: JobTask;
+    claim: Claimed;
+    ps: PlannedStep;
+    now: () => number;
+    waiting: StepRecord | undefined;
+    fresh: (s: StepRecord['status'], extra?: Partial<StepRecord>) => StepRecord;
+    base: ExprContext;
+  },
+  w: Record<string, unknown>,
+  kind: { waits?: WaitKind; child?: string },
+): Promise<{ kind: 'suspend'; suspension: Suspension } | { kind: 'done'; outputs: StepOutputs }> {
+  const { task, claim, ps, now, waiting, fresh } = at;
+  const resolution = waiting ? resolutionFor(claim.resolved, ps.index) : undefined;
+  const record = async (extra: Partial<StepRecord>) => {
+    if (waiting) return;
+    if (
+      (await commit(deps, task, claim, now, undefined, fresh('waiting', extra), ps)) ===
+      'cancelling'
+    ) {
+      throw new FlowlineError('CANCELLED', 'the run was cancelled');
+    }
+  };
+  let decision: WaitDecision | ChildStep;
+  if (kind.waits) {
+    const wait = decideWait({
+      kind: kind.waits,
+      stepKey: ps.key,
+      with: w,
+      recorded: waiting?.wait,
+      resolution,
+      now: now(),
+    });
+    if (wait.kind === 'suspend') await record({ wait: wait.wait });
+    decision = wait;
+  } else {
+    // The child's id is recorded before the child is started, so a crash in
+    // between starts the same child on the next claim (admission is idempotent).
+    const childRunId = String(waiting?.outputs.runId ?? newRunId(now()));
+    await record({ outputs: { runId: childRunId } });
+    decision = resolution
+      ? childOutcome(childRunId, resolution)
+      : await startChild(
+          deps,
+          { task, trigger: at.base.trigger as Trigger, stepKey: ps.key },
+          kind.child as string,
+          w,
+          childRunId,
+          now(),
+        );
+  }
+  if (decision.kind === 'fail') {
+    const { message, code } = decision.error;
+    throw new StepFailedError(message, decision.outputs, code as ErrorCode);
+  }
+  return decision;
 }
 
 /** A resolution is for the step it names (approvals, child runs) or the one waiting now (signals). */
