@@ -15,7 +15,13 @@ import type { Job, Workflow } from '../spec/schema.js';
 import { parseUses } from '../spec/uses.js';
 import { type StepExecutor, StepFailedError, type StepOutputs } from '../steps/executor.js';
 import type { ConcurrencyStore } from '../store/concurrency-store.js';
-import type { ClaimResult, RunStore, SettleMode } from '../store/run-store.js';
+import type {
+  ClaimResult,
+  FinishedStep,
+  RunStore,
+  SettleMode,
+  StepCommit,
+} from '../store/run-store.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
 import { newRunId, type Trigger } from './admit.js';
 import { type ChildStep, childOutcome, startChild, wakeIfChildEnded } from './child-run.js';
@@ -75,7 +81,13 @@ export interface JobOutcome {
 
 /** How a claimed job's invocation ended. */
 type Ending =
-  | { kind: 'done'; outcome: JobOutcome; job: Job | undefined }
+  | {
+      kind: 'done';
+      outcome: JobOutcome;
+      job: Job | undefined;
+      /** The last step's result, not yet written: the finish (or retry) script writes it. */
+      last?: FinishedStep;
+    }
   | { kind: 'checkpoint' }
   | { kind: 'suspend'; suspension: Suspension }
   | { kind: 'lost' };
@@ -120,7 +132,7 @@ export async function executeJob(
     await suspend(deps, task, claim.fence, ending.suspension, now);
     return;
   }
-  await settleJob(deps, task, claim.fence, ending.outcome, ending.job, '');
+  await settleJob(deps, task, claim.fence, ending.outcome, ending.job, '', ending.last);
 }
 
 /** End the invocation of a job that must wait, arranging how it is woken. */
@@ -174,6 +186,7 @@ export async function settleJob(
   outcome: JobOutcome,
   job: Job | undefined,
   mode: SettleMode,
+  last?: FinishedStep,
 ): Promise<boolean> {
   const now = deps.now ?? Date.now;
   const ids = { runId: task.runId, job: task.jobKey, attempt: task.attempt };
@@ -189,6 +202,7 @@ export async function settleJob(
         dueAt,
         now(),
         mode,
+        last,
       );
       if (next === undefined) return false;
       if (next !== 'cancelling') {
@@ -211,6 +225,8 @@ export async function settleJob(
     final.error ? JSON.stringify(final.error) : '',
     now(),
     mode,
+    // A retry that found the run cancelling wrote nothing: the finish writes the step.
+    last,
   );
   if (!finished) {
     log.warn(ids, 'job finish refused: a newer claim holds the job');
@@ -243,7 +259,20 @@ async function runClaimedJob(
   const plan = planRun(spec);
   const planned = plan.find((p) => p.key === task.jobKey);
   const job = planned ? spec.jobs[planned.name] : undefined;
-  const done = (outcome: JobOutcome): Ending => ({ kind: 'done', outcome, job });
+  // A finished step's result waits here for the next write (the next step's start,
+  // or the job's finish), which carries it: one round trip less per step.
+  let unsaved: FinishedStep | undefined;
+  const done = (outcome: JobOutcome): Ending => ({
+    kind: 'done',
+    outcome,
+    job,
+    ...(unsaved ? { last: unsaved } : {}),
+  });
+  const save = async (started?: StepCommit): Promise<'ok' | 'cancelling'> => {
+    const state = await commit(deps, task, claim, now, unsaved, started);
+    unsaved = undefined;
+    return state;
+  };
   if (!planned || !job) {
     return done(
       failed({ code: 'INTERNAL', message: `job ${task.jobKey} is not in the run's spec` }),
@@ -344,8 +373,10 @@ async function runClaimedJob(
     // per invocation, so a step longer than any invocation cannot requeue forever.
     // A wait takes no time here: it suspends the job.
     const needed = Math.min(step.timeoutMs ?? deps.config.minStepBudgetMs, deadline - now());
-    if (!waits && !child && ranHere && remainingMs() - deps.config.safetyMarginMs < needed)
+    if (!waits && !child && ranHere && remainingMs() - deps.config.safetyMarginMs < needed) {
+      if (unsaved) await save();
       return { kind: 'checkpoint' };
+    }
     ranHere = true;
 
     // This attempt already waits at this step: the wait goes on from its record.
@@ -387,19 +418,25 @@ async function runClaimedJob(
         result = fresh('skipped', { startedAt: null, finishedAt: startedAt });
       } else if (waits || child) {
         const w = evaluateDeep(step.with ?? {}, ctx) as Record<string, unknown>;
-        const outcome = await waitStep(deps, { task, claim, ps, now, waiting, fresh, base }, w, {
-          ...(waits ? { waits } : {}),
-          ...(child ? { child } : {}),
-        });
-        if (outcome.kind === 'suspend') return outcome;
+        const outcome = await waitStep(
+          deps,
+          { task, claim, ps, now, waiting, fresh, base, save },
+          w,
+          {
+            ...(waits ? { waits } : {}),
+            ...(child ? { child } : {}),
+          },
+        );
+        if (outcome.kind === 'suspend') {
+          if (unsaved) await save();
+          return outcome;
+        }
         result = fresh('succeeded', {
           outputs: masker.mask(outcome.outputs),
           finishedAt: new Date(now()).toISOString(),
         });
       } else {
-        if (
-          (await commit(deps, task, claim, now, undefined, fresh('running'), ps)) === 'cancelling'
-        ) {
+        if ((await save(startedStep(fresh('running'), ps))) === 'cancelling') {
           throw new FlowlineError('CANCELLED', 'the run was cancelled');
         }
         const outputs = await runStep({
@@ -429,14 +466,15 @@ async function runClaimedJob(
       });
     }
 
-    let state: 'ok' | 'cancelling';
     try {
-      state = await commit(deps, task, claim, now, result, undefined, ps);
+      // A result that no start carried (a skipped step, one failed before it began).
+      if (unsaved) await save();
     } catch (err) {
       if (err instanceof FenceLost) return { kind: 'lost' };
       throw err;
     }
-    if (state === 'cancelling' || result.status === 'cancelled') {
+    unsaved = finishedStep(result, ps);
+    if (result.status === 'cancelled') {
       return done({ status: 'cancelled', outputs: {}, error: CANCELLED });
     }
     steps[ps.key] = { outputs: result.outputs, outcome: resultOf(result.status) };
@@ -474,18 +512,17 @@ async function waitStep(
     waiting: StepRecord | undefined;
     fresh: (s: StepRecord['status'], extra?: Partial<StepRecord>) => StepRecord;
     base: ExprContext;
+    /** Write the pending result, with this step's start when given. */
+    save: (started?: StepCommit) => Promise<'ok' | 'cancelling'>;
   },
   w: Record<string, unknown>,
   kind: { waits?: WaitKind; child?: string },
 ): Promise<{ kind: 'suspend'; suspension: Suspension } | { kind: 'done'; outputs: StepOutputs }> {
-  const { task, claim, ps, now, waiting, fresh } = at;
+  const { task, claim, ps, now, waiting, fresh, save } = at;
   const resolution = waiting ? resolutionFor(claim.resolved, ps.index) : undefined;
   const record = async (extra: Partial<StepRecord>) => {
     if (waiting) return;
-    if (
-      (await commit(deps, task, claim, now, undefined, fresh('waiting', extra), ps)) ===
-      'cancelling'
-    ) {
+    if ((await save(startedStep(fresh('waiting', extra), ps))) === 'cancelling') {
       throw new FlowlineError('CANCELLED', 'the run was cancelled');
     }
   };
@@ -535,28 +572,36 @@ function failed(error: ErrorRecord): JobOutcome {
   return { status: 'failed', outputs: {}, error };
 }
 
+/** A finished step as the scripts write it: its record and its `step.<status>` event. */
+function finishedStep(record: StepRecord, ps: PlannedStep): FinishedStep {
+  return {
+    index: ps.index,
+    stepKey: ps.key,
+    record: JSON.stringify(record),
+    eventType: `step.${record.status === 'cancelled' ? 'failed' : record.status}`,
+    eventData: record.error ? JSON.stringify({ error: record.error }) : '{}',
+  };
+}
+
+function startedStep(record: StepRecord, ps: PlannedStep): StepCommit {
+  return { index: ps.index, stepKey: ps.key, record: JSON.stringify(record) };
+}
+
 async function commit(
   deps: ExecuteDeps,
   task: JobTask,
   claim: Claimed,
   now: () => number,
-  done: StepRecord | undefined,
-  started: StepRecord | undefined,
-  ps: PlannedStep,
+  done: FinishedStep | undefined,
+  started: StepCommit | undefined,
 ): Promise<'ok' | 'cancelling'> {
   const state = await deps.runs.commitStep(
     task,
     claim.fence,
     now(),
     deps.config.leaseMs,
-    done && {
-      index: ps.index,
-      stepKey: ps.key,
-      record: JSON.stringify(done),
-      eventType: `step.${done.status === 'cancelled' ? 'failed' : done.status}`,
-      eventData: done.error ? JSON.stringify({ error: done.error }) : '{}',
-    },
-    started && { index: ps.index, stepKey: ps.key, record: JSON.stringify(started) },
+    done,
+    started,
   );
   if (state === 'stale') throw new FenceLost(`job ${task.jobKey} was claimed by a newer attempt`);
   return state;

@@ -76,6 +76,13 @@ export interface FinishedStep extends StepCommit {
   eventData: string;
 }
 
+/** A finished step as the five script arguments writeStep (shared.ts) reads; '' for none. */
+function stepArgs(step: FinishedStep | undefined): (string | number)[] {
+  return step
+    ? [step.index, step.stepKey, step.record, step.eventType, step.eventData]
+    : ['', '', '', '', ''];
+}
+
 /** Raw hashes of one run, for the run document. */
 export interface RunSnapshot {
   run: Record<string, string>;
@@ -223,12 +230,14 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       error: string,
       now: number,
       mode: SettleMode = '',
+      last?: FinishedStep,
     ): Promise<{ runStatus: string; ready: JobTask[] } | undefined> {
       const k = keysOf(task.tenant, task.runId);
       const reply = await redis.finishJob(
         k.run,
         k.jobs,
         k.events,
+        k.steps,
         now,
         task.jobKey,
         fence,
@@ -236,6 +245,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         outputs,
         error,
         mode,
+        ...stepArgs(last),
       );
       if (!Array.isArray(reply)) return undefined;
       const [runStatus, ...flat] = reply as string[];
@@ -250,18 +260,21 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       dueAt: number,
       now: number,
       mode: SettleMode = '',
+      last?: FinishedStep,
     ): Promise<JobTask | 'cancelling' | undefined> {
       const k = keysOf(task.tenant, task.runId);
       const reply = await redis.retryJob(
         k.run,
         k.jobs,
         k.events,
+        k.steps,
         now,
         task.jobKey,
         fence,
         error,
         dueAt,
         mode,
+        ...stepArgs(last),
       );
       if (reply === -2) return 'cancelling';
       if (!Array.isArray(reply)) return undefined;

@@ -11,6 +11,8 @@ import { withShared } from './shared.js';
  * ARGV[1] now (ms)    ARGV[2] job key      ARGV[3] fence
  * ARGV[4] status (succeeded|failed|skipped|cancelled)
  * ARGV[5] outputs JSON                     ARGV[6] error JSON or ''
+ * ARGV[8..12] the job's last step result to write first (see writeStep in shared.ts)
+ * KEYS[4] steps hash
  * ARGV[7] mode: '' (the caller holds the job), 'expired' (the reaper: only if the
  *         lease has run out) or 'token' (ARGV[3] is a dispatch token: a dead letter)
  *
@@ -19,6 +21,7 @@ import { withShared } from './shared.js';
  */
 export default withShared(/* lua */ `
 if not holds(ARGV[2], ARGV[3], ARGV[7]) then return replayed(ARGV[2], ARGV[3], ARGV[7]) or -1 end
+writeStep(ARGV[2], 8)
 local runStatus, ready = finishJob(ARGV[2], ARGV[4], ARGV[5], ARGV[6])
 local result = {runStatus}
 for _, v in ipairs(ready) do result[#result + 1] = v end

@@ -9,6 +9,7 @@ import { withShared } from './shared.js';
  * ARGV[1] now (ms)    ARGV[2] job key      ARGV[3] fence
  * ARGV[4] the failed attempt's error JSON   ARGV[5] due time of the next attempt (ms)
  * ARGV[6] mode: '' or 'expired' (see finishJob)
+ * KEYS[4] steps hash    ARGV[7..11] the attempt's last step result (writeStep, shared.ts)
  *
  * Returns {nextAttempt, token}; -1 stale fence (or live lease in 'expired' mode);
  * -2 the run is being cancelled (the caller finishes the job as cancelled instead).
@@ -17,6 +18,7 @@ export default withShared(/* lua */ `
 local job, err, due = ARGV[2], ARGV[4], ARGV[5]
 if not holds(job, ARGV[3], ARGV[6]) then return replayed(job, ARGV[3], ARGV[6]) or -1 end
 if rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
+writeStep(job, 7)
 local attempt = tonumber(rcall('HGET', jobsKey, 'attempt:' .. job))
 local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
 rcall('HSET', jobsKey, 'attemptError:' .. job .. '#' .. attempt, err,

@@ -8,6 +8,9 @@
  *                                    mode 'expired' also needs the lease to have run out;
  *                                    mode 'token': \`fence\` is a dispatch token that must
  *                                    be the job's, queued or running (a dead letter)
+ *   writeStep(job, argv)              the job's last step result, carried by a settle
+ *                                    (scripts with KEYS[4] steps hash): ARGV[argv..argv+4]
+ *                                    = index or '', step id, record JSON, event type, data
  *   remember(job, fence, mode, reply) / replayed(job, fence, mode)
  *                                    replay safety: ioredis sends a command again when a
  *                                    broken connection lost its reply (Redis restart);
@@ -36,6 +39,13 @@ local function holds(job, fence, mode)
   if s[1] ~= fence or s[2] ~= 'running' then return false end
   if mode == 'expired' and tonumber(s[3] or '0') > tonumber(now) then return false end
   return true
+end
+
+local function writeStep(job, argv)
+  if (ARGV[argv] or '') == '' then return end
+  rcall('HSET', KEYS[4], job .. '#' .. ARGV[argv], ARGV[argv + 2])
+  rcall('XADD', eventsKey, '*', 'type', ARGV[argv + 3], 'at', now, 'job', job, 'step', ARGV[argv + 1],
+    'data', ARGV[argv + 4])
 end
 
 local function remember(job, fence, mode, reply)
