@@ -99,7 +99,13 @@ function decideApproval({ stepKey, with: w, recorded, resolution, now }: WaitInp
       actor: resolution.actor ?? null,
       comment: resolution.comment ?? null,
     };
-    if (outputs.approved) return { kind: 'done', outputs };
+    // approvedBy / approvedAt: the KB Labs engine's names, so its specs read them unchanged.
+    if (outputs.approved) {
+      return {
+        kind: 'done',
+        outputs: { ...outputs, approvedBy: outputs.actor, approvedAt: new Date(now).toISOString() },
+      };
+    }
     const by = typeof outputs.actor === 'string' ? ` by ${outputs.actor}` : '';
     return {
       kind: 'fail',

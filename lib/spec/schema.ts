@@ -5,6 +5,7 @@
  * would otherwise special-case (see the `.default()`s and transforms).
  */
 import { z } from 'zod';
+import { kbLabsWith, kbLabsWithConflicts, oneOrMany } from './kb-labs.js';
 import { parseUses } from './uses.js';
 
 export const LIMITS = {
@@ -102,7 +103,14 @@ export const StepSchema = strict({
   timeoutMs: timeoutMs.optional(),
   retries: RetriesSchema.optional(),
   continueOnError: z.boolean().default(false),
-});
+})
+  .superRefine((step, ctx) => {
+    for (const { key, message } of kbLabsWithConflicts(step.uses, step.with)) {
+      ctx.addIssue({ code: 'custom', path: ['with', key], message });
+    }
+  })
+  // `builtin:` steps also take KB Labs' argument names (kb-labs.ts); stored as flowline's.
+  .transform((step) => (step.with ? { ...step, with: kbLabsWith(step.uses, step.with) } : step));
 
 const stepList = z.array(StepSchema).max(LIMITS.stepsPerJob, {
   error: `at most ${LIMITS.stepsPerJob} steps per job`,
@@ -239,7 +247,21 @@ export const ScheduleSchema = strict({
 export const TriggersSchema = strict({
   manual: z.boolean().optional(),
   webhook: strict({ secret: secretName }).optional(),
-  schedule: z.array(ScheduleSchema).min(1).max(20).optional(),
+  // A single mapping (KB Labs' shape) is a list of one.
+  schedule: z
+    .preprocess(
+      oneOrMany,
+      z
+        .array(ScheduleSchema, {
+          error: (iss) =>
+            iss.code === 'invalid_type'
+              ? 'schedule takes a {cron, timezone} mapping or a list of them'
+              : undefined,
+        })
+        .min(1)
+        .max(20),
+    )
+    .optional(),
 }).superRefine((on, ctx) => {
   if (on.manual !== true && !on.webhook && !on.schedule) {
     ctx.addIssue({

@@ -1276,3 +1276,94 @@ describe('formatPath / parsePath', () => {
 function range(n: number): number[] {
   return Array.from({ length: n }, (_, i) => i);
 }
+
+describe('loadSpec: KB Labs spellings', () => {
+  const withOf = (uses: string, args: Raw) =>
+    loadSpec({
+      value: specValue((s) => {
+        job(s).steps = [{ uses, with: args }];
+      }),
+    }).jobs.build?.steps[0]?.with;
+
+  it.each<[string, Raw, Raw]>([
+    ['builtin:shell', { run: 'make', cwd: '/src' }, { command: 'make', cwd: '/src' }],
+    ['builtin:shell', { script: 'make' }, { command: 'make' }],
+    [
+      'builtin:approval',
+      { message: 'Deploy?', timeout: 600, approvers: ['a'] },
+      { message: 'Deploy?', timeoutSeconds: 600, approvers: ['a'] },
+    ],
+    ['builtin:approval', { timeout: '${{ inputs.t }}' }, { timeoutSeconds: '${{ inputs.t }}' }],
+    // Only the builtin: spellings speak KB Labs.
+    ['shell', { run: 'make' }, { run: 'make' }],
+    ['approval', { timeout: 600 }, { timeout: 600 }],
+    ['action:echo', { timeout: 600 }, { timeout: 600 }],
+  ])('%s with %j is stored as %j', (uses, args, stored) => {
+    const out = withOf(uses, args);
+    expect(out).toEqual(stored);
+    expect(Object.keys(out ?? {})).toEqual(Object.keys(stored));
+  });
+
+  it('gives the same digest to the KB Labs and the flowline name of an argument', () => {
+    const digest = (args: Raw) =>
+      specDigest(
+        loadSpec({
+          value: specValue((s) => {
+            job(s).steps = [{ uses: 'builtin:approval', with: args }];
+          }),
+        }),
+      );
+    expect(digest({ timeout: 60 })).toBe(digest({ timeoutSeconds: 60 }));
+  });
+
+  it.each<[string, Raw, string, RegExp]>([
+    [
+      'builtin:shell',
+      { command: 'a', run: 'b' },
+      'with.run',
+      /with.command and with.run both give command/,
+    ],
+    [
+      'builtin:shell',
+      { run: 'a', script: 'b' },
+      'with.script',
+      /with.run and with.script both give command/,
+    ],
+    [
+      'builtin:approval',
+      { timeoutSeconds: 1, timeout: 2 },
+      'with.timeout',
+      /with.timeoutSeconds and with.timeout both give timeoutSeconds/,
+    ],
+  ])('rejects %s with two names of one argument %j', (uses, args, at, message) => {
+    const problems = problemsOf({
+      value: specValue((s) => {
+        job(s).steps = [{ uses, with: args }];
+      }),
+    });
+    expect(problems).toEqual([
+      { path: `jobs.build.steps[0].${at}`, message: expect.stringMatching(message) },
+    ]);
+  });
+
+  it('reads one schedule mapping as a list of one', () => {
+    const spec = loadSpec(
+      yaml(
+        'name: wf\non:\n  manual: true\n  schedule:\n    cron: "0 9 * * 1"\n    timezone: Europe/Moscow\njobs:\n  build: { steps: [{ uses: action:noop }] }\n',
+      ),
+    );
+    expect(spec.on.schedule).toEqual([{ cron: '0 9 * * 1', timezone: 'Europe/Moscow' }]);
+  });
+
+  it.each<[string, unknown, string, RegExp]>([
+    ['a bad cron in the mapping', { cron: '* * *' }, 'on.schedule[0].cron', /5 fields/],
+    ['a scalar', 5, 'on.schedule', /a \{cron, timezone\} mapping or a list of them/],
+  ])('reports %s', (_what, schedule, path, message) => {
+    const problems = problemsOf({
+      value: specValue((s) => {
+        s.on = { schedule };
+      }),
+    });
+    expect(problems).toContainEqual({ path, message: expect.stringMatching(message) });
+  });
+});
