@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { planRun, stepList } from '../engine/plan.js';
+import { stepList } from '../engine/plan.js';
 import type { JobTask } from '../queue/message.js';
 import type { Workflow } from '../spec/schema.js';
 import { parseUses } from '../spec/uses.js';
@@ -29,8 +29,7 @@ export async function decideApproval({
   const stepId = params.stepId ?? '';
   const snap = await app.runs.snapshot(tenant, runId);
   if (!snap) throw new HttpError(404, 'Not Found', `no run '${runId}'`);
-  const index = approvalStepIndex(JSON.parse(snap.run.spec ?? '{"jobs":{}}') as Workflow, stepId);
-  if (index === undefined) {
+  if (!hasApprovalStep(JSON.parse(snap.run.spec ?? '{"jobs":{}}') as Workflow, stepId)) {
     throw new HttpError(404, 'Not Found', `run '${runId}' has no approval step '${stepId}'`);
   }
   const waiting = Object.entries(snap.jobs)
@@ -57,7 +56,9 @@ export async function decideApproval({
     tenant,
     runId,
     { kind: 'approval', key: stepId },
-    { step: index, ...decision },
+    // No step index: several jobs may have an approval `stepId`; the job woken
+    // applies the decision to the step it waits at.
+    decision,
     { type: 'approval.decided', data: { step: stepId, ...decision } },
     Date.now(),
   );
@@ -97,16 +98,12 @@ export async function sendSignal({ app, req, params, tenant }: RouteContext): Pr
   return json(202, { id: runId, signal: name, delivered: out !== 'kept' });
 }
 
-/** The flattened index of the approval step `stepId` in the run's spec, if there is one. */
-function approvalStepIndex(spec: Workflow, stepId: string): number | undefined {
-  for (const planned of planRun(spec)) {
-    const job = spec.jobs[planned.name];
-    if (!job) continue;
-    for (const ps of stepList(job)) {
+/** Whether some job of the run's spec has an approval step `stepId`. */
+function hasApprovalStep(spec: Workflow, stepId: string): boolean {
+  return Object.values(spec.jobs).some((job) =>
+    stepList(job).some((ps) => {
       const uses = parseUses(ps.step.uses);
-      if (ps.key === stepId && typeof uses !== 'string' && uses.kind === 'approval')
-        return ps.index;
-    }
-  }
-  return undefined;
+      return ps.key === stepId && typeof uses !== 'string' && uses.kind === 'approval';
+    }),
+  );
 }

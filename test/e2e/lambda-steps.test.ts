@@ -1,23 +1,14 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { ROOT, type Stack, startStack } from '../../scripts/stack.js';
-import { redisUrl, uniquePrefix } from '../support/stack.js';
+import { describe, expect, it } from 'vitest';
+import { ROOT } from '../../scripts/stack.js';
+import { callApi, type StepDoc, TERMINAL, useLocalStack } from '../support/e2e.js';
 
 /**
  * `uses: lambda:<function>` on the local stack: the execute function invokes
  * functions/echo.ts through serverless offline's Lambda endpoint, as it would
  * through Lambda on AWS.
  */
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
-
-interface StepDoc {
-  id: string;
-  uses: string;
-  status: string;
-  outputs: Record<string, unknown>;
-  error: { code: string; message: string } | null;
-}
 interface RunDoc {
   status: string;
   outputs: Record<string, unknown>;
@@ -28,42 +19,9 @@ interface RunDoc {
 }
 
 describe('lambda: steps on the local stack', () => {
-  let stack: Stack;
-
-  beforeAll(async () => {
-    stack = await startStack({
-      redisUrl: redisUrl(),
-      keyPrefix: uniquePrefix(),
-      apiKey: `test-${uniquePrefix()}`,
-      logFile: join(ROOT, '.flowline', 'e2e-lambda.log'),
-    });
-  }, 60_000);
-
-  afterAll(async () => {
-    await stack?.stop();
-  });
-
-  async function api(
-    method: string,
-    path: string,
-    body?: string | object,
-  ): Promise<{ status: number; body: unknown }> {
-    const headers: Record<string, string> = { authorization: `Bearer ${stack.apiKey}` };
-    if (body !== undefined) {
-      headers['content-type'] = typeof body === 'string' ? 'application/yaml' : 'application/json';
-    }
-    const res = await fetch(`${stack.apiUrl}${path}`, {
-      method,
-      headers,
-      body: typeof body === 'string' || body === undefined ? body : JSON.stringify(body),
-    });
-    const text = await res.text();
-    try {
-      return { status: res.status, body: JSON.parse(text) };
-    } catch {
-      return { status: res.status, body: text };
-    }
-  }
+  const stack = useLocalStack('lambda');
+  const api = (method: string, path: string, body?: string | object) =>
+    callApi(stack(), method, path, body);
 
   /** Register `yaml` under `name`, submit a run with `inputs`, wait for it to end. */
   async function runToEnd(name: string, yaml: string, inputs: object = {}): Promise<RunDoc> {
@@ -77,7 +35,7 @@ describe('lambda: steps on the local stack', () => {
       const run = (await api('GET', `/v1/runs/${id}`)).body as RunDoc;
       if (TERMINAL.has(run.status)) return run;
       if (Date.now() > deadline) {
-        throw new Error(`run ${id} still ${run.status} (log: ${stack.logFile})`);
+        throw new Error(`run ${id} still ${run.status} (log: ${stack().logFile})`);
       }
       await new Promise((r) => setTimeout(r, 100));
     }
@@ -86,7 +44,7 @@ describe('lambda: steps on the local stack', () => {
   it('runs examples/lambda.yml: lambda:echo is this service’s echo function', async () => {
     const yaml = await readFile(join(ROOT, 'examples', 'lambda.yml'), 'utf8');
     const run = await runToEnd('lambda', yaml, { who: 'e2e' });
-    expect(run.status, `log ${stack.logFile}\n${JSON.stringify(run, null, 2)}`).toBe('succeeded');
+    expect(run.status, `log ${stack().logFile}\n${JSON.stringify(run, null, 2)}`).toBe('succeeded');
     expect(run.outputs).toEqual({ greeting: 'Hello, e2e!', function: 'flowline-dev-echo' });
     expect(run.jobs.call?.steps[0]).toMatchObject({
       uses: 'lambda:echo',
@@ -112,7 +70,7 @@ jobs:
     steps: [{ uses: lambda:no-such-function }]
 `,
     );
-    const where = `log ${stack.logFile}\n${JSON.stringify(run, null, 2)}`;
+    const where = `log ${stack().logFile}\n${JSON.stringify(run, null, 2)}`;
     expect(run.status, where).toBe('failed');
 
     expect(run.jobs.full?.status, where).toBe('succeeded');

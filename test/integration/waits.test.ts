@@ -182,6 +182,8 @@ describe('approval', () => {
       approved: true,
       actor: 'alice',
       comment: 'ship it',
+      approvedBy: 'alice',
+      approvedAt: expect.any(String),
     });
     expect(done.jobs.ship?.steps[1]?.outputs.by).toBe('alice');
     // Decided once: a second decision finds nothing waiting.
@@ -192,6 +194,39 @@ describe('approval', () => {
       (e) => e.fields.type,
     );
     expect(events).toEqual(expect.arrayContaining(['approval.requested', 'approval.decided']));
+  });
+
+  it('decides approvals of the same step id in two jobs one by one; the run waits while only they are left', async () => {
+    const app = await startTestApp();
+    const call = api(app);
+    const id = await submitSpec(
+      app,
+      `
+name: two-gates
+on: { manual: true }
+jobs:
+  x: { steps: [{ id: prep, uses: action:noop }, { id: gate, uses: approval }] }
+  y: { steps: [{ id: gate, uses: approval }] }
+  z: { steps: [{ uses: action:noop }] }
+`,
+    );
+    const waiting = await until(app, id, 'waiting');
+    expect([waiting.jobs.x?.status, waiting.jobs.y?.status, waiting.jobs.z?.status]).toEqual([
+      'waiting',
+      'waiting',
+      'succeeded',
+    ]);
+    expect((await call('POST', `/v1/runs/${id}/approvals/gate`, { approve: true })).status).toBe(
+      200,
+    );
+    // One job goes on and ends; the run is back to waiting on the other.
+    await until(app, id, 'waiting');
+    const one = await doc(app, id);
+    expect([one.jobs.x?.status, one.jobs.y?.status].sort()).toEqual(['succeeded', 'waiting']);
+    expect((await call('POST', `/v1/runs/${id}/approvals/gate`, { approve: true })).status).toBe(
+      200,
+    );
+    expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
   });
 
   it('fails the step with APPROVAL_REJECTED on a rejection', async () => {

@@ -16,6 +16,7 @@
  *                                    broken connection lost its reply (Redis restart);
  *                                    a transition keeps its reply under the fence that
  *                                    made it, so the replay answers the same, not "stale"
+ *   nothingLive()                    no job is queued or running
  *   finishJob(job, status, out, err) end a job, cascade through dependents (queue, skip,
  *                                    or cancel them) and finish the run when it was the
  *                                    last; returns runStatus ('' while live), ready list
@@ -72,6 +73,17 @@ local function needsSucceeded(key)
 end
 
 local ACTIVE = {queued = true, running = true, waiting = true}
+
+-- No job is queued or running (so a live run is waiting on its waiting jobs).
+local function nothingLive()
+  local fields = rcall('HGETALL', jobsKey)
+  for i = 1, #fields, 2 do
+    if string.sub(fields[i], 1, 7) == 'status:' and (fields[i + 1] == 'queued' or fields[i + 1] == 'running') then
+      return false
+    end
+  end
+  return true
+end
 
 local function finishJob(job, status, outputs, err)
   local ready = {}
@@ -178,6 +190,13 @@ local function finishJob(job, status, outputs, err)
     end
     rcall('HSET', runKey, 'status', runStatus, 'finishedAt', now)
     emit('run.' .. runStatus)
+  elseif #ready == 0 and not cancelling and rcall('HGET', runKey, 'hasWaits')
+    and rcall('HGET', runKey, 'status') == 'running' then
+    -- Only waiting jobs are left (SPEC.md: the run waits while all live jobs wait).
+    if nothingLive() then
+      rcall('HSET', runKey, 'status', 'waiting')
+      emit('run.waiting')
+    end
   end
   return runStatus, ready
 end

@@ -39,19 +39,13 @@ if signal ~= '' then
 end
 
 rcall('HSET', jobsKey, 'status:' .. job, 'waiting', 'waitingFor:' .. job, waitingFor, 'token:' .. job, token)
+-- Tells finishJob that this run has waits, so it checks whether only they are left.
+rcall('HSET', runKey, 'hasWaits', '1')
 if wakeAt ~= '' then rcall('HSET', jobsKey, 'wakeAt:' .. job, wakeAt) end
 emit('job.waiting', job, waitingFor)
 if ARGV[7] ~= '' then emit(ARGV[7], job, waitingFor) end
 
-local live = false
-local fields = rcall('HGETALL', jobsKey)
-for i = 1, #fields, 2 do
-  if string.sub(fields[i], 1, 7) == 'status:' and (fields[i + 1] == 'queued' or fields[i + 1] == 'running') then
-    live = true
-    break
-  end
-end
-if not live and rcall('HGET', runKey, 'status') == 'running' then
+if nothingLive() and rcall('HGET', runKey, 'status') == 'running' then
   rcall('HSET', runKey, 'status', 'waiting')
   emit('run.waiting')
 end
