@@ -79,6 +79,16 @@ export async function sendSignal({ app, req, params, tenant }: RouteContext): Pr
       { path: 'name', message: 'must be 1-128 of A-Z a-z 0-9 _ . : -' },
     ]);
   }
+  const [spec, status] = (await app.runs.runFields(tenant, [runId], ['spec', 'status']))[0] ?? [];
+  if (!spec) throw new HttpError(404, 'Not Found', `no run '${runId}'`);
+  if (status === 'succeeded' || status === 'failed' || status === 'cancelled') {
+    throw new HttpError(409, 'Run finished', `run '${runId}' has already finished`);
+  }
+  if (!mayWaitForSignal(JSON.parse(spec) as Workflow, name)) {
+    throw new HttpError(404, 'Not Found', `no step of run '${runId}' waits for signal '${name}'`, [
+      { path: 'name', message: 'no signal step of this run has this name' },
+    ]);
+  }
   const payload = body.payload ?? null;
   const out = await app.runs.resolveWait(
     tenant,
@@ -96,6 +106,18 @@ export async function sendSignal({ app, req, params, tenant }: RouteContext): Pr
   }
   if (out !== 'kept') await app.queue.send([out satisfies JobTask]);
   return json(202, { id: runId, signal: name, delivered: out !== 'kept' });
+}
+
+/** Whether a signal step of the spec waits for `name` (or names its signal by an expression). */
+function mayWaitForSignal(spec: Workflow, name: string): boolean {
+  return Object.values(spec.jobs).some((job) =>
+    stepList(job).some((ps) => {
+      const uses = parseUses(ps.step.uses);
+      if (typeof uses === 'string' || uses.kind !== 'signal') return false;
+      const wanted = ps.step.with?.name;
+      return wanted === name || (typeof wanted === 'string' && wanted.includes('${{'));
+    }),
+  );
 }
 
 /** Whether some job of the run's spec has an approval step `stepId`. */

@@ -303,6 +303,14 @@ describe('signal', () => {
     expect((await call('POST', `/v1/runs/${id}/signals/bad name`, {})).status).toBe(400);
   });
 
+  it('answers 404 for a signal no step of the run waits for, and keeps nothing', async () => {
+    const app = await startTestApp();
+    const id = await submitSpec(app, SIGNAL);
+    const res = await api(app)('POST', `/v1/runs/${id}/signals/nobody`, { payload: 1 });
+    expect(res.status).toBe(404);
+    expect(await app.runs.runFields(TENANT, [id], ['signals:nobody'])).toEqual([[null]]);
+  });
+
   it('fails with TIMEOUT when no signal comes in time', async () => {
     const app = await startTestApp();
     const id = await submitSpec(
