@@ -159,6 +159,11 @@ async function suspend(
     log.warn(ids, 'job suspension refused: a newer claim holds the job');
     return;
   }
+  if (out === 'cancelling') {
+    const cancelled = { status: 'cancelled' as const, outputs: {}, error: CANCELLED };
+    await settleJob(deps, task, fence, cancelled, undefined, '');
+    return;
+  }
   if (out.queued) await deps.queue.send([out.task]);
   else if (s.wakeAt !== undefined) await dispatchAt(deps, out.task, s.wakeAt, now());
   if (s.waitingFor.kind === 'workflow') {

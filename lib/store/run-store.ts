@@ -425,7 +425,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       fence: string,
       wait: { waitingFor: string; wakeAt?: number; signal?: string; event?: string },
       now: number,
-    ): Promise<{ task: JobTask; queued: boolean } | undefined> {
+    ): Promise<{ task: JobTask; queued: boolean } | 'cancelling' | undefined> {
       const k = keysOf(task.tenant, task.runId);
       const reply = await redis.suspendJob(
         k.run,
@@ -439,6 +439,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         wait.signal ?? '',
         wait.event ?? '',
       );
+      if (reply === -2) return 'cancelling';
       if (!Array.isArray(reply)) return undefined;
       const [token, priority, queued] = reply as [string, string, number];
       return {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
-import { executeJob } from '../../lib/engine/execute-job.js';
+import { executeJob, settleJob } from '../../lib/engine/execute-job.js';
 import { runDocument } from '../../lib/engine/run-document.js';
 import { scheduleTick } from '../../lib/engine/schedule-tick.js';
 import { globalKeys } from '../../lib/store/keys.js';
@@ -140,6 +140,35 @@ async function pollWith(app: App, deps: Parameters<typeof executeJob>[0]) {
     );
   }
 }
+
+describe('suspending during a cancel', () => {
+  it('refuses to suspend a job of a run being cancelled, so the run still ends cancelled', async () => {
+    const app = await startTestApp();
+    const id = await submitSpec(
+      app,
+      'name: late\non: { manual: true }\njobs:\n  j: { steps: [{ uses: sleep, with: { seconds: 60 } }] }\n',
+    );
+    const task = { tenant: TENANT, runId: id, jobKey: 'j', attempt: 1, token: '1' };
+    const claim = await app.runs.claimJob(task, Date.now(), 60_000);
+    if (claim.kind !== 'claimed') throw new Error(claim.kind);
+    // The cancel passes while the job still runs; then the job reaches its wait.
+    await app.runs.cancelRun(TENANT, id, Date.now(), { finalStatus: 'cancelled' });
+    const out = await app.runs.suspendJob(
+      task,
+      claim.fence,
+      { waitingFor: '{"kind":"sleep"}' },
+      Date.now(),
+    );
+    expect(out).toBe('cancelling');
+    const cancelled = {
+      status: 'cancelled' as const,
+      outputs: {},
+      error: { code: 'CANCELLED', message: 'x' },
+    };
+    expect(await settleJob(app, task, claim.fence, cancelled, undefined, '')).toBe(true);
+    expect((await doc(app, id)).status).toBe('cancelled');
+  });
+});
 
 const APPROVAL = (extra = '') => `
 name: gated

@@ -15,11 +15,14 @@ import { withShared } from './shared.js';
  * ARGV[5] wakeAt (ms) or ''              ARGV[6] signal name or ''
  * ARGV[7] event type for the wait ('' for none, e.g. approval.requested)
  *
- * Returns {token, priority or '', 1 if queued again at once else 0}; -1 stale fence.
+ * Returns {token, priority or '', 1 if queued again at once else 0}; -1 stale fence;
+ *   -2 the run is being cancelled: nothing written, the caller ends the job cancelled
+ *   (a job that went waiting now would never be cancelled: the cancel has passed).
  */
 export default withShared(/* lua */ `
 local job, waitingFor, wakeAt, signal = ARGV[2], ARGV[4], ARGV[5], ARGV[6]
 if not holds(job, ARGV[3], '') then return replayed(job, ARGV[3], '') or -1 end
+if rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
 local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
 local prio = rcall('HGET', jobsKey, 'prio:' .. job) or ''
 rcall('HDEL', jobsKey, 'lease:' .. job, 'resolved:' .. job, 'wakeAt:' .. job)
