@@ -152,6 +152,85 @@ outputs: { all: "\${{ jobs.sum.outputs.all }}" }
   });
 });
 
+describe('hooks', () => {
+  type Steps = {
+    jobs: Record<
+      string,
+      {
+        status: string;
+        steps: { id: string; hook?: string; status: string; outputs: Record<string, unknown> }[];
+      }
+    >;
+  };
+  const hooked = (
+    main: string,
+    post = '{ id: tidy, uses: action:echo, with: { saw: "${{ steps.work.outputs.n }}" } }',
+  ) => `
+name: hooked
+on: { manual: true }
+jobs:
+  j:
+    hooks:
+      pre: [{ id: setup, uses: action:noop }]
+      onSuccess: [{ id: yay, uses: action:noop }]
+      onFailure: [{ id: boo, uses: action:noop }]
+      post: [${post}]
+    steps: [${main}]
+`;
+
+  it('runs pre → steps → onSuccess → post, and hooks see step outputs', async () => {
+    const { status, doc } = await runToEnd(
+      hooked('{ id: work, uses: action:echo, with: { n: 7 } }'),
+    );
+    expect(status).toBe('succeeded');
+    const steps = (doc as unknown as Steps).jobs.j?.steps ?? [];
+    expect(steps.map((s) => [s.hook ?? '-', s.id, s.status])).toEqual([
+      ['pre', 'setup', 'succeeded'],
+      ['-', 'work', 'succeeded'],
+      ['onSuccess', 'yay', 'succeeded'],
+      ['post', 'tidy', 'succeeded'],
+    ]);
+    expect(steps[3]?.outputs.saw).toBe(7);
+  });
+
+  it('runs onFailure (not onSuccess) after a failed step, then post', async () => {
+    const { status, doc } = await runToEnd(hooked('{ id: work, uses: action:fail }'));
+    expect(status).toBe('failed');
+    const steps = (doc as unknown as Steps).jobs.j?.steps ?? [];
+    expect(steps.map((s) => [s.hook ?? '-', s.id, s.status])).toEqual([
+      ['pre', 'setup', 'succeeded'],
+      ['-', 'work', 'failed'],
+      ['onFailure', 'boo', 'succeeded'],
+      ['post', 'tidy', 'succeeded'],
+    ]);
+  });
+
+  it('skips the steps when pre fails, and still runs onFailure and post', async () => {
+    const { status, doc } = await runToEnd(
+      hooked('{ id: work, uses: action:echo, with: { n: 1 } }').replace(
+        '{ id: setup, uses: action:noop }',
+        '{ id: setup, uses: action:fail }',
+      ),
+    );
+    expect(status).toBe('failed');
+    const steps = (doc as unknown as Steps).jobs.j?.steps ?? [];
+    expect(steps.map((s) => [s.id, s.status])).toEqual([
+      ['setup', 'failed'],
+      ['work', 'skipped'],
+      ['boo', 'succeeded'],
+      ['tidy', 'succeeded'],
+    ]);
+  });
+
+  it('fails the job when post fails, though its steps succeeded', async () => {
+    const { status, doc } = await runToEnd(
+      hooked('{ id: work, uses: action:echo, with: { n: 1 } }', '{ id: tidy, uses: action:fail }'),
+    );
+    expect(status).toBe('failed');
+    expect((doc as unknown as Steps).jobs.j?.status).toBe('failed');
+  });
+});
+
 describe('duplicate and stale deliveries', () => {
   it('runs each step once when every task is delivered twice', async () => {
     const app = await startTestApp();
