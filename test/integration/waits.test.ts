@@ -1,3 +1,4 @@
+import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
@@ -256,6 +257,23 @@ jobs:
       200,
     );
     expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+  });
+
+  it('runs examples/gated.yml: approval, then a sleep, then the deploy with the approver', async () => {
+    const app = await startTestApp();
+    const id = await submitSpec(app, readFileSync('examples/gated.yml', 'utf8'), {
+      version: '2.0.0',
+    });
+    await until(app, id, 'waiting');
+    const res = await api(app)('POST', `/v1/runs/${id}/approvals/gate`, {
+      approve: true,
+      actor: 'ops',
+    });
+    expect(res.status).toBe(200);
+    expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+    const done = await doc(app, id);
+    expect(done.outputs).toEqual({ deployed: 'app-2.0.0.tgz' });
+    expect(done.jobs.release?.steps[2]?.outputs.approvedBy).toBe('ops');
   });
 
   it('fails the step with APPROVAL_REJECTED on a rejection', async () => {
