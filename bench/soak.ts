@@ -12,17 +12,26 @@ import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { closeApp, createApp } from '../lib/app.js';
 import { admitRun } from '../lib/engine/admit.js';
+import { planRun } from '../lib/engine/plan.js';
 import { type ReapReport, reapRuns } from '../lib/engine/reaper.js';
 import { createSqsClient } from '../lib/queue/sqs-queue.js';
 import { loadSpec } from '../lib/spec/index.js';
 import type { Workflow } from '../lib/spec/schema.js';
-import { globalKeys } from '../lib/store/keys.js';
+import { globalKeys, tenantKeys } from '../lib/store/keys.js';
 import { sleep, spawnGroup, stopGroup } from '../scripts/processes.js';
 import { RestartableRedis } from './support/restartable-redis.js';
-import { checkRunEvents } from './support/soak-check.js';
+import {
+  checkGroups,
+  checkMatrix,
+  checkRunEvents,
+  checkSleeps,
+  type Holding,
+  type RunSlots,
+  slotHoldings,
+} from './support/soak-check.js';
 import { SOAK_KEYS } from './support/soak-probe.js';
 import { benchConfig, REGION, runMain, startLocalSqs, startRedis } from './support/stack.js';
-import { table } from './support/table.js';
+import { percentile, table } from './support/table.js';
 
 /**
  * Soak under faults: many runs of several shapes on a private redis-server and
@@ -33,11 +42,17 @@ import { table } from './support/table.js';
  * - sends a fraction `--dup` of all tasks twice (workers and submitter alike);
  * - runs the lease reaper (`reapRuns`) every `--reap-every` ms, a quarter of the
  *   time two at once.
+ * The shapes include flow control: a durable sleep between two steps, runs sharing
+ * a workflow-level concurrency group (limit 2), jobs sharing a job-level group
+ * (limit 3) and a matrix job with maxParallel 2.
  * Then it reads every run's event stream and state and prints: runs submitted,
  * finished, lost (not finished by the deadline), double commits (a step result
  * committed twice, a step started again under a live claim, a job or run ended
- * twice, or two live workers inside one step at once) and stuck (state the engine
- * left inconsistent). Exit code 1 when lost, double or stuck is not zero.
+ * twice, or two live workers inside one step at once), stuck (state the engine
+ * left inconsistent, or a group slot still held after every run ended), over limit
+ * (runs that held a slot while their group had more holders than its limit) and
+ * early wakes (a sleeping job claimed again before its sleep's end). Exit code 1
+ * when any of these (or a matrix job past maxParallel) is not zero.
  *
  *   node --import tsx bench/soak.ts [--runs 1000] [--workers 3] [--pollers 2] [--dup 0.2]
  *     [--kill-every 2000] [--lease 2000] [--visibility 3] [--reap-every 1500]
@@ -110,9 +125,38 @@ function parseOptions(): Options {
 const RETRIES = { max: 3, backoff: 'fixed', initialIntervalMs: 0 };
 const probe = (id: string, ms: number) => ({ id, uses: 'action:soak-probe', with: { ms } });
 
-function soakShapes(): { name: string; spec: Workflow }[] {
-  const spec = (name: string, jobs: Record<string, unknown>) =>
-    loadSpec({ text: stringify({ name, on: { manual: true }, jobs }), format: 'yaml' });
+/** The concurrency groups the shapes share across runs, and their limits. */
+const WORKFLOW_GROUP = { group: 'soak-wf', limit: 2 };
+const JOB_GROUP = { group: 'soak-job', limit: 3 };
+const SLEEP_SECONDS = 1;
+
+interface Shape {
+  name: string;
+  spec: Workflow;
+  /** The groups its runs and jobs hold slots of (for the over-limit check). */
+  slots: RunSlots;
+  /** Its matrix jobs: group → instance keys and maxParallel. */
+  matrix: Record<string, { instances: string[]; maxParallel: number }>;
+  /** Submitted this many in a row, as often as the others overall (a line forms). */
+  burst: number;
+}
+
+/** The order of submission: each shape in turn, a bursty one `burst` at a time. */
+function submissionCycle(shapes: Shape[]): Shape[] {
+  const rounds = Math.max(...shapes.map((s) => s.burst));
+  const cycle: Shape[] = [];
+  for (let round = 0; round < rounds; round++) {
+    for (const s of shapes) {
+      if (s.burst === 1) cycle.push(s);
+      else if (round % s.burst === 0) cycle.push(...Array.from({ length: s.burst }, () => s));
+    }
+  }
+  return cycle;
+}
+
+function soakShapes(): Shape[] {
+  const spec = (name: string, jobs: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
+    loadSpec({ text: stringify({ name, on: { manual: true }, ...extra, jobs }), format: 'yaml' });
   const chain = Object.fromEntries(
     Array.from({ length: 5 }, (_, i) => [
       `c${i + 1}`,
@@ -123,7 +167,7 @@ function soakShapes(): { name: string; spec: Workflow }[] {
       },
     ]),
   );
-  return [
+  const shapes: { name: string; spec: Workflow; burst?: number }[] = [
     {
       name: 'diamond',
       spec: spec('soak-diamond', {
@@ -152,7 +196,86 @@ function soakShapes(): { name: string; spec: Workflow }[] {
         g: { needs: ['f'], retries: RETRIES, steps: [probe('s', 20)] },
       }),
     },
+    {
+      // The job suspends at the sleep; a delayed SQS message wakes it.
+      name: `sleep ${SLEEP_SECONDS} s`,
+      spec: spec('soak-sleep', {
+        s: {
+          retries: RETRIES,
+          steps: [
+            probe('before', 20),
+            { id: 'nap', uses: 'sleep', with: { seconds: SLEEP_SECONDS } },
+            probe('after', 20),
+          ],
+        },
+      }),
+    },
+    {
+      // Every run of this shape shares two slots: the rest wait in line, gated.
+      // Four come at once, so two of them wait even when no holder was killed.
+      name: `workflow group (limit ${WORKFLOW_GROUP.limit})`,
+      spec: spec(
+        'soak-gated',
+        {
+          a: { retries: RETRIES, steps: [probe('s', 80)] },
+          b: { needs: ['a'], retries: RETRIES, steps: [probe('s', 80)] },
+        },
+        { concurrency: WORKFLOW_GROUP },
+      ),
+      burst: 4,
+    },
+    {
+      // b, c, d of every run of this shape share three slots.
+      name: `job group (limit ${JOB_GROUP.limit})`,
+      spec: spec('soak-lanes', {
+        a: { retries: RETRIES, steps: [probe('s', 20)] },
+        ...Object.fromEntries(
+          ['b', 'c', 'd'].map((j) => [
+            j,
+            { needs: ['a'], concurrency: JOB_GROUP, retries: RETRIES, steps: [probe('s', 50)] },
+          ]),
+        ),
+        e: { needs: ['b', 'c', 'd'], retries: RETRIES, steps: [probe('s', 20)] },
+      }),
+    },
+    {
+      name: 'matrix ×4, maxParallel 2',
+      spec: spec('soak-matrix', {
+        prep: { retries: RETRIES, steps: [probe('s', 20)] },
+        m: {
+          needs: ['prep'],
+          strategy: { matrix: { i: [1, 2, 3, 4] }, maxParallel: 2 },
+          retries: RETRIES,
+          steps: [probe('s', 40)],
+        },
+        join: { needs: ['m'], retries: RETRIES, steps: [probe('s', 20)] },
+      }),
+    },
   ];
+  return shapes.map(({ name, spec, burst }) => {
+    const plan = planRun(spec);
+    const jobGroups: Record<string, string> = {};
+    const matrix: Shape['matrix'] = {};
+    for (const p of plan) {
+      const group = spec.jobs[p.name]?.concurrency?.group;
+      if (group) jobGroups[p.key] = group;
+      const m = p.matrixGroup;
+      if (m?.maxParallel) {
+        matrix[m.name] ??= { instances: [], maxParallel: m.maxParallel };
+        matrix[m.name]?.instances.push(p.key);
+      }
+    }
+    return {
+      name,
+      spec,
+      slots: {
+        ...(spec.concurrency ? { workflowGroup: spec.concurrency.group } : {}),
+        ...(Object.keys(jobGroups).length > 0 ? { jobGroups } : {}),
+      },
+      matrix,
+      burst: burst ?? 1,
+    };
+  });
 }
 
 interface Tally {
@@ -320,9 +443,38 @@ await runMain(async (cleanup) => {
     }
   })();
 
+  // ── Lines: who waits for a slot, sampled (a witness, not a check) ──────────
+  const groups = [WORKFLOW_GROUP, JOB_GROUP];
+  const lines = new Map(
+    groups.map((g) => [
+      g.group,
+      {
+        keys: tenantKeys(config.keyPrefix, TENANT).group(g.group),
+        seen: new Set<string>(),
+        longest: 0,
+      },
+    ]),
+  );
+  let sampling = true;
+  const sampler = (async () => {
+    while (sampling) {
+      try {
+        for (const line of lines.values()) {
+          const waiting = await witness.zrange(line.keys.queue, 0, -1);
+          for (const m of waiting) line.seen.add(m);
+          line.longest = Math.max(line.longest, waiting.length);
+        }
+      } catch {
+        // The witness was closed by the cleanup of a bench that failed: stop.
+        if (witness.status === 'end') return;
+      }
+      await sleep(200);
+    }
+  })();
+
   // ── Submit, then wait ──────────────────────────────────────────────────────
-  const shapes = soakShapes();
-  const runs: { id: string; shape: string }[] = [];
+  const shapes = submissionCycle(soakShapes());
+  const runs: { id: string; shape: string; of: Shape }[] = [];
   const t0 = Date.now();
   for (let i = 0; i < opts.runs; i++) {
     const shape = shapes[i % shapes.length] as (typeof shapes)[number];
@@ -332,7 +484,7 @@ await runMain(async (cleanup) => {
       revision: 1,
       trigger: { type: 'api' },
     });
-    runs.push({ id: summary.id, shape: shape.name });
+    runs.push({ id: summary.id, shape: shape.name, of: shape });
     const due = t0 + ((i + 1) / opts.rate) * 1000;
     if (due > Date.now()) await sleep(due - Date.now());
   }
@@ -364,7 +516,8 @@ await runMain(async (cleanup) => {
   }
   const finishedAt = Date.now();
   chaos = false;
-  await Promise.all([killer, restarter]);
+  sampling = false;
+  await Promise.all([killer, restarter, sampler]);
   await stopWorkers();
   reaping = false;
   await reaper;
@@ -381,6 +534,14 @@ await runMain(async (cleanup) => {
   let reclaims = 0;
   let leaseRetries = 0;
   let jobs = 0;
+  let earlyWakes = 0;
+  let matrixOver = 0;
+  let sleeps = 0;
+  const sleepLateMs: number[] = [];
+  const matrixPeak: Record<string, number> = {};
+  const matrixMax: Record<string, number> = {};
+  const holdings: Holding[] = [];
+  const checkedAt = Date.now();
   const active = new Set(await witness.zrange(globalKeys(config.keyPrefix).activeRuns, 0, -1));
   for (const run of runs) {
     const st = (await app.runs.runFields(TENANT, [run.id], ['status']))[0]?.[0] ?? 'missing';
@@ -390,10 +551,26 @@ await runMain(async (cleanup) => {
       lost++;
       problems.push(`lost: ${run.id} (${run.shape}) is ${st}`);
     }
-    const events = (await app.runs.readEvents(TENANT, run.id, undefined, 100_000)).map(
-      (e) => e.fields,
-    );
+    const events = (await app.runs.readEvents(TENANT, run.id, undefined, 100_000)).map((e) => ({
+      ...e.fields,
+      id: e.id,
+    }));
     const check = checkRunEvents(events);
+    holdings.push(...slotHoldings(run.id, events, run.of.slots, checkedAt));
+    const naps = checkSleeps(events);
+    sleeps += naps.sleeps;
+    sleepLateMs.push(...naps.lateMs);
+    earlyWakes += naps.earlyWakes.length;
+    for (const w of naps.earlyWakes) problems.push(`early wake: ${run.id} (${run.shape}) ${w}`);
+    const matrix = checkMatrix(events, run.of.matrix);
+    for (const [g, n] of Object.entries(matrix.peak)) {
+      matrixPeak[g] = Math.max(matrixPeak[g] ?? 0, n);
+      matrixMax[g] = run.of.matrix[g]?.maxParallel ?? 0;
+    }
+    if (matrix.over.length > 0) {
+      matrixOver++;
+      for (const o of matrix.over) problems.push(`over maxParallel: ${run.id} (${run.shape}) ${o}`);
+    }
     reclaims += check.reclaims;
     leaseRetries += check.leaseExpired;
     const doubles = [
@@ -432,6 +609,23 @@ await runMain(async (cleanup) => {
       add(failures, `${run.shape}: ${snap?.run.failedJob ?? '?'} ${error.code ?? '?'}`);
     }
   }
+  const limits = Object.fromEntries(groups.map((g) => [g.group, g.limit]));
+  const grouped = checkGroups(holdings, limits);
+  const overLimit = grouped.overRuns.length;
+  for (const m of grouped.overMoments) problems.push(`over limit: ${m}`);
+  // Every run has ended (or is lost): a slot still held, or a place in line, is a leak
+  // that would keep the group's next runs waiting for ever.
+  for (const [group, line] of lines) {
+    const [held, queued] = await Promise.all([
+      witness.zrange(line.keys.holders, 0, -1),
+      witness.zrange(line.keys.queue, 0, -1),
+    ]);
+    const left = [...held.map((m) => `held by ${m}`), ...queued.map((m) => `${m} in line`)];
+    if (lost === 0 && left.length > 0) {
+      stuck++;
+      problems.push(`stuck: group ${group} after every run ended: ${left.join(', ')}`);
+    }
+  }
   const overlaps = await witness.lrange(SOAK_KEYS.overlaps, 0, -1);
   double += overlaps.length;
   for (const o of overlaps) problems.push(`double: two live workers inside one step at once: ${o}`);
@@ -446,7 +640,17 @@ await runMain(async (cleanup) => {
   );
   console.log(
     table(
-      ['runs submitted', 'finished', 'succeeded', 'failed', 'lost', 'double commits', 'stuck'],
+      [
+        'runs submitted',
+        'finished',
+        'succeeded',
+        'failed',
+        'lost',
+        'double commits',
+        'stuck',
+        'over limit',
+        'early wakes',
+      ],
       [
         [
           runs.length,
@@ -456,6 +660,8 @@ await runMain(async (cleanup) => {
           lost,
           double,
           stuck,
+          overLimit,
+          earlyWakes,
         ],
       ],
     ),
@@ -486,6 +692,34 @@ await runMain(async (cleanup) => {
         ['queued jobs re-sent by the reaper', reaped.resent ?? 0],
         ['dead letters reconciled', reaped.deadLetters ?? 0],
         ['step bodies run more than once (at-least-once, after a crash)', repeated],
+        ...groups.flatMap((g) => {
+          const line = lines.get(g.group);
+          const kind = g === WORKFLOW_GROUP ? 'runs' : 'jobs';
+          return [
+            [
+              `${g.group} (limit ${g.limit}): most holders at once (event streams)`,
+              grouped.peak[g.group] ?? 0,
+            ],
+            [
+              `${g.group}: ${kind} seen waiting in line (sampled every 200 ms)`,
+              line?.seen.size ?? 0,
+            ],
+            [`${g.group}: longest line seen`, line?.longest ?? 0],
+          ];
+        }),
+        ['concurrency re-checks by the reaper that let a member go on', reaped.woken ?? 0],
+        ...Object.entries(matrixPeak).map(([g, n]) => [
+          `matrix ${g}: most instances live at once (maxParallel ${matrixMax[g]})`,
+          n,
+        ]),
+        ['runs with a matrix job past maxParallel', matrixOver],
+        [`sleeps (${SLEEP_SECONDS} s suspensions)`, sleeps],
+        [
+          'sleep end → wake-up claim, p50 / p99 / max (ms)',
+          sleepLateMs.length === 0
+            ? '—'
+            : `${percentile(sleepLateMs, 50)} / ${percentile(sleepLateMs, 99)} / ${Math.max(...sleepLateMs)}`,
+        ],
         ['step bodies run in all', executions.reduce((a, b) => a + b, 0)],
         ['wall time to last finish (s)', seconds.toFixed(1)],
       ],
@@ -499,7 +733,7 @@ await runMain(async (cleanup) => {
     console.log(`\nProblems (${problems.length}; first 40):\n`);
     for (const p of problems.slice(0, 40)) console.log(`- ${p}`);
   }
-  if (lost + double + stuck > 0) {
+  if (lost + double + stuck + overLimit + earlyWakes + matrixOver > 0) {
     process.exitCode = 1;
     console.error(`worker logs (stderr of each worker): ${logDir}`);
   } else {
