@@ -37,7 +37,14 @@ export function createConcurrencyStore(redis: ScriptRedis, prefix: string) {
     /** Leave the group (slot or line); returns the members granted the freed slots. */
     async release(tenant: string, group: string, member: string, now: number): Promise<string[]> {
       const k = keysOf(tenant, group);
-      return (await redis.releaseSlot(k.holders, k.queue, k.meta, now, member)) as string[];
+      return (await redis.releaseSlot(
+        k.holders,
+        k.queue,
+        k.meta,
+        k.released(member),
+        now,
+        member,
+      )) as string[];
     },
 
     /** The members waiting in line before `member`. */

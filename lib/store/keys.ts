@@ -52,6 +52,8 @@ export function tenantKeys(prefix: string, tenant: string) {
       holders: `${base}:cg:${name}:holders`,
       queue: `${base}:cg:${name}:queue`,
       meta: `${base}:cg:${name}:meta`,
+      /** String: the grants of a member's last release, for a replayed release. */
+      released: (member: string) => `${base}:cg:${name}:rel:${member}`,
     }),
   };
 }

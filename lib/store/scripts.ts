@@ -34,7 +34,7 @@ const scripts = {
   wakeJob: { numberOfKeys: 3, lua: wakeJob },
   ungateRun: { numberOfKeys: 2, lua: ungateRun },
   acquireSlot: { numberOfKeys: 3, lua: acquireSlot },
-  releaseSlot: { numberOfKeys: 3, lua: releaseSlot },
+  releaseSlot: { numberOfKeys: 4, lua: releaseSlot },
   registerWorkflow: { numberOfKeys: 2, lua: registerWorkflow },
 } as const;
 

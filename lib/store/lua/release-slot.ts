@@ -3,7 +3,12 @@
  * the next waiters in arrival order. The caller wakes the members returned.
  *
  * KEYS[1] holders zset    KEYS[2] queue zset    KEYS[3] meta hash
+ * KEYS[4] the member's last release (string, kept 10 min)
  * ARGV[1] now (ms)    ARGV[2] member
+ *
+ * Replay-safe: ioredis sends a command again when a broken connection lost its
+ * reply; a member already gone answers the grants its release made, so the
+ * members it woke are still sent (else they would wait for the reaper).
  *
  * Returns the members granted a slot by this release (possibly none).
  */
@@ -11,8 +16,11 @@ export default /* lua */ `
 local rcall = redis.call
 local holders, queue, meta = KEYS[1], KEYS[2], KEYS[3]
 local now, member = ARGV[1], ARGV[2]
-rcall('ZREM', holders, member)
-rcall('ZREM', queue, member)
+local held = rcall('ZREM', holders, member) + rcall('ZREM', queue, member)
+if held == 0 then
+  local prior = rcall('GET', KEYS[4])
+  return prior and cjson.decode(prior) or {}
+end
 local limit = tonumber(rcall('HGET', meta, 'limit') or '1')
 local granted = {}
 while rcall('ZCARD', holders) < limit do
@@ -22,5 +30,6 @@ while rcall('ZCARD', holders) < limit do
   rcall('ZADD', holders, now, next)
   granted[#granted + 1] = next
 end
+rcall('SET', KEYS[4], cjson.encode(granted), 'EX', 600)
 return granted
 `;
