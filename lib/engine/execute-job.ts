@@ -384,9 +384,10 @@ async function runClaimedJob(
     }
     ranHere = true;
 
-    // This attempt already waits at this step: the wait goes on from its record.
-    const waiting =
-      record?.status === 'waiting' && record.attempt === task.attempt ? record : undefined;
+    // The job already waits at this step: the wait goes on from its record, even in a
+    // later attempt (a crash after the wake): the decision, the sleep's end and the
+    // child run stay the ones already made.
+    const waiting = record?.status === 'waiting' ? record : undefined;
     const startedAt = waiting?.startedAt ?? new Date(now()).toISOString();
     const fresh = (s: StepRecord['status'], extra: Partial<StepRecord> = {}): StepRecord => ({
       id: ps.key,

@@ -276,6 +276,38 @@ jobs:
     expect(done.jobs.release?.steps[2]?.outputs.approvedBy).toBe('ops');
   });
 
+  it('keeps a decision when the executor dies after the wake-up: the retry does not ask again', async () => {
+    const app = await startTestApp({ leaseMs: 200 });
+    const id = await submitSpec(
+      app,
+      APPROVAL().replace(
+        '  ship:\n    needs: build',
+        '  ship:\n    needs: build\n    retries: { max: 1, initialIntervalMs: 0 }',
+      ),
+    );
+    await until(app, id, 'waiting');
+    await api(app)('POST', `/v1/runs/${id}/approvals/gate`, { approve: true, actor: 'carol' });
+    // The woken job is claimed by an executor that dies before it does anything.
+    const jobs = (await app.runs.snapshot(TENANT, id))?.jobs ?? {};
+    const task = {
+      tenant: TENANT,
+      runId: id,
+      jobKey: 'ship',
+      attempt: 1,
+      token: jobs['token:ship'] ?? '',
+    };
+    expect((await app.runs.claimJob(task, Date.now(), 200)).kind).toBe('claimed');
+    await new Promise((r) => setTimeout(r, 250));
+    expect((await scheduleTick(app, Date.now())).reaped.expired).toBe(1);
+    expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+    const done = await doc(app, id);
+    expect(done.jobs.ship?.steps[1]?.outputs.by).toBe('carol');
+    const events = (await app.runs.readEvents(TENANT, id, undefined, 200)).map(
+      (e) => e.fields.type,
+    );
+    expect(events.filter((t) => t === 'approval.requested')).toHaveLength(1);
+  });
+
   it('fails the step with APPROVAL_REJECTED on a rejection', async () => {
     const app = await startTestApp();
     const id = await submitSpec(app, APPROVAL());
