@@ -81,6 +81,20 @@ describe('matrix strategy', () => {
     expect(d.jobs.report?.status).toBe('succeeded');
   });
 
+  it('failFast stops the instances already running, at their next heartbeat', async () => {
+    const app = await startTestApp({ leaseMs: 300 });
+    const step =
+      '{ uses: action:sleep-ms, with: { ms: "${{ matrix.shard == 1 && 50 || 10000 }}" } }\n      - { uses: action:fail, if: "${{ matrix.shard == 1 }}" }';
+    const id = await submitSpec(app, spec('maxParallel: 4', step));
+    const started = Date.now();
+    await drain(app, id);
+    expect(Date.now() - started).toBeLessThan(5_000);
+    const d = await doc(app, id);
+    expect(d.status).toBe('failed');
+    expect(d.jobs['test[shard=1]']?.status).toBe('failed');
+    for (const n of [2, 3, 4]) expect(d.jobs[`test[shard=${n}]`]?.status).toBe('cancelled');
+  });
+
   it('failFast: false lets the other instances run', async () => {
     const app = await startTestApp();
     const fail = '{ uses: action:fail, if: "${{ matrix.shard == 1 }}" }';

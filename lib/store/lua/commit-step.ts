@@ -19,10 +19,10 @@ local rcall = redis.call
 local runKey, jobsKey, stepsKey, eventsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
 local job, fence, now, leaseMs = ARGV[1], ARGV[2], tonumber(ARGV[3]), tonumber(ARGV[4])
 
-local state = rcall('HMGET', jobsKey, 'fence:' .. job, 'status:' .. job, 'commit:' .. job)
+local state = rcall('HMGET', jobsKey, 'fence:' .. job, 'status:' .. job, 'commit:' .. job, 'cancel:' .. job)
 if state[1] ~= fence or state[2] ~= 'running' then return -1 end
 if state[3] == ARGV[13] then
-  if rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
+  if state[4] or rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
   return 1
 end
 rcall('HSET', jobsKey, 'lease:' .. job, now + leaseMs, 'commit:' .. job, ARGV[13])
@@ -35,6 +35,7 @@ if ARGV[10] ~= '' then
   rcall('HSET', stepsKey, job .. '#' .. ARGV[10], ARGV[12])
   rcall('XADD', eventsKey, '*', 'type', 'step.started', 'at', now, 'job', job, 'step', ARGV[11])
 end
-if rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
+-- The run is being cancelled, or just this job (failFast of its matrix).
+if state[4] or rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
 return 1
 `;

@@ -135,7 +135,8 @@ local function finishJob(job, status, outputs, err)
     local group = rcall('HGET', jobsKey, 'mgroup:' .. key)
     if group then
       groups[#groups + 1] = group
-      -- failFast: the group's instances that have not started are cancelled.
+      -- failFast: the group's other instances are cancelled: at once those not running,
+      -- at their next commit or heartbeat those running.
       if st == 'failed' and rcall('HGET', jobsKey, 'mff:' .. group) == '1'
         and rcall('HGET', jobsKey, 'coe:' .. key) ~= '1' then
         for _, other in ipairs(cjson.decode(rcall('HGET', jobsKey, 'minst:' .. group))) do
@@ -143,6 +144,9 @@ local function finishJob(job, status, outputs, err)
           if os == 'pending' or os == 'queued' or os == 'waiting' then
             rcall('HDEL', jobsKey, 'held:' .. other)
             finish(other, 'cancelled', '{}', '{"code":"CANCELLED","message":"failFast: instance ' .. key .. ' failed"}')
+          elseif os == 'running' then
+            -- Its executor learns at its next commit or heartbeat, and stops as cancelled.
+            rcall('HSET', jobsKey, 'cancel:' .. other, key)
           end
         end
       end
