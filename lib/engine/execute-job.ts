@@ -242,7 +242,9 @@ export async function settleJob(
   if (!finished.runStatus && (!job || job.concurrency)) {
     await jobEnded(deps, task.tenant, task.runId, task.jobKey, now());
   }
-  if (finished.runStatus) await runFinished(deps, task.tenant, task.runId, now());
+  if (finished.runStatus) {
+    await runFinished(deps, task.tenant, task.runId, now(), finished.ended);
+  }
   log.info(
     { ...ids, status: final.status, runStatus: finished.runStatus || undefined },
     'job finished',

@@ -1,4 +1,5 @@
 import { log } from '../log.js';
+import type { RunEnd } from '../store/run-store.js';
 import { type ConcurrencyDeps, releaseAll } from './concurrency.js';
 import { runDocument } from './run-document.js';
 
@@ -14,14 +15,26 @@ export async function runFinished(
   tenant: string,
   runId: string,
   now: number,
+  /** What the finishing script already told of the run; else it is read here. */
+  known?: RunEnd,
 ): Promise<void> {
-  await releaseAll(deps, tenant, runId, now);
+  const end = known ?? (await readRunEnd(deps, tenant, runId));
+  if (end.hasMemberships) await releaseAll(deps, tenant, runId, now);
+  if (end.parentRunId) await wakeParent(deps, tenant, runId, end.parentRunId, now);
+  if (end.cancelRequested) await cancelChildren(deps, tenant, runId, now);
+  await deps.runs.forgetActive(tenant, runId);
+}
+
+async function readRunEnd(deps: ConcurrencyDeps, tenant: string, runId: string): Promise<RunEnd> {
   const [status, parentRunId, cancelRequested] =
     (await deps.runs.runFields(tenant, [runId], ['status', 'parentRunId', 'cancelRequested']))[0] ??
     [];
-  if (parentRunId) await wakeParent(deps, tenant, runId, parentRunId, now);
-  if (status === 'cancelled' || cancelRequested) await cancelChildren(deps, tenant, runId, now);
-  await deps.runs.forgetActive(tenant, runId);
+  return {
+    parentRunId: parentRunId ?? '',
+    // releaseAll reads the memberships itself; asking it costs what checking would.
+    hasMemberships: true,
+    cancelRequested: status === 'cancelled' || Boolean(cancelRequested),
+  };
 }
 
 /** The parent's `workflow:` step waits for this run: resolve it with the run's result. */

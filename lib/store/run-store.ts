@@ -76,6 +76,18 @@ export interface FinishedStep extends StepCommit {
   eventData: string;
 }
 
+/** What a run's end sets off needs to know of it (run-finished.ts), as finishJob tells. */
+export interface RunEnd {
+  parentRunId: string;
+  hasMemberships: boolean;
+  cancelRequested: boolean;
+}
+
+function runEndOf(raw: string): RunEnd {
+  const [parentRunId = '', groups, cancelled] = raw.split('|');
+  return { parentRunId, hasMemberships: groups === '1', cancelRequested: cancelled === '1' };
+}
+
 /** A finished step as the five script arguments writeStep (shared.ts) reads; '' for none. */
 function stepArgs(step: FinishedStep | undefined): (string | number)[] {
   return step
@@ -231,13 +243,14 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       now: number,
       mode: SettleMode = '',
       last?: FinishedStep,
-    ): Promise<{ runStatus: string; ready: JobTask[] } | undefined> {
+    ): Promise<{ runStatus: string; ready: JobTask[]; ended?: RunEnd } | undefined> {
       const k = keysOf(task.tenant, task.runId);
       const reply = await redis.finishJob(
         k.run,
         k.jobs,
         k.events,
         k.steps,
+        k.groups,
         now,
         task.jobKey,
         fence,
@@ -248,8 +261,12 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         ...stepArgs(last),
       );
       if (!Array.isArray(reply)) return undefined;
-      const [runStatus, ...flat] = reply as string[];
-      return { runStatus: runStatus ?? '', ready: tasksOf(task, flat) };
+      const [runStatus, ended, ...flat] = reply as string[];
+      return {
+        runStatus: runStatus ?? '',
+        ready: tasksOf(task, flat),
+        ...(ended ? { ended: runEndOf(ended) } : {}),
+      };
     },
 
     /** Queue the next attempt; undefined when stale, 'cancelling' when the run is being cancelled. */

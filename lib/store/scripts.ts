@@ -24,7 +24,7 @@ const scripts = {
   createRun: { numberOfKeys: 4, lua: createRun },
   claimJob: { numberOfKeys: 4, lua: claimJob },
   commitStep: { numberOfKeys: 4, lua: commitStep },
-  finishJob: { numberOfKeys: 4, lua: finishJob },
+  finishJob: { numberOfKeys: 5, lua: finishJob },
   retryJob: { numberOfKeys: 4, lua: retryJob },
   requeueJob: { numberOfKeys: 3, lua: requeueJob },
   renewLease: { numberOfKeys: 2, lua: renewLease },

@@ -282,6 +282,7 @@ describe('duplicate and stale deliveries', () => {
       {
         runStatus: 'succeeded',
         ready: [],
+        ended: { parentRunId: '', hasMemberships: false, cancelRequested: false },
       },
     );
     expect(await app.runs.claimJob(task, Date.now(), 60_000)).toEqual({ kind: 'run-finished' });

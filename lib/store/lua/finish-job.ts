@@ -16,14 +16,23 @@ import { withShared } from './shared.js';
  * ARGV[7] mode: '' (the caller holds the job), 'expired' (the reaper: only if the
  *         lease has run out) or 'token' (ARGV[3] is a dispatch token: a dead letter)
  *
- * Returns {runStatus or '', queuedJob1, token1, priority1 or '', queuedJob2, …}
+ * KEYS[5] the run's concurrency memberships (set)
+ *
+ * Returns {runStatus or '', end, queuedJob1, token1, priority1 or '', queuedJob2, …}
+ *   end: when the run finished, what its end sets off (run-finished.ts) as
+ *   '<parentRunId>|<1 if it holds concurrency memberships>|<1 if it was cancelled>', else ''
  *   or -1 when the fence is stale, the job not running (or, mode 'expired', its lease live).
  */
 export default withShared(/* lua */ `
 if not holds(ARGV[2], ARGV[3], ARGV[7]) then return replayed(ARGV[2], ARGV[3], ARGV[7]) or -1 end
 writeStep(ARGV[2], 8)
 local runStatus, ready = finishJob(ARGV[2], ARGV[4], ARGV[5], ARGV[6])
-local result = {runStatus}
+local ended = ''
+if runStatus ~= '' then
+  ended = (rcall('HGET', runKey, 'parentRunId') or '') .. '|' .. (rcall('EXISTS', KEYS[5]) == 1 and '1' or '0')
+    .. '|' .. (rcall('HEXISTS', runKey, 'cancelRequested') == 1 and '1' or '0')
+end
+local result = {runStatus, ended}
 for _, v in ipairs(ready) do result[#result + 1] = v end
 return remember(ARGV[2], ARGV[3], ARGV[7], result)
 `);
