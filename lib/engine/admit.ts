@@ -137,6 +137,8 @@ export async function admitRun(
         }
       : {}),
   });
+  const send = () =>
+    sendFirstJobs(deps, req.tenant, runId, firstTasks(req.tenant, runId, queued, plan), gate, now);
   if (!created) {
     const existing = await deps.runs.runFields(
       req.tenant,
@@ -146,15 +148,7 @@ export async function admitRun(
     const [workflow, revision, status, at] = existing[0] ?? [];
     if (!workflow) throw new FlowlineError('INTERNAL', `run ${runId} vanished during admission`);
     // The first admission may have crashed before its send; a stale re-send is dropped at claim.
-    if (status === 'queued')
-      await sendFirstJobs(
-        deps,
-        req.tenant,
-        runId,
-        firstTasks(req.tenant, runId, queued, plan),
-        gate,
-        now,
-      );
+    if (status === 'queued') await send();
     return {
       summary: runSummary(
         runId,
@@ -166,14 +160,7 @@ export async function admitRun(
       created: false,
     };
   }
-  await sendFirstJobs(
-    deps,
-    req.tenant,
-    runId,
-    firstTasks(req.tenant, runId, queued, plan),
-    gate,
-    now,
-  );
+  await send();
   return {
     summary: runSummary(runId, req.spec.name, req.revision, 'queued', createdAt),
     created: true,
