@@ -1,6 +1,7 @@
 import { z } from 'zod';
 import { admitRun } from '../engine/admit.js';
-import { FINISHED_RUN, rerunAdmission } from '../engine/rerun.js';
+import { rerunAdmission } from '../engine/rerun.js';
+import { hasEnded } from '../engine/run-status.js';
 import { parseJsonBody, validateBody } from './body.js';
 import { type ApiResponse, HttpError, json } from './http.js';
 import type { RouteContext } from './routes.js';
@@ -21,7 +22,7 @@ export async function rerunRun({ app, req, params, tenant }: RouteContext): Prom
   const snap = await app.runs.snapshot(tenant, runId);
   if (!snap) throw new HttpError(404, 'Not Found', `no run '${runId}'`);
   const status = snap.run.status ?? 'queued';
-  if (!FINISHED_RUN.has(status)) {
+  if (!hasEnded(status)) {
     throw new HttpError(
       409,
       'Run not finished',

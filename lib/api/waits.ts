@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { stepList } from '../engine/plan.js';
+import { hasEnded } from '../engine/run-status.js';
 import type { JobTask } from '../queue/message.js';
 import type { Workflow } from '../spec/schema.js';
 import { parseUses } from '../spec/uses.js';
@@ -81,7 +82,7 @@ export async function sendSignal({ app, req, params, tenant }: RouteContext): Pr
   }
   const [spec, status] = (await app.runs.runFields(tenant, [runId], ['spec', 'status']))[0] ?? [];
   if (!spec) throw new HttpError(404, 'Not Found', `no run '${runId}'`);
-  if (status === 'succeeded' || status === 'failed' || status === 'cancelled') {
+  if (hasEnded(status)) {
     throw new HttpError(409, 'Run finished', `run '${runId}' has already finished`);
   }
   if (!mayWaitForSignal(JSON.parse(spec) as Workflow, name)) {

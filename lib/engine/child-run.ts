@@ -5,6 +5,7 @@ import type { WorkflowStore } from '../store/workflow-store.js';
 import { admitRun, type Trigger } from './admit.js';
 import type { ConcurrencyDeps } from './concurrency.js';
 import { wakeParent } from './run-finished.js';
+import { hasEnded } from './run-status.js';
 import type { Suspension } from './waits.js';
 
 /** SPEC.md limits: child workflows nest at most this deep. */
@@ -101,7 +102,7 @@ export async function wakeIfChildEnded(
   now: number,
 ): Promise<void> {
   const [status] = (await deps.runs.runFields(tenant, [childRunId], ['status']))[0] ?? [];
-  if (status === 'succeeded' || status === 'failed' || status === 'cancelled') {
+  if (hasEnded(status)) {
     await wakeParent(deps, tenant, childRunId, parentRunId, now);
   }
 }

@@ -4,6 +4,7 @@ import type { Concurrency } from '../spec/schema.js';
 import type { ConcurrencyStore } from '../store/concurrency-store.js';
 import type { RunSnapshot, RunStore } from '../store/run-store.js';
 import { runFinished } from './run-finished.js';
+import { hasEnded } from './run-status.js';
 
 /**
  * Concurrency groups (SPEC.md): a run (workflow level) or a job (job level) holds
@@ -156,7 +157,7 @@ async function wake(
     const tasks = await deps.runs.ungateRun(tenant, runId);
     if (tasks.length > 0) await deps.queue.send(tasks);
     const [status] = (await deps.runs.runFields(tenant, [runId], ['status']))[0] ?? [];
-    if (!status || status === 'succeeded' || status === 'failed' || status === 'cancelled') {
+    if (!status || hasEnded(status)) {
       await release(deps, tenant, runId, group, member, now);
     }
     return;

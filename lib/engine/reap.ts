@@ -1,4 +1,5 @@
 import { type JobTask, withPriority } from '../queue/message.js';
+import { hasEnded } from './run-status.js';
 
 /** What the reaper does about one run; decided purely from its hashes. */
 export type ReapAction =
@@ -7,8 +8,6 @@ export type ReapAction =
   | { kind: 'resend'; task: JobTask }
   | { kind: 'expire'; jobKey: string; fence: string; attempt: number }
   | { kind: 'recheck'; group: string; jobKey?: string };
-
-const FINISHED = new Set(['succeeded', 'failed', 'cancelled']);
 
 /**
  * Decide what a run needs from the schedule tick:
@@ -31,7 +30,7 @@ export function decideReap(
   now: number,
   requeueAfterMs: number,
 ): ReapAction[] {
-  if (!run.status || FINISHED.has(run.status)) return [{ kind: 'forget' }];
+  if (!run.status || hasEnded(run.status)) return [{ kind: 'forget' }];
   const actions: ReapAction[] = [];
   if (run.timeoutAt && Number(run.timeoutAt) < now && !run.cancelRequested)
     actions.push({ kind: 'timeout' });

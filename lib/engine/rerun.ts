@@ -6,7 +6,6 @@ import type { AdmitRequest } from './admit.js';
 import { type PlannedJob, planRun } from './plan.js';
 
 /** A run that can be rerun: no job of it can still change. */
-export const FINISHED_RUN = new Set(['succeeded', 'failed', 'cancelled']);
 
 export interface ReuseSelection {
   /** The job name the rerun starts from; undefined when everything runs again. */

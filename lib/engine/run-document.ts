@@ -6,8 +6,7 @@ import { memberOf, type WaitingFor } from './concurrency.js';
 import type { StepRecord } from './execute-job.js';
 import { type NeedState, needsContext } from './job-context.js';
 import { planRun, stepList } from './plan.js';
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
+import { hasEnded } from './run-status.js';
 
 const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
 const json = <T>(raw: string | undefined, fallback: T): T =>
@@ -43,7 +42,7 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
               id: ps.key,
               ...(ps.step.name ? { name: ps.step.name } : {}),
               uses: ps.step.uses,
-              status: jobStatus === 'skipped' || TERMINAL.has(jobStatus) ? 'skipped' : 'pending',
+              status: jobStatus === 'skipped' || hasEnded(jobStatus) ? 'skipped' : 'pending',
               attempt: Number(j[`attempt:${key}`] ?? 0),
               outputs: {},
               error: null,
@@ -88,7 +87,7 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
     rerunOf: run.rerunOf ?? null,
     // Who holds the slot and the place in line change by the moment: `waits` has them.
     waitingFor:
-      run.gate && !TERMINAL.has(status)
+      run.gate && !hasEnded(status)
         ? (waits.get(memberOf(run.id ?? '')) ??
           ({ kind: 'concurrency', group: run.gate, heldBy: [], position: null } as WaitingFor))
         : null,
