@@ -1,5 +1,5 @@
 import { z } from 'zod';
-import { stepList } from '../engine/plan.js';
+import { type PlannedStep, stepList } from '../engine/plan.js';
 import { hasEnded } from '../engine/run-status.js';
 import type { JobTask } from '../queue/message.js';
 import type { Workflow } from '../spec/schema.js';
@@ -109,24 +109,27 @@ export async function sendSignal({ app, req, params, tenant }: RouteContext): Pr
   return json(202, { id: runId, signal: name, delivered: out !== 'kept' });
 }
 
-/** Whether a signal step of the spec waits for `name` (or names its signal by an expression). */
-function mayWaitForSignal(spec: Workflow, name: string): boolean {
+/** Whether some step of `kind` in the spec satisfies `test`. */
+function someStep(
+  spec: Workflow,
+  kind: 'approval' | 'signal',
+  test: (ps: PlannedStep) => boolean,
+): boolean {
   return Object.values(spec.jobs).some((job) =>
     stepList(job).some((ps) => {
       const uses = parseUses(ps.step.uses);
-      if (typeof uses === 'string' || uses.kind !== 'signal') return false;
-      const wanted = ps.step.with?.name;
-      return wanted === name || (typeof wanted === 'string' && wanted.includes('${{'));
+      return typeof uses !== 'string' && uses.kind === kind && test(ps);
     }),
   );
 }
 
+/** Whether a signal step of the spec waits for `name` (or names its signal by an expression). */
+const mayWaitForSignal = (spec: Workflow, name: string) =>
+  someStep(spec, 'signal', (ps) => {
+    const wanted = ps.step.with?.name;
+    return wanted === name || (typeof wanted === 'string' && wanted.includes('${{'));
+  });
+
 /** Whether some job of the run's spec has an approval step `stepId`. */
-function hasApprovalStep(spec: Workflow, stepId: string): boolean {
-  return Object.values(spec.jobs).some((job) =>
-    stepList(job).some((ps) => {
-      const uses = parseUses(ps.step.uses);
-      return ps.key === stepId && typeof uses !== 'string' && uses.kind === 'approval';
-    }),
-  );
-}
+const hasApprovalStep = (spec: Workflow, stepId: string) =>
+  someStep(spec, 'approval', (ps) => ps.key === stepId);
