@@ -26,11 +26,11 @@ import { withShared } from './shared.js';
 export default withShared(/* lua */ `
 if not holds(ARGV[2], ARGV[3], ARGV[7]) then return replayed(ARGV[2], ARGV[3], ARGV[7]) or -1 end
 writeStep(ARGV[2], 8)
-local runStatus, ready = finishJob(ARGV[2], ARGV[4], ARGV[5], ARGV[6])
+local runStatus, ready, cancelling = finishJob(ARGV[2], ARGV[4], ARGV[5], ARGV[6])
 local ended = ''
 if runStatus ~= '' then
   ended = (rcall('HGET', runKey, 'parentRunId') or '') .. '|' .. (rcall('EXISTS', KEYS[5]) == 1 and '1' or '0')
-    .. '|' .. (rcall('HEXISTS', runKey, 'cancelRequested') == 1 and '1' or '0')
+    .. '|' .. (cancelling and '1' or '0')
 end
 local result = {runStatus, ended}
 for _, v in ipairs(ready) do result[#result + 1] = v end

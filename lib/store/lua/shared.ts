@@ -20,7 +20,7 @@
  *   finishJob(job, status, out, err) end a job, cascade through dependents (queue, skip,
  *                                    or cancel them) and finish the run when it was the
  *                                    last; returns runStatus ('' while live), ready list
- *                                    (flat job, token, priority or '')
+ *                                    (flat job, token, priority or ''), whether cancelling
  */
 export const SHARED_LUA = /* lua */ `
 local rcall = redis.call
@@ -202,7 +202,7 @@ local function finishJob(job, status, outputs, err)
       emit('run.waiting')
     end
   end
-  return runStatus, ready
+  return runStatus, ready, cancelling
 end
 `;
 
