@@ -33,8 +33,6 @@ export {
   WorkflowSchema,
 } from './schema.js';
 export {
-  EXECUTABLE_KINDS,
-  isExecutableKind,
   parseUses,
   SUPPORTED_USES,
   type UsesKind,

@@ -20,21 +20,6 @@ export interface UsesRef {
   name?: string;
 }
 
-/**
- * Kinds the execute function can run today; the others are valid in a spec but are
- * delivered by later issues (the engine fails such a step with `NOT_IMPLEMENTED`).
- */
-export const EXECUTABLE_KINDS: ReadonlySet<UsesKind> = new Set<UsesKind>([
-  'http',
-  'shell',
-  'action',
-  'sleep',
-  'approval',
-  'signal',
-  'workflow',
-  'lambda',
-]);
-
 export const SUPPORTED_USES =
   'http, shell (alias builtin:shell), sleep, approval (alias builtin:approval), signal, ' +
   'action:<name>, workflow:<name>, lambda:<function>';
@@ -82,8 +67,4 @@ export function parseUses(uses: string): UsesRef | string {
     return `"${uses}": invalid ${prefix} name "${name}" (must match ${named.pattern.source})`;
   }
   return { kind: named.kind, name };
-}
-
-export function isExecutableKind(kind: UsesKind): boolean {
-  return EXECUTABLE_KINDS.has(kind);
 }

@@ -4,7 +4,6 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { type FieldProblem, ValidationError } from '../../lib/errors.js';
 import {
-  EXECUTABLE_KINDS,
   expandMatrix,
   formatPath,
   LIMITS,
@@ -1201,19 +1200,6 @@ describe('parseUses', () => {
     ['', /unknown step kind/],
   ])('rejects %j', (uses, message) => {
     expect(parseUses(uses)).toMatch(message);
-  });
-
-  it('marks the kinds the engine runs as executable', () => {
-    expect([...EXECUTABLE_KINDS].sort()).toEqual([
-      'action',
-      'approval',
-      'http',
-      'lambda',
-      'shell',
-      'signal',
-      'sleep',
-      'workflow',
-    ]);
   });
 });
 
