@@ -49,18 +49,31 @@ export type JobEnd = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
  */
 export type SettleMode = '' | 'expired' | 'token';
 
+type RunRef = Pick<JobTask, 'tenant' | 'runId'>;
+
+/** The task a script's reply names: its job, attempt and token, and priority ('' normal). */
+function taskOf(
+  run: RunRef,
+  jobKey: string,
+  attempt: number | string,
+  token: unknown,
+  priority: string | undefined,
+): JobTask {
+  return {
+    tenant: run.tenant,
+    runId: run.runId,
+    jobKey,
+    attempt: Number(attempt),
+    token: String(token),
+    ...withPriority(priority),
+  };
+}
+
 /** Tasks from a script's flat `job, token, priority, …` list: first attempts of newly queued jobs. */
-function tasksOf(run: Pick<JobTask, 'tenant' | 'runId'>, flat: string[]): JobTask[] {
+function tasksOf(run: RunRef, flat: string[]): JobTask[] {
   const tasks: JobTask[] = [];
   for (let i = 0; i < flat.length; i += 3) {
-    tasks.push({
-      tenant: run.tenant,
-      runId: run.runId,
-      jobKey: flat[i] as string,
-      attempt: 1,
-      token: flat[i + 1] as string,
-      ...withPriority(flat[i + 2]),
-    });
+    tasks.push(taskOf(run, flat[i] as string, 1, flat[i + 1], flat[i + 2]));
   }
   return tasks;
 }
@@ -296,14 +309,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       if (reply === -2) return 'cancelling';
       if (!Array.isArray(reply)) return undefined;
       const [attempt, token, priority] = reply as [number, string, string];
-      return {
-        tenant: task.tenant,
-        runId: task.runId,
-        jobKey: task.jobKey,
-        attempt,
-        token: String(token),
-        ...withPriority(priority),
-      };
+      return taskOf(task, task.jobKey, attempt, token, priority);
     },
 
     /** Checkpoint: the job goes back to the queue under a new token; undefined when stale. */
@@ -312,7 +318,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const reply = await redis.requeueJob(k.run, k.jobs, k.events, now, task.jobKey, fence);
       if (!Array.isArray(reply)) return undefined;
       const [token, priority] = reply as [string, string];
-      return { ...task, token, ...withPriority(priority) };
+      return taskOf(task, task.jobKey, task.attempt, token, priority);
     },
 
     async renewLease(
@@ -460,7 +466,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       if (!Array.isArray(reply)) return undefined;
       const [token, priority, queued] = reply as [string, string, number];
       return {
-        task: { ...task, token: String(token), ...withPriority(priority) },
+        task: taskOf(task, task.jobKey, task.attempt, token, priority),
         queued: queued === 1,
       };
     },
@@ -500,7 +506,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         string,
       ];
       if (code === 2) return 'kept';
-      return { tenant, runId, jobKey, attempt, token: String(token), ...withPriority(priority) };
+      return taskOf({ tenant, runId }, jobKey, attempt, token, priority);
     },
 
     /** Queue a waiting job again; else the status it has instead. */
@@ -518,7 +524,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       ];
       if (reply[0] === -1) return { status: reply[1] };
       const [attempt, token, priority] = reply;
-      return { tenant, runId, jobKey, attempt, token: String(token), ...withPriority(priority) };
+      return taskOf({ tenant, runId }, jobKey, attempt, token, priority);
     },
 
     /** Lift a run's concurrency gate; the tasks of its queued jobs, to send. */
@@ -527,14 +533,15 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const flat = (await redis.ungateRun(k.run, k.jobs)) as string[];
       const tasks: JobTask[] = [];
       for (let i = 0; i < flat.length; i += 4) {
-        tasks.push({
-          tenant,
-          runId,
-          jobKey: flat[i] as string,
-          attempt: Number(flat[i + 1]),
-          token: flat[i + 2] as string,
-          ...withPriority(flat[i + 3]),
-        });
+        tasks.push(
+          taskOf(
+            { tenant, runId },
+            flat[i] as string,
+            flat[i + 1] as string,
+            flat[i + 2],
+            flat[i + 3],
+          ),
+        );
       }
       return tasks;
     },
