@@ -129,10 +129,11 @@ local function finishJob(job, status, outputs, err)
         rcall('HSET', runKey, 'failedError', e)
       end
     end
-    for _, dep in ipairs(cjson.decode(rcall('HGET', jobsKey, 'deps:' .. key))) do
+    local links = rcall('HMGET', jobsKey, 'deps:' .. key, 'mgroup:' .. key)
+    for _, dep in ipairs(cjson.decode(links[1])) do
       if rcall('HINCRBY', jobsKey, 'waiting:' .. dep, -1) == 0 then worklist[#worklist + 1] = dep end
     end
-    local group = rcall('HGET', jobsKey, 'mgroup:' .. key)
+    local group = links[2]
     if group then
       groups[#groups + 1] = group
       -- failFast: the group's other instances are cancelled: at once those not running,
