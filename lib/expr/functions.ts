@@ -54,7 +54,8 @@ function parseFormat(src: string): FormatPart[] | string {
     } else if (c === '{') {
       const match = /^\{(\d+)\}/.exec(src.slice(i));
       const index = match ? Number(match[1]) : Number.NaN;
-      if (!match || index > 255) return `format: invalid placeholder in '${src}' (write {N}, or {{ for a brace)`;
+      if (!match || index > 255)
+        return `format: invalid placeholder in '${src}' (write {N}, or {{ for a brace)`;
       if (text) parts.push(text);
       text = '';
       parts.push(index);

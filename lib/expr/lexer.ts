@@ -70,7 +70,8 @@ const isIdentStart = (c: string | undefined) =>
 // so `a-b` is never ambiguous.
 const isIdentPart = (c: string | undefined) => isIdentStart(c) || isDigit(c) || c === '-';
 // Where a number or name ends (the runner's TestTokenBoundary).
-const isBoundary = (c: string | undefined) => c !== undefined && (/[()[\],.!<>=&|]/.test(c) || isSpace(c));
+const isBoundary = (c: string | undefined) =>
+  c !== undefined && (/[()[\],.!<>=&|]/.test(c) || isSpace(c));
 
 /**
  * Splits `src[start, end)` into tokens. Positions are offsets into the whole `src`, so

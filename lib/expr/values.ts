@@ -141,9 +141,9 @@ export function toText(value: unknown): string {
 // upper-cased on its own by the simple Unicode mapping. A character whose upper case is
 // longer (ß → SS) stays as it is, and dotless ı does not become I (GitHub's conformance
 // data: 'ı' != 'I', 'i' != 'İ').
-const ASCII = /^[\x00-\x7f]*$/;
+const NON_ASCII = /[^ -~\t\n\r]/;
 export function foldCase(s: string): string {
-  if (ASCII.test(s)) return s.toUpperCase();
+  if (!NON_ASCII.test(s)) return s.toUpperCase();
   let out = '';
   for (const c of s) {
     const upper = c === 'ı' ? c : c.toUpperCase();

@@ -264,12 +264,13 @@ describe('operators', () => {
     expect(ev(expr)).toEqual(expected);
   });
 
-  it.each(["false && fromJSON('not json')", "true || fromJSON('not json')", "'' && format(inputs.ref, 1)"])(
-    'short-circuits: %s never evaluates its right side',
-    (expr) => {
-      expect(() => ev(expr)).not.toThrow();
-    },
-  );
+  it.each([
+    "false && fromJSON('not json')",
+    "true || fromJSON('not json')",
+    "'' && format(inputs.ref, 1)",
+  ])('short-circuits: %s never evaluates its right side', (expr) => {
+    expect(() => ev(expr)).not.toThrow();
+  });
 });
 
 describe('functions', () => {
@@ -719,7 +720,9 @@ describe('limits', () => {
 
   it('counts a chain of && (or ||) as one level, parentheses as none', () => {
     const inner = nest.negations(MAX_DEPTH - 1);
-    expect(checkTemplate(`\${{ ${'('.repeat(40)}${inner}${')'.repeat(40)} && true && 1 }}`)).toBeNull();
+    expect(
+      checkTemplate(`\${{ ${'('.repeat(40)}${inner}${')'.repeat(40)} && true && 1 }}`),
+    ).toBeNull();
     expect(checkTemplate(`\${{ (${nest.negations(MAX_DEPTH)}) == 1 }}`)).toContain(
       'nested deeper than 50',
     );
