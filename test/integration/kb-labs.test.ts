@@ -409,3 +409,27 @@ jobs:
     expect(warnings[0]?.message).toContain('Write !steps.gate.outputs.approved');
   });
 });
+
+describe('expressions at run time (any spec, KB Labs’ too)', () => {
+  it('a failing expression fails its step with an error naming the step and the expression', async () => {
+    const app = await startTestApp();
+    const id = await submitSpec(
+      app,
+      `
+name: bad-json
+on: { manual: true }
+inputs:
+  raw: { type: string, default: 'not json' }
+jobs:
+  main:
+    steps:
+      - { id: parse, uses: action:echo, with: { value: '\${{ fromJSON(inputs.raw).a }}' } }
+`,
+    );
+    expect(await runUntilFinished(app, TENANT, id)).toBe('failed');
+    const error = step(await runDoc(app, id), 'main', 'parse')?.error;
+    expect(error?.code).toBe('EXPRESSION_ERROR');
+    expect(error?.message).toContain("step 'parse': fromJSON: invalid JSON");
+    expect(error?.message).toContain("in '${{ fromJSON(inputs.raw).a }}'");
+  });
+});
