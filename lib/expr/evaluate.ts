@@ -3,6 +3,13 @@ import { FUNCTIONS } from './functions.js';
 import type { Node } from './parser.js';
 import { compare, isPrimitive, looseEquals, toNumber, toText, truthy } from './values.js';
 
+/** Returned by the readers for a key that is not there (as opposed to a null value). */
+const MISSING = Symbol('missing');
+
+// Reading these could reach Object.prototype or a constructor; they read as null even
+// when present as own keys (e.g. from fromJSON), so no expression can walk prototypes.
+const BLOCKED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
+
 /**
  * Arrays made by the object filter (`.*`, `[*]`). GitHub applies a property or index
  * read on such an array to each element, keeping what exists — so `needs.*.result` is
@@ -40,13 +47,6 @@ function eachElement(items: unknown[], read: (item: unknown) => unknown): unknow
   }
   return filteredArray(out);
 }
-
-/** Returned by the readers for a key that is not there (as opposed to a null value). */
-const MISSING = Symbol('missing');
-
-// Reading these could reach Object.prototype or a constructor; they read as null even
-// when present as own keys (e.g. from fromJSON), so no expression can walk prototypes.
-const BLOCKED_KEYS: ReadonlySet<string> = new Set(['__proto__', 'constructor', 'prototype']);
 
 /**
  * Property read for `.key` and `['key']`: own properties of non-array objects only,
