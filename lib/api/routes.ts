@@ -7,7 +7,7 @@ import { resolveInputs } from '../engine/inputs.js';
 import { runDocument } from '../engine/run-document.js';
 import { runFinished } from '../engine/run-finished.js';
 import { ValidationError } from '../errors.js';
-import { loadSpec, specDigest } from '../spec/index.js';
+import { constantComparisonWarnings, loadSpec, specDigest } from '../spec/index.js';
 import type { Workflow } from '../spec/schema.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
 import {
@@ -131,7 +131,14 @@ async function putWorkflow({ app, req, params, tenant }: RouteContext): Promise<
     },
     (spec.on.schedule?.length ?? 0) > 0,
   );
-  return json(created ? 201 : 200, { name, version, revision });
+  // A valid spec that may not mean what it says (e.g. a KB Labs text comparison) registers with warnings.
+  const warnings = constantComparisonWarnings(spec);
+  return json(created ? 201 : 200, {
+    name,
+    version,
+    revision,
+    ...(warnings.length > 0 ? { warnings } : {}),
+  });
 }
 
 function triggersOf(spec: Workflow): string[] {

@@ -6,7 +6,7 @@ import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { FlowlineError, ValidationError } from '../errors.js';
-import { loadSpec } from '../spec/index.js';
+import { constantComparisonWarnings, loadSpec } from '../spec/index.js';
 import { type Answer, ApiError, ApiUnreachableError, type Client } from './client.js';
 import {
   clock,
@@ -46,6 +46,7 @@ export async function validate(ctx: Context, file: string): Promise<number> {
     const spec = loadSpec({ text, format });
     const jobs = Object.keys(spec.jobs).length;
     ctx.out(`${file}: valid workflow '${spec.name}' (${jobs} job${jobs === 1 ? '' : 's'})`);
+    for (const w of constantComparisonWarnings(spec)) ctx.out(`warning: ${formatFieldProblem(w)}`);
     return 0;
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
@@ -69,6 +70,7 @@ export async function register(ctx: Context, file: string): Promise<number> {
       ? `registered ${body.name} revision ${body.revision}${version}`
       : `${body.name} unchanged at revision ${body.revision}${version}`,
   );
+  for (const w of body.warnings ?? []) ctx.out(`warning: ${formatFieldProblem(w)}`);
   return 0;
 }
 

@@ -86,6 +86,12 @@ export async function admitRun(
 ): Promise<{ summary: RunSummary; created: boolean }> {
   const now = (deps.now ?? Date.now)();
   const inputs = resolveInputs(req.spec, req.inputs);
+  // An API (or CLI) run hands its inputs to `trigger.payload`, as GitHub's workflow_dispatch
+  // event and KB Labs do (KB Labs specs read `trigger.payload.name`).
+  const trigger =
+    req.trigger.type === 'api' && req.trigger.payload === undefined
+      ? { ...req.trigger, payload: inputs }
+      : req.trigger;
   const plan = planRun(req.spec);
   const runId = req.runId ?? newRunId(now);
   const gate = req.spec.concurrency && {
@@ -93,7 +99,7 @@ export async function admitRun(
     group: groupName(
       evaluateDeep(req.spec.concurrency.group, {
         inputs,
-        trigger: req.trigger,
+        trigger,
         run: { id: runId, attempt: 1, workflow: req.spec.name },
       }),
     ),
@@ -110,7 +116,7 @@ export async function admitRun(
     spec: JSON.stringify(req.spec),
     inputs: JSON.stringify(inputs),
     env: JSON.stringify(req.env ?? {}),
-    trigger: JSON.stringify(req.trigger),
+    trigger: JSON.stringify(trigger),
     createdAt: String(now),
     pending: String(pending),
     failed: '0',

@@ -2,6 +2,7 @@ import type { Config } from '../config.js';
 import { type ErrorCode, type ErrorRecord, FlowlineError, toErrorRecord } from '../errors.js';
 import {
   type ExprContext,
+  ExpressionError,
   evaluateCondition,
   evaluateDeep,
   type JobStatus,
@@ -466,7 +467,10 @@ async function runClaimedJob(
     } catch (err) {
       if (err instanceof FenceLost || stop.reason instanceof FenceLost) return { kind: 'lost' };
       const outputs = err instanceof StepFailedError && err.outputs ? masker.mask(err.outputs) : {};
-      const e = masker.mask(toErrorRecord(err));
+      const record = toErrorRecord(err);
+      // An expression that fails here names its step too: the run's error repeats the message.
+      if (err instanceof ExpressionError) record.message = `step '${ps.key}': ${record.message}`;
+      const e = masker.mask(record);
       result = fresh(e.code === 'CANCELLED' ? 'cancelled' : 'failed', {
         outputs,
         error: e,

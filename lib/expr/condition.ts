@@ -1,8 +1,8 @@
 import type { ExprContext } from './context.js';
 import { ExpressionError } from './errors.js';
-import { evaluateNode } from './evaluate.js';
+
 import { type Node, parseExpression } from './parser.js';
-import { check, memo, OPEN, parseTemplate } from './template.js';
+import { check, evaluateIn, memo, OPEN, parseTemplate } from './template.js';
 import { truthy } from './values.js';
 import { callsStatusFunction } from './walk.js';
 
@@ -28,7 +28,7 @@ export function parseCondition(src: string): Node | undefined {
 
 /** The same as checkTemplate for `if:` values, bare or wrapped. */
 export function checkCondition(src: string): string | null {
-  return check(() => parseCondition(src));
+  return check(src, () => parseCondition(src));
 }
 
 /** True if the condition calls success()/failure()/always()/cancelled(); false when empty. */
@@ -47,5 +47,5 @@ export function evaluateCondition(src: string | undefined, ctx: ExprContext): bo
   const succeeding = (ctx.status ?? 'success') === 'success';
   if (!node) return succeeding;
   if (!succeeding && !callsStatusFunction(node)) return false;
-  return truthy(evaluateNode(node, ctx));
+  return truthy(evaluateIn(src ?? '', node, ctx));
 }

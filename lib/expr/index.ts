@@ -7,5 +7,5 @@ export { type ContextReferences, referencedContexts } from './analyze.js';
 export { checkCondition, evaluateCondition, usesStatusFunction } from './condition.js';
 export type { ExprContext, JobStatus } from './context.js';
 export { ExpressionError } from './errors.js';
-export { MAX_DEPTH, MAX_EXPRESSION_BYTES } from './parser.js';
+export { MAX_DEPTH, MAX_EXPRESSION_BYTES, MAX_NESTING } from './parser.js';
 export { checkTemplate, evaluate, evaluateDeep } from './template.js';

@@ -1,4 +1,5 @@
 import { ExpressionError } from './errors.js';
+import { parseNumber } from './values.js';
 
 export type Punct =
   | '('
@@ -7,6 +8,7 @@ export type Punct =
   | ']'
   | '.'
   | ','
+  | '*'
   | '!'
   | '=='
   | '!='
@@ -38,22 +40,38 @@ const PUNCTS: readonly Punct[] = [
   ']',
   '.',
   ',',
+  '*',
   '!',
   '<',
   '>',
 ];
 
-const isSpace = (c: string) => c === ' ' || c === '\t' || c === '\n' || c === '\r';
+// After these a `.` starts a number (`(.5`, `== -.5`), anywhere else it is a property access.
+const BEFORE_NUMBER: ReadonlySet<Punct> = new Set([
+  ',',
+  '(',
+  '[',
+  '!',
+  '==',
+  '!=',
+  '<',
+  '<=',
+  '>',
+  '>=',
+  '&&',
+  '||',
+]);
+
+const isSpace = (c: string | undefined) => c !== undefined && /\s/.test(c);
 const isDigit = (c: string | undefined) => c !== undefined && c >= '0' && c <= '9';
 const isIdentStart = (c: string | undefined) =>
   c !== undefined && ((c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c === '_');
 // GitHub allows `-` inside names (`steps.build-image.outputs`); there is no minus operator,
 // so `a-b` is never ambiguous.
 const isIdentPart = (c: string | undefined) => isIdentStart(c) || isDigit(c) || c === '-';
-
-// Anchored (sticky) so matching starts exactly at the cursor. Hex and octal follow the
-// JavaScript spelling, which is also what GitHub accepts.
-const NUMBER = /0[xX][0-9a-fA-F]+|0[oO][0-7]+|\d+(?:\.\d+)?(?:[eE][+-]?\d+)?/y;
+// Where a number or name ends (the runner's TestTokenBoundary).
+const isBoundary = (c: string | undefined) =>
+  c !== undefined && (/[()[\],.!<>=&|]/.test(c) || isSpace(c));
 
 /**
  * Splits `src[start, end)` into tokens. Positions are offsets into the whole `src`, so
@@ -66,9 +84,9 @@ export function tokenize(src: string, start = 0, end = src.length): Token[] {
     const c = src.charAt(i);
     if (isSpace(c)) {
       i++;
-    } else if (c === "'" || c === '"') {
+    } else if (c === "'") {
       i = readString(src, i, end, tokens);
-    } else if (isDigit(c) || (c === '-' && (isDigit(src[i + 1]) || src[i + 1] === '.'))) {
+    } else if (isDigit(c) || c === '-' || c === '+' || (c === '.' && numberMayStart(tokens))) {
       i = readNumber(src, i, end, tokens);
     } else if (isIdentStart(c)) {
       let j = i + 1;
@@ -86,10 +104,15 @@ export function tokenize(src: string, start = 0, end = src.length): Token[] {
   return tokens;
 }
 
+function numberMayStart(tokens: Token[]): boolean {
+  const last = tokens.at(-1);
+  return last === undefined || (last.kind === 'punct' && BEFORE_NUMBER.has(last.value));
+}
+
 function unexpectedChar(c: string): string {
   if (c === '=') return "unexpected '=' (use '==' to compare)";
   if (c === '&' || c === '|') return `unexpected '${c}' (use '${c}${c}')`;
-  if (c === '-') return "unexpected '-' (there is no arithmetic)";
+  if (c === '"') return `unexpected '"' (strings take single quotes: 'text', and '' for a quote)`;
   if (c === '$')
     return "unexpected '$' (expressions cannot nest, and a bare condition cannot contain one)";
   return `unexpected character '${c}'`;
@@ -97,14 +120,13 @@ function unexpectedChar(c: string): string {
 
 /** A quote inside a string is written twice ('it''s'), GitHub style; no backslash escapes. */
 function readString(src: string, start: number, end: number, out: Token[]): number {
-  const quote = src.charAt(start);
   let value = '';
   let i = start + 1;
   while (i < end) {
     const c = src.charAt(i);
-    if (c === quote) {
-      if (src[i + 1] === quote && i + 1 < end) {
-        value += quote;
+    if (c === "'") {
+      if (src[i + 1] === "'" && i + 1 < end) {
+        value += "'";
         i += 2;
         continue;
       }
@@ -117,16 +139,22 @@ function readString(src: string, start: number, end: number, out: Token[]): numb
   throw new ExpressionError('unterminated string', start);
 }
 
+/**
+ * As the runner reads numbers: from a digit, sign or leading `.` up to the next
+ * boundary (a `.` does not end it), then the whole text must parse (values.ts
+ * parseNumber): `12ab`, `1.2.3` and `-0xff` are errors, `+1`, `.5`, `1.` are not.
+ */
 function readNumber(src: string, start: number, end: number, out: Token[]): number {
-  const negative = src.charAt(start) === '-';
-  NUMBER.lastIndex = negative ? start + 1 : start;
-  const match = NUMBER.exec(src);
-  const stop = match ? NUMBER.lastIndex : start + 1;
-  // `12abc`, `1.`, `0x` glued to letters: reject rather than silently split into two tokens.
-  if (!match || stop > end || isIdentPart(src[stop]) || (src[stop] === '.' && stop < end)) {
-    throw new ExpressionError('invalid number', start);
+  let i = start + 1;
+  while (i < end && (!isBoundary(src[i]) || src[i] === '.')) i++;
+  const text = src.slice(start, i);
+  const value = parseNumber(text);
+  if (Number.isNaN(value)) {
+    if (text === '-' || text === '+') {
+      throw new ExpressionError(`unexpected '${text}' (there is no arithmetic)`, start);
+    }
+    throw new ExpressionError(`invalid number '${text}'`, start);
   }
-  const magnitude = Number(match[0]);
-  out.push({ kind: 'number', value: negative ? -magnitude : magnitude, pos: start });
-  return stop;
+  out.push({ kind: 'number', value, pos: start });
+  return i;
 }

@@ -1,15 +1,24 @@
 import { CONTEXT_NAMES, type ContextName, toContextName } from './context.js';
 import { ExpressionError } from './errors.js';
-import { FUNCTIONS } from './functions.js';
+import { checkFormatLiteral, FUNCTIONS, UNAVAILABLE_FUNCTIONS } from './functions.js';
 import { type Punct, type Token, tokenize } from './lexer.js';
 
 /** SPEC.md "Limits": expression 4 KiB (UTF-8 bytes of the text between `${{` and `}}`). */
 export const MAX_EXPRESSION_BYTES = 4096;
 /**
- * Parentheses, `!`, `[ ]` and call arguments nest at most this deep. The evaluator
- * recurses over the tree, so this (with the length cap) bounds its stack use.
+ * GitHub's depth rule (the runner's ExpressionParser.CheckMaxDepth): the tree is at
+ * most 50 levels deep, counting every node down to the leaves — each `.prop`, `[i]`,
+ * `.*`, call, `!` and comparison is a level, a chain of `&&` (or of `||`) is one
+ * level, parentheses are none. The evaluator recurses over the tree, so this (with
+ * the length cap) bounds its stack use.
  */
-export const MAX_DEPTH = 32;
+export const MAX_DEPTH = 50;
+/**
+ * Parentheses, brackets and call arguments nest at most this deep while parsing: the
+ * recursive-descent parser needs a bound that parentheses (no tree level) would escape.
+ * GitHub's runner sets none; its language service stops at 50.
+ */
+export const MAX_NESTING = 100;
 
 export type BinaryOp = '==' | '!=' | '<' | '<=' | '>' | '>=';
 const EQUALITY = ['==', '!='] as const;
@@ -21,6 +30,8 @@ export type Node =
   /** `a.b`: the key is known statically, which lets referencedContexts see `secrets.X`. */
   | { type: 'property'; object: Node; key: string; pos: number }
   | { type: 'index'; object: Node; index: Node; pos: number }
+  /** `a.*` or `a[*]`, GitHub's object filter: the values of an object or array, as an array. */
+  | { type: 'wildcard'; object: Node; pos: number }
   /** `name` is the lower-case key into FUNCTIONS. */
   | { type: 'call'; name: string; args: Node[]; pos: number }
   | { type: 'not'; operand: Node; pos: number }
@@ -30,7 +41,7 @@ export type Node =
 /**
  * Parses the bare expression `src[start, end)`; positions in the tree and in errors are
  * offsets into `src`. Precedence, loosest first (as GitHub): `||`, `&&`, `== !=`,
- * `< <= > >=`, `!`, then `.`/`[ ]`/calls.
+ * `< <= > >=`, `!`, then `.`/`[ ]`/`.*`/calls.
  */
 export function parseExpression(src: string, start = 0, end = src.length): Node {
   const body = src.slice(start, end);
@@ -38,7 +49,42 @@ export function parseExpression(src: string, start = 0, end = src.length): Node 
     throw new ExpressionError(`expression longer than ${MAX_EXPRESSION_BYTES} bytes`, start);
   }
   if (body.trim() === '') throw new ExpressionError('empty expression', start);
-  return new Parser(tokenize(src, start, end)).parseAll();
+  const tree = new Parser(tokenize(src, start, end)).parseAll();
+  checkDepth(tree, 1);
+  return tree;
+}
+
+/** Throws at the first node deeper than MAX_DEPTH (see there for what counts). */
+function checkDepth(node: Node, level: number): void {
+  if (level > MAX_DEPTH) {
+    throw new ExpressionError(`expression nested deeper than ${MAX_DEPTH} levels`, node.pos);
+  }
+  for (const child of children(node)) checkDepth(child, level + 1);
+}
+
+/** The runner's children of a node: `&&`/`||` chains flattened, a property key a leaf. */
+function children(node: Node): Node[] {
+  const leaf: Node = { type: 'literal', value: null, pos: node.pos };
+  switch (node.type) {
+    case 'property':
+    case 'wildcard':
+      return [node.object, leaf];
+    case 'index':
+      return [node.object, node.index];
+    case 'call':
+      return node.args;
+    case 'not':
+      return [node.operand];
+    case 'compare':
+      return [node.left, node.right];
+    case 'logical': {
+      const flat = (n: Node): Node[] =>
+        n.type === 'logical' && n.op === node.op ? [...flat(n.left), ...flat(n.right)] : [n];
+      return flat(node);
+    }
+    default:
+      return [];
+  }
 }
 
 class Parser {
@@ -78,8 +124,8 @@ class Parser {
   }
 
   private nested<T>(pos: number, parse: () => T): T {
-    if (++this.depth > MAX_DEPTH)
-      throw new ExpressionError(`expression nested deeper than ${MAX_DEPTH}`, pos);
+    if (++this.depth > MAX_NESTING)
+      throw new ExpressionError(`expression nested deeper than ${MAX_NESTING}`, pos);
     try {
       return parse();
     } finally {
@@ -134,7 +180,9 @@ class Parser {
       const pos = this.next().pos;
       return this.nested(pos, () => ({ type: 'not', operand: this.parseUnary(), pos }));
     }
-    return this.parsePostfix(this.parsePrimary());
+    const primary = this.parsePrimary();
+    // As in GitHub, `.`, `[ ]` follow a context, a call or parentheses, not a literal.
+    return primary.type === 'literal' && !this.grouped ? primary : this.parsePostfix(primary);
   }
 
   private parsePostfix(start: Node): Node {
@@ -143,15 +191,25 @@ class Parser {
       if (this.isPunct('.')) {
         const dot = this.next();
         const name = this.next();
+        if (name.kind === 'punct' && name.value === '*') {
+          node = { type: 'wildcard', object: node, pos: dot.pos };
+          continue;
+        }
         if (name.kind !== 'ident') {
           throw new ExpressionError(
-            `expected a property name after '.', got ${describe(name)}`,
+            `expected a property name or '*' after '.', got ${describe(name)}`,
             name.pos,
           );
         }
         node = { type: 'property', object: node, key: name.value, pos: dot.pos };
       } else if (this.isPunct('[')) {
         const open = this.next();
+        if (this.isPunct('*')) {
+          this.next();
+          this.expect(']', "to close '['");
+          node = { type: 'wildcard', object: node, pos: open.pos };
+          continue;
+        }
         const index = this.nested(open.pos, () => this.parseOr());
         this.expect(']', "to close '['");
         node = { type: 'index', object: node, index, pos: open.pos };
@@ -161,8 +219,12 @@ class Parser {
     }
   }
 
+  /** Set by parsePrimary: whether the node it returned was in parentheses. */
+  private grouped = false;
+
   private parsePrimary(): Node {
     const t = this.next();
+    this.grouped = false;
     switch (t.kind) {
       case 'number':
       case 'string':
@@ -173,6 +235,7 @@ class Parser {
         if (t.value === '(') {
           const inner = this.nested(t.pos, () => this.parseOr());
           this.expect(')', "to close '('");
+          this.grouped = true;
           return inner;
         }
         throw new ExpressionError(`unexpected ${describe(t)}`, t.pos);
@@ -187,6 +250,8 @@ class Parser {
     if (name === 'true' || name === 'false')
       return { type: 'literal', value: name === 'true', pos };
     if (name === 'null') return { type: 'literal', value: null, pos };
+    if (name === 'NaN') return { type: 'literal', value: Number.NaN, pos };
+    if (name === 'Infinity') return { type: 'literal', value: Number.POSITIVE_INFINITY, pos };
     const context = toContextName(name);
     if (!context) {
       throw new ExpressionError(
@@ -200,6 +265,8 @@ class Parser {
   private parseCall(name: string, pos: number): Node {
     const key = name.toLowerCase();
     const fn = FUNCTIONS.get(key);
+    const unavailable = UNAVAILABLE_FUNCTIONS.get(key);
+    if (unavailable) throw new ExpressionError(unavailable, pos);
     if (!fn) {
       const known = [...FUNCTIONS.values()].map((f) => f.name).join(', ');
       throw new ExpressionError(`unknown function '${name}' (expected one of ${known})`, pos);
@@ -220,6 +287,18 @@ class Parser {
         `${fn.name}() takes ${arity(fn.minArgs, fn.maxArgs)}, got ${args.length}`,
         pos,
       );
+    }
+    if (key === 'case' && args.length % 2 === 0) {
+      throw new ExpressionError(
+        `case() takes an odd number of arguments (pairs of predicate and value, then the default), got ${args.length}`,
+        pos,
+      );
+    }
+    const [template] = args;
+    if (key === 'format' && template?.type === 'literal' && typeof template.value === 'string') {
+      // A literal format string is checked now, so its mistakes fail registration.
+      const problem = checkFormatLiteral(template.value, args.length - 1);
+      if (problem) throw new ExpressionError(problem, template.pos);
     }
     return { type: 'call', name: key, args, pos };
   }

@@ -1,5 +1,5 @@
 import type { ExprContext } from './context.js';
-import { ExpressionError } from './errors.js';
+import { ExpressionError, placeIn } from './errors.js';
 import { evaluateNode } from './evaluate.js';
 import { type Node, parseExpression } from './parser.js';
 import { toText } from './values.js';
@@ -54,39 +54,44 @@ export function parseTemplate(src: string): Template {
 
 /** The `}}` ending an expression; one inside a quoted string ('a}}b') does not count. */
 function findClose(src: string, from: number, open: number): number {
-  let quote: string | undefined;
+  let inString = false;
   let quoteStart = 0;
   for (let i = from; i < src.length; i++) {
     const c = src.charAt(i);
-    if (quote) {
+    if (inString) {
       // A doubled quote is an escaped quote; skip both halves.
-      if (c === quote && src[i + 1] === quote) i++;
-      else if (c === quote) quote = undefined;
-    } else if (c === "'" || c === '"') {
-      quote = c;
+      if (c === "'" && src[i + 1] === "'") i++;
+      else if (c === "'") inString = false;
+    } else if (c === "'") {
+      inString = true;
       quoteStart = i;
     } else if (src.startsWith(CLOSE, i)) {
       return i;
     }
   }
-  if (quote) throw new ExpressionError('unterminated string', quoteStart);
+  if (inString) throw new ExpressionError('unterminated string', quoteStart);
   throw new ExpressionError(`'${OPEN}' without a closing '${CLOSE}'`, open);
 }
 
-/** Runs a parse and turns an ExpressionError into its message (null when it parses). */
-export function check(parse: () => unknown): string | null {
+/**
+ * Runs a parse of `src` and turns an ExpressionError into its message with the place
+ * (`at column 12`, or `at line 3, column 5` in multi-line text); null when it parses.
+ */
+export function check(src: string, parse: () => unknown): string | null {
   try {
     parse();
     return null;
   } catch (err) {
-    if (err instanceof ExpressionError) return err.message;
-    throw err;
+    if (!(err instanceof ExpressionError)) throw err;
+    return err.position === undefined
+      ? err.message
+      : `${err.detail} at ${placeIn(src, err.position)}`;
   }
 }
 
-/** Null when every `${{ }}` in `src` parses, else the error message (with its position). */
+/** Null when every `${{ }}` in `src` parses, else the error message (with its place). */
 export function checkTemplate(src: string): string | null {
-  return check(() => parseTemplate(src));
+  return check(src, () => parseTemplate(src));
 }
 
 /**
@@ -97,12 +102,33 @@ export function checkTemplate(src: string): string | null {
 export function evaluate(src: string, ctx: ExprContext): unknown {
   if (!src.includes(OPEN)) return src;
   const template = parseTemplate(src);
-  if (template.whole) return evaluateNode(template.whole, ctx);
+  if (template.whole) return evaluateIn(src, template.whole, ctx);
   let out = '';
   for (const part of template.parts) {
-    out += part.kind === 'text' ? part.text : toText(evaluateNode(part.node, ctx));
+    out += part.kind === 'text' ? part.text : toText(evaluateIn(src, part.node, ctx));
   }
   return out;
+}
+
+/** Evaluates one node of `src`; a failure names the expression it happened in. */
+export function evaluateIn(src: string, node: Node, ctx: ExprContext): unknown {
+  try {
+    return evaluateNode(node, ctx);
+  } catch (err) {
+    if (!(err instanceof ExpressionError) || err.position === undefined) throw err;
+    throw new ExpressionError(`${err.detail} in ${quoteExpression(src, err.position)}`, undefined, {
+      cause: err,
+    });
+  }
+}
+
+/** The `${{ }}` (or bare condition) around `position`, cut to a readable length. */
+function quoteExpression(src: string, position: number): string {
+  const open = src.lastIndexOf(OPEN, position);
+  const close = src.indexOf(CLOSE, position);
+  const text =
+    open === -1 ? src.trim() : src.slice(open, close === -1 ? src.length : close + CLOSE.length);
+  return `'${text.length > 200 ? `${text.slice(0, 200)}…` : text}'`;
 }
 
 const isPlainObject = (value: unknown): value is Record<string, unknown> => {

@@ -6,6 +6,7 @@ export function walk(node: Node, visit: (node: Node) => void): void {
   visit(node);
   switch (node.type) {
     case 'property':
+    case 'wildcard':
       walk(node.object, visit);
       break;
     case 'index':

@@ -306,7 +306,7 @@ function checkTree(
 }
 
 // `if` of a job (jobs.J.if), a step (jobs.J.steps[i].if) or a hook step (jobs.J.hooks.H[i].if).
-const isConditionPath = (s: PathSegment[]): boolean =>
+export const isConditionPath = (s: PathSegment[]): boolean =>
   s[0] === 'jobs' &&
   s.at(-1) === 'if' &&
   (s.length === 3 ||

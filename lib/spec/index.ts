@@ -1,5 +1,6 @@
 /** The workflow spec (SPEC.md): schema, loading, static checks. */
 export { checkExpressionSyntax, checkSpec, stepId } from './check.js';
+export { constantComparisonWarnings } from './comparison-warnings.js';
 export { canonicalJson, loadSpec, type SpecInput, specDigest } from './load.js';
 export {
   expandMatrix,

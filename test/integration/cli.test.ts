@@ -193,6 +193,21 @@ describe('validate', () => {
     expect(res.err).toEqual(['bad.yml: 2 problems']);
   });
 
+  it('prints a warning for a comparison that is always false, exit 0', async () => {
+    await writeFile(
+      join(dir, 'gate.yml'),
+      'name: gate\non: { manual: true }\njobs:\n  a:\n    steps:\n      - { id: g, uses: approval }\n      - { uses: action:noop, if: "steps.g.outputs.approved == \'false\'" }\n',
+    );
+    const res = await cli(['validate', 'gate.yml']);
+    expect(res.code).toBe(0);
+    expect(res.out).toEqual([
+      "gate.yml: valid workflow 'gate' (1 job)",
+      expect.stringMatching(
+        /^warning: jobs\.a\.steps\[1\]\.if: .*is always false.*Write !steps\.g\.outputs\.approved/,
+      ),
+    ]);
+  });
+
   it('reads .json as JSON and reports a syntax error with its line', async () => {
     await writeFile(join(dir, 'bad.json'), '{\n  "name": "x",\n  "jobs": {,\n}\n');
     const res = await cli(['validate', 'bad.json']);

@@ -365,3 +365,71 @@ jobs:
     expect(step(doc, 'main', 'post0')?.outputs.exitCode).toBe(4);
   });
 });
+
+describe('KB Labs specs: idioms that must not silently mean something else', () => {
+  it("hands an API run's inputs to trigger.payload, as KB Labs' hello-world reads them", async () => {
+    const app = await startTestApp();
+    const text = `
+name: hello
+on: { manual: true }
+inputs:
+  name: { type: string, required: true }
+jobs:
+  greet:
+    runsOn: local
+    steps:
+      - { id: say, uses: builtin:shell, with: { command: 'echo "Hello, \${{ trigger.payload.name }}!"' } }
+`;
+    expect((await api(app)('PUT', '/v1/workflows/hello', text, 'application/yaml')).status).toBe(
+      201,
+    );
+    const id = await submit(app, 'hello', { name: 'Ada' });
+    expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+    expect(step(await runDoc(app, id), 'greet', 'say')?.outputs.stdout).toBe('Hello, Ada!\n');
+  });
+
+  it('registers a text comparison of a boolean output with a warning naming the field and the fix', async () => {
+    const app = await startTestApp();
+    const text = `
+name: gate-text
+on: { manual: true }
+jobs:
+  release:
+    runsOn: local
+    steps:
+      - { id: gate, uses: builtin:approval, with: { timeout: 60 } }
+      - { id: undo, uses: builtin:shell, with: { command: echo undo }, if: "steps.gate.outputs.approved == 'false'" }
+`;
+    const res = await api(app)('PUT', '/v1/workflows/gate-text', text, 'application/yaml');
+    expect(res.status).toBe(201);
+    const { warnings } = res.body as { warnings: { path: string; message: string }[] };
+    expect(warnings).toHaveLength(1);
+    expect(warnings[0]?.path).toBe('jobs.release.steps[1].if');
+    expect(warnings[0]?.message).toContain('is always false');
+    expect(warnings[0]?.message).toContain('Write !steps.gate.outputs.approved');
+  });
+});
+
+describe('expressions at run time (any spec, KB Labs’ too)', () => {
+  it('a failing expression fails its step with an error naming the step and the expression', async () => {
+    const app = await startTestApp();
+    const id = await submitSpec(
+      app,
+      `
+name: bad-json
+on: { manual: true }
+inputs:
+  raw: { type: string, default: 'not json' }
+jobs:
+  main:
+    steps:
+      - { id: parse, uses: action:echo, with: { value: '\${{ fromJSON(inputs.raw).a }}' } }
+`,
+    );
+    expect(await runUntilFinished(app, TENANT, id)).toBe('failed');
+    const error = step(await runDoc(app, id), 'main', 'parse')?.error;
+    expect(error?.code).toBe('EXPRESSION_ERROR');
+    expect(error?.message).toContain("step 'parse': fromJSON: invalid JSON");
+    expect(error?.message).toContain("in '${{ fromJSON(inputs.raw).a }}'");
+  });
+});

@@ -812,7 +812,7 @@ describe('loadSpec: static checks', () => {
     [
       'steps in job if',
       (s) => {
-        job(s).if = 'steps.one.outcome == "success"';
+        job(s).if = "steps.one.outcome == 'success'";
       },
       'jobs.build.if',
       /steps context is only available in steps/,
