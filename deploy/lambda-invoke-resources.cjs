@@ -26,6 +26,8 @@ function allowedNames(setting) {
         `lambdaAllow: '${name}' is not a function name or glob ([A-Za-z0-9_-], * and ?)`,
       );
     }
+    // Every function of the account is what lambda:InvokeFunction on * would be.
+    if (/^[*?]+$/.test(name)) throw new Error(`lambdaAllow: '${name}' would allow every function`);
   }
   return names;
 }
