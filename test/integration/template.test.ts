@@ -16,7 +16,23 @@ import { ROOT } from '../../scripts/stack.js';
  */
 const SERVERLESS = join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
 
-type Template = { Resources: Record<string, { Type: string; Properties: Record<string, any> }> };
+interface Statement {
+  Action: string | string[];
+  Resource: unknown;
+}
+interface Resource {
+  Type: string;
+  // A template is JSON of many shapes; each test reads the fields it checks.
+  // biome-ignore lint/suspicious/noExplicitAny: see above
+  Properties: Record<string, any>;
+}
+type Template = { Resources: Record<string, Resource> };
+
+/** The statements of a role's inline policies. */
+const statementsOf = (role: Resource | undefined): Statement[] =>
+  (role?.Properties.Policies ?? []).flatMap(
+    (p: { PolicyDocument: { Statement: Statement[] } }) => p.PolicyDocument.Statement,
+  );
 let template: Template;
 let db: SpecDatabase;
 let outDir: string;
@@ -90,12 +106,8 @@ describe('the packaged CloudFormation template', () => {
     expect(functions).toHaveLength(5);
     const roles = functions.map(([, f]) => f.Properties.Role['Fn::GetAtt'][0]);
     expect(new Set(roles).size).toBe(5);
-    const statements = resourcesOf('AWS::IAM::Role').flatMap(([, r]) =>
-      r.Properties.Policies.flatMap((p: any) => p.PolicyDocument.Statement),
-    );
-    const invoke = statements.filter((s: any) =>
-      [s.Action].flat().includes('lambda:InvokeFunction'),
-    );
+    const statements = resourcesOf('AWS::IAM::Role').flatMap(([, r]) => statementsOf(r));
+    const invoke = statements.filter((s) => [s.Action].flat().includes('lambda:InvokeFunction'));
     expect(invoke.length).toBeGreaterThan(0);
     for (const s of invoke) expect([s.Resource].flat()).not.toContain('*');
   });
@@ -104,25 +116,20 @@ describe('the packaged CloudFormation template', () => {
     const runner = template.Resources.RunnerLambdaFunction?.Properties;
     expect(runner?.VpcConfig).toBeUndefined();
     expect(Object.keys(runner?.Environment?.Variables ?? {})).toEqual(['NODE_OPTIONS']);
-    const role = template.Resources.RunnerRole?.Properties;
-    const actions = role?.Policies.flatMap((p: any) =>
-      p.PolicyDocument.Statement.flatMap((s: any) => [s.Action].flat()),
-    );
+    const role = template.Resources.RunnerRole;
+    const actions = statementsOf(role).flatMap((s) => [s.Action].flat());
     expect(actions).toEqual(['logs:CreateLogStream', 'logs:PutLogEvents']);
-    expect(role?.ManagedPolicyArns).toBeUndefined();
+    expect(role?.Properties.ManagedPolicyArns).toBeUndefined();
   });
 
   it('flags a misspelt property, a missing required one, a dangling Ref and a literal password', () => {
     const broken = structuredClone(template);
-    const cache = broken.Resources.Cache?.Properties as Record<string, unknown>;
-    cache.ServerlessCacheNme = cache.ServerlessCacheName;
-    delete cache.ServerlessCacheName;
-    delete (broken.Resources.RedisDefaultUser?.Properties ?? {}).Engine;
-    (broken.Resources.PrivateSubnetA?.Properties as Record<string, unknown>).VpcId = {
-      Ref: 'Vcp',
-    };
-    const user = broken.Resources.RedisUser?.Properties as Record<string, any>;
-    user.AuthenticationMode.Passwords = ['hunter2hunter2hunter2'];
+    const props = (id: string) => broken.Resources[id]?.Properties ?? {};
+    props('Cache').ServerlessCacheNme = props('Cache').ServerlessCacheName;
+    delete props('Cache').ServerlessCacheName;
+    delete props('RedisDefaultUser').Engine;
+    props('PrivateSubnetA').VpcId = { Ref: 'Vcp' };
+    props('RedisUser').AuthenticationMode.Passwords = ['hunter2hunter2hunter2'];
     const found = (path: string, text: string) => (f: Finding) =>
       f.path === path && f.message.includes(text);
     const findings = lintTemplate(broken, db);
