@@ -1,9 +1,11 @@
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { createApp } from '../lib/app.js';
 import { loadConfig } from '../lib/config.js';
 import { executeJob } from '../lib/engine/execute-job.js';
 import { log } from '../lib/log.js';
+import { metrics, queueLagMs, recordJobTask } from '../lib/metrics.js';
 import { parseJobTask } from '../lib/queue/message.js';
 
 const app = createApp(loadConfig());
@@ -14,9 +16,10 @@ const app = createApp(loadConfig());
  * `batchItemFailures` so SQS redelivers only that one. A malformed body can
  * never succeed, so it is acknowledged and logged instead of looping to the DLQ.
  */
-export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>().handler(
-  async (event, context) => {
+export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
+  .handler(async (event, context) => {
     const failures: SQSBatchResponse['batchItemFailures'] = [];
+    const receivedAt = Date.now();
     await Promise.all(
       event.Records.map(async (record) => {
         const task = parseJobTask(record.body);
@@ -24,8 +27,10 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>().handl
           log.error({ messageId: record.messageId }, 'malformed job task dropped');
           return;
         }
+        const started = Date.now();
         try {
           await executeJob(app, task, () => context.getRemainingTimeInMillis());
+          recordJobTask(Date.now() - started, queueLagMs(record, receivedAt));
         } catch (err) {
           log.error(
             { err, runId: task.runId, job: task.jobKey, messageId: record.messageId },
@@ -36,5 +41,5 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>().handl
       }),
     );
     return { batchItemFailures: failures };
-  },
-);
+  })
+  .use(logMetrics(metrics));

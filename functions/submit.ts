@@ -1,9 +1,11 @@
+import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2 } from 'aws-lambda';
 import { createApi } from '../lib/api/handle.js';
 import type { ApiRequest } from '../lib/api/http.js';
 import { createApp } from '../lib/app.js';
 import { loadConfig } from '../lib/config.js';
+import { metrics } from '../lib/metrics.js';
 
 const handle = createApi(createApp(loadConfig()));
 
@@ -25,13 +27,13 @@ function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {
 }
 
 /** API Gateway HTTP API (catch-all route) → the flowline HTTP API. */
-export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>().handler(
-  async (event) => {
+export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredResultV2>()
+  .handler(async (event) => {
     const res = await handle(toApiRequest(event));
     return {
       statusCode: res.status,
       headers: { 'content-type': 'application/json', ...res.headers },
       body: res.body === undefined ? '' : JSON.stringify(res.body),
     };
-  },
-);
+  })
+  .use(logMetrics(metrics));

@@ -3,7 +3,8 @@
 // Ref / Fn::GetAtt in the functions' environment, and feeds each function's
 // `sqs` events the way the Lambda event source mapping does: long poll → Invoke
 // through offline's Lambda endpoint → delete only the records the function did
-// not report in `batchItemFailures` (none if the invoke failed).
+// not report in `batchItemFailures` (none if the invoke failed). Settings of the
+// functions that only AWS can resolve take the local environment's value instead.
 // serverless-offline-sqs is not used on purpose: it deletes the whole batch
 // whatever the handler answers, so a failed record would be lost (DESIGN.md).
 //
@@ -164,11 +165,24 @@ export default class ServerlessLocalSqs {
   resolveEnvironment() {
     const service = this.serverless.service;
     const provider = service.provider;
-    if (provider.environment) provider.environment = this.resolve(provider.environment);
+    if (provider.environment) provider.environment = this.localEnvironment(provider.environment);
     for (const key of service.getAllFunctions()) {
       const fn = service.getFunction(key);
-      if (fn.environment) fn.environment = this.resolve(fn.environment);
+      if (fn.environment) fn.environment = this.localEnvironment(fn.environment);
     }
+  }
+
+  /**
+   * Local queues' Refs resolved; a value only AWS can resolve (e.g. the cache
+   * endpoint's `Fn::If`) takes this process's variable of that name, or is left out.
+   */
+  localEnvironment(environment) {
+    const out = {};
+    for (const [name, value] of Object.entries(this.resolve(environment))) {
+      if (value === null || typeof value !== 'object') out[name] = value;
+      else if (process.env[name] !== undefined) out[name] = process.env[name];
+    }
+    return out;
   }
 
   offlineOptions() {

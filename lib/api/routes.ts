@@ -7,6 +7,7 @@ import { resolveInputs } from '../engine/inputs.js';
 import { runDocument } from '../engine/run-document.js';
 import { runFinished } from '../engine/run-finished.js';
 import { ValidationError } from '../errors.js';
+import { recordRunEnded } from '../metrics.js';
 import { constantComparisonWarnings, loadSpec, specDigest } from '../spec/index.js';
 import type { Workflow } from '../spec/schema.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
@@ -388,6 +389,9 @@ async function cancelRun({ app, req, params, tenant }: RouteContext): Promise<Ap
   if (out.kind !== 'cancelling') {
     throw new HttpError(409, 'Run already finished', `run '${runId}' has already finished`);
   }
-  if (out.runStatus) await runFinished(app, tenant, runId, Date.now());
+  if (out.runStatus) {
+    recordRunEnded(out.runStatus);
+    await runFinished(app, tenant, runId, Date.now());
+  }
   return json(202, { id: runId, status: out.runStatus || 'cancelling', runningJobs: out.running });
 }

@@ -8,11 +8,13 @@ import { join } from 'node:path';
 import { setTimeout as delay } from 'node:timers/promises';
 import { pathToFileURL } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { FlowlineError } from '../errors.js';
 import { ApiError, createClient } from './client.js';
 import * as commands from './commands.js';
 import { type Context, UsageError } from './commands.js';
 import { formatProblem } from './format.js';
+import { addKey, type KeyStore, listKeys } from './keys.js';
 
 export interface Io {
   stdout: { write(chunk: string): unknown };
@@ -45,11 +47,18 @@ commands:
                                     decide a step waiting for approval
   signal RUN NAME [--payload JSON]  send a signal to a run
   rerun RUN [--from JOB]            start a new run from a finished one
+  keys add TENANT[/NAME] [--secret S]
+                                    make an API key, add it to the stack's key list
+                                    secret and print it once (creates the secret)
+  keys list [--secret S]            print the key list's TENANT[/NAME] labels, no keys
 
 options:
   --url URL    API base URL (env FLOWLINE_URL; default ${DEFAULT_URL})
   --key KEY    API key (env FLOWLINE_API_KEY; else .flowline/local-api-key if present)
   -h, --help   show this help
+
+keys: --secret or env FLOWLINE_API_KEYS_SECRET names the secret; AWS credentials and
+region as for the AWS CLI (AWS_REGION; AWS_ENDPOINT_URL_SECRETS_MANAGER for a local one).
 
 --input values are JSON when they parse as JSON (n=3, ok=true, xs=[1,2]), else strings.
 exit codes: 0 success, 1 the watched run failed or was cancelled, 2 usage or API error.
@@ -72,14 +81,18 @@ const OPTIONS = {
   actor: { type: 'string' },
   payload: { type: 'string' },
   from: { type: 'string' },
+  secret: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 type OptionName = keyof typeof OPTIONS;
 
 const GLOBAL_OPTIONS: readonly OptionName[] = ['url', 'key', 'help'];
 
-/** Positional arguments and the options each command accepts besides the global ones. */
-const COMMANDS: Record<string, { args: string[]; options: OptionName[] }> = {
+/**
+ * Positional arguments and the options each command accepts besides the global
+ * ones; `required` of the arguments when not all are (default: all).
+ */
+const COMMANDS: Record<string, { args: string[]; options: OptionName[]; required?: number }> = {
   validate: { args: ['FILE'], options: [] },
   register: { args: ['FILE'], options: [] },
   run: { args: ['NAME|FILE'], options: ['input', 'idempotency-key', 'watch'] },
@@ -91,6 +104,7 @@ const COMMANDS: Record<string, { args: string[]; options: OptionName[] }> = {
   approve: { args: ['RUN', 'STEP'], options: ['reject', 'comment', 'actor'] },
   signal: { args: ['RUN', 'NAME'], options: ['payload'] },
   rerun: { args: ['RUN'], options: ['from'] },
+  keys: { args: ['add|list', 'TENANT[/NAME]'], options: ['secret'], required: 1 },
 };
 
 export async function main(argv: string[], env: Env, io: Io): Promise<number> {
@@ -122,7 +136,7 @@ export async function main(argv: string[], env: Env, io: Io): Promise<number> {
       sleep: io.sleep ?? ((ms) => delay(ms)),
       now: io.now ?? (() => new Date()),
     };
-    return await dispatch(ctx, command, args, values);
+    return await dispatch(ctx, command, args, values, env);
   } catch (e) {
     return report(e, err, keyGiven);
   }
@@ -130,7 +144,13 @@ export async function main(argv: string[], env: Env, io: Io): Promise<number> {
 
 type Values = ReturnType<typeof parseCommandLine>['values'];
 
-function dispatch(ctx: Context, command: string, args: string[], v: Values): Promise<number> {
+function dispatch(
+  ctx: Context,
+  command: string,
+  args: string[],
+  v: Values,
+  env: Env,
+): Promise<number> {
   const [a = '', b = ''] = args;
   const opt = <K extends keyof Values>(k: K) => (v[k] === undefined ? {} : { [k]: v[k] });
   switch (command) {
@@ -169,6 +189,8 @@ function dispatch(ctx: Context, command: string, args: string[], v: Values): Pro
       return commands.signal(ctx, a, b, v.payload);
     case 'rerun':
       return commands.rerun(ctx, a, v.from);
+    case 'keys':
+      return keys(ctx, args, v.secret || env.FLOWLINE_API_KEYS_SECRET, env);
     default:
       throw new UsageError(`unknown command '${command}'`);
   }
@@ -186,7 +208,8 @@ function parseCommandLine(argv: string[]) {
         throw new UsageError(`${command} does not take --${name}`);
       }
     }
-    if (args.length !== def.args.length && !parsed.values.help) {
+    const required = def.required ?? def.args.length;
+    if ((args.length < required || args.length > def.args.length) && !parsed.values.help) {
       const expected = def.args.length === 0 ? 'no arguments' : def.args.join(' ');
       throw new UsageError(`${command} takes ${expected}, got ${args.length} argument(s)`);
     }
@@ -202,6 +225,28 @@ function parseTokens(argv: string[]) {
   } catch (e) {
     // node's messages go on about `--` for positionals; the first sentence says it all.
     throw new UsageError((e as Error).message.split(/\.\s/)[0] ?? String(e));
+  }
+}
+
+async function keys(ctx: Context, args: string[], secretId: string | undefined, env: Env) {
+  const [action, label] = args;
+  if (!secretId) {
+    throw new UsageError('keys needs the secret: --secret NAME or FLOWLINE_API_KEYS_SECRET');
+  }
+  const endpoint = env.AWS_ENDPOINT_URL_SECRETS_MANAGER;
+  const store: KeyStore = {
+    secretId,
+    client: new SecretsManagerClient({
+      region: env.AWS_REGION || env.AWS_DEFAULT_REGION || 'us-east-1',
+      ...(endpoint ? { endpoint } : {}),
+    }),
+  };
+  try {
+    if (action === 'add' && label !== undefined) return await addKey(ctx, store, label);
+    if (action === 'list' && label === undefined) return await listKeys(ctx, store);
+    throw new UsageError('keys takes: add TENANT[/NAME], or list');
+  } finally {
+    store.client.destroy();
   }
 }
 

@@ -3,6 +3,7 @@ import { ulid } from 'ulidx';
 import { FlowlineError } from '../errors.js';
 import { evaluateDeep } from '../expr/index.js';
 import { log } from '../log.js';
+import { recordRunStarted } from '../metrics.js';
 import { type JobTask, withPriority } from '../queue/message.js';
 import { canonicalJson } from '../spec/load.js';
 import type { Concurrency, Workflow } from '../spec/schema.js';
@@ -167,6 +168,7 @@ export async function admitRun(
     };
   }
   await send();
+  recordRunStarted();
   return {
     summary: runSummary(runId, req.spec.name, req.revision, 'queued', createdAt),
     created: true,

@@ -8,6 +8,7 @@ import {
   type JobStatus,
 } from '../expr/index.js';
 import { log } from '../log.js';
+import { recordRunEnded } from '../metrics.js';
 import type { JobTask } from '../queue/message.js';
 import type { JobQueue } from '../queue/sqs-queue.js';
 import { createMasker, type Masker } from '../secrets/mask.js';
@@ -244,6 +245,7 @@ export async function settleJob(
     await jobEnded(deps, task.tenant, task.runId, task.jobKey, now());
   }
   if (finished.runStatus) {
+    recordRunEnded(finished.runStatus);
     await runFinished(deps, task.tenant, task.runId, now(), finished.ended);
   }
   log.info(

@@ -1,6 +1,7 @@
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { App } from '../app.js';
 import { log } from '../log.js';
+import { recordRunEnded } from '../metrics.js';
 import { parseJobTask } from '../queue/message.js';
 import type { Workflow } from '../spec/schema.js';
 import { recheck } from './concurrency.js';
@@ -81,8 +82,10 @@ async function apply(
         error,
         reason: 'timeout',
       });
-      if (out.kind === 'cancelling' && out.runStatus)
+      if (out.kind === 'cancelling' && out.runStatus) {
+        recordRunEnded(out.runStatus);
         await runFinished(app, ref.tenant, ref.runId, now);
+      }
       report.timedOut++;
       log.warn({ runId: ref.runId }, 'run timed out');
       return;

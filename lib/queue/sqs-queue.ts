@@ -1,6 +1,7 @@
 import { SendMessageBatchCommand, SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from '../config.js';
 import { FlowlineError } from '../errors.js';
+import { DELAY_ATTRIBUTE } from '../metrics.js';
 import type { JobTask } from './message.js';
 
 /** SQS caps a batch at ten entries and a delay at 900 s. */
@@ -48,6 +49,8 @@ export function createJobQueue(
           Id: String(i),
           MessageBody: JSON.stringify(task),
           DelaySeconds: delaySeconds || undefined,
+          // Queue lag (lib/metrics.ts) counts from when a delayed task was due.
+          ...(delaySeconds ? { MessageAttributes: delayAttribute(delaySeconds) } : {}),
         })),
       }),
     );
@@ -77,4 +80,8 @@ export function createJobQueue(
       await Promise.all(batches.map(([url, b]) => sendBatch(url, b, delay, 2)));
     },
   };
+}
+
+function delayAttribute(seconds: number) {
+  return { [DELAY_ATTRIBUTE]: { DataType: 'Number', StringValue: String(seconds) } };
 }
