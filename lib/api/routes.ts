@@ -18,6 +18,7 @@ import {
   validateBody,
 } from './body.js';
 import { type ApiRequest, type ApiResponse, HttpError, json } from './http.js';
+import { describeKeys, type KeyState } from './key-source.js';
 import { rerunRun } from './rerun.js';
 import { decideApproval, sendSignal } from './waits.js';
 import { webhookRoute } from './webhooks.js';
@@ -28,6 +29,10 @@ export interface RouteContext {
   params: Record<string, string>;
   /** Set for every route but health (and webhooks later): the caller's tenant. */
   tenant: string;
+  /** Who acts: the API key's name, or its tenant for an unnamed key (API.md "Auth"). */
+  identity: string;
+  /** The API key list's state, for health. */
+  apiKeys: () => Promise<KeyState>;
 }
 
 type Route = (ctx: RouteContext) => Promise<ApiResponse>;
@@ -78,8 +83,8 @@ export function createRouter() {
   };
 }
 
-async function health({ app }: RouteContext): Promise<ApiResponse> {
-  const [redis, queue] = await Promise.all([
+async function health({ app, apiKeys }: RouteContext): Promise<ApiResponse> {
+  const [redis, queue, keys] = await Promise.all([
     app.redis.ping().then(
       () => 'ok',
       () => 'error',
@@ -95,8 +100,10 @@ async function health({ app }: RouteContext): Promise<ApiResponse> {
         () => 'ok',
         () => 'error',
       ),
+    apiKeys().then(describeKeys),
   ]);
-  return json(redis === 'ok' && queue === 'ok' ? 200 : 503, { redis, queue });
+  const ok = redis === 'ok' && queue === 'ok' && keys === 'ok';
+  return json(ok ? 200 : 503, { redis, queue, apiKeys: keys });
 }
 
 /** YAML when the content type says so, else JSON; problems carry YAML line numbers. */
@@ -171,7 +178,13 @@ async function getWorkflow({ app, params, tenant }: RouteContext): Promise<ApiRe
   });
 }
 
-async function submitRegistered({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
+async function submitRegistered({
+  app,
+  req,
+  params,
+  tenant,
+  identity,
+}: RouteContext): Promise<ApiResponse> {
   const body = validateBody(RunRequest, parseJsonBody(req.body));
   const name = params.name ?? '';
   const latest = await app.workflows.latest(tenant, name);
@@ -190,11 +203,11 @@ async function submitRegistered({ app, req, params, tenant }: RouteContext): Pro
     revision: latest.revision,
     ...(body.inputs ? { inputs: body.inputs } : {}),
     ...(body.env ? { env: body.env } : {}),
-    trigger: { type: 'api', actor: tenant },
+    trigger: { type: 'api', actor: identity },
   });
 }
 
-async function submitInline({ app, req, tenant }: RouteContext): Promise<ApiResponse> {
+async function submitInline({ app, req, tenant, identity }: RouteContext): Promise<ApiResponse> {
   const body = validateBody(InlineRunRequest, parseJsonBody(req.body));
   const spec = prefixProblems(() =>
     typeof body.spec === 'string'
@@ -210,7 +223,7 @@ async function submitInline({ app, req, tenant }: RouteContext): Promise<ApiResp
     revision: 0,
     ...(body.inputs ? { inputs: body.inputs } : {}),
     ...(body.env ? { env: body.env } : {}),
-    trigger: { type: 'api', actor: tenant },
+    trigger: { type: 'api', actor: identity },
   });
 }
 

@@ -162,10 +162,12 @@ export async function approve(
   opts: { reject?: boolean; comment?: string; actor?: string },
 ): Promise<number> {
   const approved = !opts.reject;
+  if (opts.actor !== undefined) {
+    ctx.err('--actor is deprecated and ignored: the approver is the identity of your API key');
+  }
   const answer = await ctx.client.approve(runId, step, {
     approve: approved,
     ...(opts.comment !== undefined ? { comment: opts.comment } : {}),
-    ...(opts.actor !== undefined ? { actor: opts.actor } : {}),
   });
   printAnswer(ctx, answer, `${approved ? 'approved' : 'rejected'} step ${step} of run ${runId}`);
   return 0;

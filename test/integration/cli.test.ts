@@ -538,6 +538,14 @@ describe('cancel, approve, signal, rerun', () => {
     expect(JSON.parse(seen[0]?.body ?? '')).toEqual(body);
   });
 
+  it('approve takes --actor with a deprecation note and does not send it (the key is the approver)', async () => {
+    routes['POST /v1/runs/run_1/approvals/gate'] = () => ({ status: 200 });
+    const res = await cli(['approve', 'run_1', 'gate', '--actor', 'release-manager']);
+    expect(res).toMatchObject({ code: 0, out: ['approved step gate of run run_1'] });
+    expect(res.err.join('\n')).toMatch(/--actor is deprecated and ignored/);
+    expect(JSON.parse(seen[0]?.body ?? '')).toEqual({ approve: true });
+  });
+
   it('rerun prints the new run when the server answers with one', async () => {
     routes['POST /v1/runs/run_1/rerun'] = () => ({ status: 202, body: summary('run_3') });
     const res = await cli(['rerun', 'run_1']);
