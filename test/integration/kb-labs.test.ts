@@ -175,7 +175,6 @@ describe('KB Labs specs: examples/kb-labs', () => {
 
   it('release: waits at builtin:approval with KB Labs’ timeout and approvers, goes on once approved', async () => {
     const app = await startTestApp();
-    const call = api(app);
     const id = await submit(app, await register(app, 'release.yml'), { version: '1.4.0' });
 
     const waiting = await until(app, id, 'waiting');
