@@ -112,9 +112,13 @@ export async function executeJob(
   }
   log.info(ids, 'job claimed');
   const heartbeat = startHeartbeat(deps.runs, task, claim.fence, deps.config.leaseMs, now);
+  const held: HeldSecrets = { masker: createMasker([]) };
   let ending: Ending;
   try {
-    ending = await runClaimedJob(deps, task, claim, remainingMs, now, heartbeat.signal);
+    ending = await runClaimedJob(deps, task, claim, remainingMs, now, heartbeat.signal, held);
+  } catch (err) {
+    // The caller logs what escapes: it must not carry a secret value either.
+    throw held.masker.maskError(err);
   } finally {
     heartbeat.stop();
   }
@@ -254,6 +258,30 @@ export async function settleJob(
 
 const CANCELLED: ErrorRecord = { code: 'CANCELLED', message: 'the run was cancelled' };
 
+/** The masker of the secrets a job holds so far (it grows as steps declare more). */
+interface HeldSecrets {
+  masker: Masker;
+}
+
+/** A value about to be written to Redis (a child's inputs, a key name) carries a secret. */
+function secretLeak(what: string): StepFailedError {
+  return new StepFailedError(
+    `${what} would carry a secret value out of this job; pass secrets by name instead`,
+    undefined,
+    'SECRET_LEAK',
+  );
+}
+
+/** Secret names a parent run granted this child run (`with: {secrets: [...]}`), from its trigger. */
+function grantedSecrets(trigger: unknown): string[] {
+  if (!isRecord(trigger) || trigger.type !== 'workflow' || !isRecord(trigger.payload)) return [];
+  const names = trigger.payload.secrets;
+  return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
+
 async function runClaimedJob(
   deps: ExecuteDeps,
   task: JobTask,
@@ -261,6 +289,7 @@ async function runClaimedJob(
   remainingMs: () => number,
   now: () => number,
   stop: AbortSignal,
+  held: HeldSecrets,
 ): Promise<Ending> {
   const spec = JSON.parse(claim.spec) as Workflow;
   const plan = planRun(spec);
@@ -303,31 +332,48 @@ async function runClaimedJob(
     ...(planned.matrix ? { matrix: planned.matrix } : {}),
   };
 
+  const secretValues = new Map<string, string>();
+  /** The values of `names`, added to what the job holds and masks. */
+  const fetchSecrets = async (names: string[]): Promise<Record<string, string>> => {
+    const values = names.length > 0 ? await deps.secrets.get(task.tenant, names) : {};
+    for (const [k, v] of Object.entries(values)) secretValues.set(k, v);
+    held.masker = createMasker([...secretValues.values()]);
+    return values;
+  };
+  // Secrets of the workflow and the job (and those a parent granted a child run):
+  // fetched before `env:` is evaluated, so `env: {T: ${{ secrets.T }}}` works at
+  // every level; `secrets` is what static checks let each level read.
+  const jobSecretNames = [
+    ...new Set([...(spec.secrets ?? []), ...(job.secrets ?? []), ...grantedSecrets(base.trigger)]),
+  ];
   let jobEnv: Record<string, string>;
   try {
     if (!evaluateCondition(job.if, { ...base, status: statusFromNeeds(needStates.values()) })) {
       return done({ status: 'skipped', outputs: {}, error: null });
     }
+    const secrets = await fetchSecrets(jobSecretNames);
     const runEnv = JSON.parse(claim.env) as Record<string, unknown>;
     const workflowEnv = toEnv({
-      ...(evaluateDeep(spec.env ?? {}, base) as Record<string, unknown>),
+      ...(evaluateDeep(spec.env ?? {}, { ...base, secrets }) as Record<string, unknown>),
       ...runEnv,
     });
-    const own = evaluateDeep(job.env ?? {}, { ...base, env: workflowEnv }) as Record<
+    const own = evaluateDeep(job.env ?? {}, { ...base, env: workflowEnv, secrets }) as Record<
       string,
       unknown
     >;
     jobEnv = { ...workflowEnv, ...toEnv(own) };
   } catch (err) {
-    return done(failed(toErrorRecord(err)));
+    return done(failed(held.masker.mask(toErrorRecord(err))));
   }
 
   if (job.concurrency) {
     let group: string;
     try {
       group = groupName(evaluateDeep(job.concurrency.group, { ...base, env: jobEnv }));
+      // A group name becomes part of Redis keys and events: it cannot be masked.
+      if (held.masker.reveals(group)) throw secretLeak('the concurrency group');
     } catch (err) {
-      return done(failed(toErrorRecord(err)));
+      return done(failed(held.masker.mask(toErrorRecord(err))));
     }
     const slot = await acquire(
       deps,
@@ -344,8 +390,6 @@ async function runClaimedJob(
 
   const deadline = job.timeoutMs === undefined ? Number.POSITIVE_INFINITY : now() + job.timeoutMs;
   const steps: NonNullable<ExprContext['steps']> = {};
-  const secretValues = new Map<string, string>();
-  let masker: Masker = createMasker([]);
   let status: JobStatus = 'success';
   let error: ErrorRecord | null = null;
   let ranHere = false;
@@ -407,16 +451,14 @@ async function runClaimedJob(
 
     let result: StepRecord;
     try {
-      const names = [
-        ...new Set([...(spec.secrets ?? []), ...(job.secrets ?? []), ...(step.secrets ?? [])]),
-      ];
-      const secrets = names.length > 0 ? await deps.secrets.get(task.tenant, names) : {};
-      for (const [k, v] of Object.entries(secrets)) secretValues.set(k, v);
-      masker = createMasker([...secretValues.values()]);
-      const ownEnv = evaluateDeep(step.env ?? {}, { ...base, env: jobEnv, steps }) as Record<
-        string,
-        unknown
-      >;
+      const names = [...new Set([...jobSecretNames, ...(step.secrets ?? [])])];
+      const secrets = await fetchSecrets(names);
+      const ownEnv = evaluateDeep(step.env ?? {}, {
+        ...base,
+        env: jobEnv,
+        steps,
+        secrets,
+      }) as Record<string, unknown>;
       const stepEnv = { ...jobEnv, ...toEnv(ownEnv) };
       const ctx: ExprContext = { ...base, env: stepEnv, steps, secrets, status };
       // post and onFailure run after a failure unless their own `if` says otherwise.
@@ -428,7 +470,7 @@ async function runClaimedJob(
         const w = evaluateDeep(step.with ?? {}, ctx) as Record<string, unknown>;
         const outcome = await waitStep(
           deps,
-          { task, claim, ps, now, waiting, fresh, base, save },
+          { task, claim, ps, now, waiting, fresh, base, save, masker: held.masker, names },
           w,
           {
             ...(waits ? { waits } : {}),
@@ -437,10 +479,11 @@ async function runClaimedJob(
         );
         if (outcome.kind === 'suspend') {
           if (unsaved) await save();
-          return outcome;
+          // waitingFor and the signal name are stored and sent as events.
+          return { kind: 'suspend', suspension: held.masker.mask(outcome.suspension) };
         }
         result = fresh('succeeded', {
-          outputs: masker.mask(outcome.outputs),
+          outputs: held.masker.mask(outcome.outputs),
           finishedAt: new Date(now()).toISOString(),
         });
       } else {
@@ -459,12 +502,13 @@ async function runClaimedJob(
           ...(deps.lambdaSteps ? { lambda: deps.lambdaSteps } : {}),
         });
         result = fresh('succeeded', {
-          outputs: masker.mask(outputs),
+          outputs: held.masker.mask(outputs),
           finishedAt: new Date(now()).toISOString(),
         });
       }
     } catch (err) {
       if (err instanceof FenceLost || stop.reason instanceof FenceLost) return { kind: 'lost' };
+      const { masker } = held;
       const outputs = err instanceof StepFailedError && err.outputs ? masker.mask(err.outputs) : {};
       const e = masker.mask(toErrorRecord(err));
       result = fresh(e.code === 'CANCELLED' ? 'cancelled' : 'failed', {
@@ -499,9 +543,9 @@ async function runClaimedJob(
       string,
       unknown
     >;
-    return done({ status: 'succeeded', outputs: masker.mask(outputs), error: null });
+    return done({ status: 'succeeded', outputs: held.masker.mask(outputs), error: null });
   } catch (err) {
-    return done(failed(masker.mask(toErrorRecord(err))));
+    return done(failed(held.masker.mask(toErrorRecord(err))));
   }
 }
 
@@ -522,6 +566,9 @@ async function waitStep(
     base: ExprContext;
     /** Write the pending result, with this step's start when given. */
     save: (started?: StepCommit) => Promise<'ok' | 'cancelling'>;
+    masker: Masker;
+    /** The secret names this step may read, and so may grant a child run. */
+    names: string[];
   },
   w: Record<string, unknown>,
   kind: { waits?: WaitKind; child?: string },
@@ -549,6 +596,10 @@ async function waitStep(
   } else {
     // The child's id is recorded before the child is started, so a crash in
     // between starts the same child on the next claim (admission is idempotent).
+    // A child run is written to Redis: its inputs must not carry a value (checked
+    // before anything is recorded), and secrets go by name, read by the child itself.
+    if (!resolution && at.masker.reveals(w.inputs)) throw secretLeak("the child run's inputs");
+    const granted = grantable(w.secrets, at.names);
     const childRunId = String(waiting?.outputs.runId ?? newRunId(now()));
     await record({ outputs: { runId: childRunId } });
     decision = resolution
@@ -557,7 +608,7 @@ async function waitStep(
           deps,
           { task, trigger: at.base.trigger as Trigger, stepKey: ps.key },
           kind.child as string,
-          w,
+          { ...w, secrets: granted },
           childRunId,
           now(),
         );
@@ -567,6 +618,29 @@ async function waitStep(
     throw new StepFailedError(message, decision.outputs, code as ErrorCode);
   }
   return decision;
+}
+
+/** `with.secrets` of a child step: names this step holds itself (a step cannot grant more). */
+function grantable(value: unknown, held: string[]): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((n) => typeof n === 'string')) {
+    throw new StepFailedError(
+      "'with.secrets' must be a list of secret names",
+      undefined,
+      'VALIDATION',
+    );
+  }
+  // Secret names match case-insensitively (as `secrets.X` reads do); the declared spelling is fetched.
+  const declared = new Map(held.map((n) => [n.toLowerCase(), n]));
+  const missing = value.filter((n) => !declared.has(n.toLowerCase()));
+  if (missing.length > 0) {
+    throw new StepFailedError(
+      `'with.secrets' names ${missing.join(', ')}, not declared in a secrets: list of this step, its job or workflow`,
+      undefined,
+      'VALIDATION',
+    );
+  }
+  return [...new Set(value.map((n) => declared.get(n.toLowerCase()) as string))];
 }
 
 /** A resolution is for the step it names (approvals, child runs) or the one waiting now (signals). */
