@@ -6,9 +6,10 @@ import { currentWaits } from '../engine/concurrency.js';
 import { resolveInputs } from '../engine/inputs.js';
 import { runDocument } from '../engine/run-document.js';
 import { runFinished } from '../engine/run-finished.js';
-import { ValidationError } from '../errors.js';
+import { type FieldProblem, ValidationError } from '../errors.js';
 import { loadSpec, specDigest } from '../spec/index.js';
 import type { Workflow } from '../spec/schema.js';
+import { specWarnings } from '../spec/warnings.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
 import {
   CancelRequest,
@@ -138,7 +139,13 @@ async function putWorkflow({ app, req, params, tenant }: RouteContext): Promise<
     },
     (spec.on.schedule?.length ?? 0) > 0,
   );
-  return json(created ? 201 : 200, { name, version, revision });
+  return json(created ? 201 : 200, { name, version, revision, ...warningsOf(spec) });
+}
+
+/** `{warnings}` when the spec has some (lib/spec/warnings.ts): it is registered all the same. */
+function warningsOf(spec: Workflow): { warnings?: FieldProblem[] } {
+  const warnings = specWarnings(spec);
+  return warnings.length > 0 ? { warnings } : {};
 }
 
 function triggersOf(spec: Workflow): string[] {
@@ -217,7 +224,7 @@ async function submitInline({ app, req, tenant, identity }: RouteContext): Promi
         })
       : loadSpec({ value: body.spec }),
   );
-  return submit(app, req, 'inline', {
+  const res = await submit(app, req, 'inline', {
     tenant,
     spec,
     revision: 0,
@@ -225,6 +232,11 @@ async function submitInline({ app, req, tenant, identity }: RouteContext): Promi
     ...(body.env ? { env: body.env } : {}),
     trigger: { type: 'api', actor: identity },
   });
+  // Paths name the body field, as the spec's problems do.
+  const { warnings } = warningsOf(spec);
+  if (!warnings) return res;
+  const prefixed = warnings.map((w) => ({ ...w, path: `spec.${w.path}` }));
+  return { ...res, body: { ...(res.body as object), warnings: prefixed } };
 }
 
 /** Problems of an inline spec are reported under `spec.` so the path names the body field. */

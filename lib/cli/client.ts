@@ -2,7 +2,7 @@
  * A small client of the HTTP API (API.md). Every non-2xx answer becomes an ApiError
  * carrying the problem document; a server that cannot be reached is ApiUnreachableError.
  */
-import { type ErrorCode, FlowlineError } from '../errors.js';
+import { type ErrorCode, type FieldProblem, FlowlineError } from '../errors.js';
 import type { Problem, RunDoc, RunEvent, RunSummary } from './format.js';
 
 /** The API answered with a problem document (or something we turned into one). */
@@ -86,7 +86,7 @@ export function createClient(opts: ClientOptions) {
   return {
     call,
     registerWorkflow: (name: string, text: string, format: 'yaml' | 'json') =>
-      call<{ name: string; version: string; revision: number }>(
+      call<{ name: string; version: string; revision: number; warnings?: FieldProblem[] }>(
         'PUT',
         `/v1/workflows/${encodeURIComponent(name)}`,
         { body: text, contentType: format === 'yaml' ? 'application/yaml' : 'application/json' },

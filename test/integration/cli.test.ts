@@ -193,6 +193,21 @@ describe('validate', () => {
     expect(res.err).toEqual(['bad.yml: 2 problems']);
   });
 
+  it('warns about inputs interpolated into a shell command on stderr, exit 0', async () => {
+    await writeFile(
+      join(dir, 'inject.yml'),
+      'name: inject\non: { manual: true }\ninputs: { ref: { type: string } }\njobs:\n  a:\n    steps:\n      - { uses: shell, with: { command: "git checkout ${{ inputs.ref }}" } }\n',
+    );
+    const res = await cli(['validate', 'inject.yml']);
+    expect(res.code).toBe(0);
+    expect(res.out).toEqual(["inject.yml: valid workflow 'inject' (1 job)"]);
+    expect(res.err).toEqual([
+      expect.stringMatching(
+        /^warning: jobs\.a\.steps\[0\]\.with\.command: inputs\.ref is interpolated into a shell command.*pass it through env:/,
+      ),
+    ]);
+  });
+
   it('reads .json as JSON and reports a syntax error with its line', async () => {
     await writeFile(join(dir, 'bad.json'), '{\n  "name": "x",\n  "jobs": {,\n}\n');
     const res = await cli(['validate', 'bad.json']);
