@@ -319,18 +319,24 @@ jobs:
 
   it('refuses a key whose identity is not in `approvers` with 403, whatever the body claims', async () => {
     const app = await startTestApp();
-    const id = await submitSpec(app, APPROVAL('approvers: [alice]'));
+    const id = await submitSpec(app, APPROVAL('approvers: [release-manager]'));
     await until(app, id, 'waiting');
-    const approve = { approve: true, actor: 'alice' };
-    for (const as of [undefined, 'bob']) {
-      const res = await api(app, as)('POST', `/v1/runs/${id}/approvals/gate`, approve);
+    // acme's unnamed key (identity "acme") and acme/dev, each claiming to be the approver.
+    const claim = { approve: true, actor: 'release-manager' };
+    for (const as of [undefined, 'dev']) {
+      const res = await api(app, as)('POST', `/v1/runs/${id}/approvals/gate`, claim);
       expect(res.status).toBe(403);
     }
     expect((await doc(app, id)).jobs.ship?.status).toBe('waiting');
-    const res = await api(app, 'alice')('POST', `/v1/runs/${id}/approvals/gate`, { approve: true });
+    const events = await app.runs.readEvents(TENANT, id, undefined, 100);
+    expect(events.map((e) => e.fields.type)).not.toContain('approval.decided');
+    const res = await api(app, 'release-manager')('POST', `/v1/runs/${id}/approvals/gate`, {
+      approve: true,
+    });
     expect(res.status).toBe(200);
     expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
-    expect((await doc(app, id)).jobs.ship?.steps[0]?.outputs.actor).toBe('alice');
+    const gate = (await doc(app, id)).jobs.ship?.steps[0]?.outputs;
+    expect(gate).toMatchObject({ approved: true, actor: 'release-manager' });
   });
 
   it('fails with APPROVAL_TIMEOUT when nobody decides in time', async () => {
