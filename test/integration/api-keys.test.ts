@@ -93,3 +93,31 @@ describe('a missing or malformed API key list', () => {
     });
   });
 });
+
+describe('a named key', () => {
+  it('acts as its name: a run it starts records it as trigger.actor; an unnamed key as the tenant', async () => {
+    const app = await startTestApp();
+    const handle = createApi(app);
+    const start = async (key: string) => {
+      const res = await handle({
+        method: 'POST',
+        path: '/v1/runs',
+        headers: { authorization: `Bearer ${key}` },
+        query: {},
+        body: JSON.stringify({
+          spec: {
+            name: 'who',
+            on: { manual: true },
+            jobs: { a: { steps: [{ uses: 'action:noop' }] } },
+          },
+        }),
+      });
+      expect(res.status).toBe(202);
+      const id = (res.body as { id: string }).id;
+      const [trigger] = (await app.runs.runFields('acme', [id], ['trigger']))[0] ?? [];
+      return JSON.parse(trigger ?? '{}').actor;
+    };
+    expect(await start('test-key-acme-dev')).toBe('dev');
+    expect(await start('test-key-acme')).toBe('acme');
+  });
+});
