@@ -63,15 +63,19 @@ export function createKeySource(options: KeySourceOptions): () => Promise<KeySta
     }
   }
 
-  const fixed = list !== undefined ? parsed(list, 'FLOWLINE_API_KEYS') : undefined;
+  // A list from the environment (or none at all) is known at cold start: said then.
+  if (list !== undefined || !secretId) {
+    const state: KeyState =
+      list !== undefined
+        ? parsed(list, 'FLOWLINE_API_KEYS')
+        : {
+            state: 'missing',
+            reason: 'neither FLOWLINE_API_KEYS nor FLOWLINE_API_KEYS_SECRET is set',
+          };
+    report(state);
+    return async () => state;
+  }
   return async () => {
-    if (fixed) return report(fixed);
-    if (!secretId) {
-      return report({
-        state: 'missing',
-        reason: 'neither FLOWLINE_API_KEYS nor FLOWLINE_API_KEYS_SECRET is set',
-      });
-    }
     if (cached && cached.until > now()) return cached.state;
     const state = await fromSecret(secretId);
     // Unavailable is not cached: the next request tries again.

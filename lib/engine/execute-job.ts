@@ -13,7 +13,12 @@ import { createMasker, type Masker } from '../secrets/mask.js';
 import type { SecretsProvider } from '../secrets/provider.js';
 import type { Job, Workflow } from '../spec/schema.js';
 import { parseUses } from '../spec/uses.js';
-import { type StepExecutor, StepFailedError, type StepOutputs } from '../steps/executor.js';
+import {
+  isPlainObject,
+  type StepExecutor,
+  StepFailedError,
+  type StepOutputs,
+} from '../steps/executor.js';
 import type { ConcurrencyStore } from '../store/concurrency-store.js';
 import type {
   ClaimResult,
@@ -274,13 +279,12 @@ function secretLeak(what: string): StepFailedError {
 
 /** Secret names a parent run granted this child run (`with: {secrets: [...]}`), from its trigger. */
 function grantedSecrets(trigger: unknown): string[] {
-  if (!isRecord(trigger) || trigger.type !== 'workflow' || !isRecord(trigger.payload)) return [];
+  if (!isPlainObject(trigger) || trigger.type !== 'workflow' || !isPlainObject(trigger.payload)) {
+    return [];
+  }
   const names = trigger.payload.secrets;
   return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
 }
-
-const isRecord = (v: unknown): v is Record<string, unknown> =>
-  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 async function runClaimedJob(
   deps: ExecuteDeps,
