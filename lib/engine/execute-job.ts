@@ -5,6 +5,7 @@ import {
   evaluateCondition,
   evaluateDeep,
   type JobStatus,
+  referencedContexts,
 } from '../expr/index.js';
 import { log } from '../log.js';
 import type { JobTask } from '../queue/message.js';
@@ -352,10 +353,19 @@ async function runClaimedJob(
   ];
   let jobEnv: Record<string, string>;
   try {
-    if (!evaluateCondition(job.if, { ...base, status: statusFromNeeds(needStates.values()) })) {
+    // A job that is skipped fetches nothing, unless its `if` reads a secret.
+    const early =
+      job.if !== undefined &&
+      referencedContexts(job.if, { condition: true }).contexts.has('secrets')
+        ? await fetchSecrets(jobSecretNames)
+        : undefined;
+    const needs = statusFromNeeds(needStates.values());
+    if (
+      !evaluateCondition(job.if, { ...base, status: needs, ...(early ? { secrets: early } : {}) })
+    ) {
       return done({ status: 'skipped', outputs: {}, error: null });
     }
-    const secrets = await fetchSecrets(jobSecretNames);
+    const secrets = early ?? (await fetchSecrets(jobSecretNames));
     const runEnv = JSON.parse(claim.env) as Record<string, unknown>;
     const workflowEnv = toEnv({
       ...(evaluateDeep(spec.env ?? {}, { ...base, secrets }) as Record<string, unknown>),

@@ -134,6 +134,30 @@ jobs:
   });
 });
 
+describe('secrets in if:', () => {
+  it("are read by a job's if (fetched for it) and a step's if", async () => {
+    const id = await submitSpec(
+      app,
+      `
+name: if-secrets
+on: { manual: true }
+secrets: [TOKEN]
+jobs:
+  yes: { if: "\${{ endsWith(secrets.TOKEN, '_42') }}", steps: [{ uses: action:noop }] }
+  no: { if: "\${{ secrets.TOKEN == 'other' }}", steps: [{ uses: action:noop }] }
+  step: { steps: [{ id: s, if: "\${{ startsWith(secrets.TOKEN, 'Tok') }}", uses: action:noop }] }
+`,
+    );
+    expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+    const d = await doc(id);
+    expect([d.jobs.yes?.status, d.jobs.no?.status, d.jobs.step?.steps[0]?.status]).toEqual([
+      'succeeded',
+      'skipped',
+      'succeeded',
+    ]);
+  });
+});
+
 describe('a child run', () => {
   it('given a secret as an input: the step fails SECRET_LEAK and no child run is written', async () => {
     await register(`
