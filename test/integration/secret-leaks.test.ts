@@ -290,10 +290,12 @@ jobs:
     steps:
       - { id: host, uses: http, continueOnError: true, with: { url: "http://\${{ secrets.HOST }}.example.org/x" } }
       - { id: path, uses: http, continueOnError: true, with: { url: "http://127.0.0.1:1/\${{ secrets.SPACED }}?q=\${{ secrets.SPACED }}" } }
+      - { id: spaced, uses: http, continueOnError: true, with: { url: "http://\${{ secrets.SPACED }}.example.org/" } }
 `,
     );
     expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
-    const [host, path] = (await doc(id)).jobs.h?.steps ?? [];
+    const [host, path, spaced] = (await doc(id)).jobs.h?.steps ?? [];
+    expect(spaced?.status).toBe('failed');
     expect(host?.status).toBe('failed');
     expect(host?.error?.message).toContain(`${MASK}.example.org`);
     expect(path?.status).toBe('failed');
