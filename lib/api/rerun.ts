@@ -16,7 +16,13 @@ export const RerunRequest = z.strictObject({
  * spec and revision, linked by `rerunOf`, that keeps the outputs of the jobs before
  * `fromJob`. The answer is the new run's summary plus what was decided.
  */
-export async function rerunRun({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
+export async function rerunRun({
+  app,
+  req,
+  params,
+  tenant,
+  identity,
+}: RouteContext): Promise<ApiResponse> {
   const body = validateBody(RerunRequest, parseJsonBody(req.body));
   const runId = params.runId ?? '';
   const snap = await app.runs.snapshot(tenant, runId);
@@ -29,7 +35,7 @@ export async function rerunRun({ app, req, params, tenant }: RouteContext): Prom
       `run '${runId}' is ${status}; only a finished run can be rerun`,
     );
   }
-  const { selection, admit, stepRecords } = rerunAdmission(snap, tenant, body);
+  const { selection, admit, stepRecords } = rerunAdmission(snap, tenant, body, identity);
   const { summary } = await admitRun(app, { ...admit, reusedSteps: stepRecords });
   return json(
     202,

@@ -6,10 +6,11 @@ import { currentWaits } from '../engine/concurrency.js';
 import { resolveInputs } from '../engine/inputs.js';
 import { runDocument } from '../engine/run-document.js';
 import { runFinished } from '../engine/run-finished.js';
-import { ValidationError } from '../errors.js';
+import { type FieldProblem, ValidationError } from '../errors.js';
 import { recordRunEnded } from '../metrics.js';
-import { constantComparisonWarnings, loadSpec, specDigest } from '../spec/index.js';
+import { loadSpec, specDigest } from '../spec/index.js';
 import type { Workflow } from '../spec/schema.js';
+import { specWarnings } from '../spec/warnings.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
 import {
   CancelRequest,
@@ -19,6 +20,7 @@ import {
   validateBody,
 } from './body.js';
 import { type ApiRequest, type ApiResponse, HttpError, json } from './http.js';
+import { describeKeys, type KeyState } from './key-source.js';
 import { rerunRun } from './rerun.js';
 import { decideApproval, sendSignal } from './waits.js';
 import { webhookRoute } from './webhooks.js';
@@ -29,6 +31,10 @@ export interface RouteContext {
   params: Record<string, string>;
   /** Set for every route but health (and webhooks later): the caller's tenant. */
   tenant: string;
+  /** Who acts: the API key's name, or its tenant for an unnamed key (API.md "Auth"). */
+  identity: string;
+  /** The API key list's state, for health. */
+  apiKeys: () => Promise<KeyState>;
 }
 
 type Route = (ctx: RouteContext) => Promise<ApiResponse>;
@@ -79,8 +85,8 @@ export function createRouter() {
   };
 }
 
-async function health({ app }: RouteContext): Promise<ApiResponse> {
-  const [redis, queue] = await Promise.all([
+async function health({ app, apiKeys }: RouteContext): Promise<ApiResponse> {
+  const [redis, queue, keys] = await Promise.all([
     app.redis.ping().then(
       () => 'ok',
       () => 'error',
@@ -96,8 +102,10 @@ async function health({ app }: RouteContext): Promise<ApiResponse> {
         () => 'ok',
         () => 'error',
       ),
+    apiKeys().then(describeKeys),
   ]);
-  return json(redis === 'ok' && queue === 'ok' ? 200 : 503, { redis, queue });
+  const ok = redis === 'ok' && queue === 'ok' && keys === 'ok';
+  return json(ok ? 200 : 503, { redis, queue, apiKeys: keys });
 }
 
 /** YAML when the content type says so, else JSON; problems carry YAML line numbers. */
@@ -132,14 +140,13 @@ async function putWorkflow({ app, req, params, tenant }: RouteContext): Promise<
     },
     (spec.on.schedule?.length ?? 0) > 0,
   );
-  // A valid spec that may not mean what it says (e.g. a KB Labs text comparison) registers with warnings.
-  const warnings = constantComparisonWarnings(spec);
-  return json(created ? 201 : 200, {
-    name,
-    version,
-    revision,
-    ...(warnings.length > 0 ? { warnings } : {}),
-  });
+  return json(created ? 201 : 200, { name, version, revision, ...warningsOf(spec) });
+}
+
+/** `{warnings}` when the spec has some (lib/spec/warnings.ts): it is registered all the same. */
+function warningsOf(spec: Workflow): { warnings?: FieldProblem[] } {
+  const warnings = specWarnings(spec);
+  return warnings.length > 0 ? { warnings } : {};
 }
 
 function triggersOf(spec: Workflow): string[] {
@@ -179,7 +186,13 @@ async function getWorkflow({ app, params, tenant }: RouteContext): Promise<ApiRe
   });
 }
 
-async function submitRegistered({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
+async function submitRegistered({
+  app,
+  req,
+  params,
+  tenant,
+  identity,
+}: RouteContext): Promise<ApiResponse> {
   const body = validateBody(RunRequest, parseJsonBody(req.body));
   const name = params.name ?? '';
   const latest = await app.workflows.latest(tenant, name);
@@ -198,11 +211,11 @@ async function submitRegistered({ app, req, params, tenant }: RouteContext): Pro
     revision: latest.revision,
     ...(body.inputs ? { inputs: body.inputs } : {}),
     ...(body.env ? { env: body.env } : {}),
-    trigger: { type: 'api', actor: tenant },
+    trigger: { type: 'api', actor: identity },
   });
 }
 
-async function submitInline({ app, req, tenant }: RouteContext): Promise<ApiResponse> {
+async function submitInline({ app, req, tenant, identity }: RouteContext): Promise<ApiResponse> {
   const body = validateBody(InlineRunRequest, parseJsonBody(req.body));
   const spec = prefixProblems(() =>
     typeof body.spec === 'string'
@@ -212,14 +225,19 @@ async function submitInline({ app, req, tenant }: RouteContext): Promise<ApiResp
         })
       : loadSpec({ value: body.spec }),
   );
-  return submit(app, req, 'inline', {
+  const res = await submit(app, req, 'inline', {
     tenant,
     spec,
     revision: 0,
     ...(body.inputs ? { inputs: body.inputs } : {}),
     ...(body.env ? { env: body.env } : {}),
-    trigger: { type: 'api', actor: tenant },
+    trigger: { type: 'api', actor: identity },
   });
+  // Paths name the body field, as the spec's problems do.
+  const { warnings } = warningsOf(spec);
+  if (!warnings) return res;
+  const prefixed = warnings.map((w) => ({ ...w, path: `spec.${w.path}` }));
+  return { ...res, body: { ...(res.body as object), warnings: prefixed } };
 }
 
 /** Problems of an inline spec are reported under `spec.` so the path names the body field. */

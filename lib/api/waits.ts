@@ -10,7 +10,8 @@ import type { RouteContext } from './routes.js';
 
 export const ApprovalRequest = z.strictObject({
   approve: z.boolean(),
-  actor: z.string().min(1).max(256).optional(),
+  /** Deprecated and ignored: the actor is the identity of the API key (API.md "Auth"). */
+  actor: z.string().max(256).optional(),
   comment: z.string().max(4096).optional(),
 });
 
@@ -24,6 +25,7 @@ export async function decideApproval({
   req,
   params,
   tenant,
+  identity,
 }: RouteContext): Promise<ApiResponse> {
   const body = validateBody(ApprovalRequest, parseJsonBody(req.body));
   const runId = params.runId ?? '';
@@ -40,17 +42,17 @@ export async function decideApproval({
   if (!waiting) {
     throw new HttpError(409, 'Not waiting', `step '${stepId}' is not waiting for approval`);
   }
-  if (waiting.approvers && !(body.actor && waiting.approvers.includes(body.actor))) {
+  // Who approves is the key that asks, never what the body claims.
+  if (waiting.approvers && !waiting.approvers.includes(identity)) {
     throw new HttpError(
       403,
       'Forbidden',
-      `'${body.actor ?? '(no actor)'}' may not decide this approval`,
-      [{ path: 'actor', message: 'must be one of the step\u2019s approvers' }],
+      `the API key '${identity}' may not decide this approval: it is not one of the step\u2019s approvers`,
     );
   }
   const decision = {
     approved: body.approve,
-    actor: body.actor ?? null,
+    actor: identity,
     comment: body.comment ?? null,
   };
   const woken = await app.runs.resolveWait(

@@ -128,11 +128,7 @@ export function createClient(opts: ClientOptions) {
       ).body,
     cancel: (id: string, reason?: string) =>
       call<unknown>('POST', `${run(id)}/cancel`, { body: reason ? { reason } : {} }),
-    approve: (
-      id: string,
-      step: string,
-      decision: { approve: boolean; comment?: string; actor?: string },
-    ) =>
+    approve: (id: string, step: string, decision: { approve: boolean; comment?: string }) =>
       call<unknown>('POST', `${run(id)}/approvals/${encodeURIComponent(step)}`, { body: decision }),
     signal: (id: string, name: string, payload: unknown) =>
       call<unknown>('POST', `${run(id)}/signals/${encodeURIComponent(name)}`, {

@@ -5,8 +5,9 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import { FlowlineError, ValidationError } from '../errors.js';
-import { constantComparisonWarnings, loadSpec } from '../spec/index.js';
+import { type FieldProblem, FlowlineError, ValidationError } from '../errors.js';
+import { loadSpec } from '../spec/index.js';
+import { specWarnings } from '../spec/warnings.js';
 import { type Answer, ApiError, ApiUnreachableError, type Client } from './client.js';
 import {
   clock,
@@ -46,7 +47,7 @@ export async function validate(ctx: Context, file: string): Promise<number> {
     const spec = loadSpec({ text, format });
     const jobs = Object.keys(spec.jobs).length;
     ctx.out(`${file}: valid workflow '${spec.name}' (${jobs} job${jobs === 1 ? '' : 's'})`);
-    for (const w of constantComparisonWarnings(spec)) ctx.out(`warning: ${formatFieldProblem(w)}`);
+    printWarnings(ctx, specWarnings(spec));
     return 0;
   } catch (err) {
     if (!(err instanceof ValidationError)) throw err;
@@ -55,6 +56,11 @@ export async function validate(ctx: Context, file: string): Promise<number> {
     ctx.err(`${file}: ${n} problem${n === 1 ? '' : 's'}`);
     return 2;
   }
+}
+
+/** Warnings (lib/spec/warnings.ts) go to stderr: the spec is valid and the exit code stays 0. */
+function printWarnings(ctx: Context, warnings: FieldProblem[] | undefined): void {
+  for (const w of warnings ?? []) ctx.err(`warning: ${formatFieldProblem(w)}`);
 }
 
 export async function register(ctx: Context, file: string): Promise<number> {
@@ -70,7 +76,7 @@ export async function register(ctx: Context, file: string): Promise<number> {
       ? `registered ${body.name} revision ${body.revision}${version}`
       : `${body.name} unchanged at revision ${body.revision}${version}`,
   );
-  for (const w of body.warnings ?? []) ctx.out(`warning: ${formatFieldProblem(w)}`);
+  printWarnings(ctx, body.warnings);
   return 0;
 }
 
@@ -164,10 +170,12 @@ export async function approve(
   opts: { reject?: boolean; comment?: string; actor?: string },
 ): Promise<number> {
   const approved = !opts.reject;
+  if (opts.actor !== undefined) {
+    ctx.err('--actor is deprecated and ignored: the approver is the identity of your API key');
+  }
   const answer = await ctx.client.approve(runId, step, {
     approve: approved,
     ...(opts.comment !== undefined ? { comment: opts.comment } : {}),
-    ...(opts.actor !== undefined ? { actor: opts.actor } : {}),
   });
   printAnswer(ctx, answer, `${approved ? 'approved' : 'rejected'} step ${step} of run ${runId}`);
   return 0;

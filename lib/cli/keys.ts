@@ -13,7 +13,7 @@ import {
   ResourceNotFoundException,
   type SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
-import { isTenantId } from '../api/auth.js';
+import { formatApiKey, isTenantId } from '../api/auth.js';
 import { type Context, UsageError } from './commands.js';
 
 export interface KeyStore {
@@ -40,7 +40,7 @@ export function generateKey(): string {
 /** The labels (`tenant[/name]`) of a key list, in order. */
 export function keyLabels(list: string): string[] {
   return list
-    .split(',')
+    .split(/[,\n]/)
     .map((entry) => entry.trim())
     .filter(Boolean)
     .map((entry) => entry.slice(0, Math.max(0, entry.indexOf(':'))));
@@ -51,7 +51,8 @@ export function withKey(list: string, label: string, key: string): string {
   if (keyLabels(list).includes(label)) {
     throw new UsageError(`a key named '${label}' exists already (add another NAME: ${label}/…)`);
   }
-  return [list.trim(), `${label}:${key}`].filter(Boolean).join(',');
+  const [tenant = '', name] = label.split('/');
+  return [list.trim(), formatApiKey({ tenant, name, key })].filter(Boolean).join(',');
 }
 
 /** The list, or undefined if the secret does not exist yet. */

@@ -43,8 +43,9 @@ commands:
   watch RUN                         follow a run's jobs and steps until it ends
   events RUN                        print every event of a run
   cancel RUN [--reason R]           cancel a run
-  approve RUN STEP [--reject] [--comment C] [--actor A]
-                                    decide a step waiting for approval
+  approve RUN STEP [--reject] [--comment C]
+                                    decide a step waiting for approval, as
+                                    your API key's identity (--actor: ignored)
   signal RUN NAME [--payload JSON]  send a signal to a run
   rerun RUN [--from JOB]            start a new run from a finished one
   keys add TENANT[/NAME] [--secret S]

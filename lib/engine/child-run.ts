@@ -74,7 +74,14 @@ export async function startChild(
         trigger: {
           type: 'workflow',
           actor: runId,
-          payload: { parentRunId: runId, job: parent.task.jobKey, step: parent.stepKey, depth },
+          payload: {
+            parentRunId: runId,
+            job: parent.task.jobKey,
+            step: parent.stepKey,
+            depth,
+            // Names only: the child fetches the values itself (SPEC.md "Secrets").
+            ...(Array.isArray(w.secrets) && w.secrets.length > 0 ? { secrets: w.secrets } : {}),
+          },
         },
         runId: childRunId,
         parentRunId: runId,

@@ -6,6 +6,7 @@ import {
   evaluateCondition,
   evaluateDeep,
   type JobStatus,
+  referencedContexts,
 } from '../expr/index.js';
 import { log } from '../log.js';
 import { recordRunEnded } from '../metrics.js';
@@ -15,7 +16,12 @@ import { createMasker, type Masker } from '../secrets/mask.js';
 import type { SecretsProvider } from '../secrets/provider.js';
 import type { Job, Workflow } from '../spec/schema.js';
 import { parseUses } from '../spec/uses.js';
-import { type StepExecutor, StepFailedError, type StepOutputs } from '../steps/executor.js';
+import {
+  isPlainObject,
+  type StepExecutor,
+  StepFailedError,
+  type StepOutputs,
+} from '../steps/executor.js';
 import type { ConcurrencyStore } from '../store/concurrency-store.js';
 import type {
   ClaimResult,
@@ -114,9 +120,13 @@ export async function executeJob(
   }
   log.info(ids, 'job claimed');
   const heartbeat = startHeartbeat(deps.runs, task, claim.fence, deps.config.leaseMs, now);
+  const held: HeldSecrets = { masker: createMasker([]) };
   let ending: Ending;
   try {
-    ending = await runClaimedJob(deps, task, claim, remainingMs, now, heartbeat.signal);
+    ending = await runClaimedJob(deps, task, claim, remainingMs, now, heartbeat.signal, held);
+  } catch (err) {
+    // The caller logs what escapes: it must not carry a secret value either.
+    throw held.masker.maskError(err);
   } finally {
     heartbeat.stop();
   }
@@ -257,6 +267,29 @@ export async function settleJob(
 
 const CANCELLED: ErrorRecord = { code: 'CANCELLED', message: 'the run was cancelled' };
 
+/** The masker of the secrets a job holds so far (it grows as steps declare more). */
+interface HeldSecrets {
+  masker: Masker;
+}
+
+/** A value about to be written to Redis (a child's inputs, a key name) carries a secret. */
+function secretLeak(what: string): StepFailedError {
+  return new StepFailedError(
+    `${what} would carry a secret value out of this job; pass secrets by name instead`,
+    undefined,
+    'SECRET_LEAK',
+  );
+}
+
+/** Secret names a parent run granted this child run (`with: {secrets: [...]}`), from its trigger. */
+function grantedSecrets(trigger: unknown): string[] {
+  if (!isPlainObject(trigger) || trigger.type !== 'workflow' || !isPlainObject(trigger.payload)) {
+    return [];
+  }
+  const names = trigger.payload.secrets;
+  return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
+}
+
 async function runClaimedJob(
   deps: ExecuteDeps,
   task: JobTask,
@@ -264,6 +297,7 @@ async function runClaimedJob(
   remainingMs: () => number,
   now: () => number,
   stop: AbortSignal,
+  held: HeldSecrets,
 ): Promise<Ending> {
   const spec = JSON.parse(claim.spec) as Workflow;
   const plan = planRun(spec);
@@ -306,31 +340,57 @@ async function runClaimedJob(
     ...(planned.matrix ? { matrix: planned.matrix } : {}),
   };
 
+  const secretValues = new Map<string, string>();
+  /** The values of `names`, added to what the job holds and masks. */
+  const fetchSecrets = async (names: string[]): Promise<Record<string, string>> => {
+    const values = names.length > 0 ? await deps.secrets.get(task.tenant, names) : {};
+    for (const [k, v] of Object.entries(values)) secretValues.set(k, v);
+    held.masker = createMasker([...secretValues.values()]);
+    return values;
+  };
+  // Secrets of the workflow and the job (and those a parent granted a child run):
+  // fetched before `env:` is evaluated, so `env: {T: ${{ secrets.T }}}` works at
+  // every level; `secrets` is what static checks let each level read.
+  const jobSecretNames = [
+    ...new Set([...(spec.secrets ?? []), ...(job.secrets ?? []), ...grantedSecrets(base.trigger)]),
+  ];
   let jobEnv: Record<string, string>;
   try {
-    if (!evaluateCondition(job.if, { ...base, status: statusFromNeeds(needStates.values()) })) {
+    // A job that is skipped fetches nothing, unless its `if` reads a secret.
+    const early =
+      job.if !== undefined &&
+      referencedContexts(job.if, { condition: true }).contexts.has('secrets')
+        ? await fetchSecrets(jobSecretNames)
+        : undefined;
+    const needs = statusFromNeeds(needStates.values());
+    if (
+      !evaluateCondition(job.if, { ...base, status: needs, ...(early ? { secrets: early } : {}) })
+    ) {
       return done({ status: 'skipped', outputs: {}, error: null });
     }
+    const secrets = early ?? (await fetchSecrets(jobSecretNames));
     const runEnv = JSON.parse(claim.env) as Record<string, unknown>;
     const workflowEnv = toEnv({
-      ...(evaluateDeep(spec.env ?? {}, base) as Record<string, unknown>),
+      ...(evaluateDeep(spec.env ?? {}, { ...base, secrets }) as Record<string, unknown>),
       ...runEnv,
     });
-    const own = evaluateDeep(job.env ?? {}, { ...base, env: workflowEnv }) as Record<
+    const own = evaluateDeep(job.env ?? {}, { ...base, env: workflowEnv, secrets }) as Record<
       string,
       unknown
     >;
     jobEnv = { ...workflowEnv, ...toEnv(own) };
   } catch (err) {
-    return done(failed(toErrorRecord(err)));
+    return done(failed(held.masker.mask(toErrorRecord(err))));
   }
 
   if (job.concurrency) {
     let group: string;
     try {
       group = groupName(evaluateDeep(job.concurrency.group, { ...base, env: jobEnv }));
+      // A group name becomes part of Redis keys and events: it cannot be masked.
+      if (held.masker.reveals(group)) throw secretLeak('the concurrency group');
     } catch (err) {
-      return done(failed(toErrorRecord(err)));
+      return done(failed(held.masker.mask(toErrorRecord(err))));
     }
     const slot = await acquire(
       deps,
@@ -347,8 +407,6 @@ async function runClaimedJob(
 
   const deadline = job.timeoutMs === undefined ? Number.POSITIVE_INFINITY : now() + job.timeoutMs;
   const steps: NonNullable<ExprContext['steps']> = {};
-  const secretValues = new Map<string, string>();
-  let masker: Masker = createMasker([]);
   let status: JobStatus = 'success';
   let error: ErrorRecord | null = null;
   let ranHere = false;
@@ -410,16 +468,14 @@ async function runClaimedJob(
 
     let result: StepRecord;
     try {
-      const names = [
-        ...new Set([...(spec.secrets ?? []), ...(job.secrets ?? []), ...(step.secrets ?? [])]),
-      ];
-      const secrets = names.length > 0 ? await deps.secrets.get(task.tenant, names) : {};
-      for (const [k, v] of Object.entries(secrets)) secretValues.set(k, v);
-      masker = createMasker([...secretValues.values()]);
-      const ownEnv = evaluateDeep(step.env ?? {}, { ...base, env: jobEnv, steps }) as Record<
-        string,
-        unknown
-      >;
+      const names = [...new Set([...jobSecretNames, ...(step.secrets ?? [])])];
+      const secrets = await fetchSecrets(names);
+      const ownEnv = evaluateDeep(step.env ?? {}, {
+        ...base,
+        env: jobEnv,
+        steps,
+        secrets,
+      }) as Record<string, unknown>;
       const stepEnv = { ...jobEnv, ...toEnv(ownEnv) };
       const ctx: ExprContext = { ...base, env: stepEnv, steps, secrets, status };
       // post and onFailure run after a failure unless their own `if` says otherwise.
@@ -431,7 +487,7 @@ async function runClaimedJob(
         const w = evaluateDeep(step.with ?? {}, ctx) as Record<string, unknown>;
         const outcome = await waitStep(
           deps,
-          { task, claim, ps, now, waiting, fresh, base, save },
+          { task, claim, ps, now, waiting, fresh, base, save, masker: held.masker, names },
           w,
           {
             ...(waits ? { waits } : {}),
@@ -440,10 +496,11 @@ async function runClaimedJob(
         );
         if (outcome.kind === 'suspend') {
           if (unsaved) await save();
-          return outcome;
+          // waitingFor and the signal name are stored and sent as events.
+          return { kind: 'suspend', suspension: held.masker.mask(outcome.suspension) };
         }
         result = fresh('succeeded', {
-          outputs: masker.mask(outcome.outputs),
+          outputs: held.masker.mask(outcome.outputs),
           finishedAt: new Date(now()).toISOString(),
         });
       } else {
@@ -462,12 +519,13 @@ async function runClaimedJob(
           ...(deps.lambdaSteps ? { lambda: deps.lambdaSteps } : {}),
         });
         result = fresh('succeeded', {
-          outputs: masker.mask(outputs),
+          outputs: held.masker.mask(outputs),
           finishedAt: new Date(now()).toISOString(),
         });
       }
     } catch (err) {
       if (err instanceof FenceLost || stop.reason instanceof FenceLost) return { kind: 'lost' };
+      const { masker } = held;
       const outputs = err instanceof StepFailedError && err.outputs ? masker.mask(err.outputs) : {};
       const record = toErrorRecord(err);
       // An expression that fails here names its step too: the run's error repeats the message.
@@ -505,9 +563,9 @@ async function runClaimedJob(
       string,
       unknown
     >;
-    return done({ status: 'succeeded', outputs: masker.mask(outputs), error: null });
+    return done({ status: 'succeeded', outputs: held.masker.mask(outputs), error: null });
   } catch (err) {
-    return done(failed(masker.mask(toErrorRecord(err))));
+    return done(failed(held.masker.mask(toErrorRecord(err))));
   }
 }
 
@@ -528,6 +586,9 @@ async function waitStep(
     base: ExprContext;
     /** Write the pending result, with this step's start when given. */
     save: (started?: StepCommit) => Promise<'ok' | 'cancelling'>;
+    masker: Masker;
+    /** The secret names this step may read, and so may grant a child run. */
+    names: string[];
   },
   w: Record<string, unknown>,
   kind: { waits?: WaitKind; child?: string },
@@ -555,6 +616,10 @@ async function waitStep(
   } else {
     // The child's id is recorded before the child is started, so a crash in
     // between starts the same child on the next claim (admission is idempotent).
+    // A child run is written to Redis: its inputs must not carry a value (checked
+    // before anything is recorded), and secrets go by name, read by the child itself.
+    if (!resolution && at.masker.reveals(w.inputs)) throw secretLeak("the child run's inputs");
+    const granted = grantable(w.secrets, at.names);
     const childRunId = String(waiting?.outputs.runId ?? newRunId(now()));
     await record({ outputs: { runId: childRunId } });
     decision = resolution
@@ -563,7 +628,7 @@ async function waitStep(
           deps,
           { task, trigger: at.base.trigger as Trigger, stepKey: ps.key },
           kind.child as string,
-          w,
+          { ...w, secrets: granted },
           childRunId,
           now(),
         );
@@ -573,6 +638,29 @@ async function waitStep(
     throw new StepFailedError(message, decision.outputs, code as ErrorCode);
   }
   return decision;
+}
+
+/** `with.secrets` of a child step: names this step holds itself (a step cannot grant more). */
+function grantable(value: unknown, held: string[]): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((n) => typeof n === 'string')) {
+    throw new StepFailedError(
+      "'with.secrets' must be a list of secret names",
+      undefined,
+      'VALIDATION',
+    );
+  }
+  // Secret names match case-insensitively (as `secrets.X` reads do); the declared spelling is fetched.
+  const declared = new Map(held.map((n) => [n.toLowerCase(), n]));
+  const missing = value.filter((n) => !declared.has(n.toLowerCase()));
+  if (missing.length > 0) {
+    throw new StepFailedError(
+      `'with.secrets' names ${missing.join(', ')}, not declared in a secrets: list of this step, its job or workflow`,
+      undefined,
+      'VALIDATION',
+    );
+  }
+  return [...new Set(value.map((n) => declared.get(n.toLowerCase()) as string))];
 }
 
 /** A resolution is for the step it names (approvals, child runs) or the one waiting now (signals). */

@@ -75,6 +75,8 @@ export function rerunAdmission(
   snap: RunSnapshot,
   tenant: string,
   body: { fromJob?: string; inputs?: Record<string, unknown> },
+  /** Who asks for the rerun: the API key's identity. */
+  actor = tenant,
 ): RerunAdmission {
   const { run, jobs, steps } = snap;
   const spec = JSON.parse(run.spec ?? '{}') as Workflow;
@@ -99,7 +101,7 @@ export function rerunAdmission(
     env: JSON.parse(run.env ?? '{}') as Record<string, string>,
     trigger: {
       type: 'rerun',
-      actor: tenant,
+      actor,
       ...(trigger.payload !== undefined ? { payload: trigger.payload } : {}),
     },
     rerunOf: run.id ?? '',

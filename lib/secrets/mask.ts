@@ -5,6 +5,8 @@ export interface Masker {
   /** A copy of `value` with every secret replaced by `***` in its strings (keys included). */
   mask<T>(value: T): T;
   maskText(text: string): string;
+  /** Whether some string (or number, or key) under `value` carries a secret, in any form. */
+  reveals(value: unknown): boolean;
   /** A copy of `err` (same prototype and code, `outputs` and `cause` masked too). */
   maskError<E>(err: E): E;
 }
@@ -13,13 +15,40 @@ function escapeRegExp(text: string): string {
   return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
+/** Percent-encodes what WHATWG URL parsing encodes in a path (space " # < > ? ` { } and non-ASCII). */
+const urlPathForm = (value: string): string =>
+  value.replace(/[\s"#<>?`{}]|[^\x20-\x7e]+/gu, (c) => encodeURIComponent(c));
+
+/** A lone surrogate cannot be URL-encoded (URIError); such a value has no encoded form. */
+function encoded(encode: (value: string) => string, value: string): string {
+  try {
+    return encode(value);
+  } catch {
+    return value;
+  }
+}
+
 /**
  * The forms a value takes on its way into outputs: as is, escaped inside a JSON
- * string (a secret with a quote or newline in a serialised body), URL-encoded (in a
- * query string echoed by an error).
+ * string (a secret with a quote or newline in a serialised body), URL-encoded in
+ * each way an error may echo a URL (encodeURIComponent, `+` for a space as forms
+ * and URLSearchParams write it, encodeURI, WHATWG path encoding). Case-folded
+ * forms (a URL host is lower-cased) are matched by the case-insensitive pattern.
  */
 function variants(value: string): string[] {
-  return [value, JSON.stringify(value).slice(1, -1), encodeURIComponent(value)];
+  const component = encoded(encodeURIComponent, value);
+  return [
+    value,
+    // Full case mappings that simple case folding misses (ß → SS).
+    value.toUpperCase(),
+    value.toLowerCase(),
+    JSON.stringify(value).slice(1, -1),
+    component,
+    component.replace(/%20/g, '+'),
+    new URLSearchParams([['', value]]).toString().slice(1),
+    encoded(encodeURI, value),
+    encoded(urlPathForm, value),
+  ];
 }
 
 function isPlainObject(value: object): boolean {
@@ -38,8 +67,9 @@ function define(target: object, key: PropertyKey, value: unknown): void {
 }
 
 /**
- * A pure masker for the given secret values (empty ones ignored). Longer values are
- * matched first, so a secret that contains another is masked whole. Numbers whose
+ * A pure masker for the given secret values (empty ones ignored). Matching ignores
+ * case. Longer values are matched first, so a secret that contains another is
+ * masked whole. Numbers whose
  * text contains a secret become the masked string. Class instances other than
  * arrays, plain objects and errors are returned as they are.
  */
@@ -48,9 +78,9 @@ export function createMasker(values: string[]): Masker {
     (a, b) => b.length - a.length,
   );
   if (needles.length === 0) {
-    return { mask: (v) => v, maskText: (t) => t, maskError: (e) => e };
+    return { mask: (v) => v, maskText: (t) => t, maskError: (e) => e, reveals: () => false };
   }
-  const pattern = new RegExp(needles.map(escapeRegExp).join('|'), 'g');
+  const pattern = new RegExp(needles.map(escapeRegExp).join('|'), 'giu');
   const maskText = (text: string): string => text.replace(pattern, MASK);
 
   function walk(value: unknown, seen: WeakMap<object, unknown>): unknown {
@@ -91,9 +121,20 @@ export function createMasker(values: string[]): Masker {
     return out;
   }
 
+  const probe = new RegExp(pattern.source, 'iu');
+  function carries(value: unknown, seen: WeakSet<object>): boolean {
+    if (typeof value === 'string') return probe.test(value);
+    if (typeof value === 'number' || typeof value === 'bigint') return probe.test(String(value));
+    if (typeof value !== 'object' || value === null || seen.has(value)) return false;
+    seen.add(value);
+    if (Array.isArray(value)) return value.some((item) => carries(item, seen));
+    return Object.entries(value).some(([key, item]) => probe.test(key) || carries(item, seen));
+  }
+
   return {
     mask: <T>(value: T): T => walk(value, new WeakMap()) as T,
     maskText,
     maskError: <E>(err: E): E => walk(err, new WeakMap()) as E,
+    reveals: (value: unknown): boolean => carries(value, new WeakSet()),
   };
 }

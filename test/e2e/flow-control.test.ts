@@ -231,31 +231,33 @@ describe('flow control on the local stack', () => {
     });
 
     it('approves over HTTP, and the run goes on to use the child’s outputs and the actor', async () => {
+      // The body's actor is ignored: the approver is the key's identity (the stack's
+      // key is the unnamed key of tenant `local`).
       const res = await api('POST', `/v1/runs/${parentId}/approvals/gate`, {
         approve: true,
         actor: 'alice',
         comment: 'ok',
       });
       expect(res.status, JSON.stringify(res.body)).toBe(200);
-      expect(res.body).toMatchObject({ approved: true, actor: 'alice', comment: 'ok' });
+      expect(res.body).toMatchObject({ approved: true, actor: 'local', comment: 'ok' });
 
       const done = await pollRun(parentId, 'succeeded', (run) => run.status === 'succeeded');
       const main = done.jobs.main as JobDoc;
       expect(main.steps.map((s) => s.status)).toEqual(['succeeded', 'succeeded', 'succeeded']);
       expect(main.steps[1]?.outputs).toEqual({
         approved: true,
-        actor: 'alice',
+        actor: 'local',
         comment: 'ok',
-        approvedBy: 'alice',
+        approvedBy: 'local',
         approvedAt: expect.any(String),
       });
       expect(main.steps[2]?.outputs).toEqual({
-        message: 'hello flowline (approved by alice)',
+        message: 'hello flowline (approved by local)',
         length: 42,
         approved: true,
         comment: 'ok',
       });
-      expect(done.outputs).toEqual({ message: 'hello flowline (approved by alice)' });
+      expect(done.outputs).toEqual({ message: 'hello flowline (approved by local)' });
 
       const types = (await events(parentId)).map((e) => e.type);
       expect(types).toEqual(
@@ -267,7 +269,7 @@ describe('flow control on the local stack', () => {
       const decided = (await events(parentId)).find((e) => e.type === 'approval.decided');
       expect(decided).toMatchObject({
         job: 'main',
-        data: { step: 'gate', approved: true, actor: 'alice', comment: 'ok' },
+        data: { step: 'gate', approved: true, actor: 'local', comment: 'ok' },
       });
     });
 

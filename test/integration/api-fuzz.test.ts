@@ -23,6 +23,9 @@ const PATHS = [
   '/v1/runs/:x',
   '/v1/runs/:x/events',
   '/v1/runs/:x/cancel',
+  '/v1/runs/:x/approvals/:x',
+  '/v1/runs/:x/signals/:x',
+  '/v1/health',
   '/v1/hooks/:x/:x',
   '/v1/:x',
   '/:x',
@@ -57,7 +60,13 @@ function randomValue(r: () => number, depth = 0): unknown {
         'plugin:x',
         '__proto__',
         'x'.repeat(5000),
-      ][Math.floor(r() * 7)];
+        // secrets and injection shapes
+        '${{ secrets.TOKEN }}',
+        'deploy ${{ inputs.ref }} ${{ trigger.payload.x }}',
+        'https://${{ steps.a.outputs.host }}/x',
+        'release-manager',
+        'shell',
+      ][Math.floor(r() * 12)];
     case 4:
       return 'z';
     case 5:
@@ -77,6 +86,13 @@ function randomValue(r: () => number, depth = 0): unknown {
         '__proto__',
         'if',
         'with',
+        'secrets',
+        'command',
+        'url',
+        'approve',
+        'actor',
+        'approvers',
+        'payload',
       ];
       const out: Record<string, unknown> = {};
       for (let i = 0; i < Math.floor(r() * 5); i++)
@@ -86,11 +102,24 @@ function randomValue(r: () => number, depth = 0): unknown {
   }
 }
 
+/** Valid specs that declare and use secrets, pass them to a child, or interpolate untrusted text. */
+const HOSTILE_SPECS = [
+  'name: x\non: { manual: true }\nsecrets: [TOKEN]\nenv: { T: "${{ secrets.TOKEN }}" }\njobs: { a: { steps: [{ uses: shell, with: { command: "echo $T" } }] } }\n',
+  'name: x\non: { manual: true }\nsecrets: [TOKEN]\njobs: { a: { steps: [{ uses: "workflow:x", with: { inputs: { t: "${{ secrets.TOKEN }}" }, secrets: [TOKEN, NOPE] } }] } }\n',
+  'name: x\non: { manual: true }\ninputs: { ref: { type: string } }\njobs: { a: { steps: [{ uses: shell, with: { command: "git checkout ${{ inputs.ref }}" } }, { uses: http, with: { url: "https://${{ inputs.ref }}/" } }] } }\n',
+  'name: x\non: { manual: true }\nsecrets: [TOKEN]\njobs: { a: { steps: [{ uses: approval, with: { approvers: ["${{ secrets.TOKEN }}"] } }, { uses: signal, with: { name: "${{ secrets.TOKEN }}" } }] } }\n',
+];
+
 function randomBody(r: () => number): string {
-  const kind = Math.floor(r() * 4);
+  const kind = Math.floor(r() * 7);
   if (kind === 0) return '';
-  if (kind === 1) return JSON.stringify(randomValue(r));
+  if (kind === 1 || kind === 4) return JSON.stringify(randomValue(r));
   if (kind === 2) return 'name: x\non: [\njobs: {a: {steps: [{uses: action:noop, if: "${{ ("}]}}\n';
+  if (kind === 5) return HOSTILE_SPECS[Math.floor(r() * HOSTILE_SPECS.length)] as string;
+  if (kind === 6) {
+    const spec = HOSTILE_SPECS[Math.floor(r() * HOSTILE_SPECS.length)] as string;
+    return JSON.stringify(r() > 0.5 ? { spec } : { approve: r() > 0.5, actor: randomValue(r) });
+  }
   return Buffer.from(Array.from({ length: 64 }, () => Math.floor(r() * 256))).toString('latin1');
 }
 
@@ -113,7 +142,7 @@ describe('the API under random input', () => {
         method: METHODS[Math.floor(r() * METHODS.length)] as string,
         path,
         headers: {
-          authorization: r() > 0.1 ? 'Bearer test-key-acme' : 'Bearer x',
+          authorization: AUTHORIZATIONS[Math.floor(r() * AUTHORIZATIONS.length)] as string,
           'content-type': r() > 0.5 ? 'application/yaml' : 'application/json',
           ...(r() > 0.8 ? { 'idempotency-key': r() > 0.5 ? 'k' : ' ' } : {}),
         },
@@ -124,13 +153,61 @@ describe('the API under random input', () => {
         body: randomBody(r),
       };
       const res = await handle(req);
-      // 501 is the honest answer of routes later work builds (cancel, approvals, hooks…).
-      const status =
-        res.status === 501 && (res.body as { title?: string }).title === 'NOT_IMPLEMENTED'
-          ? 0
-          : res.status;
-      expect(status, `${req.method} ${req.path} ${req.body.slice(0, 80)}`).toBeLessThan(500);
+      expect(res.status, `${req.method} ${req.path} ${req.body.slice(0, 80)}`).toBeLessThan(500);
       if (res.status >= 400) expect(res.headers?.['content-type']).toBe('application/problem+json');
     }
   });
+
+  it.each([
+    ['missing', undefined],
+    ['malformed', 'acme:long-enough-key,acme/Not A Name:another-key'],
+  ])(
+    'with a %s key list answers 503 API keys unavailable to every request, never a 500',
+    async (_, list) => {
+      const broken = createApi(await startTestApp({ apiKeys: list, apiKeysSecret: undefined }));
+      const r = rng(20261202);
+      for (let i = 0; i < 60; i++) {
+        const res = await broken({
+          method: 'POST',
+          path: `/v1/runs/run_01JD0000000000000000000000/approvals/gate`,
+          headers: {
+            authorization: AUTHORIZATIONS[Math.floor(r() * AUTHORIZATIONS.length)] as string,
+          },
+          query: {},
+          body: randomBody(r),
+        });
+        // A body over the limit is refused before auth (413); anything else waits for keys.
+        expect([413, 503]).toContain(res.status);
+        if (res.status === 503) {
+          expect(res.body).toMatchObject({ title: 'API keys unavailable' });
+          expect(JSON.stringify(res.body)).not.toContain('another-key');
+        }
+      }
+      const health = await broken({
+        method: 'GET',
+        path: '/v1/health',
+        headers: {},
+        query: {},
+        body: '',
+      });
+      expect(health.status).toBe(503);
+      expect((health.body as { apiKeys: string }).apiKeys).toMatch(/^(missing|malformed: )/);
+    },
+  );
 });
+
+/** Unnamed and named keys, key-list syntax and junk where a bearer key goes. */
+const AUTHORIZATIONS = [
+  'Bearer test-key-acme',
+  'Bearer test-key-acme',
+  'Bearer test-key-acme-dev',
+  'Bearer test-key-acme-release-manager',
+  'Bearer test-key-globex',
+  'bearer test-key-acme',
+  'Bearer x',
+  'Bearer acme/dev:test-key-acme-dev',
+  'Bearer acme:test-key-acme',
+  'Bearer ',
+  `Bearer ${'k'.repeat(10_000)}`,
+  'Basic dGVzdC1rZXktYWNtZQ==',
+];

@@ -41,6 +41,61 @@ const bodyOf = (res: ApiResponse) =>
 /** Every key under this app's prefix: bad input must leave it unchanged. */
 const keysNow = async () => (await app.redis.keys(`${app.config.keyPrefix}:*`)).sort();
 
+// As tenant globex: acme's workflow list is another test's.
+describe('injection warnings', () => {
+  const INJECT = `
+name: inject
+on: { manual: true }
+inputs: { ref: { type: string, default: main } }
+jobs:
+  a:
+    steps:
+      - { uses: shell, with: { command: "echo \${{ inputs.ref }}" } }
+      - { uses: http, continueOnError: true, with: { url: "http://\${{ inputs.ref }}.invalid/" } }
+`;
+
+  it('answers a registration with warnings (path and fix) and registers it all the same', async () => {
+    const res = await call('PUT', '/v1/workflows/inject', {
+      body: INJECT,
+      headers: yamlHeaders,
+      key: OTHER_KEY,
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).toMatchObject({
+      name: 'inject',
+      revision: 1,
+      warnings: [
+        { path: 'jobs.a.steps[0].with.command', message: expect.stringMatching(/through env:/) },
+        { path: 'jobs.a.steps[1].with.url', message: expect.stringMatching(/host/) },
+      ],
+    });
+    expect((await call('GET', '/v1/workflows/inject', { key: OTHER_KEY })).status).toBe(200);
+  });
+
+  it('answers an inline run with warnings under spec., and starts it', async () => {
+    const res = await call('POST', '/v1/runs', { body: { spec: INJECT }, key: OTHER_KEY });
+    expect(res.status).toBe(202);
+    const body = res.body as { id: string; warnings: { path: string }[] };
+    expect(body.warnings.map((w) => w.path)).toEqual([
+      'spec.jobs.a.steps[0].with.command',
+      'spec.jobs.a.steps[1].with.url',
+    ]);
+    expect(body.id).toMatch(/^run_/);
+  });
+
+  it('says nothing extra for a spec without warnings', async () => {
+    const quiet =
+      'name: quiet\non: { manual: true }\njobs: { a: { steps: [{ uses: shell, with: { command: "make" } }] } }\n';
+    const res = await call('PUT', '/v1/workflows/quiet', {
+      body: quiet,
+      headers: yamlHeaders,
+      key: OTHER_KEY,
+    });
+    expect(res.status).toBe(201);
+    expect(res.body).not.toHaveProperty('warnings');
+  });
+});
+
 describe('routing and auth', () => {
   it('answers health without a key', async () => {
     const res = await call('GET', '/v1/health', { key: null });

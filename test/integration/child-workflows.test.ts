@@ -2,8 +2,13 @@ import { describe, expect, it } from 'vitest';
 import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
 import { runDocument } from '../../lib/engine/run-document.js';
-import { loadSpec, specDigest } from '../../lib/spec/index.js';
-import { pollOnce, runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
+import {
+  pollOnce,
+  registerSpec,
+  runUntilFinished,
+  startTestApp,
+  submitSpec,
+} from '../support/engine.js';
 
 const TENANT = 'acme';
 
@@ -27,20 +32,7 @@ async function doc(app: App, runId: string): Promise<Doc> {
   return runDocument(snap) as unknown as Doc;
 }
 
-async function register(app: App, text: string) {
-  const spec = loadSpec({ text, format: 'yaml' });
-  await app.workflows.register(
-    TENANT,
-    spec.name,
-    {
-      version: '',
-      digest: specDigest(spec),
-      createdAt: new Date().toISOString(),
-      spec: JSON.stringify(spec),
-    },
-    false,
-  );
-}
+const register = registerSpec;
 
 const CHILD = `
 name: child

@@ -2,7 +2,7 @@ import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { parseApiKeys, tenantFor } from '../../lib/api/auth.js';
+import { callerFor, parseApiKeys } from '../../lib/api/auth.js';
 import { main } from '../../lib/cli/main.js';
 import { type LocalSecrets, startLocalSecrets } from '../../scripts/local-secrets.js';
 
@@ -63,7 +63,10 @@ describe('flowline keys', () => {
     expect(key).toMatch(/^fl_[A-Za-z0-9_-]{43}$/);
     expect(out.stderr).not.toContain(key);
     expect(await stored()).toEqual({ [SECRET]: `acme:${key}` });
-    expect(tenantFor(parseApiKeys((await stored())[SECRET] ?? ''), `Bearer ${key}`)).toBe('acme');
+    expect(callerFor(parseApiKeys((await stored())[SECRET] ?? ''), `Bearer ${key}`)).toEqual({
+      tenant: 'acme',
+      identity: 'acme',
+    });
   });
 
   it('add appends named keys; list prints the labels and never a key', async () => {

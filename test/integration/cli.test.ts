@@ -200,10 +200,25 @@ describe('validate', () => {
     );
     const res = await cli(['validate', 'gate.yml']);
     expect(res.code).toBe(0);
-    expect(res.out).toEqual([
-      "gate.yml: valid workflow 'gate' (1 job)",
+    expect(res.out).toEqual(["gate.yml: valid workflow 'gate' (1 job)"]);
+    expect(res.err).toEqual([
       expect.stringMatching(
         /^warning: jobs\.a\.steps\[1\]\.if: .*is always false.*Write !steps\.g\.outputs\.approved/,
+      ),
+    ]);
+  });
+
+  it('warns about inputs interpolated into a shell command on stderr, exit 0', async () => {
+    await writeFile(
+      join(dir, 'inject.yml'),
+      'name: inject\non: { manual: true }\ninputs: { ref: { type: string } }\njobs:\n  a:\n    steps:\n      - { uses: shell, with: { command: "git checkout ${{ inputs.ref }}" } }\n',
+    );
+    const res = await cli(['validate', 'inject.yml']);
+    expect(res.code).toBe(0);
+    expect(res.out).toEqual(["inject.yml: valid workflow 'inject' (1 job)"]);
+    expect(res.err).toEqual([
+      expect.stringMatching(
+        /^warning: jobs\.a\.steps\[0\]\.with\.command: inputs\.ref is interpolated into a shell command.*pass it through env:/,
       ),
     ]);
   });
@@ -551,6 +566,14 @@ describe('cancel, approve, signal, rerun', () => {
     expect(res).toMatchObject({ code: 0, out: [line] });
     expect(seen[0]?.path).toBe(path);
     expect(JSON.parse(seen[0]?.body ?? '')).toEqual(body);
+  });
+
+  it('approve takes --actor with a deprecation note and does not send it (the key is the approver)', async () => {
+    routes['POST /v1/runs/run_1/approvals/gate'] = () => ({ status: 200 });
+    const res = await cli(['approve', 'run_1', 'gate', '--actor', 'release-manager']);
+    expect(res).toMatchObject({ code: 0, out: ['approved step gate of run run_1'] });
+    expect(res.err.join('\n')).toMatch(/--actor is deprecated and ignored/);
+    expect(JSON.parse(seen[0]?.body ?? '')).toEqual({ approve: true });
   });
 
   it('rerun prints the new run when the server answers with one', async () => {

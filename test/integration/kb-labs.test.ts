@@ -45,13 +45,15 @@ interface Response {
   body?: unknown;
 }
 
-function api(app: App) {
+/** The API as tenant acme: its unnamed key, or one of its named identities (testConfig). */
+function api(app: App, as?: string) {
   const handle = createApi(app);
+  const key = as === undefined ? 'test-key-acme' : `test-key-acme-${as}`;
   return (method: string, path: string, body: unknown = {}, type = 'application/json') =>
     handle({
       method,
       path,
-      headers: { authorization: 'Bearer test-key-acme', 'content-type': type },
+      headers: { authorization: `Bearer ${key}`, 'content-type': type },
       query: {},
       body: typeof body === 'string' ? body : JSON.stringify(body),
     }) as Promise<Response>;
@@ -173,7 +175,6 @@ describe('KB Labs specs: examples/kb-labs', () => {
 
   it('release: waits at builtin:approval with KB Labs’ timeout and approvers, goes on once approved', async () => {
     const app = await startTestApp();
-    const call = api(app);
     const id = await submit(app, await register(app, 'release.yml'), { version: '1.4.0' });
 
     const waiting = await until(app, id, 'waiting');
@@ -195,14 +196,13 @@ describe('KB Labs specs: examples/kb-labs', () => {
       ['tag', 'pending'],
     ]);
 
-    const stranger = await call('POST', `/v1/runs/${id}/approvals/confirm`, {
-      approve: true,
-      actor: 'intern',
-    });
-    expect(stranger.status).toBe(403);
-    const approved = await call('POST', `/v1/runs/${id}/approvals/confirm`, {
+    const stranger = await api(app, 'dev')('POST', `/v1/runs/${id}/approvals/confirm`, {
       approve: true,
       actor: 'release-manager',
+    });
+    expect(stranger.status).toBe(403);
+    const approved = await api(app, 'release-manager')('POST', `/v1/runs/${id}/approvals/confirm`, {
+      approve: true,
       comment: 'ship it',
     });
     expect(approved.status).toBe(200);
@@ -229,9 +229,8 @@ describe('KB Labs specs: examples/kb-labs', () => {
     const id = await submit(app, await register(app, 'release.yml'), { version: '1.4.0' });
     await until(app, id, 'waiting');
 
-    const res = await api(app)('POST', `/v1/runs/${id}/approvals/confirm`, {
+    const res = await api(app, 'release-manager')('POST', `/v1/runs/${id}/approvals/confirm`, {
       approve: false,
-      actor: 'release-manager',
     });
     expect(res.status).toBe(200);
 

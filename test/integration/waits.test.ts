@@ -47,13 +47,15 @@ async function until(app: App, runId: string, status: string, ms = 8_000): Promi
   }
 }
 
-function api(app: App) {
+/** The API as tenant acme, with its unnamed key or as one of its named identities (testConfig). */
+function api(app: App, as?: string) {
   const handle = createApi(app);
+  const key = as === undefined ? 'test-key-acme' : `test-key-acme-${as}`;
   return (method: string, path: string, body: unknown = {}) =>
     handle({
       method,
       path,
-      headers: { authorization: 'Bearer test-key-acme' },
+      headers: { authorization: `Bearer ${key}` },
       query: {},
       body: JSON.stringify(body),
     });
@@ -200,9 +202,8 @@ describe('approval', () => {
     expect((await call('POST', `/v1/runs/${id}/approvals/gate`, { approve: 'yes' })).status).toBe(
       422,
     );
-    const res = await call('POST', `/v1/runs/${id}/approvals/gate`, {
+    const res = await api(app, 'alice')('POST', `/v1/runs/${id}/approvals/gate`, {
       approve: true,
-      actor: 'alice',
       comment: 'ship it',
     });
     expect(res.status).toBe(200);
@@ -265,9 +266,8 @@ jobs:
       version: '2.0.0',
     });
     await until(app, id, 'waiting');
-    const res = await api(app)('POST', `/v1/runs/${id}/approvals/gate`, {
+    const res = await api(app, 'ops')('POST', `/v1/runs/${id}/approvals/gate`, {
       approve: true,
-      actor: 'ops',
     });
     expect(res.status).toBe(200);
     expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
@@ -286,7 +286,7 @@ jobs:
       ),
     );
     await until(app, id, 'waiting');
-    await api(app)('POST', `/v1/runs/${id}/approvals/gate`, { approve: true, actor: 'carol' });
+    await api(app, 'carol')('POST', `/v1/runs/${id}/approvals/gate`, { approve: true });
     // The woken job is claimed by an executor that dies before it does anything.
     const jobs = (await app.runs.snapshot(TENANT, id))?.jobs ?? {};
     const task = {
@@ -312,26 +312,31 @@ jobs:
     const app = await startTestApp();
     const id = await submitSpec(app, APPROVAL());
     await until(app, id, 'waiting');
-    await api(app)('POST', `/v1/runs/${id}/approvals/gate`, { approve: false, actor: 'bob' });
+    await api(app, 'bob')('POST', `/v1/runs/${id}/approvals/gate`, { approve: false });
     expect(await runUntilFinished(app, TENANT, id)).toBe('failed');
     expect((await doc(app, id)).jobs.ship?.error?.code).toBe('APPROVAL_REJECTED');
   });
 
-  it('refuses an actor outside `approvers` with 403 and changes nothing', async () => {
+  it('refuses a key whose identity is not in `approvers` with 403, whatever the body claims', async () => {
     const app = await startTestApp();
-    const call = api(app);
-    const id = await submitSpec(app, APPROVAL('approvers: [alice]'));
+    const id = await submitSpec(app, APPROVAL('approvers: [release-manager]'));
     await until(app, id, 'waiting');
-    expect(
-      (await call('POST', `/v1/runs/${id}/approvals/gate`, { approve: true, actor: 'mallory' }))
-        .status,
-    ).toBe(403);
+    // acme's unnamed key (identity "acme") and acme/dev, each claiming to be the approver.
+    const claim = { approve: true, actor: 'release-manager' };
+    for (const as of [undefined, 'dev']) {
+      const res = await api(app, as)('POST', `/v1/runs/${id}/approvals/gate`, claim);
+      expect(res.status).toBe(403);
+    }
     expect((await doc(app, id)).jobs.ship?.status).toBe('waiting');
-    expect(
-      (await call('POST', `/v1/runs/${id}/approvals/gate`, { approve: true, actor: 'alice' }))
-        .status,
-    ).toBe(200);
+    const events = await app.runs.readEvents(TENANT, id, undefined, 100);
+    expect(events.map((e) => e.fields.type)).not.toContain('approval.decided');
+    const res = await api(app, 'release-manager')('POST', `/v1/runs/${id}/approvals/gate`, {
+      approve: true,
+    });
+    expect(res.status).toBe(200);
     expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+    const gate = (await doc(app, id)).jobs.ship?.steps[0]?.outputs;
+    expect(gate).toMatchObject({ approved: true, actor: 'release-manager' });
   });
 
   it('fails with APPROVAL_TIMEOUT when nobody decides in time', async () => {

@@ -5,7 +5,7 @@ import type { Config } from '../../lib/config.js';
 import { admitRun } from '../../lib/engine/admit.js';
 import { executeJob } from '../../lib/engine/execute-job.js';
 import { parseJobTask } from '../../lib/queue/message.js';
-import { loadSpec } from '../../lib/spec/index.js';
+import { loadSpec, specDigest } from '../../lib/spec/index.js';
 import type { Workflow } from '../../lib/spec/schema.js';
 import { createTestQueue, sqsClient, testConfig } from './stack.js';
 
@@ -88,4 +88,20 @@ export async function submitSpec(
     trigger: { type: 'api' },
   });
   return summary.id;
+}
+
+/** Register `text` (YAML) as the latest revision of its workflow for tenant `acme`. */
+export async function registerSpec(app: App, text: string): Promise<void> {
+  const spec = loadSpec({ text, format: 'yaml' });
+  await app.workflows.register(
+    'acme',
+    spec.name,
+    {
+      version: '',
+      digest: specDigest(spec),
+      createdAt: new Date().toISOString(),
+      spec: JSON.stringify(spec),
+    },
+    false,
+  );
 }

@@ -100,6 +100,10 @@ async function queueArn(url: string): Promise<string> {
   return out.Attributes?.QueueArn as string;
 }
 
+/** Identities with a key of tenant acme in testConfig: `acme/<name>:test-key-acme-<name>`. */
+export const ACME_IDENTITIES = ['alice', 'bob', 'carol', 'ops', 'dev', 'release-manager'];
+const NAMED_KEYS = ACME_IDENTITIES.map((name) => `acme/${name}:test-key-acme-${name}`);
+
 /**
  * A Config (lib/config.ts) for the test Redis and SQS with a unique key prefix.
  * Pass `queueUrl` from createTestQueue() for anything that sends; without it
@@ -116,7 +120,8 @@ export function testConfig(overrides: Partial<Config> = {}): Config {
     region: inject('region'),
     secretsPrefix: 'flowline/',
     secretsTtlMs: 300_000,
-    apiKeys: 'acme:test-key-acme,globex:test-key-globex',
+    // Named keys of acme (`tenant/name:key`): each acts as its name, e.g. in approvals.
+    apiKeys: ['acme:test-key-acme', 'globex:test-key-globex', ...NAMED_KEYS].join(','),
     apiKeysSecret: undefined,
     capabilities: ['shell', 'http', 'private-network', 'lambda'],
     leaseMs: 60_000,

@@ -32,6 +32,48 @@ describe('createMasker', () => {
     expect(createMasker(values).mask(input)).toEqual(expected);
   });
 
+  it.each<[string, string, (v: string) => string]>([
+    ['as is', 'Tok en/1', (v) => `x ${v} y`],
+    [
+      'lower-cased (a URL host)',
+      'MySecretHost',
+      (v) => `getaddrinfo ENOTFOUND ${v.toLowerCase()}.test`,
+    ],
+    ['upper-cased', 'mixed-Case', (v) => v.toUpperCase()],
+    ['with a full case mapping', 'straße', (v) => v.toUpperCase()],
+    ['JSON-escaped', 'a"b\\c\nd', (v) => JSON.stringify({ v })],
+    ['encodeURIComponent', 'a b&c/d', (v) => `?q=${encodeURIComponent(v)}`],
+    ['encodeURIComponent with lower-case hex', 'a b&c', (v) => encodeURIComponent(v).toLowerCase()],
+    ['form-encoded (+ for a space)', 'a b c', (v) => `?q=${v.replace(/ /g, '+')}`],
+    ['URLSearchParams', "a b~'!", (v) => new URLSearchParams({ q: v }).toString()],
+    ['encodeURI', 'a b/c?d', (v) => encodeURI(`https://x.test/${v}`)],
+    ['as a WHATWG URL path', 'a b&c{d}é', (v) => new URL(`https://x.test/${v}`).href],
+    ['as a WHATWG URL query', 'a b&c', (v) => new URL(`https://x.test/?q=${v}`).href],
+    ['inside a lower-cased URL host', 'Secret-Host', (v) => new URL(`https://${v}.test/`).host],
+  ])('masks a secret %s', (_label, secret, surface) => {
+    const text = surface(secret);
+    const masker = createMasker([secret]);
+    expect(masker.reveals(text)).toBe(true);
+    const masked = masker.maskText(text);
+    expect(masked).toContain(MASK);
+    for (const form of [secret, secret.toLowerCase(), encodeURIComponent(secret)]) {
+      expect(masked.toLowerCase()).not.toContain(form.toLowerCase());
+    }
+  });
+
+  it('accepts a value that cannot be URL-encoded (a lone surrogate)', () => {
+    expect(createMasker(['a\ud800b']).maskText('x a\ud800b')).toBe(`x ${MASK}`);
+  });
+
+  it.each<[unknown, boolean]>([
+    ['no secret here', false],
+    [{ deep: ['x', { k: 'has PW inside' }] }, true],
+    [{ pw: 1 }, true],
+    [{ n: 1 }, false],
+  ])('reveals(%j) is %s', (value, expected) => {
+    expect(createMasker(['pw']).reveals(value)).toBe(expected);
+  });
+
   it('does not mutate its input', () => {
     const input = { a: ['pw'], b: { c: 'pw' } };
     const masked = createMasker(['pw']).mask(input);
