@@ -78,23 +78,28 @@ export function createRouter() {
   };
 }
 
+/** Each dependency answers within this, or is reported down (API.md: 503 within 3 s). */
+const HEALTH_PROBE_MS = 2_000;
+
 async function health({ app }: RouteContext): Promise<ApiResponse> {
+  const probe = (check: () => Promise<unknown>) =>
+    Promise.race([
+      check().then(
+        () => 'ok' as const,
+        () => 'down' as const,
+      ),
+      new Promise<'down'>((resolve) => setTimeout(resolve, HEALTH_PROBE_MS, 'down').unref()),
+    ]);
   const [redis, queue] = await Promise.all([
-    app.redis.ping().then(
-      () => 'ok',
-      () => 'error',
-    ),
-    app.sqs
-      .send(
+    probe(() => app.redis.ping()),
+    probe(() =>
+      app.sqs.send(
         new GetQueueAttributesCommand({
           QueueUrl: app.config.queueUrl,
           AttributeNames: ['QueueArn'],
         }),
-      )
-      .then(
-        () => 'ok',
-        () => 'error',
       ),
+    ),
   ]);
   return json(redis === 'ok' && queue === 'ok' ? 200 : 503, { redis, queue });
 }

@@ -2,7 +2,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { scheduleTick } from '../../lib/engine/schedule-tick.js';
 import { loadSpec, specDigest } from '../../lib/spec/index.js';
-import { globalKeys } from '../../lib/store/keys.js';
+import { globalKeys, shardOf } from '../../lib/store/keys.js';
 import { startTestApp } from '../support/engine.js';
 import { sqsClient } from '../support/stack.js';
 
@@ -64,7 +64,7 @@ describe('scheduleTick', () => {
 
   it('sends due timers to the queue and removes them, leaving future ones', async () => {
     const app = await startTestApp();
-    const key = globalKeys(app.config.keyPrefix).timers;
+    const key = globalKeys(app.config.keyPrefix).timers(shardOf('run_x'));
     const task = (jobKey: string) =>
       JSON.stringify({ tenant: 'acme', runId: 'run_x', jobKey, attempt: 1, token: '1' });
     await app.redis.zadd(key, 1000, task('due'), 10_000_000, task('later'));
