@@ -4,7 +4,8 @@ import { createApi, unavailable } from '../lib/api/handle.js';
 import type { ApiRequest, ApiResponse } from '../lib/api/http.js';
 import { appStarter } from '../lib/start.js';
 
-const start = appStarter();
+// A request answers 503 at once when Redis is away, and nothing of it lands later.
+const start = appStarter(process.env, { redisFailFast: true });
 let handle: ReturnType<typeof createApi> | undefined;
 
 function toApiRequest(event: APIGatewayProxyEventV2): ApiRequest {

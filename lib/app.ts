@@ -38,6 +38,7 @@ export function createApp(config: Config, redisAuth?: RedisAuth): App {
     mode: config.redisMode,
     auth: redisAuth,
     commandTimeoutMs: config.redisCommandTimeoutMs,
+    failFast: config.redisFailFast,
   });
   const sqs = createSqsClient(config);
   const secretsClient = new SecretsManagerClient({ region: config.region });

@@ -57,6 +57,8 @@ export interface Config {
   redisAuthSecret?: string | undefined;
   /** Bound of one Redis command (redis-client.ts); each function picks its own (start.ts). */
   redisCommandTimeoutMs?: number;
+  /** No offline queue, no resend (redis-client.ts `failFast`): the submit function's client. */
+  redisFailFast?: boolean;
   keyPrefix: string;
   queueUrl: string;
   /** Per-priority queues; a missing one falls back to `queueUrl`. */

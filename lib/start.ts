@@ -3,7 +3,7 @@ import { z } from 'zod';
 import { type App, createApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { log } from './log.js';
-import type { RedisAuth } from './store/redis-client.js';
+import { type RedisAuth, whenReady } from './store/redis-client.js';
 
 /** Why a container cannot serve: the setting at fault, said once and answered with a 503. */
 export interface StartProblem {
@@ -17,6 +17,7 @@ export interface StartProblem {
 export type Started = { ok: true; app: App } | { ok: false; problem: StartProblem };
 
 const SECRET_TIMEOUT_MS = 3_000;
+const CONNECT_WAIT_MS = 1_000;
 const RedisAuthSecret = z.object({ username: z.string().optional(), password: z.string().min(1) });
 
 /**
@@ -55,7 +56,10 @@ async function start(env: NodeJS.ProcessEnv, overrides: Partial<Config>): Promis
     if ('problem' in read) return refuse(read.problem);
     auth = read.auth;
   }
-  return { ok: true, app: createApp(config, auth) };
+  const app = createApp(config, auth);
+  // A fail-fast client refuses commands until connected: give the first connect a moment.
+  if (config.redisFailFast) await whenReady(app.redis, CONNECT_WAIT_MS);
+  return { ok: true, app };
 }
 
 function refuse(problem: StartProblem): Started {

@@ -16,6 +16,12 @@ export interface RedisTarget {
   auth?: RedisAuth | undefined;
   /** Bound of one command; default COMMAND_TIMEOUT_MS. */
   commandTimeoutMs?: number | undefined;
+  /**
+   * Standalone only: while disconnected a command fails at once instead of
+   * queueing, and an unanswered one is not sent again after a reconnect, so a
+   * request that answered 503 leaves nothing to land later (the API's client).
+   */
+  failFast?: boolean | undefined;
 }
 
 /** One client type for both modes: every command the engine uses exists on both. */
@@ -62,7 +68,12 @@ export function createRedisClient(target: RedisTarget): RedisClient {
     ...(auth ? { username: auth.username, password: auth.password } : {}),
   };
   // The URL's own settings (db, TLS, credentials) come first, then these.
-  if (target.mode !== 'cluster') return new Redis(target.url, nodeOptions);
+  if (target.mode !== 'cluster') {
+    const failFast = target.failFast
+      ? { enableOfflineQueue: false, autoResendUnfulfilledCommands: false }
+      : {};
+    return new Redis(target.url, { ...nodeOptions, ...failFast });
+  }
   const options: ClusterOptions = {
     // ElastiCache (TLS) hands out node hostnames that must stay names for the
     // certificate check: no client-side DNS resolution (ioredis README, AWS note).
@@ -87,6 +98,20 @@ function credentialsOf(url: URL): RedisAuth | undefined {
     ...(url.username ? { username: decodeURIComponent(url.username) } : {}),
     password: decodeURIComponent(url.password),
   };
+}
+
+/** Resolves once the client is ready, or after `ms` (a fail-fast client then answers 503s). */
+export function whenReady(redis: RedisClient, ms: number): Promise<void> {
+  if (redis.status === 'ready') return Promise.resolve();
+  return new Promise((resolve) => {
+    const timer = setTimeout(done, ms);
+    function done() {
+      clearTimeout(timer);
+      redis.off('ready', done);
+      resolve();
+    }
+    redis.once('ready', done);
+  });
 }
 
 /** Attach the one 'error' listener (ioredis would print every failed reconnect itself). */
