@@ -41,7 +41,12 @@ export function redisMode(): 'standalone' | 'cluster' {
 
 /** A new client on the test Redis (a Cluster client in the cluster project), quit after the file. */
 export function newRedis(): RedisClient {
-  const client = createRedisClient({ url: redisUrl(), mode: redisMode() });
+  // A test's own client may block (BLPOP) as long as a test may run.
+  const client = createRedisClient({
+    url: redisUrl(),
+    mode: redisMode(),
+    commandTimeoutMs: 20_000,
+  });
   redisClients.add(client);
   return client;
 }
