@@ -1,8 +1,36 @@
 import { defineConfig } from 'vitest/config';
 
+/**
+ * The integration files rerun against a local 3-master Redis Cluster (the
+ * `cluster` project; global-setup.ts starts it): every run transition, index and
+ * listing the engine does, on the topology ElastiCache cluster mode has.
+ */
+const ON_CLUSTER = [
+  'engine',
+  'matrix',
+  'concurrency',
+  'waits',
+  'child-workflows',
+  'schedule',
+  'reliability',
+  'rerun',
+  'api',
+  'redis-cluster',
+].map((name) => `test/integration/${name}.test.ts`);
+
 export default defineConfig({
   test: {
-    include: ['test/**/*.test.ts'],
+    projects: [
+      {
+        extends: true,
+        test: {
+          name: 'standalone',
+          include: ['test/**/*.test.ts'],
+          exclude: ['test/integration/redis-cluster.test.ts'],
+        },
+      },
+      { extends: true, test: { name: 'cluster', include: ON_CLUSTER } },
+    ],
     globalSetup: ['test/support/global-setup.ts'],
     testTimeout: 20_000,
     hookTimeout: 90_000,

@@ -17,7 +17,7 @@ import { type ReapReport, reapRuns } from '../lib/engine/reaper.js';
 import { createSqsClient } from '../lib/queue/sqs-queue.js';
 import { loadSpec } from '../lib/spec/index.js';
 import type { Workflow } from '../lib/spec/schema.js';
-import { globalKeys, tenantKeys } from '../lib/store/keys.js';
+import { tenantKeys } from '../lib/store/keys.js';
 import { sleep, spawnGroup, stopGroup } from '../scripts/processes.js';
 import { RestartableRedis } from './support/restartable-redis.js';
 import {
@@ -542,7 +542,7 @@ await runMain(async (cleanup) => {
   const matrixMax: Record<string, number> = {};
   const holdings: Holding[] = [];
   const checkedAt = Date.now();
-  const active = new Set(await witness.zrange(globalKeys(config.keyPrefix).activeRuns, 0, -1));
+  const active = new Set(await app.runs.allActive());
   for (const run of runs) {
     const st = (await app.runs.runFields(TENANT, [run.id], ['status']))[0]?.[0] ?? 'missing';
     add(finalStatus, st);

@@ -1,17 +1,24 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
-import { createApp } from '../lib/app.js';
-import { loadConfig } from '../lib/config.js';
+import type { Context } from 'aws-lambda';
 import { scheduleTick } from '../lib/engine/schedule-tick.js';
 import { log } from '../lib/log.js';
 import { metrics } from '../lib/metrics.js';
+import { appStarter } from '../lib/start.js';
 
-const app = createApp(loadConfig());
+// Minutes of deadline: a Redis command may wait out a restart or failover (5 s).
+const start = appStarter(process.env, { redisCommandTimeoutMs: 5_000 });
+/** Time kept back from the invocation's deadline: the tick stops its loops before it. */
+const RESERVE_MS = 5_000;
 
-/** EventBridge `rate(1 minute)`: cron fires, timers (and, later, the lease reaper). */
-export const handler = middy()
-  .handler(async () => {
-    const report = await scheduleTick(app);
+/** EventBridge `rate(1 minute)`: cron fires, timers the lease reaper, within the invocation's time. */
+export const handler = middy<unknown, unknown, Error, Context>()
+  .handler(async (_event, context) => {
+    const started = await start();
+    // A bad setting was logged at cold start (one line, no stack); nothing to do.
+    if (!started.ok) return { unavailable: started.problem.variables };
+    const budgetMs = Math.max(1_000, context.getRemainingTimeInMillis() - RESERVE_MS);
+    const report = await scheduleTick(started.app, Date.now(), budgetMs);
     log.info(report, 'schedule tick');
     return report;
   })

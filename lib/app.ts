@@ -7,6 +7,7 @@ import { createSecretsProvider, type SecretsProvider } from './secrets/provider.
 import type { StepExecutor } from './steps/executor.js';
 import { createLambdaClient, createLambdaExecutor } from './steps/lambda.js';
 import { type ConcurrencyStore, createConcurrencyStore } from './store/concurrency-store.js';
+import type { RedisAuth } from './store/redis-client.js';
 import { createRunStore, type RunStore } from './store/run-store.js';
 import { connectRedis, type ScriptRedis } from './store/scripts.js';
 import { createWorkflowStore, type WorkflowStore } from './store/workflow-store.js';
@@ -30,8 +31,15 @@ export interface App {
   lambdaSteps: StepExecutor;
 }
 
-export function createApp(config: Config): App {
-  const redis = connectRedis(config.redisUrl);
+/** `redisAuth`: the credentials of `config.redisAuthSecret`, fetched by the caller (start.ts). */
+export function createApp(config: Config, redisAuth?: RedisAuth): App {
+  const redis = connectRedis({
+    url: config.redisUrl,
+    mode: config.redisMode,
+    auth: redisAuth,
+    commandTimeoutMs: config.redisCommandTimeoutMs,
+    failFast: config.redisFailFast,
+  });
   const sqs = createSqsClient(config);
   const secretsClient = new SecretsManagerClient({ region: config.region });
   const lambda = createLambdaClient(config);

@@ -12,7 +12,15 @@ const csv = z.string().transform((s) =>
 );
 
 const Env = z.object({
-  REDIS_URL: z.string().url().default('redis://127.0.0.1:6379'),
+  REDIS_URL: z
+    .string()
+    .url()
+    .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss:// (TLS)')
+    .default('redis://127.0.0.1:6379'),
+  /** `cluster`: REDIS_URL is one node of a Redis Cluster (ElastiCache cluster mode). */
+  FLOWLINE_REDIS_MODE: z.enum(['standalone', 'cluster']).default('standalone'),
+  /** Secrets Manager id of `{"username","password"}` for Redis, read at cold start. */
+  FLOWLINE_REDIS_AUTH_SECRET: z.string().optional(),
   FLOWLINE_KEY_PREFIX: z.string().min(1).default('fl'),
   FLOWLINE_QUEUE_URL: z.string().url(),
   /** Queues of `priority: high` / `low` jobs; without them those jobs share the execute queue. */
@@ -44,6 +52,13 @@ const Env = z.object({
 
 export interface Config {
   redisUrl: string;
+  /** Optional so Config literals need not name them: standalone, no secret. */
+  redisMode?: 'standalone' | 'cluster';
+  redisAuthSecret?: string | undefined;
+  /** Bound of one Redis command (redis-client.ts); each function picks its own (start.ts). */
+  redisCommandTimeoutMs?: number;
+  /** No offline queue, no resend (redis-client.ts `failFast`): the submit function's client. */
+  redisFailFast?: boolean;
   keyPrefix: string;
   queueUrl: string;
   /** Per-priority queues; a missing one falls back to `queueUrl`. */
@@ -66,17 +81,34 @@ export interface Config {
   requeueAfterMs: number;
 }
 
+/** A setting is missing or malformed: `variables` names each one. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    readonly variables: string[],
+    message: string,
+  ) {
+    super(message);
+  }
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // serverless.yml passes unset optional variables as '' (`${env:X, ''}`): treat them as unset.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
   const parsed = Env.safeParse(present);
   if (!parsed.success) {
-    const names = parsed.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
-    throw new Error(`invalid environment: ${names}`);
+    const issues = parsed.error.issues;
+    const detail = issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+    throw new ConfigError(
+      [...new Set(issues.map((i) => i.path.join('.')))],
+      `invalid setting ${detail}`,
+    );
   }
   const e = parsed.data;
   return {
     redisUrl: e.REDIS_URL,
+    redisMode: e.FLOWLINE_REDIS_MODE,
+    redisAuthSecret: e.FLOWLINE_REDIS_AUTH_SECRET,
     keyPrefix: e.FLOWLINE_KEY_PREFIX,
     queueUrl: e.FLOWLINE_QUEUE_URL,
     priorityQueueUrls: {

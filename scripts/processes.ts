@@ -162,6 +162,90 @@ export async function startRedisServer(
   };
 }
 
+export interface RedisCluster {
+  /** The seed node's URL (any node would do). */
+  url: string;
+  /** Every node's port, masters first as `redis-cli --cluster create` was given them. */
+  ports: number[];
+  /** Stops one node (SIGKILL: a crash), for fault tests. */
+  kill(port: number): Promise<void>;
+  stop(): Promise<void>;
+}
+
+/**
+ * A private Redis Cluster: `masters × (1 + replicas)` redis-servers with
+ * `--cluster-enabled yes` on free ports, joined by `redis-cli --cluster create`;
+ * resolves once every node reports `cluster_state:ok`.
+ */
+export async function startRedisCluster(
+  opts: { masters?: number; replicas?: number; timeoutMs?: number } = {},
+): Promise<RedisCluster> {
+  const masters = opts.masters ?? 3;
+  const replicas = opts.replicas ?? 0;
+  const nodes = await Promise.all(
+    Array.from({ length: masters * (1 + replicas) }, async () => {
+      const port = await freePort();
+      const dir = await mkdtemp(join(tmpdir(), 'flowline-cluster-'));
+      const child = spawnGroup('redis-server', [
+        ...['--port', String(port), '--bind', '127.0.0.1', '--dir', dir, '--save', ''],
+        ...['--appendonly', 'no', '--logfile', join(dir, 'redis.log')],
+        ...['--cluster-enabled', 'yes', '--cluster-config-file', join(dir, 'nodes.conf')],
+        // Fast failure detection, so a killed master's replica takes over in seconds.
+        ...['--cluster-node-timeout', '1000'],
+      ]);
+      return { port, dir, child };
+    }),
+  );
+  const stopAll = async () => {
+    await Promise.allSettled(nodes.map((n) => stopGroup(n.child, 'SIGKILL', 1_000)));
+    await Promise.allSettled(nodes.map((n) => rm(n.dir, { recursive: true, force: true })));
+  };
+  const deadline = Date.now() + (opts.timeoutMs ?? 20_000);
+  try {
+    for (const n of nodes) {
+      while (!(await ping(n.port))) {
+        if (Date.now() > deadline) throw new Error(`cluster node :${n.port} did not answer PING`);
+        await sleep(25);
+      }
+    }
+    const create = spawnSync(
+      'redis-cli',
+      [
+        '--cluster',
+        'create',
+        ...nodes.map((n) => `127.0.0.1:${n.port}`),
+        '--cluster-replicas',
+        String(replicas),
+        '--cluster-yes',
+      ],
+      { encoding: 'utf8' },
+    );
+    if (create.status !== 0) throw new Error(`redis-cli --cluster create failed: ${create.stdout}`);
+    for (const n of nodes) {
+      for (;;) {
+        const info = spawnSync('redis-cli', ['-p', String(n.port), 'cluster', 'info'], {
+          encoding: 'utf8',
+        });
+        if (info.stdout.includes('cluster_state:ok')) break;
+        if (Date.now() > deadline) throw new Error(`cluster node :${n.port} never became ok`);
+        await sleep(50);
+      }
+    }
+  } catch (err) {
+    await stopAll();
+    throw err;
+  }
+  return {
+    url: `redis://127.0.0.1:${nodes[0]?.port}`,
+    ports: nodes.map((n) => n.port),
+    async kill(port) {
+      const node = nodes.find((n) => n.port === port);
+      if (node) await stopGroup(node.child, 'SIGKILL', 1_000);
+    },
+    stop: stopAll,
+  };
+}
+
 /** One inline PING over TCP: true on +PONG. */
 function ping(port: number): Promise<boolean> {
   return new Promise((resolve) => {

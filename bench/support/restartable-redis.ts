@@ -77,6 +77,15 @@ export class RestartableRedis {
     if (child) await stopGroup(child, signal, 5_000);
   }
 
+  /** SIGSTOP: the server hangs with its connections open (a stuck node), until resume(). */
+  pause(): void {
+    this.child?.kill('SIGSTOP');
+  }
+
+  resume(): void {
+    this.child?.kill('SIGCONT');
+  }
+
   /** Milliseconds from each stop's start to PONG after the restart. */
   readonly outagesMs: number[] = [];
 

@@ -1,6 +1,8 @@
 import type { App } from '../app.js';
 import { FlowlineError, ValidationError } from '../errors.js';
 import { log } from '../log.js';
+import type { StartProblem } from '../start.js';
+import { isRedisUnavailable } from '../store/redis-client.js';
 import { callerFor } from './auth.js';
 import { MAX_BODY_BYTES } from './body.js';
 import { type ApiRequest, type ApiResponse, HttpError, problem } from './http.js';
@@ -66,8 +68,33 @@ export function createApi(app: App) {
   };
 }
 
+/** Seconds a client should wait before retrying a 503. */
+const RETRY_AFTER_S = '2';
+
+/**
+ * The answer of a container that could not start (start.ts): 503 naming the
+ * setting, health included, so a misconfigured deploy says what to fix.
+ */
+export function unavailable(p: StartProblem, req: ApiRequest): ApiResponse {
+  const res = problem(
+    new HttpError(503, 'Service Unavailable', p.message, [], { 'retry-after': RETRY_AFTER_S }),
+  );
+  if (req.method !== 'GET' || req.path.replace(/\/$/, '') !== '/v1/health') return res;
+  return { ...res, body: { ...(res.body as object), settings: p.variables } };
+}
+
 function toHttpError(err: unknown, req: ApiRequest): HttpError {
   if (err instanceof HttpError) return err;
+  if (isRedisUnavailable(err)) {
+    log.warn({ err: (err as Error).message, path: req.path }, 'redis unavailable');
+    return new HttpError(
+      503,
+      'Service Unavailable',
+      'the run store is unavailable; retry later (with the same Idempotency-Key for a submit)',
+      [],
+      { 'retry-after': RETRY_AFTER_S },
+    );
+  }
   if (err instanceof ValidationError) {
     return new HttpError(422, 'Validation failed', err.message, err.problems);
   }

@@ -85,24 +85,31 @@ export function createRouter() {
   };
 }
 
+/** Each dependency answers within this, or is reported down (API.md: 503 within 3 s). */
+const HEALTH_PROBE_MS = 2_000;
+
 async function health({ app, apiKeys }: RouteContext): Promise<ApiResponse> {
+  const within = <T>(answer: Promise<T>, late: T) =>
+    Promise.race([answer, new Promise<T>((r) => setTimeout(r, HEALTH_PROBE_MS, late).unref())]);
+  const probe = (check: () => Promise<unknown>) =>
+    within(
+      check().then(
+        () => 'ok' as const,
+        () => 'down' as const,
+      ),
+      'down' as const,
+    );
   const [redis, queue, keys] = await Promise.all([
-    app.redis.ping().then(
-      () => 'ok',
-      () => 'error',
-    ),
-    app.sqs
-      .send(
+    probe(() => app.redis.ping()),
+    probe(() =>
+      app.sqs.send(
         new GetQueueAttributesCommand({
           QueueUrl: app.config.queueUrl,
           AttributeNames: ['QueueArn'],
         }),
-      )
-      .then(
-        () => 'ok',
-        () => 'error',
       ),
-    apiKeys().then(describeKeys),
+    ),
+    within(apiKeys().then(describeKeys), 'unavailable'),
   ]);
   const ok = redis === 'ok' && queue === 'ok' && keys === 'ok';
   return json(ok ? 200 : 503, { redis, queue, apiKeys: keys });

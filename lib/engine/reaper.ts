@@ -4,15 +4,24 @@ import { log } from '../log.js';
 import { recordRunEnded } from '../metrics.js';
 import { parseJobTask } from '../queue/message.js';
 import type { Workflow } from '../spec/schema.js';
+import { allShards } from '../store/keys.js';
 import { recheck } from './concurrency.js';
 import { settleJob } from './execute-job.js';
 import { planRun } from './plan.js';
 import { decideReap, type ReapAction } from './reap.js';
 import { runFinished } from './run-finished.js';
 
-const PAGE = 200;
-/** Bounded work per tick; the next tick continues. */
-const MAX_RUNS_PER_TICK = 5_000;
+/** Runs per ZSCAN page of a shard; all 16 shards are walked side by side. */
+const PAGE = 100;
+
+/** A walk's default time budget (wall clock). */
+const BUDGET_MS = 45_000;
+
+export interface ReapOptions {
+  /** Wall-clock time (Date.now()) after which no new page is started; the next tick continues. */
+  until?: number;
+  pageSize?: number;
+}
 
 export interface ReapReport {
   runsChecked: number;
@@ -22,14 +31,20 @@ export interface ReapReport {
   deadLetters: number;
   /** Runs or jobs waiting for a concurrency slot that a re-check let go on. */
   woken: number;
+  /** Every shard's walk reached its end in this tick (else the next tick goes on). */
+  walkedAll: boolean;
 }
 
 /**
- * The lease reaper of the schedule tick: walks the active runs and applies
- * `decideReap`. Every action is a fenced or idempotent transition, so two ticks
- * reaping at once cannot retry a job twice: only one `expired` settle holds the fence.
+ * The lease reaper of the schedule tick: walks every active run, shard by shard
+ * with a ZSCAN cursor kept in Redis, and applies `decideReap`. A tick goes on until
+ * each shard's walk ends or `until` passes; the next tick resumes where it stopped,
+ * so every active run is looked at however many there are. Every action is a
+ * fenced or idempotent transition, so two ticks reaping at once cannot retry a job
+ * twice: only one `expired` settle holds the fence.
  */
-export async function reapRuns(app: App, now: number): Promise<ReapReport> {
+export async function reapRuns(app: App, now: number, opts: ReapOptions = {}): Promise<ReapReport> {
+  const until = opts.until ?? Date.now() + BUDGET_MS;
   const report: ReapReport = {
     runsChecked: 0,
     resent: 0,
@@ -37,25 +52,39 @@ export async function reapRuns(app: App, now: number): Promise<ReapReport> {
     timedOut: 0,
     deadLetters: 0,
     woken: 0,
+    walkedAll: true,
   };
-  for (let offset = 0; offset < MAX_RUNS_PER_TICK; offset += PAGE) {
-    const page = await app.runs.activeRuns(offset, PAGE);
-    await Promise.all(
-      page.map(async (ref) => {
-        try {
-          const view = await app.runs.reapView(ref.tenant, ref.runId);
-          const actions = decideReap(ref, view.run, view.jobs, now, app.config.requeueAfterMs);
-          for (const action of actions) await apply(app, ref, action, now, report);
-        } catch (err) {
-          log.error({ err, runId: ref.runId }, 'reaping a run failed');
-        }
-      }),
-    );
-    report.runsChecked += page.length;
-    if (page.length < PAGE) break;
-  }
+  const cursors = await app.runs.reaperCursors();
+  await Promise.all(
+    allShards().map(async (shard) => {
+      let cursor = cursors[shard] ?? '0';
+      do {
+        const page = await app.runs.scanActive(shard, cursor, opts.pageSize ?? PAGE);
+        await Promise.all(page.runs.map((ref) => reapOne(app, ref, now, report)));
+        report.runsChecked += page.runs.length;
+        cursor = page.cursor;
+        await app.runs.saveReaperCursor(shard, cursor);
+      } while (cursor !== '0' && Date.now() < until);
+      if (cursor !== '0') report.walkedAll = false;
+    }),
+  );
   report.deadLetters = await reconcileDeadLetters(app);
   return report;
+}
+
+async function reapOne(
+  app: App,
+  ref: { tenant: string; runId: string },
+  now: number,
+  report: ReapReport,
+): Promise<void> {
+  try {
+    const view = await app.runs.reapView(ref.tenant, ref.runId);
+    const actions = decideReap(ref, view.run, view.jobs, now, app.config.requeueAfterMs);
+    for (const action of actions) await apply(app, ref, action, now, report);
+  } catch (err) {
+    log.error({ err, runId: ref.runId }, 'reaping a run failed');
+  }
 }
 
 async function apply(

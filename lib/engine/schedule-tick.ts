@@ -3,7 +3,7 @@ import { log } from '../log.js';
 import { JobTask } from '../queue/message.js';
 import type { Workflow } from '../spec/schema.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
-import { globalKeys } from '../store/keys.js';
+import { allShards } from '../store/keys.js';
 import { fireTimesBetween } from '../triggers/cron.js';
 import { admitRun, newRunId } from './admit.js';
 import { type ReapReport, reapRuns } from './reaper.js';
@@ -14,7 +14,10 @@ import { type ReapReport, reapRuns } from './reaper.js';
  * key, so overlapping ticks start each fire once (invariant 4).
  */
 export const CRON_LOOKBACK_MS = 5 * 60_000;
-const TIMER_BATCH = 100;
+/** Due timers read (and sent) per round of one shard. */
+const TIMER_BATCH = 500;
+/** A tick's default time budget; the handler passes its invocation's remaining time. */
+export const TICK_BUDGET_MS = 45_000;
 
 export interface TickReport {
   cronRuns: number;
@@ -25,12 +28,19 @@ export interface TickReport {
 /**
  * One `schedule` invocation: due cron fires → runs; due timers → SQS; the lease
  * reaper over active runs and the DLQ. Safe to run concurrently with itself.
+ * `budgetMs` (wall clock) bounds the timer and reaper loops; `now` is the time
+ * the tick acts for.
  */
-export async function scheduleTick(app: App, now: number = Date.now()): Promise<TickReport> {
+export async function scheduleTick(
+  app: App,
+  now: number = Date.now(),
+  budgetMs: number = TICK_BUDGET_MS,
+): Promise<TickReport> {
+  const until = Date.now() + budgetMs;
   const [cronRuns, timersWoken, reaped] = await Promise.all([
     fireDueCrons(app, now),
-    wakeDueTimers(app, now),
-    reapRuns(app, now),
+    wakeDueTimers(app, now, until),
+    reapRuns(app, now, { until }),
   ]);
   return { cronRuns, timersWoken, reaped };
 }
@@ -85,19 +95,32 @@ async function fireDueCrons(app: App, now: number): Promise<number> {
 }
 
 /**
- * Send due timer tasks, then remove them. Send-before-remove means a crash or a
- * concurrent tick can send a task twice, never lose it; the claim's dispatch
- * token drops the duplicate.
+ * Send due timer tasks, then remove them, shard by shard (side by side) and batch
+ * after batch until none is due or `until` passes. Send-before-remove means a
+ * crash or a concurrent tick can send a task twice, never lose it; the claim's
+ * dispatch token drops the duplicate.
  */
-async function wakeDueTimers(app: App, now: number): Promise<number> {
-  const key = globalKeys(app.config.keyPrefix).timers;
-  const due = await app.redis.zrangebyscore(key, '-inf', now, 'LIMIT', 0, TIMER_BATCH);
-  if (due.length === 0) return 0;
-  const tasks = due.flatMap((raw) => {
-    const parsed = JobTask.safeParse(JSON.parse(raw));
-    return parsed.success ? [parsed.data] : [];
-  });
-  await app.queue.send(tasks);
-  await app.redis.zrem(key, ...due);
-  return tasks.length;
+export async function wakeDueTimers(
+  app: App,
+  now: number,
+  until: number,
+  batch: number = TIMER_BATCH,
+): Promise<number> {
+  const woken = await Promise.all(
+    allShards().map(async (shard) => {
+      let count = 0;
+      for (;;) {
+        const due = await app.runs.dueTimers(shard, now, batch);
+        const tasks = due.flatMap((raw) => {
+          const parsed = JobTask.safeParse(JSON.parse(raw));
+          return parsed.success ? [parsed.data] : [];
+        });
+        if (tasks.length > 0) await app.queue.send(tasks);
+        await app.runs.removeTimers(shard, due);
+        count += tasks.length;
+        if (due.length < batch || Date.now() >= until) return count;
+      }
+    }),
+  );
+  return woken.reduce((a, b) => a + b, 0);
 }

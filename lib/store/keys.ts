@@ -58,16 +58,35 @@ export function tenantKeys(prefix: string, tenant: string) {
   };
 }
 
-export function globalKeys(prefix: string) {
-  return {
-    /** Sorted set: job tasks (JSON) due at score (ms), woken by `schedule`. */
-    timers: `${prefix}:timers`,
-    /** Sorted set: `<tenant>/<runId>` of runs not yet finished, by creation time: the reaper's worklist. */
-    activeRuns: `${prefix}:active`,
-    /** Set: `<tenant>/<workflow>` with a cron trigger. */
-    cronWorkflows: `${prefix}:cron`,
-  };
+/**
+ * The global indexes are split into SHARDS keys each, every shard its own hash tag,
+ * so a cluster spreads them over its masters and no single key caps the engine.
+ * Fixed: changing it would strand members in shards nobody reads.
+ */
+export const SHARDS = 16;
+
+/** The shard of `id` (a run id, or `<tenant>/<workflow>` for cron): FNV-1a mod SHARDS. */
+export function shardOf(id: string): number {
+  let h = 0x811c9dc5;
+  for (let i = 0; i < id.length; i++) h = Math.imul(h ^ id.charCodeAt(i), 0x01000193);
+  return (h >>> 0) % SHARDS;
 }
+
+export const allShards = (): number[] => Array.from({ length: SHARDS }, (_, i) => i);
+
+export const globalKeys = (prefix: string) => ({
+  /** Sorted set: job tasks (JSON) due at score (ms), woken by `schedule`; sharded by run id. */
+  timers: (shard: number) => `${prefix}:{timers.${shard}}`,
+  /**
+   * Sorted set: `<tenant>/<runId>` of runs not yet finished, by creation time: the
+   * reaper's worklist; sharded by run id.
+   */
+  activeRuns: (shard: number) => `${prefix}:{active.${shard}}`,
+  /** Set: `<tenant>/<workflow>` with a cron trigger; sharded by that member. */
+  cronWorkflows: (shard: number) => `${prefix}:{cron.${shard}}`,
+  /** Hash: the reaper's place in its walk over the active shards (`shard`, `cursor`). */
+  reaperCursor: `${prefix}:reaper`,
+});
 
 /** Field of the flat `jobs` hash. The field name comes first so a job key may contain anything. */
 export const jobField = (field: string, jobKey: string) => `${field}:${jobKey}`;

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { type JobTask, withPriority } from '../queue/message.js';
-import { globalKeys, runKeys, tenantKeys } from './keys.js';
+import { allShards, globalKeys, runKeys, shardOf, tenantKeys } from './keys.js';
 import type { ScriptRedis } from './scripts.js';
 
 /** What a new run is written with; every value already a string for the hash. */
@@ -133,7 +133,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const k = keysOf(run.tenant, run.runId);
       const [, , created] = await Promise.all([
         redis.zadd(
-          globalKeys(prefix).activeRuns,
+          globalKeys(prefix).activeRuns(shardOf(run.runId)),
           'NX',
           run.createdAt,
           `${run.tenant}/${run.runId}`,
@@ -363,21 +363,64 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
 
     /** The run ended: drop it from the reaper's worklist. */
     async forgetActive(tenant: string, runId: string): Promise<void> {
-      await redis.zrem(globalKeys(prefix).activeRuns, `${tenant}/${runId}`);
+      await redis.zrem(globalKeys(prefix).activeRuns(shardOf(runId)), `${tenant}/${runId}`);
     },
 
-    /** Runs not yet finished, oldest first, `count` from `offset`. */
-    async activeRuns(offset: number, count: number): Promise<{ tenant: string; runId: string }[]> {
-      const members = await redis.zrange(globalKeys(prefix).activeRuns, offset, offset + count - 1);
-      return members.map((m) => {
+    /** Every `<tenant>/<runId>` on the reaper's worklist, all shards (tests, benches). */
+    async allActive(): Promise<string[]> {
+      const shards = await Promise.all(
+        allShards().map((shard) => redis.zrange(globalKeys(prefix).activeRuns(shard), 0, -1)),
+      );
+      return shards.flat();
+    },
+
+    /**
+     * One page of an active-runs shard from a ZSCAN cursor ('0' starts): the runs
+     * and the cursor to go on from ('0' when the shard is done). ZSCAN returns every
+     * run listed for the whole walk at least once, whatever is added or removed.
+     */
+    async scanActive(
+      shard: number,
+      cursor: string,
+      count: number,
+    ): Promise<{ cursor: string; runs: { tenant: string; runId: string }[] }> {
+      const [next, flat] = await redis.zscan(
+        globalKeys(prefix).activeRuns(shard),
+        cursor,
+        'COUNT',
+        count,
+      );
+      const runs = [];
+      for (let i = 0; i < flat.length; i += 2) {
+        const m = flat[i] as string;
         const slash = m.indexOf('/');
-        return { tenant: m.slice(0, slash), runId: m.slice(slash + 1) };
-      });
+        runs.push({ tenant: m.slice(0, slash), runId: m.slice(slash + 1) });
+      }
+      return { cursor: next, runs };
+    },
+
+    /** Each shard's ZSCAN cursor of the reaper's walk ('0' or none: from the start). */
+    async reaperCursors(): Promise<Record<number, string>> {
+      const all = await redis.hgetall(globalKeys(prefix).reaperCursor);
+      return Object.fromEntries(Object.entries(all).map(([shard, c]) => [Number(shard), c]));
+    },
+
+    async saveReaperCursor(shard: number, cursor: string): Promise<void> {
+      await redis.hset(globalKeys(prefix).reaperCursor, String(shard), cursor);
     },
 
     /** A task due later than SQS can delay (15 min): the schedule tick sends it when due. */
     async addTimer(task: JobTask, dueAt: number): Promise<void> {
-      await redis.zadd(globalKeys(prefix).timers, dueAt, JSON.stringify(task));
+      await redis.zadd(globalKeys(prefix).timers(shardOf(task.runId)), dueAt, JSON.stringify(task));
+    },
+
+    /** Up to `count` timer tasks of a shard due by `now` (raw JSON, for removeTimers). */
+    async dueTimers(shard: number, now: number, count: number): Promise<string[]> {
+      return redis.zrangebyscore(globalKeys(prefix).timers(shard), '-inf', now, 'LIMIT', 0, count);
+    },
+
+    async removeTimers(shard: number, raw: string[]): Promise<void> {
+      if (raw.length > 0) await redis.zrem(globalKeys(prefix).timers(shard), ...raw);
     },
 
     /** The hashes the reaper decides from: run fields and every job field. */

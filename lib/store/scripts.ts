@@ -1,5 +1,3 @@
-import { Redis } from 'ioredis';
-import { log } from '../log.js';
 import acquireSlot from './lua/acquire-slot.js';
 import cancelRun from './lua/cancel-run.js';
 import claimJob from './lua/claim-job.js';
@@ -15,6 +13,12 @@ import retryJob from './lua/retry-job.js';
 import suspendJob from './lua/suspend-job.js';
 import ungateRun from './lua/ungate-run.js';
 import wakeJob from './lua/wake-job.js';
+import {
+  createRedisClient,
+  logConnectionErrors,
+  type RedisClient,
+  type RedisTarget,
+} from './redis-client.js';
 
 /**
  * Lua sources live in `lua/*.ts` (template strings) rather than `.lua` files so the
@@ -40,23 +44,20 @@ const scripts = {
 
 type ScriptName = keyof typeof scripts;
 type Arg = string | number;
-export type ScriptRedis = Redis & {
+export type ScriptRedis = RedisClient & {
   [K in ScriptName]: (...args: Arg[]) => Promise<unknown>;
 };
 
 /** Attach every script with `defineCommand` (EVALSHA, falling back to EVAL once). */
-export function withScripts(redis: Redis): ScriptRedis {
+export function withScripts(redis: RedisClient): ScriptRedis {
   for (const [name, { numberOfKeys, lua }] of Object.entries(scripts)) {
     redis.defineCommand(name, { numberOfKeys, lua });
   }
   return redis as ScriptRedis;
 }
 
-export function connectRedis(url: string): ScriptRedis {
-  // maxRetriesPerRequest null: a command waits for a reconnect (Redis restart)
-  // instead of failing the step; the Lambda timeout bounds the wait.
-  const redis = new Redis(url, { maxRetriesPerRequest: null, enableAutoPipelining: true });
-  // Without a listener ioredis prints every failed reconnect outside the logger.
-  redis.on('error', (err) => log.warn({ err: err.message }, 'redis connection error'));
-  return withScripts(redis);
+/** The engine's client: bounded (redis-client.ts), scripts attached, errors logged. */
+export function connectRedis(target: RedisTarget | string): ScriptRedis {
+  const t = typeof target === 'string' ? { url: target } : target;
+  return withScripts(logConnectionErrors(createRedisClient(t)));
 }

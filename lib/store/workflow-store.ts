@@ -1,4 +1,4 @@
-import { globalKeys, tenantKeys } from './keys.js';
+import { allShards, globalKeys, shardOf, tenantKeys } from './keys.js';
 import type { ScriptRedis } from './scripts.js';
 
 export interface WorkflowRevision {
@@ -30,8 +30,9 @@ export function createWorkflowStore(redis: ScriptRedis, prefix: string) {
       // The cron index is global (another slot), so it is kept beside the script:
       // the schedule tick re-reads the latest revision and ignores stale members.
       const member = `${tenant}/${name}`;
-      if (hasCron) await redis.sadd(globalKeys(prefix).cronWorkflows, member);
-      else await redis.srem(globalKeys(prefix).cronWorkflows, member);
+      const cron = globalKeys(prefix).cronWorkflows(shardOf(member));
+      if (hasCron) await redis.sadd(cron, member);
+      else await redis.srem(cron, member);
       return { revision, created: created === 1 };
     },
 
@@ -68,8 +69,10 @@ export function createWorkflowStore(redis: ScriptRedis, prefix: string) {
     },
 
     async cronMembers(): Promise<{ tenant: string; name: string }[]> {
-      const members = await redis.smembers(globalKeys(prefix).cronWorkflows);
-      return members.map((m) => {
+      const shards = await Promise.all(
+        allShards().map((shard) => redis.smembers(globalKeys(prefix).cronWorkflows(shard))),
+      );
+      return shards.flat().map((m) => {
         const slash = m.indexOf('/');
         return { tenant: m.slice(0, slash), name: m.slice(slash + 1) };
       });

@@ -12,8 +12,8 @@ import { redisUrl } from '../support/stack.js';
 
 /**
  * A Redis reply lost after the command ran (the node died, or the path broke,
- * between executing and answering). The engine's client (lib/store/scripts.ts
- * connectRedis: maxRetriesPerRequest null, and ioredis' default
+ * between executing and answering). The engine's client (lib/store/redis-client.ts:
+ * offline queue with a bounded reconnect, and ioredis' default
  * autoResendUnfulfilledCommands true) sends every unanswered command again once it
  * has reconnected, so the run script runs twice on the same data. Each run script
  * must answer its replay as it answered the first call: not see its own claim as a

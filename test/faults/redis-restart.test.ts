@@ -13,10 +13,10 @@ import { createTestQueue } from '../support/stack.js';
 /**
  * Redis goes away mid-run and comes back from its append-only file, as an
  * ElastiCache node restart or failover would: the run must still finish, with
- * every step recorded once. The engine's ioredis client (lib/store/scripts.ts
- * connectRedis: maxRetriesPerRequest null) holds commands while disconnected and
- * re-sends them after reconnecting; the restarted server has no script cache, so
- * the EVALSHAs fall back to EVAL.
+ * every step recorded once. The engine's ioredis client (lib/store/redis-client.ts:
+ * offline queue, bounded by the execute function's 5 s command timeout) holds
+ * commands while disconnected and re-sends them after reconnecting; the restarted
+ * server has no script cache, so the EVALSHAs fall back to EVAL.
  */
 
 const TENANT = 'acme';
@@ -97,7 +97,13 @@ describe('a Redis restart (AOF, appendfsync always) in the middle of a run', () 
       servers.push(redis);
       const { queueUrl } = await createTestQueue({ visibilityTimeout: 3 });
       // Lease well beyond the outage: this test is about Redis, not about expiry.
-      const app = await startTestApp({ queueUrl, redisUrl: redis.url, leaseMs: 6_000 });
+      // The execute function's command bound (functions/execute.ts): longer than the outage.
+      const app = await startTestApp({
+        queueUrl,
+        redisUrl: redis.url,
+        leaseMs: 6_000,
+        redisCommandTimeoutMs: 5_000,
+      });
       // connectRedis attaches no 'error' listener, so ioredis would print each failed
       // reconnect as an "Unhandled error event"; counted here to prove the client saw the outage.
       const connectionErrors: Error[] = [];

@@ -4,6 +4,7 @@ import { createApi } from '../../lib/api/handle.js';
 import type { ApiRequest, ApiResponse } from '../../lib/api/http.js';
 import type { App } from '../../lib/app.js';
 import { runUntilFinished, startTestApp } from '../support/engine.js';
+import { keysUnder } from '../support/stack.js';
 
 const DIAMOND = readFileSync('examples/diamond.yml', 'utf8');
 const KEY = 'test-key-acme';
@@ -39,7 +40,7 @@ const bodyOf = (res: ApiResponse) =>
   res.body as Record<string, unknown> & { errors: { path: string; line?: number }[] };
 
 /** Every key under this app's prefix: bad input must leave it unchanged. */
-const keysNow = async () => (await app.redis.keys(`${app.config.keyPrefix}:*`)).sort();
+const keysNow = () => keysUnder(app.redis, `${app.config.keyPrefix}:*`);
 
 // As tenant globex: acme's workflow list is another test's.
 describe('injection warnings', () => {

@@ -5,6 +5,7 @@ import type { ApiResponse } from '../../lib/api/http.js';
 import type { App } from '../../lib/app.js';
 import { tenantKeys } from '../../lib/store/keys.js';
 import { runUntilFinished, startTestApp } from '../support/engine.js';
+import { keysUnder } from '../support/stack.js';
 
 /**
  * Invariant 4: submits that share an Idempotency-Key make one run, however many
@@ -85,7 +86,7 @@ describe(`${PARALLEL} concurrent submits with one Idempotency-Key`, () => {
 
     expect(await app.runs.listRunIds('acme', 100)).toEqual([runId]);
     expect(
-      await app.redis.keys(`${tenantKeys(app.config.keyPrefix, 'acme').idempotency('*', '*')}`),
+      await keysUnder(app.redis, tenantKeys(app.config.keyPrefix, 'acme').idempotency('*', '*')),
     ).toHaveLength(1);
 
     // Replays re-send the first task (harmless by design): the claim drops the copies.

@@ -6,7 +6,7 @@ import { executeJob } from '../../lib/engine/execute-job.js';
 import { runDocument } from '../../lib/engine/run-document.js';
 import { scheduleTick } from '../../lib/engine/schedule-tick.js';
 import { loadSpec } from '../../lib/spec/index.js';
-import { globalKeys } from '../../lib/store/keys.js';
+import { globalKeys, shardOf } from '../../lib/store/keys.js';
 import { pollOnce, runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
 
 const TENANT = 'acme';
@@ -74,7 +74,7 @@ jobs:
     );
     await pollOnce(app);
     const timers = await app.redis.zrange(
-      globalKeys(app.config.keyPrefix).timers,
+      globalKeys(app.config.keyPrefix).timers(shardOf(id)),
       0,
       -1,
       'WITHSCORES',
@@ -146,7 +146,7 @@ describe('the lease reaper', () => {
     const d = await doc(app, id);
     expect(d.status).toBe('failed');
     expect(d.jobs.j?.error?.code).toBe('LEASE_EXPIRED');
-    expect(await app.runs.activeRuns(0, 10)).toEqual([]);
+    expect(await app.runs.allActive()).toEqual([]);
   });
 
   it('sends a queued job again when its task was lost', async () => {

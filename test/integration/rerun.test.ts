@@ -4,6 +4,7 @@ import { createApi } from '../../lib/api/handle.js';
 import type { ApiRequest, ApiResponse } from '../../lib/api/http.js';
 import type { App } from '../../lib/app.js';
 import { pollOnce, runUntilFinished, startTestApp } from '../support/engine.js';
+import { keysUnder } from '../support/stack.js';
 
 const KEY = 'test-key-acme';
 const OTHER_KEY = 'test-key-globex';
@@ -93,7 +94,7 @@ interface Doc {
   >;
 }
 const bodyOf = <T = Record<string, unknown>>(res: ApiResponse) => res.body as T;
-const keysNow = async () => (await app.redis.keys(`${app.config.keyPrefix}:*`)).sort();
+const keysNow = () => keysUnder(app.redis, `${app.config.keyPrefix}:*`);
 
 async function finishedRun(workflow: string, inputs: Record<string, unknown> = {}) {
   const res = await call('POST', `/v1/workflows/${workflow}/runs`, { body: { inputs } });

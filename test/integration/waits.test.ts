@@ -5,7 +5,7 @@ import type { App } from '../../lib/app.js';
 import { executeJob, settleJob } from '../../lib/engine/execute-job.js';
 import { runDocument } from '../../lib/engine/run-document.js';
 import { scheduleTick } from '../../lib/engine/schedule-tick.js';
-import { globalKeys } from '../../lib/store/keys.js';
+import { globalKeys, shardOf } from '../../lib/store/keys.js';
 import { pollOnce, runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
 
 const TENANT = 'acme';
@@ -110,7 +110,7 @@ jobs:
       'name: long-nap\non: { manual: true }\njobs:\n  j: { steps: [{ uses: sleep, with: { seconds: 1200 } }] }\n',
     );
     await pollOnce(app, 1);
-    const timers = globalKeys(app.config.keyPrefix).timers;
+    const timers = globalKeys(app.config.keyPrefix).timers(shardOf(id));
     expect(await app.redis.zcard(timers)).toBe(1);
     expect(await pollOnce(app, 0)).toBe(0);
 

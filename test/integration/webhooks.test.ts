@@ -7,6 +7,7 @@ import { createSecretsProvider } from '../../lib/secrets/provider.js';
 import { signWebhook } from '../../lib/triggers/webhook-signature.js';
 import { runUntilFinished, startTestApp } from '../support/engine.js';
 import { type SecretsEndpoint, startSecretsEndpoint } from '../support/secrets-endpoint.js';
+import { keysUnder } from '../support/stack.js';
 
 const SECRET = 'whsec-0123456789-very-secret';
 const KEY = 'test-key-acme';
@@ -76,7 +77,7 @@ function hook(path: string, body: string, opts: HookOptions = {}) {
 const bodyOf = (res: ApiResponse) =>
   res.body as Record<string, unknown> & { errors: { path: string }[] };
 /** Every key under this app's prefix: a refused hook must leave it unchanged. */
-const keysNow = async () => (await app.redis.keys(`${app.config.keyPrefix}:*`)).sort();
+const keysNow = () => keysUnder(app.redis, `${app.config.keyPrefix}:*`);
 
 describe('POST /v1/hooks/{tenant}/{name}', () => {
   it('starts a run with the body as trigger.payload, which finishes', async () => {

@@ -119,15 +119,28 @@ export class ReplyDropper {
   private constructor(
     private readonly server: Server,
     readonly port: number,
+    private upstreamPort: number,
   ) {}
 
   static async start(upstreamPort: number): Promise<ReplyDropper> {
     let self: ReplyDropper | undefined;
-    const server = createServer((client) => self?.accept(client, upstreamPort));
+    const server = createServer((client) => self?.accept(client, self.upstreamPort));
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     const address = server.address();
-    self = new ReplyDropper(server, typeof address === 'object' && address ? address.port : 0);
+    self = new ReplyDropper(
+      server,
+      typeof address === 'object' && address ? address.port : 0,
+      upstreamPort,
+    );
     return self;
+  }
+
+  /**
+   * New connections go to `upstreamPort` from now on; open ones stay where they
+   * are. What a primary endpoint's DNS flip is to a client after a failover.
+   */
+  retarget(upstreamPort: number): void {
+    this.upstreamPort = upstreamPort;
   }
 
   get url(): string {

@@ -1,9 +1,10 @@
 import { startFauxqs } from 'fauxqs';
 import type { TestProject } from 'vitest/node';
-import { startRedisServer } from '../../scripts/processes.js';
+import { startRedisCluster, startRedisServer } from '../../scripts/processes.js';
 
 /**
- * One private redis-server and one local SQS (fauxqs) for the whole test run, on
+ * One private redis-server (in the `cluster` project: a 3-master Redis Cluster)
+ * and one local SQS (fauxqs) for the whole test run, on
  * free ports, handed to the tests with `provide` (read them through
  * test/support/stack.ts). Redis runs with the append-only file on, like
  * ElastiCache, in a temp dir removed at teardown. A missing redis-server is an
@@ -12,6 +13,8 @@ import { startRedisServer } from '../../scripts/processes.js';
 declare module 'vitest' {
   export interface ProvidedContext {
     redisUrl: string;
+    /** `cluster` in the project of that name: a 3-master Redis Cluster (no replicas). */
+    redisMode: 'standalone' | 'cluster';
     sqsEndpoint: string;
     region: string;
   }
@@ -19,11 +22,13 @@ declare module 'vitest' {
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
   const region = 'us-east-1';
+  const cluster = project.name === 'cluster';
   const [redis, sqs] = await Promise.all([
-    startRedisServer({ appendonly: true }),
+    cluster ? startRedisCluster({ masters: 3 }) : startRedisServer({ appendonly: true }),
     startFauxqs({ port: 0, logger: false, defaultRegion: region }),
   ]);
   project.provide('redisUrl', redis.url);
+  project.provide('redisMode', cluster ? 'cluster' : 'standalone');
   project.provide('sqsEndpoint', sqs.address);
   project.provide('region', region);
   return async () => {

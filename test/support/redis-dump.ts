@@ -1,17 +1,11 @@
-import type { Redis } from 'ioredis';
+import { type RedisClient, scanKeys } from '../../lib/store/redis-client.js';
 
 /**
  * Every key under `prefix` and everything stored in it, as one text: what a leak
  * test searches for a raw value. Reads each type as such (DUMP may compress).
  */
-export async function dumpKeys(redis: Redis, prefix: string): Promise<string> {
-  const keys: string[] = [];
-  let cursor = '0';
-  do {
-    const [next, batch] = await redis.scan(cursor, 'MATCH', `${prefix}:*`, 'COUNT', 1000);
-    keys.push(...batch);
-    cursor = next;
-  } while (cursor !== '0');
+export async function dumpKeys(redis: RedisClient, prefix: string): Promise<string> {
+  const keys = await scanKeys(redis, `${prefix}:*`);
   const parts = await Promise.all(
     keys.sort().map(async (key) => {
       const type = await redis.type(key);

@@ -1,8 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { CreateQueueCommand, GetQueueAttributesCommand, SQSClient } from '@aws-sdk/client-sqs';
-import { Redis } from 'ioredis';
 import { afterAll, inject } from 'vitest';
 import type { Config } from '../../lib/config.js';
+import { createRedisClient, type RedisClient, scanKeys } from '../../lib/store/redis-client.js';
 
 /**
  * What integration tests need of the test run's Redis and local SQS (started
@@ -12,7 +12,7 @@ import type { Config } from '../../lib/config.js';
  */
 
 const LOCAL_CREDENTIALS = { accessKeyId: 'test', secretAccessKey: 'test' };
-const redisClients = new Set<Redis>();
+const redisClients = new Set<RedisClient>();
 let sqs: SQSClient | undefined;
 
 afterAll(async () => {
@@ -34,11 +34,26 @@ export function sqsEndpoint(): string {
   return inject('sqsEndpoint');
 }
 
-/** A new ioredis client on the test Redis, quit after the test file. */
-export function newRedis(): Redis {
-  const client = new Redis(redisUrl(), { maxRetriesPerRequest: 1 });
+/** `standalone`, or `cluster` in the cluster project (vitest.config.ts): a 3-master cluster. */
+export function redisMode(): 'standalone' | 'cluster' {
+  return inject('redisMode');
+}
+
+/** A new client on the test Redis (a Cluster client in the cluster project), quit after the file. */
+export function newRedis(): RedisClient {
+  // A test's own client may block (BLPOP) as long as a test may run.
+  const client = createRedisClient({
+    url: redisUrl(),
+    mode: redisMode(),
+    commandTimeoutMs: 20_000,
+  });
   redisClients.add(client);
   return client;
+}
+
+/** The keys under a test's prefix, on every node: `<prefix>:*`, sorted. */
+export async function keysUnder(redis: RedisClient, pattern: string): Promise<string[]> {
+  return (await scanKeys(redis, pattern)).sort();
 }
 
 /** A key prefix no other test uses: `t<12 hex>` (no `{` `}` `:`, safe inside keys). */
@@ -112,6 +127,7 @@ const NAMED_KEYS = ACME_IDENTITIES.map((name) => `acme/${name}:test-key-acme-${n
 export function testConfig(overrides: Partial<Config> = {}): Config {
   return {
     redisUrl: redisUrl(),
+    redisMode: redisMode(),
     keyPrefix: uniquePrefix(),
     queueUrl: `${sqsEndpoint()}/000000000000/no-queue-given-to-testConfig`,
     priorityQueueUrls: {},
