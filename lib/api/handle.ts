@@ -1,6 +1,6 @@
 import { GetSecretValueCommand } from '@aws-sdk/client-secrets-manager';
 import type { App } from '../app.js';
-import { FlowlineError, ValidationError } from '../errors.js';
+import { FlowlineError, QuotaError, ValidationError } from '../errors.js';
 import { log } from '../log.js';
 import { parseApiKeys, tenantFor } from './auth.js';
 import { MAX_BODY_BYTES } from './body.js';
@@ -74,6 +74,19 @@ function toHttpError(err: unknown, req: ApiRequest): HttpError {
   if (err instanceof ValidationError) {
     return new HttpError(422, 'Validation failed', err.message, err.problems);
   }
+  if (err instanceof QuotaError) {
+    return new HttpError(429, err.code, err.message, [], {
+      'retry-after': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))),
+    });
+  }
+  if (err instanceof FlowlineError && err.code === 'RUN_STATE_UNKNOWN') {
+    log.error({ err, method: req.method, path: req.path }, 'run write interrupted');
+    return new HttpError(
+      503,
+      'Service Unavailable',
+      `${err.message}: look it up (GET /v1/runs) before submitting again, or submit with an Idempotency-Key`,
+    );
+  }
   if (err instanceof FlowlineError) {
     const status = STATUS_OF_CODE[err.code];
     if (status) return new HttpError(status, err.code, err.message);
@@ -82,6 +95,7 @@ function toHttpError(err: unknown, req: ApiRequest): HttpError {
   return new HttpError(
     500,
     'Internal Server Error',
-    'the request could not be completed; it is safe to retry',
+    // Not "safe to retry": a write may have landed before the failure.
+    'the request could not be completed',
   );
 }

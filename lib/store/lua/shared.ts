@@ -1,3 +1,6 @@
+import { BOUNDS_DEFAULTS } from '../../config.js';
+import { RUN_KEY_SUFFIXES } from '../keys.js';
+
 /**
  * Lua shared by several scripts, prepended to their source (Redis scripts cannot
  * call each other). Such scripts take KEYS[1] run hash, KEYS[2] jobs hash,
@@ -21,10 +24,21 @@
  *                                    or cancel them) and finish the run when it was the
  *                                    last; returns runStatus ('' while live), ready list
  *                                    (flat job, token, priority or ''), whether cancelling
+ *   endRun(status)                   the run ends: status, finishedAt, expiresAt, its event;
+ *                                    its events archived in the run hash (`eventLog`), the
+ *                                    jobs hash compacted, every key of the run expiring
+ *   hsetChunked(key, flat)           HSET a flat field/value list, in chunks (Lua's unpack
+ *                                    has a limit of a few thousand values)
  */
 export const SHARED_LUA = /* lua */ `
 local rcall = redis.call
 local runKey, jobsKey, eventsKey, now = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
+
+local function hsetChunked(key, flat)
+  for i = 1, #flat, 1000 do
+    rcall('HSET', key, unpack(flat, i, math.min(i + 999, #flat)))
+  end
+end
 
 local function emit(type, job, data)
   if job then
@@ -83,6 +97,47 @@ local function nothingLive()
     end
   end
   return true
+end
+
+-- What the run document and a rerun read of a finished job; the rest (tokens, fences,
+-- leases, replies, the DAG's links) only served the live run.
+local KEEP_AFTER_END = {status = true, attempt = true, outputs = true, error = true,
+  startedAt = true, finishedAt = true, attemptError = true}
+-- runKeys' suffixes (keys.ts): every key of the run shares runKey's '<base>:' and hash tag.
+local RUN_KEY_SUFFIXES = {${RUN_KEY_SUFFIXES.map((s) => `'${s}'`).join(', ')}}
+local DEFAULT_RETAIN_MS = ${BOUNDS_DEFAULTS.retentionMs}
+
+local function endRun(runStatus)
+  local retain = tonumber(rcall('HGET', runKey, 'retainMs') or '') or DEFAULT_RETAIN_MS
+  local expiresAt = string.format('%d', tonumber(now) + retain)
+  rcall('HSET', runKey, 'status', runStatus, 'finishedAt', now, 'expiresAt', expiresAt)
+  emit('run.' .. runStatus)
+  rcall('HDEL', runKey, 'dispatch', 'pending', 'failed', 'retainMs', 'hasWaits', 'signalsKept')
+  -- The events move into one field: a stream's node preallocates 4 KB however few
+  -- its entries (readEvents reads either). Entries: {id, type, at - id's ms, job, step, data}.
+  local log = {}
+  for i, entry in ipairs(rcall('XRANGE', eventsKey, '-', '+')) do
+    local f, m = entry[2], {}
+    for j = 1, #f, 2 do m[f[j]] = f[j + 1] end
+    -- 'at' as its offset from the id's time; '{}' data as ''.
+    local at = m.at and tostring(tonumber(m.at) - tonumber(string.match(entry[1], '^%d+'))) or ''
+    log[i] = {entry[1], m.type or '', at, m.job or '', m.step or '', m.data ~= '{}' and m.data or ''}
+  end
+  rcall('HSET', runKey, 'eventLog', cjson.encode(log))
+  rcall('DEL', eventsKey)
+  -- Rewritten, not HDEL'd: Redis never shrinks a hash back to its compact encoding.
+  local all = rcall('HGETALL', jobsKey)
+  local kept = {}
+  for i = 1, #all, 2 do
+    if KEEP_AFTER_END[string.match(all[i], '^[^:]*')] then
+      kept[#kept + 1] = all[i]
+      kept[#kept + 1] = all[i + 1]
+    end
+  end
+  rcall('DEL', jobsKey)
+  hsetChunked(jobsKey, kept)
+  local base = string.sub(runKey, 1, #runKey - 3)
+  for _, suffix in ipairs(RUN_KEY_SUFFIXES) do rcall('PEXPIREAT', base .. suffix, expiresAt) end
 end
 
 local function finishJob(job, status, outputs, err)
@@ -193,8 +248,7 @@ local function finishJob(job, status, outputs, err)
     elseif tonumber(rcall('HGET', runKey, 'failed')) > 0 then
       runStatus = 'failed'
     end
-    rcall('HSET', runKey, 'status', runStatus, 'finishedAt', now)
-    emit('run.' .. runStatus)
+    endRun(runStatus)
   elseif #ready == 0 and not cancelling and rcall('HGET', runKey, 'hasWaits')
     and rcall('HGET', runKey, 'status') == 'running' then
     -- Only waiting jobs are left (SPEC.md: the run waits while all live jobs wait).
