@@ -69,7 +69,7 @@ export function createRouter() {
     const runId = (found?.params as Record<string, string> | undefined)?.runId;
     // A run id is a key's hash tag: one that is not ours names no run (and `}x` would be CROSSSLOT).
     if (runId !== undefined && !RUN_ID.test(runId)) {
-      throw new HttpError(404, 'Not Found', 'no such run');
+      throw new HttpError(404, 'Not Found', `no run '${runId}'`);
     }
     if (found) {
       return { entry: found.store as RouteEntry, params: found.params as Record<string, string> };

@@ -33,8 +33,20 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
     const job = spec.jobs[planned.name];
     const stepDocs = job
       ? stepList(job).flatMap((ps): StepRecord[] => {
-          const record = json<StepRecord | null>(steps[`${key}#${ps.index}`], null);
-          if (record) return [record];
+          const record = json<Partial<StepRecord> | null>(steps[`${key}#${ps.index}`], null);
+          // A finished run's records are lean (shared.ts endRun): the plan has the rest.
+          if (record) {
+            return [
+              {
+                id: ps.key,
+                ...(ps.step.name ? { name: ps.step.name } : {}),
+                uses: ps.step.uses,
+                outputs: {},
+                error: null,
+                ...record,
+              } as StepRecord,
+            ];
+          }
           // Hooks appear only once they ran; plain steps always show.
           if (ps.hook) return [];
           return [

@@ -650,10 +650,23 @@ function idAfter(id: string, after: string): boolean {
   return ms > ams || (ms === ams && seq > aseq);
 }
 
+/** The rows of an archived event log (shared.ts endRun): `[id, type, at offset, job, step, data]`. */
+function archivedRows(archived: string): string[][] {
+  if (archived.startsWith('[')) return JSON.parse(archived) as string[][];
+  let prevMs = 0;
+  return archived.split('\x1e').map((row) => {
+    const [delta = '', ...fields] = row.split('\x1f');
+    const dash = delta.indexOf('-');
+    prevMs += Number(delta.slice(0, dash));
+    return [`${prevMs}${delta.slice(dash)}`, ...fields];
+  });
+}
+
 function archivedEvents(archived: string, after: string | undefined, limit: number): RunEvent[] {
-  const entries = JSON.parse(archived) as string[][];
   const out: RunEvent[] = [];
-  for (const [id = '', type = '', at = '', job = '', step = '', data = ''] of entries) {
+  for (const [id = '', type = '', at = '', job = '', step = '', data = ''] of archivedRows(
+    archived,
+  )) {
     if (after !== undefined && !idAfter(id, after)) continue;
     const fields: Record<string, string> = {
       type,
