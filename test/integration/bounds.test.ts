@@ -75,6 +75,8 @@ describe('retention', () => {
     const k = runKeys(app.config.keyPrefix, 'acme', summary.id);
     const jobFields = await redis.hkeys(k.jobs);
     expect(jobFields.filter((f) => /^(token|fence|lease|needs|deps):/.test(f))).toEqual([]);
+    // The finishing job's reply stays: a resent finishJob answers as the first did.
+    expect(jobFields.filter((f) => f.startsWith('reply:'))).toEqual(['reply:d']);
     expect(await redis.exists(k.events)).toBe(0);
 
     const doc = (await call(app, 'GET', `/v1/runs/${summary.id}`)).body as Record<string, string>;

@@ -99,7 +99,8 @@ local function nothingLive()
   return true
 end
 
--- What the run document and a rerun read of a finished job; the rest (tokens, fences,
+-- What the run document and a rerun read of a finished job, and a fence past 1 (the
+-- job was claimed again: it tells a post-mortem of a redelivery); the rest (tokens,
 -- leases, replies, the DAG's links) only served the live run.
 local KEEP_AFTER_END = {status = true, attempt = true, outputs = true, error = true,
   startedAt = true, finishedAt = true, attemptError = true}
@@ -159,7 +160,8 @@ local function endRun(runStatus)
   local all = rcall('HGETALL', jobsKey)
   local kept = {}
   for i = 1, #all, 2 do
-    if KEEP_AFTER_END[string.match(all[i], '^[^:]*')] then
+    local kind = string.match(all[i], '^[^:]*')
+    if KEEP_AFTER_END[kind] or (kind == 'fence' and tonumber(all[i + 1]) > 1) then
       kept[#kept + 1] = all[i]
       kept[#kept + 1] = all[i + 1]
     end
