@@ -160,8 +160,25 @@ describe('the API under bounds-breaking input (issue 9)', () => {
       'jobs: { a: { steps: [{ uses: action:noop }] } }',
     ].join('\n');
     const wide = `name: wide\non: { manual: true }\nx: &x "${'y'.repeat(60_000)}"\njobs:\n  a: { steps: [{ uses: action:echo, with: { v: [*x, *x, *x, *x, *x] } }] }\n`;
-    const run = 'run_01JD0000000000000000000000';
+    // A live run that waits for a signal: garbage aimed at it reaches Redis, not a 404.
+    const waiting = await handle(
+      req(
+        'POST',
+        '/v1/runs',
+        JSON.stringify({
+          spec: 'name: waits\non: { manual: true }\njobs:\n  gate: { steps: [{ uses: approval }] }\n  j: { needs: [gate], steps: [{ uses: signal, with: { name: go } }] }\n',
+        }),
+      ),
+    );
+    expect(waiting.status).toBe(202);
+    const run = (waiting.body as { id: string }).id;
+    const okSpec =
+      'name: ok\non: { manual: true }\njobs: { a: { steps: [{ uses: action:noop }] } }\n';
     const cases: ApiRequest[] = [
+      req('POST', '/v1/runs', `{"spec":${JSON.stringify(okSpec)},"inputs":{"a":${deep(5_000)}}}`, {
+        'idempotency-key': 'deep-1',
+      }),
+      req('POST', '/v1/runs', `{"spec":${JSON.stringify(okSpec)},"inputs":{"a":${deep(5_000)}}}`),
       req('POST', '/v1/runs', `{"spec":"x","inputs":{"a":${deep(5_000)}}}`),
       req('POST', '/v1/runs', `{"spec":"x","inputs":${deepObj(70)}}`),
       req('POST', '/v1/runs', deep(200_000)),
