@@ -5,8 +5,9 @@ import type { App } from '../../lib/app.js';
 import { admitRun, newRunId } from '../../lib/engine/admit.js';
 import { reapRuns } from '../../lib/engine/reaper.js';
 import { runDocument } from '../../lib/engine/run-document.js';
+import { scheduleTick } from '../../lib/engine/schedule-tick.js';
 import { QuotaError, type ValidationError } from '../../lib/errors.js';
-import { loadSpec } from '../../lib/spec/index.js';
+import { loadSpec, specDigest } from '../../lib/spec/index.js';
 import { globalKeys, runKeys, tenantKeys } from '../../lib/store/keys.js';
 import { runUntilFinished, startTestApp } from '../support/engine.js';
 import { newRedis } from '../support/stack.js';
@@ -157,6 +158,36 @@ describe('runs in flight and submit rate', () => {
     expect(refused).toMatchObject({ code: 'RATE_LIMITED', retryAfterMs: 1_000 });
     await expect(admit(app, t0 + 1_000)).resolves.toMatchObject({ created: true });
     expect(await redis.zcard(tenantKeys(app.config.keyPrefix, 'acme').live)).toBe(3);
+  });
+});
+
+describe('cron starts count against the quota', () => {
+  it('a fire over the quota is refused, and fires once a run has ended', async () => {
+    const app = await startTestApp({ maxRunsInFlight: 1 });
+    const now = Date.parse('2026-11-25T10:05:30Z');
+    const spec = yaml(`
+name: nightly
+on: { schedule: [{ cron: "*/2 * * * *" }] }
+jobs: { a: { steps: [{ uses: action:noop }] } }
+`);
+    await app.workflows.register(
+      'acme',
+      'nightly',
+      {
+        version: '',
+        digest: specDigest(spec),
+        createdAt: new Date(now - 3_600_000).toISOString(),
+        spec: JSON.stringify(spec),
+      },
+      true,
+    );
+    // Two fires are due (10:02, 10:04): one fits.
+    expect((await scheduleTick(app, now)).cronRuns).toBe(1);
+    expect((await scheduleTick(app, now + 20_000)).cronRuns).toBe(0);
+    const [first] = await app.runs.listRunIds('acme', 10);
+    expect(await runUntilFinished(app, 'acme', first as string)).toBe('succeeded');
+    expect((await scheduleTick(app, now + 40_000)).cronRuns).toBe(1);
+    expect(await app.runs.listRunIds('acme', 10)).toHaveLength(2);
   });
 });
 
