@@ -97,7 +97,7 @@ async function measureSubmits(app: App, shape: Shape, n: number): Promise<Submit
   const times: SubmitTimes = { total: [], redis: [], sqs: [], runIds: [] };
   const runs: RunStore = {
     ...app.runs,
-    createRun: (run) => timed(times.redis, () => app.runs.createRun(run)),
+    createRun: (run, tenant) => timed(times.redis, () => app.runs.createRun(run, tenant)),
   };
   const queue: JobQueue = {
     send: (tasks, delay) => timed(times.sqs, () => app.queue.send(tasks, delay)),

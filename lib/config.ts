@@ -48,6 +48,15 @@ const Env = z.object({
   FLOWLINE_MIN_STEP_BUDGET_MS: z.coerce.number().int().nonnegative().default(10_000),
   /** A queued job with no claim for this long is sent again by the schedule tick. */
   FLOWLINE_REQUEUE_AFTER_MS: z.coerce.number().int().positive().default(120_000),
+  /** A finished run's keys expire this long after its end (fractions allowed: benches, tests). */
+  FLOWLINE_RETENTION_DAYS: z.coerce.number().positive().default(30),
+  /** Per tenant: runs not yet finished; a submit past it is 429. */
+  FLOWLINE_MAX_RUNS_IN_FLIGHT: z.coerce.number().int().positive().default(10_000),
+  /** Per run tree: runs created by one run and all its descendants; past it a child step fails. */
+  FLOWLINE_MAX_DESCENDANTS: z.coerce.number().int().positive().default(1_000),
+  /** Per tenant: run starts per second (token bucket refill) and the bucket's size. */
+  FLOWLINE_SUBMIT_RATE: z.coerce.number().positive().default(100),
+  FLOWLINE_SUBMIT_BURST: z.coerce.number().int().positive().default(1_000),
 });
 
 export interface Config {
@@ -79,6 +88,32 @@ export interface Config {
   safetyMarginMs: number;
   minStepBudgetMs: number;
   requeueAfterMs: number;
+  /** Bounds (issue 9); optional so Config literals keep the defaults of `BOUNDS_DEFAULTS`. */
+  retentionMs?: number;
+  maxRunsInFlight?: number;
+  maxDescendants?: number;
+  submitRate?: number;
+  submitBurst?: number;
+}
+
+/** What the bounds default to when a Config literal does not name them (same as the env defaults). */
+export const BOUNDS_DEFAULTS = {
+  retentionMs: 30 * 86_400_000,
+  maxRunsInFlight: 10_000,
+  maxDescendants: 1_000,
+  submitRate: 100,
+  submitBurst: 1_000,
+} as const;
+
+/** The bounds of a config, defaults filled in. */
+export function boundsOf(config: Config): Required<Pick<Config, keyof typeof BOUNDS_DEFAULTS>> {
+  return {
+    retentionMs: config.retentionMs ?? BOUNDS_DEFAULTS.retentionMs,
+    maxRunsInFlight: config.maxRunsInFlight ?? BOUNDS_DEFAULTS.maxRunsInFlight,
+    maxDescendants: config.maxDescendants ?? BOUNDS_DEFAULTS.maxDescendants,
+    submitRate: config.submitRate ?? BOUNDS_DEFAULTS.submitRate,
+    submitBurst: config.submitBurst ?? BOUNDS_DEFAULTS.submitBurst,
+  };
 }
 
 /** A setting is missing or malformed: `variables` names each one. */
@@ -130,5 +165,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     safetyMarginMs: e.FLOWLINE_SAFETY_MARGIN_MS,
     minStepBudgetMs: e.FLOWLINE_MIN_STEP_BUDGET_MS,
     requeueAfterMs: e.FLOWLINE_REQUEUE_AFTER_MS,
+    retentionMs: Math.round(e.FLOWLINE_RETENTION_DAYS * 86_400_000),
+    maxRunsInFlight: e.FLOWLINE_MAX_RUNS_IN_FLIGHT,
+    maxDescendants: e.FLOWLINE_MAX_DESCENDANTS,
+    submitRate: e.FLOWLINE_SUBMIT_RATE,
+    submitBurst: e.FLOWLINE_SUBMIT_BURST,
   };
 }

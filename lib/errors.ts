@@ -23,7 +23,12 @@ export type ErrorCode =
   | 'DEAD_LETTER'
   | 'FORBIDDEN'
   | 'JOB_FAILED'
-  | 'INTERNAL';
+  | 'INTERNAL'
+  | 'QUOTA_EXCEEDED'
+  | 'RATE_LIMITED'
+  | 'OUTPUT_TOO_LARGE'
+  /** A write failed after it may have reached Redis: the caller must look before retrying. */
+  | 'RUN_STATE_UNKNOWN';
 
 export interface FieldProblem {
   /** Dotted path of the bad field, e.g. `jobs.build.steps[2].uses`. */
@@ -52,6 +57,18 @@ export class ValidationError extends FlowlineError {
     readonly problems: FieldProblem[],
   ) {
     super('VALIDATION', message);
+  }
+}
+
+/** A tenant over a quota or rate: refused, nothing written; try again after `retryAfterMs`. */
+export class QuotaError extends FlowlineError {
+  override readonly name = 'QuotaError';
+  constructor(
+    code: 'QUOTA_EXCEEDED' | 'RATE_LIMITED',
+    message: string,
+    readonly retryAfterMs: number,
+  ) {
+    super(code, message);
   }
 }
 

@@ -2,6 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { type FlowJob, FlowProducer, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { closeApp, createApp } from '../../lib/app.js';
+import type { Config } from '../../lib/config.js';
 import { admitRun, newRunId } from '../../lib/engine/admit.js';
 import { IN_FLIGHT, startExecutors, trackRuns } from './executor.js';
 import type { FlowNode, Shape } from './shapes.js';
@@ -18,9 +19,13 @@ export interface Engine {
 const RUN_TIMEOUT_MS = 120_000;
 
 /** flowline as deployed, minus Lambda: admitRun, SQS, executeJob in a poll loop. */
-export async function startFlowline(redisUrl: string, sqs: LocalSqs): Promise<Engine> {
+export async function startFlowline(
+  redisUrl: string,
+  sqs: LocalSqs,
+  overrides: Partial<Config> = {},
+): Promise<Engine> {
   const queueUrl = await sqs.createQueue(`bench-${randomBytes(4).toString('hex')}`);
-  const app = createApp(benchConfig(redisUrl, sqs, queueUrl));
+  const app = createApp({ ...benchConfig(redisUrl, sqs, queueUrl), ...overrides });
   const tracker = trackRuns(app.runs);
   let fault: Error | undefined;
   const executors = startExecutors(

@@ -2,10 +2,37 @@ import { z } from 'zod';
 import { HttpError } from './http.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
+/** API.md: any JSON body nested deeper than this is 400 (recursive code past it would overflow). */
+export const MAX_JSON_DEPTH = 64;
 
-/** Parse a JSON body (empty → `{}`), answering 400 for malformed JSON. */
+/** How deep the JSON text nests, counted on the raw text (brackets outside strings). */
+export function jsonDepth(raw: string): number {
+  let depth = 0;
+  let max = 0;
+  let inString = false;
+  for (let i = 0; i < raw.length; i++) {
+    const c = raw.charCodeAt(i);
+    if (inString) {
+      if (c === 92 /* \ */) i++;
+      else if (c === 34 /* " */) inString = false;
+    } else if (c === 34) inString = true;
+    else if (c === 123 /* { */ || c === 91 /* [ */) max = Math.max(max, ++depth);
+    else if (c === 125 /* } */ || c === 93 /* ] */) depth--;
+  }
+  return max;
+}
+
+/** Parse a JSON body (empty → `{}`), answering 400 for malformed or too deeply nested JSON. */
 export function parseJsonBody(raw: string): unknown {
   if (raw.trim() === '') return {};
+  if (jsonDepth(raw) > MAX_JSON_DEPTH) {
+    throw new HttpError(
+      400,
+      'Too deeply nested',
+      `JSON nests deeper than ${MAX_JSON_DEPTH} levels`,
+      [{ path: '', message: `nested deeper than ${MAX_JSON_DEPTH} levels` }],
+    );
+  }
   try {
     return JSON.parse(raw);
   } catch (err) {

@@ -1,5 +1,5 @@
 import type { App } from '../app.js';
-import { FlowlineError, ValidationError } from '../errors.js';
+import { FlowlineError, QuotaError, ValidationError } from '../errors.js';
 import { log } from '../log.js';
 import type { StartProblem } from '../start.js';
 import { isRedisUnavailable } from '../store/redis-client.js';
@@ -98,6 +98,19 @@ function toHttpError(err: unknown, req: ApiRequest): HttpError {
   if (err instanceof ValidationError) {
     return new HttpError(422, 'Validation failed', err.message, err.problems);
   }
+  if (err instanceof QuotaError) {
+    return new HttpError(429, err.code, err.message, [], {
+      'retry-after': String(Math.max(1, Math.ceil(err.retryAfterMs / 1000))),
+    });
+  }
+  if (err instanceof FlowlineError && err.code === 'RUN_STATE_UNKNOWN') {
+    log.error({ err, method: req.method, path: req.path }, 'run write interrupted');
+    return new HttpError(
+      503,
+      'Service Unavailable',
+      `${err.message}: look it up (GET /v1/runs) before submitting again, or submit with an Idempotency-Key`,
+    );
+  }
   if (err instanceof FlowlineError) {
     const status = STATUS_OF_CODE[err.code];
     if (status) return new HttpError(status, err.code, err.message);
@@ -106,6 +119,7 @@ function toHttpError(err: unknown, req: ApiRequest): HttpError {
   return new HttpError(
     500,
     'Internal Server Error',
-    'the request could not be completed; it is safe to retry',
+    // Not "safe to retry": a write may have landed before the failure.
+    'the request could not be completed',
   );
 }

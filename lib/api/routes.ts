@@ -1,6 +1,7 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import FindMyWay from 'find-my-way';
 import type { App } from '../app.js';
+import { boundsOf } from '../config.js';
 import { type AdmitRequest, admitRun, fingerprint, newRunId } from '../engine/admit.js';
 import { currentWaits } from '../engine/concurrency.js';
 import { resolveInputs } from '../engine/inputs.js';
@@ -44,6 +45,10 @@ interface RouteEntry {
 }
 
 const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'] as const;
+/** `run_` + a ULID (Crockford base32), as newRunId makes them. */
+const RUN_ID = /^run_[0-9A-HJKMNP-TV-Z]{26}$/;
+/** A stream id within what Redis can step past (`(ms-seq` adds one): ms to 13 digits. */
+const EVENT_ID = /^\d{1,13}-\d{1,15}$/;
 
 export function createRouter() {
   const router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 300 });
@@ -68,6 +73,11 @@ export function createRouter() {
   /** The route for a request, or the 404/405 the catch-all owes (API.md). */
   return (method: string, path: string): { entry: RouteEntry; params: Record<string, string> } => {
     const found = router.find(method as (typeof METHODS)[number], path);
+    const runId = (found?.params as Record<string, string> | undefined)?.runId;
+    // A run id is a key's hash tag: one that is not ours names no run (and `}x` would be CROSSSLOT).
+    if (runId !== undefined && !RUN_ID.test(runId)) {
+      throw new HttpError(404, 'Not Found', `no run '${runId}'`);
+    }
     if (found) {
       return { entry: found.store as RouteEntry, params: found.params as Record<string, string> };
     }
@@ -291,7 +301,8 @@ async function submit(
     key,
     runId: newRunId(),
     fingerprint: fingerprint({ scope, revision: admit.revision, body: parseJsonBody(req.body) }),
-    ttlS: app.config.idempotencyTtlS,
+    // Never past the run's retention: a replay must not re-create an expired run.
+    ttlS: Math.min(app.config.idempotencyTtlS, Math.ceil(boundsOf(app.config).retentionMs / 1000)),
   });
   if (reservation.kind === 'mismatch') {
     throw new HttpError(
@@ -339,7 +350,7 @@ async function listRuns({ app, req, tenant }: RouteContext): Promise<ApiResponse
       { path: 'query.status', message: `must be one of ${[...RUN_STATUSES].join(', ')}` },
     ]);
   }
-  if (cursor !== undefined && !/^run_[0-9A-Z]{26}$/.test(cursor)) {
+  if (cursor !== undefined && !RUN_ID.test(cursor)) {
     throw new HttpError(400, 'Bad query parameter', 'cursor is not one this API gave out', [
       { path: 'query.cursor', message: 'invalid cursor' },
     ]);
@@ -382,7 +393,7 @@ async function getEvents({ app, req, params, tenant }: RouteContext): Promise<Ap
   const runId = params.runId ?? '';
   const limit = limitParam(req.query.limit, 100, 1000);
   const after = req.query.after;
-  if (after !== undefined && !/^\d+-\d+$/.test(after)) {
+  if (after !== undefined && !EVENT_ID.test(after)) {
     throw new HttpError(400, 'Bad query parameter', 'after must be an event id', [
       { path: 'query.after', message: 'must be an event id such as 1700000000000-0' },
     ]);

@@ -2,7 +2,7 @@ import { z } from 'zod';
 import { type PlannedStep, stepList } from '../engine/plan.js';
 import { hasEnded } from '../engine/run-status.js';
 import type { JobTask } from '../queue/message.js';
-import type { Workflow } from '../spec/schema.js';
+import { LIMITS, type Workflow } from '../spec/schema.js';
 import { parseUses } from '../spec/uses.js';
 import { parseJsonBody, validateBody } from './body.js';
 import { type ApiResponse, HttpError, json } from './http.js';
@@ -93,6 +93,15 @@ export async function sendSignal({ app, req, params, tenant }: RouteContext): Pr
     ]);
   }
   const payload = body.payload ?? null;
+  const bytes = Buffer.byteLength(JSON.stringify(payload));
+  if (bytes > LIMITS.signalPayloadBytes) {
+    throw new HttpError(
+      413,
+      'Payload Too Large',
+      `the signal payload is ${bytes} bytes; at most ${LIMITS.signalPayloadBytes} (64 KiB)`,
+      [{ path: 'payload', message: `at most ${LIMITS.signalPayloadBytes} bytes` }],
+    );
+  }
   const out = await app.runs.resolveWait(
     tenant,
     runId,
@@ -106,6 +115,13 @@ export async function sendSignal({ app, req, params, tenant }: RouteContext): Pr
   }
   if (out === 'finished') {
     throw new HttpError(409, 'Run finished', `run '${runId}' has already finished`);
+  }
+  if (out === 'full') {
+    throw new HttpError(
+      429,
+      'Too many kept signals',
+      `run '${runId}' already keeps ${LIMITS.keptSignals} signals no step waits for yet`,
+    );
   }
   if (out !== 'kept') await app.queue.send([out satisfies JobTask]);
   return json(202, { id: runId, signal: name, delivered: out !== 'kept' });

@@ -1,6 +1,7 @@
 import { createHash } from 'node:crypto';
 import { ulid } from 'ulidx';
-import { FlowlineError } from '../errors.js';
+import { BOUNDS_DEFAULTS, type Config } from '../config.js';
+import { FlowlineError, QuotaError } from '../errors.js';
 import { evaluateDeep } from '../expr/index.js';
 import { log } from '../log.js';
 import { recordRunStarted } from '../metrics.js';
@@ -34,6 +35,11 @@ export interface AdmitRequest {
   /** A rerun: the reused jobs' step records (steps hash fields), written with the run. */
   reusedSteps?: Record<string, string>;
 }
+
+/** The bounds admission applies (lib/config.ts); the defaults where a config leaves one out. */
+export type AdmitConfig = Partial<
+  Pick<Config, 'retentionMs' | 'maxRunsInFlight' | 'submitRate' | 'submitBurst'>
+>;
 
 export interface RunSummary {
   id: string;
@@ -82,10 +88,11 @@ export function runSummary(
  * write and the ask leaves a gated run that the reaper asks for.
  */
 export async function admitRun(
-  deps: ConcurrencyDeps & { now?: () => number },
+  deps: ConcurrencyDeps & { now?: () => number; config?: AdmitConfig },
   req: AdmitRequest,
 ): Promise<{ summary: RunSummary; created: boolean }> {
   const now = (deps.now ?? Date.now)();
+  const bounds = { ...BOUNDS_DEFAULTS, ...definedOnly(deps.config ?? {}) };
   const inputs = resolveInputs(req.spec, req.inputs);
   // An API (or CLI) run hands its inputs to `trigger.payload`, as GitHub's workflow_dispatch
   // event and KB Labs do (KB Labs specs read `trigger.payload.name`).
@@ -122,59 +129,117 @@ export async function admitRun(
     pending: String(pending),
     failed: '0',
     dispatch: String(queued.length),
+    // Read by the script that ends the run (shared.ts endRun): how long its keys stay.
+    retainMs: String(bounds.retentionMs),
     ...(req.spec.timeoutMs ? { timeoutAt: String(now + req.spec.timeoutMs) } : {}),
     ...(req.parentRunId ? { parentRunId: req.parentRunId } : {}),
     ...(req.rerunOf ? { rerunOf: req.rerunOf } : {}),
     ...(gate ? { gate: gate.group } : {}),
   };
-  const created = await deps.runs.createRun({
-    tenant: req.tenant,
-    runId,
-    createdAt: now,
-    runFields,
-    jobFields: fields,
-    queued,
-    ...(req.reuse && req.reuse.size > 0
-      ? {
-          reused: {
-            stepFields: req.reusedSteps ?? {},
-            jobs: [...req.reuse.keys()],
-            from: req.rerunOf ?? '',
-          },
-        }
-      : {}),
-  });
+  // A given id may name a run admitted before (a replayed key, a repeated cron fire):
+  // it is answered as it is, without counting against quotas again.
   const send = () =>
     sendFirstJobs(deps, req.tenant, runId, firstTasks(req.tenant, runId, queued, plan), gate, now);
-  if (!created) {
-    const existing = await deps.runs.runFields(
-      req.tenant,
-      [runId],
-      ['workflow', 'revision', 'status', 'createdAt'],
-    );
-    const [workflow, revision, status, at] = existing[0] ?? [];
-    if (!workflow) throw new FlowlineError('INTERNAL', `run ${runId} vanished during admission`);
-    // The first admission may have crashed before its send; a stale re-send is dropped at claim.
-    if (status === 'queued') await send();
-    return {
-      summary: runSummary(
+  const existing = req.runId ? await existingRun(deps, req.tenant, runId) : undefined;
+  if (existing) return answerExisting(existing, send);
+  const admission = await deps.runs
+    .createRun(
+      {
+        tenant: req.tenant,
         runId,
-        workflow,
-        Number(revision),
-        status ?? 'queued',
-        new Date(Number(at)).toISOString(),
-      ),
-      created: false,
-    };
+        createdAt: now,
+        runFields,
+        jobFields: fields,
+        queued,
+        ...(req.reuse && req.reuse.size > 0
+          ? {
+              reused: {
+                stepFields: req.reusedSteps ?? {},
+                jobs: [...req.reuse.keys()],
+                from: req.rerunOf ?? '',
+              },
+            }
+          : {}),
+      },
+      {
+        retentionMs: bounds.retentionMs,
+        // Child runs are bounded by their tree (FLOWLINE_MAX_DESCENDANTS), not the tenant's rate.
+        ...(req.parentRunId
+          ? {}
+          : {
+              maxRunsInFlight: bounds.maxRunsInFlight,
+              rate: { perSecond: bounds.submitRate, burst: bounds.submitBurst },
+            }),
+      },
+    )
+    .catch((err: unknown) => {
+      // The run may have been written before the failure: whoever asked must not retry blindly.
+      throw new FlowlineError('RUN_STATE_UNKNOWN', `run ${runId} may have been created`, {
+        cause: err,
+      });
+    });
+  if (admission.kind === 'rate-limited') {
+    throw new QuotaError(
+      'RATE_LIMITED',
+      `tenant '${req.tenant}' starts runs faster than ${bounds.submitRate}/s`,
+      admission.retryAfterMs,
+    );
   }
-  await send();
+  if (admission.kind === 'over-quota') {
+    throw new QuotaError(
+      'QUOTA_EXCEEDED',
+      `tenant '${req.tenant}' has ${admission.live} runs in flight; at most ${bounds.maxRunsInFlight}`,
+      IN_FLIGHT_RETRY_MS,
+    );
+  }
+  const summary = runSummary(runId, req.spec.name, req.revision, 'queued', createdAt);
+  if (admission.kind === 'existed') {
+    // A concurrent admission of the same id won the race.
+    const again = await existingRun(deps, req.tenant, runId);
+    if (again) return answerExisting(again, send);
+  }
+  await send().catch((err: unknown) => {
+    throw new FlowlineError('RUN_STATE_UNKNOWN', `run ${runId} was created`, { cause: err });
+  });
   recordRunStarted();
-  return {
-    summary: runSummary(runId, req.spec.name, req.revision, 'queued', createdAt),
-    created: true,
-  };
+  return { summary, created: true };
 }
 
+/** How long a tenant over its runs-in-flight quota is asked to wait: runs end on their own time. */
+const IN_FLIGHT_RETRY_MS = 10_000;
+
+const definedOnly = <T extends object>(o: T): Partial<T> =>
+  Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
+
+/** The summary and status of a run already written under this id, or undefined. */
+async function existingRun(
+  deps: ConcurrencyDeps,
+  tenant: string,
+  runId: string,
+): Promise<{ summary: RunSummary; status: string } | undefined> {
+  const [workflow, revision, status, at] =
+    (
+      await deps.runs.runFields(tenant, [runId], ['workflow', 'revision', 'status', 'createdAt'])
+    )[0] ?? [];
+  if (!workflow) return undefined;
+  const summary = runSummary(
+    runId,
+    workflow,
+    Number(revision),
+    status ?? 'queued',
+    new Date(Number(at)).toISOString(),
+  );
+  return { summary, status: status ?? 'queued' };
+}
+
+/** The first admission may have crashed before its send; a stale re-send is dropped at claim. */
+async function answerExisting(
+  existing: { summary: RunSummary; status: string },
+  send: () => Promise<void>,
+): Promise<{ summary: RunSummary; created: false }> {
+  if (existing.status === 'queued') await send();
+  return { summary: existing.summary, created: false };
+}
 /** Send a new run's first jobs, once it holds its concurrency slot if it needs one. */
 async function sendFirstJobs(
   deps: ConcurrencyDeps,

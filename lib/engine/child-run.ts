@@ -1,8 +1,9 @@
+import { BOUNDS_DEFAULTS, type Config } from '../config.js';
 import { type ErrorRecord, toErrorRecord } from '../errors.js';
 import type { JobTask } from '../queue/message.js';
 import { isPlainObject } from '../steps/executor.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
-import { admitRun, type Trigger } from './admit.js';
+import { type AdmitConfig, admitRun, type Trigger } from './admit.js';
 import type { ConcurrencyDeps } from './concurrency.js';
 import { wakeParent } from './run-finished.js';
 import { hasEnded } from './run-status.js';
@@ -11,7 +12,10 @@ import type { Suspension } from './waits.js';
 /** SPEC.md limits: child workflows nest at most this deep. */
 export const MAX_CHILD_DEPTH = 5;
 
-export type ChildDeps = ConcurrencyDeps & { workflows: WorkflowStore };
+export type ChildDeps = ConcurrencyDeps & {
+  workflows: WorkflowStore;
+  config?: AdmitConfig & Partial<Pick<Config, 'maxDescendants'>>;
+};
 
 export type ChildStep =
   | { kind: 'done'; outputs: Record<string, unknown> }
@@ -24,16 +28,24 @@ export function depthOf(trigger: Trigger): number {
   return Number(trigger.payload.depth ?? 1);
 }
 
+/** The root of a child run's tree (its trigger says); undefined for a top-level run. */
+function rootOf(trigger: Trigger): string | undefined {
+  if (trigger.type !== 'workflow' || !isPlainObject(trigger.payload)) return undefined;
+  const root = trigger.payload.rootRunId ?? trigger.payload.parentRunId;
+  return typeof root === 'string' ? root : undefined;
+}
+
 /** A finished child, as the parent's resolution records it → the step's ending. */
 export function childOutcome(runId: string, resolution: Record<string, unknown>): ChildStep {
   const outputs = isPlainObject(resolution.outputs) ? resolution.outputs : {};
   if (resolution.status === 'succeeded') return { kind: 'done', outputs };
   const cause = isPlainObject(resolution.error) ? String(resolution.error.message ?? '') : '';
+  const tooLarge = isPlainObject(resolution.error) && resolution.error.code === 'OUTPUT_TOO_LARGE';
   return {
     kind: 'fail',
     outputs: { runId },
     error: {
-      code: 'STEP_FAILED',
+      code: tooLarge ? 'OUTPUT_TOO_LARGE' : 'STEP_FAILED',
       message: `child run ${runId} ${String(resolution.status)}${cause ? `: ${cause}` : ''}`,
     },
   };
@@ -63,6 +75,17 @@ export async function startChild(
   const { tenant, runId } = parent.task;
   const latest = await deps.workflows.latest(tenant, name);
   if (!latest) return fail(`no workflow '${name}' is registered`);
+  const root = rootOf(parent.trigger) ?? runId;
+  const max = deps.config?.maxDescendants ?? BOUNDS_DEFAULTS.maxDescendants;
+  if (!(await deps.runs.countDescendant(tenant, root, childRunId, max))) {
+    return {
+      kind: 'fail',
+      error: {
+        code: 'QUOTA_EXCEEDED',
+        message: `run ${root} and its descendants have created ${max} runs (FLOWLINE_MAX_DESCENDANTS)`,
+      },
+    };
+  }
   try {
     await admitRun(
       { ...deps, now: () => now },
@@ -76,6 +99,7 @@ export async function startChild(
           actor: runId,
           payload: {
             parentRunId: runId,
+            rootRunId: root,
             job: parent.task.jobKey,
             step: parent.stepKey,
             depth,

@@ -58,7 +58,15 @@ export interface ExecuteDeps {
   secrets: SecretsProvider;
   /** The executor of `lambda:` steps; without one they fail INTERNAL. */
   lambdaSteps?: StepExecutor;
-  config: Pick<Config, 'leaseMs' | 'capabilities' | 'safetyMarginMs' | 'minStepBudgetMs'>;
+  config: Pick<
+    Config,
+    | 'leaseMs'
+    | 'capabilities'
+    | 'safetyMarginMs'
+    | 'minStepBudgetMs'
+    | 'retentionMs'
+    | 'maxDescendants'
+  >;
   now?: () => number;
 }
 

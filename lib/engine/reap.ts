@@ -1,9 +1,11 @@
+import { decodeTime } from 'ulidx';
 import { type JobTask, withPriority } from '../queue/message.js';
 import { hasEnded } from './run-status.js';
 
 /** What the reaper does about one run; decided purely from its hashes. */
 export type ReapAction =
   | { kind: 'forget' }
+  | { kind: 'half-written' }
   | { kind: 'timeout' }
   | { kind: 'resend'; task: JobTask }
   | { kind: 'expire'; jobKey: string; fence: string; attempt: number }
@@ -11,7 +13,9 @@ export type ReapAction =
 
 /**
  * Decide what a run needs from the schedule tick:
- * - finished (or gone): forget it from the active index;
+ * - finished (or gone, past a grace period): forget it from the active index;
+ * - a run hash without jobs (a create script that failed after its first write),
+ *   past the grace period: end it failed;
  * - past its `timeoutMs`: time it out (once: not while a cancel is under way);
  * - a job queued with no claim for `requeueAfterMs` (a lost send, or a crash between
  *   commit and send): send its task again — the dispatch token drops a duplicate;
@@ -30,7 +34,14 @@ export function decideReap(
   now: number,
   requeueAfterMs: number,
 ): ReapAction[] {
-  if (!run.status || hasEnded(run.status)) return [{ kind: 'forget' }];
+  // Admission writes the indexes before the run (run-store.ts createRun): a run not
+  // (fully) there may still be being written, until the grace period has passed.
+  const settled = createdAt(ref.runId) + requeueAfterMs < now;
+  if (!run.status) return settled ? [{ kind: 'forget' }] : [];
+  if (hasEnded(run.status)) return [{ kind: 'forget' }];
+  if (!Object.keys(jobs).some((f) => f.startsWith('status:'))) {
+    return settled ? [{ kind: 'half-written' }] : [];
+  }
   const actions: ReapAction[] = [];
   if (run.timeoutAt && Number(run.timeoutAt) < now && !run.cancelRequested)
     actions.push({ kind: 'timeout' });
@@ -60,6 +71,15 @@ export function decideReap(
     }
   }
   return actions;
+}
+
+/** When a run id was made (ULID time); 0 for an id that is not one. */
+function createdAt(runId: string): number {
+  try {
+    return decodeTime(runId.slice('run_'.length));
+  } catch {
+    return 0;
+  }
 }
 
 /** The task that claims the job now: its current dispatch token. */

@@ -104,19 +104,24 @@ async function apply(
       if (granted) report.woken++;
       return;
     }
+    case 'half-written':
     case 'timeout': {
-      const error = JSON.stringify({ code: 'TIMEOUT', message: 'the run exceeded its timeoutMs' });
+      const error = JSON.stringify(
+        action.kind === 'timeout'
+          ? { code: 'TIMEOUT', message: 'the run exceeded its timeoutMs' }
+          : { code: 'INTERNAL', message: 'the run was only partly written at admission' },
+      );
       const out = await app.runs.cancelRun(ref.tenant, ref.runId, now, {
         finalStatus: 'failed',
         error,
-        reason: 'timeout',
+        reason: action.kind,
       });
       if (out.kind === 'cancelling' && out.runStatus) {
         recordRunEnded(out.runStatus);
         await runFinished(app, ref.tenant, ref.runId, now);
       }
-      report.timedOut++;
-      log.warn({ runId: ref.runId }, 'run timed out');
+      if (action.kind === 'timeout') report.timedOut++;
+      log.warn({ runId: ref.runId, reason: action.kind }, 'run ended failed by the reaper');
       return;
     }
     case 'resend':

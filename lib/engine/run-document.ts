@@ -1,6 +1,6 @@
 import type { ErrorRecord } from '../errors.js';
 import { evaluateDeep } from '../expr/index.js';
-import type { Workflow } from '../spec/schema.js';
+import { LIMITS, type Workflow } from '../spec/schema.js';
 import type { RunSnapshot } from '../store/run-store.js';
 import { memberOf, type WaitingFor } from './concurrency.js';
 import type { StepRecord } from './execute-job.js';
@@ -33,8 +33,20 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
     const job = spec.jobs[planned.name];
     const stepDocs = job
       ? stepList(job).flatMap((ps): StepRecord[] => {
-          const record = json<StepRecord | null>(steps[`${key}#${ps.index}`], null);
-          if (record) return [record];
+          const record = json<Partial<StepRecord> | null>(steps[`${key}#${ps.index}`], null);
+          // A finished run's records are lean (shared.ts endRun): the plan has the rest.
+          if (record) {
+            return [
+              {
+                id: ps.key,
+                ...(ps.step.name ? { name: ps.step.name } : {}),
+                uses: ps.step.uses,
+                outputs: {},
+                error: null,
+                ...record,
+              } as StepRecord,
+            ];
+          }
           // Hooks appear only once they ran; plain steps always show.
           if (ps.hook) return [];
           return [
@@ -70,6 +82,10 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
     };
   }
 
+  const outputs =
+    status === 'succeeded'
+      ? boundedOutputs(workflowOutputs(spec, plan, states))
+      : { ok: {} as Record<string, unknown> };
   return {
     id: run.id,
     workflow: run.workflow,
@@ -78,11 +94,12 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
     status,
     trigger: json(run.trigger, {}),
     inputs: json(run.inputs, {}),
-    outputs: status === 'succeeded' ? workflowOutputs(spec, plan, states) : {},
-    error: runError(run),
+    outputs: 'ok' in outputs ? outputs.ok : {},
+    error: ('ok' in outputs ? runError(run) : outputs.tooLarge) as ErrorRecord | null,
     createdAt: iso(run.createdAt),
     startedAt: iso(run.startedAt),
     finishedAt: iso(run.finishedAt),
+    expiresAt: iso(run.expiresAt),
     parentRunId: run.parentRunId ?? null,
     rerunOf: run.rerunOf ?? null,
     // Who holds the slot and the place in line change by the moment: `waits` has them.
@@ -125,6 +142,20 @@ function runError(
     code: 'JOB_FAILED',
     job: run.failedJob,
     message: cause?.message ?? `job ${run.failedJob} failed`,
+  };
+}
+
+/** SPEC.md limits: workflow outputs past 256 KiB are refused (the run keeps its status). */
+function boundedOutputs(
+  outputs: Record<string, unknown>,
+): { ok: Record<string, unknown> } | { tooLarge: ErrorRecord } {
+  const bytes = Buffer.byteLength(JSON.stringify(outputs), 'utf8');
+  if (bytes <= LIMITS.outputBytes) return { ok: outputs };
+  return {
+    tooLarge: {
+      code: 'OUTPUT_TOO_LARGE',
+      message: `workflow outputs are ${bytes} bytes; at most ${LIMITS.outputBytes} (256 KiB)`,
+    },
   };
 }
 

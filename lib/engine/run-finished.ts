@@ -52,7 +52,12 @@ export async function wakeParent(
     tenant,
     parentRunId,
     { kind: 'workflow', key: runId },
-    { status: doc.status, outputs: doc.outputs, error: doc.error },
+    // Outputs over the limit fail the parent's step (the document shows them as an error).
+    {
+      status: doc.error?.code === 'OUTPUT_TOO_LARGE' ? 'failed' : doc.status,
+      outputs: doc.outputs,
+      error: doc.error,
+    },
     { type: '', data: {} },
     now,
   );

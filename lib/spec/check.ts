@@ -26,11 +26,19 @@ export function checkSpec(spec: Workflow): FieldProblem[] {
   const problems: FieldProblem[] = [];
   checkNeeds(spec, problems);
   checkCycles(spec, problems);
+  let instances = 0;
   for (const [name, job] of Object.entries(spec.jobs)) {
     const base = joinPath('jobs', name);
     checkStepIds(job, base, problems);
     if (job.strategy)
-      checkMatrix(job.strategy.matrix, joinPath(base, 'strategy', 'matrix'), problems);
+      instances += checkMatrix(job.strategy.matrix, joinPath(base, 'strategy', 'matrix'), problems);
+    else instances += 1;
+  }
+  if (instances > LIMITS.jobInstances) {
+    problems.push({
+      path: 'jobs',
+      message: `${instances} job instances after matrix expansion; at most ${LIMITS.jobInstances} per run`,
+    });
   }
   checkExpressions(spec, problems);
   return problems;
@@ -136,7 +144,7 @@ function checkMatrix(
   matrix: NonNullable<Job['strategy']>['matrix'],
   path: string,
   problems: FieldProblem[],
-): void {
+): number {
   const axes = Object.keys(matrix).filter((k) => k !== 'include' && k !== 'exclude');
   (matrix.exclude ?? []).forEach((entry, i) => {
     for (const key of Object.keys(entry as object)) {
@@ -156,12 +164,13 @@ function checkMatrix(
       path,
       message: `matrix has ${raw} combinations before exclude; at most ${max}`,
     });
-    return;
+    return 0;
   }
   const size = expandMatrix(matrix).length;
   if (size > max)
     problems.push({ path, message: `matrix has ${size} combinations; at most ${max}` });
   if (size === 0) problems.push({ path, message: 'matrix has no combinations' });
+  return size;
 }
 
 // ---------------------------------------------------------------------------- expressions

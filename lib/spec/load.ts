@@ -72,9 +72,12 @@ function fail(problems: FieldProblem[], lineOf: LineOf | undefined): never {
   throw new ValidationError(`invalid workflow spec: ${head}${more}`, located);
 }
 
-function tooLarge(bytes: number): never {
+function tooLarge(bytes: number, when = ''): never {
   throw new ValidationError(`invalid workflow spec: larger than ${LIMITS.specBytes} bytes`, [
-    { path: '', message: `spec is ${bytes} bytes; at most ${LIMITS.specBytes} (256 KiB)` },
+    {
+      path: '',
+      message: `spec is ${bytes} bytes${when ? ` ${when}` : ''}; at most ${LIMITS.specBytes} (256 KiB)`,
+    },
   ]);
 }
 
@@ -134,6 +137,9 @@ function fromYaml(text: string): { value: unknown; lineOf: LineOf } {
   } catch (err) {
     fail([{ path: '', message: `invalid YAML: ${(err as Error).message}` }], undefined);
   }
+  // The limit holds for what the aliases expand to, not only for the text.
+  const expanded = Buffer.byteLength(JSON.stringify(value) ?? '', 'utf8');
+  if (expanded > LIMITS.specBytes) tooLarge(expanded, 'after YAML aliases expand');
   return { value, lineOf: yamlLineOf(doc, counter) };
 }
 

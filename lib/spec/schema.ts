@@ -13,7 +13,14 @@ export const LIMITS = {
   jobs: 200,
   stepsPerJob: 100,
   matrixEntries: 256,
+  /** Job instances per run, after matrix expansion. */
+  jobInstances: 1_000,
   expressionBytes: 4 * 1024,
+  /** Workflow outputs, and a child run's outputs as its parent's step receives them. */
+  outputBytes: 256 * 1024,
+  signalPayloadBytes: 64 * 1024,
+  /** Signals kept for steps not yet waiting, per run. */
+  keptSignals: 100,
 } as const;
 
 export const WORKFLOW_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;

@@ -17,7 +17,23 @@ export interface RunKeys {
   groups: string;
   /** Set: run ids of the child runs its `workflow:` steps started. */
   children: string;
+  /** Hash: signals kept for steps not yet waiting, `<name>#<n>` → payload, `head:`/`tail:<name>`. */
+  signals: string;
+  /** Set (on a root run): every run its tree created, for the descendants quota. */
+  tree: string;
 }
+
+/** The suffixes of `runKeys`: the run-ending script expires every one of them (retention). */
+export const RUN_KEY_SUFFIXES = [
+  'run',
+  'jobs',
+  'steps',
+  'events',
+  'groups',
+  'children',
+  'signals',
+  'tree',
+] as const;
 
 export function runKeys(prefix: string, tenant: string, runId: string): RunKeys {
   const base = `${prefix}:${tenant}:{${runId}}`;
@@ -28,6 +44,8 @@ export function runKeys(prefix: string, tenant: string, runId: string): RunKeys 
     events: `${base}:events`,
     groups: `${base}:groups`,
     children: `${base}:children`,
+    signals: `${base}:signals`,
+    tree: `${base}:tree`,
   };
 }
 
@@ -37,6 +55,10 @@ export function tenantKeys(prefix: string, tenant: string) {
   return {
     /** Sorted set: runIds by creation time (newest-first listing). */
     runs: `${base}:runs`,
+    /** Sorted set: runIds not yet finished, by creation time (runs-in-flight quota). */
+    live: `${base}:live`,
+    /** Hash: the submit-rate token bucket (`tokens`, `at`). */
+    submitBucket: `${base}:bucket`,
     /** Set: registered workflow names. */
     workflows: `${base}:workflows`,
     /** Hash: `latest` → revision number, `rev:<n>` → revision JSON. */

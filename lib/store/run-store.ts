@@ -1,5 +1,7 @@
 import { randomUUID } from 'node:crypto';
+import { ulid } from 'ulidx';
 import { type JobTask, withPriority } from '../queue/message.js';
+import { LIMITS } from '../spec/schema.js';
 import { allShards, globalKeys, runKeys, shardOf, tenantKeys } from './keys.js';
 import type { ScriptRedis } from './scripts.js';
 
@@ -14,6 +16,18 @@ export interface NewRun {
   /** A rerun: the step records and keys of the jobs it reuses, and where they come from. */
   reused?: { stepFields: Record<string, string>; jobs: string[]; from: string };
 }
+
+/** The tenant's side of a new run (admitTenant): quota and rate ('' none), run-list trim age. */
+export interface TenantAdmission {
+  maxRunsInFlight?: number;
+  rate?: { perSecond: number; burst: number };
+  retentionMs: number;
+}
+
+export type Admission =
+  | { kind: 'created' | 'existed' }
+  | { kind: 'rate-limited'; retryAfterMs: number }
+  | { kind: 'over-quota'; live: number };
 
 export type ClaimResult =
   | {
@@ -126,35 +140,66 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
 
   return {
     /**
-     * Indexes first, then the run: a crash between leaves index entries that reads
-     * skip and the reaper forgets. The indexes are other slots, so not in the script.
+     * Admission is three slots (Redis Cluster), written in this order, each only
+     * once the one before it answered: the reaper's worklist, the tenant's quota
+     * and indexes, the run. A failure before the run leaves index entries that
+     * listings skip and the reaper forgets (reap.ts: a run id it cannot read, once
+     * older than a grace period); never a run that nothing indexes.
      */
-    async createRun(run: NewRun): Promise<boolean> {
+    async createRun(run: NewRun, tenant: TenantAdmission): Promise<Admission> {
       const k = keysOf(run.tenant, run.runId);
-      const [, , created] = await Promise.all([
-        redis.zadd(
-          globalKeys(prefix).activeRuns(shardOf(run.runId)),
-          'NX',
-          run.createdAt,
-          `${run.tenant}/${run.runId}`,
-        ),
+      const member = `${run.tenant}/${run.runId}`;
+      await redis.zadd(
+        globalKeys(prefix).activeRuns(shardOf(run.runId)),
+        'NX',
+        run.createdAt,
+        member,
+      );
+      const t = tenantKeys(prefix, run.tenant);
+      const [code, detail] = (await redis.admitTenant(
+        t.live,
+        t.runs,
+        t.submitBucket,
+        run.createdAt,
+        run.runId,
+        tenant.maxRunsInFlight ?? '',
+        tenant.rate?.perSecond ?? '',
+        tenant.rate?.burst ?? '',
         // Score 0 for all: run ids are ULIDs, so lexical order is creation order.
-        redis.zadd(tenantKeys(prefix, run.tenant).runs, 'NX', 0, run.runId),
-        redis.createRun(
-          k.run,
-          k.jobs,
-          k.events,
-          k.steps,
-          run.createdAt,
-          JSON.stringify(run.runFields),
-          JSON.stringify(run.jobFields),
-          JSON.stringify(run.queued),
-          JSON.stringify(run.reused?.stepFields ?? {}),
-          JSON.stringify(run.reused?.jobs ?? []),
-          JSON.stringify({ reused: true, from: run.reused?.from ?? '' }),
-        ),
-      ]);
-      return created === 1;
+        `run_${ulid(Math.max(0, run.createdAt - tenant.retentionMs)).slice(0, 10)}`,
+      )) as [number, number];
+      if (code !== 1) {
+        // Refused: the worklist entry goes now rather than at the reaper's grace.
+        await redis.zrem(globalKeys(prefix).activeRuns(shardOf(run.runId)), member);
+        return code === -1
+          ? { kind: 'rate-limited', retryAfterMs: detail }
+          : { kind: 'over-quota', live: detail };
+      }
+      const created = await redis.createRun(
+        k.run,
+        k.jobs,
+        k.events,
+        k.steps,
+        run.createdAt,
+        JSON.stringify(run.runFields),
+        JSON.stringify(run.jobFields),
+        JSON.stringify(run.queued),
+        JSON.stringify(run.reused?.stepFields ?? {}),
+        JSON.stringify(run.reused?.jobs ?? []),
+        JSON.stringify({ reused: true, from: run.reused?.from ?? '' }),
+      );
+      return { kind: created === 1 ? 'created' : 'existed' };
+    },
+
+    /** Count a child run against its root's tree; false when the tree is full. */
+    async countDescendant(
+      tenant: string,
+      rootRunId: string,
+      childRunId: string,
+      max: number,
+    ): Promise<boolean> {
+      const root = keysOf(tenant, rootRunId);
+      return (await redis.countDescendant(root.run, root.tree, childRunId, max)) === 1;
     },
 
     async claimJob(task: JobTask, now: number, leaseMs: number): Promise<ClaimResult> {
@@ -361,8 +406,9 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       return { kind: 'cancelling', runStatus, running };
     },
 
-    /** The run ended: drop it from the reaper's worklist. */
+    /** The run ended: drop it from the tenant's live runs, then from the reaper's worklist. */
     async forgetActive(tenant: string, runId: string): Promise<void> {
+      await redis.zrem(tenantKeys(prefix, tenant).live, runId);
       await redis.zrem(globalKeys(prefix).activeRuns(shardOf(runId)), `${tenant}/${runId}`);
     },
 
@@ -497,6 +543,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         k.run,
         k.jobs,
         k.events,
+        k.signals,
         now,
         task.jobKey,
         fence,
@@ -525,20 +572,23 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       resolution: unknown,
       event: { type: string; data: unknown },
       now: number,
-    ): Promise<JobTask | 'kept' | 'missing' | 'finished' | 'not-waiting'> {
+    ): Promise<JobTask | 'kept' | 'missing' | 'finished' | 'not-waiting' | 'full'> {
       const k = keysOf(tenant, runId);
       const reply = await redis.resolveWait(
         k.run,
         k.jobs,
         k.events,
+        k.signals,
         now,
         wait.kind,
         wait.key,
         JSON.stringify(resolution),
         event.type,
         JSON.stringify(event.data),
+        LIMITS.keptSignals,
       );
       if (reply === -1) return 'missing';
+      if (reply === -4) return 'full';
       if (reply === -2) return 'finished';
       if (reply === -3) return 'not-waiting';
       const [code, jobKey, attempt, token, priority] = reply as [
@@ -622,8 +672,14 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       after: string | undefined,
       limit: number,
     ): Promise<RunEvent[]> {
+      const k = keysOf(tenant, runId);
       const start = after ? `(${after}` : '-';
-      const entries = await redis.xrange(keysOf(tenant, runId).events, start, '+', 'COUNT', limit);
+      const [entries, archived] = await Promise.all([
+        redis.xrange(k.events, start, '+', 'COUNT', limit),
+        // A finished run's events: archived in one field when it ended (shared.ts endRun).
+        redis.hget(k.run, 'eventLog'),
+      ]);
+      if (archived) return archivedEvents(archived, after, limit);
       return entries.map(([id, flat]) => {
         const fields: Record<string, string> = {};
         for (let i = 0; i < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
@@ -634,3 +690,41 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
 }
 
 export type RunStore = ReturnType<typeof createRunStore>;
+
+/** Stream ids `<ms>-<seq>` in order. */
+function idAfter(id: string, after: string): boolean {
+  const [ms = 0, seq = 0] = id.split('-').map(Number);
+  const [ams = 0, aseq = 0] = after.split('-').map(Number);
+  return ms > ams || (ms === ams && seq > aseq);
+}
+
+/** The rows of an archived event log (shared.ts endRun): `[id, type, at offset, job, step, data]`. */
+function archivedRows(archived: string): string[][] {
+  if (archived.startsWith('[')) return JSON.parse(archived) as string[][];
+  let prevMs = 0;
+  return archived.split('\x1e').map((row) => {
+    const [delta = '', ...fields] = row.split('\x1f');
+    const dash = delta.indexOf('-');
+    prevMs += Number(delta.slice(0, dash));
+    return [`${prevMs}${delta.slice(dash)}`, ...fields];
+  });
+}
+
+function archivedEvents(archived: string, after: string | undefined, limit: number): RunEvent[] {
+  const out: RunEvent[] = [];
+  for (const [id = '', type = '', at = '', job = '', step = '', data = ''] of archivedRows(
+    archived,
+  )) {
+    if (after !== undefined && !idAfter(id, after)) continue;
+    const fields: Record<string, string> = {
+      type,
+      at: at && String(Number.parseInt(id, 10) + Number(at)),
+    };
+    if (job) fields.job = job;
+    if (step) fields.step = step;
+    if (data) fields.data = data;
+    out.push({ id, fields });
+    if (out.length === limit) break;
+  }
+  return out;
+}

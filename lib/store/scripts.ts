@@ -1,7 +1,9 @@
 import acquireSlot from './lua/acquire-slot.js';
+import admitTenant from './lua/admit-tenant.js';
 import cancelRun from './lua/cancel-run.js';
 import claimJob from './lua/claim-job.js';
 import commitStep from './lua/commit-step.js';
+import countDescendant from './lua/count-descendant.js';
 import createRun from './lua/create-run.js';
 import finishJob from './lua/finish-job.js';
 import registerWorkflow from './lua/register-workflow.js';
@@ -33,13 +35,15 @@ const scripts = {
   requeueJob: { numberOfKeys: 3, lua: requeueJob },
   renewLease: { numberOfKeys: 2, lua: renewLease },
   cancelRun: { numberOfKeys: 3, lua: cancelRun },
-  suspendJob: { numberOfKeys: 3, lua: suspendJob },
-  resolveWait: { numberOfKeys: 3, lua: resolveWait },
+  suspendJob: { numberOfKeys: 4, lua: suspendJob },
+  resolveWait: { numberOfKeys: 4, lua: resolveWait },
   wakeJob: { numberOfKeys: 3, lua: wakeJob },
   ungateRun: { numberOfKeys: 2, lua: ungateRun },
   acquireSlot: { numberOfKeys: 3, lua: acquireSlot },
   releaseSlot: { numberOfKeys: 4, lua: releaseSlot },
   registerWorkflow: { numberOfKeys: 2, lua: registerWorkflow },
+  admitTenant: { numberOfKeys: 3, lua: admitTenant },
+  countDescendant: { numberOfKeys: 2, lua: countDescendant },
 } as const;
 
 type ScriptName = keyof typeof scripts;

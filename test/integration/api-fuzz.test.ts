@@ -2,7 +2,7 @@ import { beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../lib/api/handle.js';
 import type { ApiRequest, ApiResponse } from '../../lib/api/http.js';
 import type { App } from '../../lib/app.js';
-import { startTestApp } from '../support/engine.js';
+import { runUntilFinished, startTestApp } from '../support/engine.js';
 
 /** Small seeded PRNG (mulberry32) so a failure reproduces. */
 function rng(seed: number) {
@@ -211,3 +211,97 @@ const AUTHORIZATIONS = [
   `Bearer ${'k'.repeat(10_000)}`,
   'Basic dGVzdC1rZXktYWNtZQ==',
 ];
+
+describe('the API under bounds-breaking input (issue 9)', () => {
+  it('deep nesting, huge aliases, cursor and id garbage are 4xx; a normal run still succeeds', async () => {
+    const app = await startTestApp();
+    const handle = createApi(app);
+    const auth = { authorization: 'Bearer test-key-acme', 'content-type': 'application/json' };
+    const req = (method: string, path: string, body = '', extra = {}, query = {}): ApiRequest => ({
+      method,
+      path,
+      headers: { ...auth, ...extra },
+      query,
+      body,
+    });
+    const deep = (n: number) => `${'['.repeat(n)}${']'.repeat(n)}`;
+    const deepObj = (n: number) => `${'{"a":'.repeat(n)}1${'}'.repeat(n)}`;
+    const laughs = [
+      'name: laughs',
+      'on: { manual: true }',
+      'a: &a ["lol","lol","lol","lol","lol","lol","lol","lol","lol","lol"]',
+      ...'bcdefghi'.split('').map((c, i) => {
+        const prev = 'abcdefghi'[i] as string;
+        return `${c}: &${c} [${Array.from({ length: 10 }, () => `*${prev}`).join(',')}]`;
+      }),
+      'jobs: { a: { steps: [{ uses: action:noop }] } }',
+    ].join('\n');
+    const wide = `name: wide\non: { manual: true }\nx: &x "${'y'.repeat(60_000)}"\njobs:\n  a: { steps: [{ uses: action:echo, with: { v: [*x, *x, *x, *x, *x] } }] }\n`;
+    // A live run that waits for a signal: garbage aimed at it reaches Redis, not a 404.
+    const waiting = await handle(
+      req(
+        'POST',
+        '/v1/runs',
+        JSON.stringify({
+          spec: 'name: waits\non: { manual: true }\njobs:\n  gate: { steps: [{ uses: approval }] }\n  j: { needs: [gate], steps: [{ uses: signal, with: { name: go } }] }\n',
+        }),
+      ),
+    );
+    expect(waiting.status).toBe(202);
+    const run = (waiting.body as { id: string }).id;
+    const okSpec =
+      'name: ok\non: { manual: true }\njobs: { a: { steps: [{ uses: action:noop }] } }\n';
+    const cases: ApiRequest[] = [
+      req('POST', '/v1/runs', `{"spec":${JSON.stringify(okSpec)},"inputs":{"a":${deep(5_000)}}}`, {
+        'idempotency-key': 'deep-1',
+      }),
+      req('POST', '/v1/runs', `{"spec":${JSON.stringify(okSpec)},"inputs":{"a":${deep(5_000)}}}`),
+      req('POST', '/v1/runs', `{"spec":"x","inputs":{"a":${deep(5_000)}}}`),
+      req('POST', '/v1/runs', `{"spec":"x","inputs":${deepObj(70)}}`),
+      req('POST', '/v1/runs', deep(200_000)),
+      req('POST', `/v1/runs/${run}/rerun`, `{"inputs":${deepObj(1_000)}}`),
+      req('POST', `/v1/runs/${run}/signals/go`, `{"payload":${deep(10_000)}}`),
+      req('POST', '/v1/hooks/acme/x', deep(10_000), { 'x-flowline-signature': 'sha256=00' }),
+      req('PUT', '/v1/workflows/laughs', laughs, { 'content-type': 'application/yaml' }),
+      req('PUT', '/v1/workflows/wide', wide, { 'content-type': 'application/yaml' }),
+      req('POST', '/v1/runs', JSON.stringify({ spec: laughs })),
+      req(
+        'GET',
+        `/v1/runs/${run}/events`,
+        '',
+        {},
+        { after: '18446744073709551615-18446744073709551615' },
+      ),
+      req('GET', `/v1/runs/${run}/events`, '', {}, { after: '99999999999999999999-0' }),
+      req('GET', `/v1/runs/${run}/events`, '', {}, { after: '-1' }),
+      ...['}x', '{x', '%7Dx', 'run_', `${run}}`, 'x'.repeat(300)].flatMap((id) => [
+        req('GET', `/v1/runs/${id}`),
+        req('GET', `/v1/runs/${id}/events`),
+        req('POST', `/v1/runs/${id}/cancel`, '{}'),
+        req('POST', `/v1/runs/${id}/signals/go`, '{}'),
+        req('POST', `/v1/runs/${id}/approvals/s`, '{"approve":true}'),
+        req('POST', `/v1/runs/${id}/rerun`, '{}'),
+      ]),
+      req('GET', '/v1/runs', '', {}, { cursor: '}x' }),
+    ];
+    for (const c of cases) {
+      const res = await handle(c);
+      expect(res.status, `${c.method} ${c.path} ${JSON.stringify(c.query)}`).toBeGreaterThanOrEqual(
+        400,
+      );
+      expect(res.status, `${c.method} ${c.path} ${JSON.stringify(c.query)}`).toBeLessThan(500);
+    }
+    const ok = await handle(
+      req(
+        'POST',
+        '/v1/runs',
+        JSON.stringify({
+          spec: 'name: ok\non: { manual: true }\njobs: { a: { steps: [{ uses: action:noop }] } }\n',
+        }),
+      ),
+    );
+    expect(ok.status).toBe(202);
+    const id = (ok.body as { id: string }).id;
+    expect(await runUntilFinished(app, 'acme', id)).toBe('succeeded');
+  });
+});

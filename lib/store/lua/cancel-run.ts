@@ -3,7 +3,8 @@ import { withShared } from './shared.js';
 /**
  * cancelRun — stop a run: every job not yet running is cancelled at once; running
  * jobs see the request at their next heartbeat or commit, abort their step and
- * finish as cancelled, and the last of them finishes the run. Idempotent.
+ * finish as cancelled, and the last of them finishes the run; with none running the
+ * run ends here, whatever its jobs hash holds. Idempotent.
  *
  * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream
  * ARGV[1] now (ms)    ARGV[2] final run status: 'cancelled', or 'failed' (run timeout)
@@ -42,6 +43,14 @@ for i = 1, #fields, 2 do
     elseif st == 'running' then
       running = running + 1
     end
+  end
+end
+-- Nothing left to end it (a run stuck queued, one half-written at admission): end it now.
+if runStatus == '' and running == 0 then
+  local st = rcall('HGET', runKey, 'status')
+  if st ~= 'succeeded' and st ~= 'failed' and st ~= 'cancelled' then
+    runStatus = ARGV[2]
+    endRun(runStatus)
   end
 end
 return {runStatus, running}

@@ -10,6 +10,10 @@
  * ARGV[5] JSON object of steps hash fields: a rerun's reused step records ('{}' none)
  * ARGV[6] JSON array of the reused job keys, ARGV[7] their job.succeeded event data
  *
+ * Everything is decoded before the first write and written in chunks (Lua's
+ * unpack takes a few thousand values at most): a script that fails after a
+ * write leaves that write behind, a half-created run.
+ *
  * Returns 1 created, 0 the run already existed.
  */
 export default /* lua */ `
@@ -19,24 +23,33 @@ local now = ARGV[1]
 
 if rcall('EXISTS', runKey) == 1 then return 0 end
 
+local runFields, jobFields, stepFields = cjson.decode(ARGV[2]), cjson.decode(ARGV[3]), cjson.decode(ARGV[5])
+local reused, queued = cjson.decode(ARGV[6]), cjson.decode(ARGV[4])
+
 local function hsetAll(key, fields)
   local args = {}
   for field, value in pairs(fields) do
     args[#args + 1] = field
     args[#args + 1] = value
+    if #args == 1000 then
+      rcall('HSET', key, unpack(args))
+      args = {}
+    end
   end
   if #args > 0 then rcall('HSET', key, unpack(args)) end
 end
 
-hsetAll(runKey, cjson.decode(ARGV[2]))
-hsetAll(jobsKey, cjson.decode(ARGV[3]))
-hsetAll(stepsKey, cjson.decode(ARGV[5]))
+-- The run hash first: were a later write to fail, the reaper finds a run without
+-- jobs and ends it failed (reap.ts); jobs without a run would be found by nothing.
+hsetAll(runKey, runFields)
+hsetAll(jobsKey, jobFields)
+hsetAll(stepsKey, stepFields)
 
 rcall('XADD', eventsKey, '*', 'type', 'run.created', 'at', now)
-for _, job in ipairs(cjson.decode(ARGV[6])) do
+for _, job in ipairs(reused) do
   rcall('XADD', eventsKey, '*', 'type', 'job.succeeded', 'at', now, 'job', job, 'data', ARGV[7])
 end
-for _, job in ipairs(cjson.decode(ARGV[4])) do
+for _, job in ipairs(queued) do
   rcall('XADD', eventsKey, '*', 'type', 'job.queued', 'at', now, 'job', job, 'data', '{"attempt":1}')
 end
 return 1

@@ -6,14 +6,18 @@ import { withShared } from './shared.js';
  * the job again under a new token; the executor finishes the waiting step with it.
  * The waiter is found by kind and key (`waitingFor.step` for approvals,
  * `.name` for signals, `.runId` for child runs). A signal nobody waits for yet is
- * kept for the run (FIFO per name) and taken by the first step that waits for it.
+ * kept for the run (FIFO per name) and taken by the first step that waits for it:
+ * one hash field per kept signal (`<name>#<n>`, with `head:`/`tail:<name>` counters),
+ * so keeping or taking one is O(1) whatever is kept already; at most ARGV[7] per run.
  *
- * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream
+ * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream    KEYS[4] kept signals hash
  * ARGV[1] now (ms)    ARGV[2] kind (approval | signal | workflow)    ARGV[3] key
  * ARGV[4] resolution JSON    ARGV[5] event type ('' for none)    ARGV[6] event data JSON
+ * ARGV[7] how many signals a run may keep
  *
  * Returns {1, job, attempt, token, priority or ''} woken; {2} a signal kept for later;
- *   -1 no run; -2 the run has finished; -3 nobody waits for this (approval, child run).
+ *   -1 no run; -2 the run has finished; -3 nobody waits for this (approval, child run);
+ *   -4 the run keeps as many signals as it may.
  */
 export default withShared(/* lua */ `
 local kind, key = ARGV[2], ARGV[3]
@@ -38,10 +42,10 @@ end
 
 if not job then
   if kind ~= 'signal' then return -3 end
-  local buffered = rcall('HGET', runKey, 'signals:' .. key)
-  local queue = buffered and cjson.decode(buffered) or {}
-  queue[#queue + 1] = cjson.decode(ARGV[4]).payload or cjson.null
-  rcall('HSET', runKey, 'signals:' .. key, cjson.encode(queue))
+  if tonumber(rcall('HGET', runKey, 'signalsKept') or '0') >= tonumber(ARGV[7]) then return -4 end
+  local n = rcall('HINCRBY', KEYS[4], 'tail:' .. key, 1)
+  rcall('HSET', KEYS[4], key .. '#' .. n, ARGV[4])
+  rcall('HINCRBY', runKey, 'signalsKept', 1)
   emit(ARGV[5], nil, ARGV[6])
   return {2}
 end

@@ -11,6 +11,7 @@ import { withShared } from './shared.js';
  * When no job is left queued or running, the run becomes `waiting` too.
  *
  * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream
+ * KEYS[4] kept signals hash (resolve-wait.ts)
  * ARGV[1] now (ms)    ARGV[2] job key    ARGV[3] fence    ARGV[4] waitingFor JSON
  * ARGV[5] wakeAt (ms) or ''              ARGV[6] signal name or ''
  * ARGV[7] event type for the wait ('' for none, e.g. approval.requested)
@@ -28,14 +29,16 @@ local prio = rcall('HGET', jobsKey, 'prio:' .. job) or ''
 rcall('HDEL', jobsKey, 'lease:' .. job, 'resolved:' .. job, 'wakeAt:' .. job)
 
 if signal ~= '' then
-  local buffered = rcall('HGET', runKey, 'signals:' .. signal)
-  if buffered then
-    local queue = cjson.decode(buffered)
-    local first = table.remove(queue, 1)
-    if #queue == 0 then rcall('HDEL', runKey, 'signals:' .. signal)
-    else rcall('HSET', runKey, 'signals:' .. signal, cjson.encode(queue)) end
+  local kept = rcall('HMGET', KEYS[4], 'head:' .. signal, 'tail:' .. signal)
+  local head = tonumber(kept[1] or '0') + 1
+  if head <= tonumber(kept[2] or '0') then
+    local field = signal .. '#' .. head
+    local resolution = rcall('HGET', KEYS[4], field)
+    rcall('HDEL', KEYS[4], field)
+    rcall('HSET', KEYS[4], 'head:' .. signal, head)
+    rcall('HINCRBY', runKey, 'signalsKept', -1)
     rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now,
-      'resolved:' .. job, cjson.encode({payload = first}))
+      'resolved:' .. job, resolution)
     emit('signal.received', job, cjson.encode({name = signal, buffered = true}))
     return remember(job, ARGV[3], '', {token, prio, 1})
   end
