@@ -121,7 +121,10 @@ describe('the reaper walk', () => {
     // Past 128 members a sorted set is scanned page by page (ZSCAN COUNT holds).
     const ids = [...idsInShard(5, 300), ...idsInShard(6, 20)];
     for (const id of ids) {
-      await app.redis.hset(runKeys(app.config.keyPrefix, 'acme', id).run, 'status', 'running');
+      const k = runKeys(app.config.keyPrefix, 'acme', id);
+      await app.redis.hset(k.run, 'status', 'running');
+      // A job, so the reaper sees a fully written run (a run without jobs is ended as half-written).
+      await app.redis.hset(k.jobs, 'status:a', 'waiting');
       await app.redis.zadd(
         globalKeys(app.config.keyPrefix).activeRuns(shardOf(id)),
         1,
