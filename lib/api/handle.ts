@@ -72,7 +72,9 @@ export function createApi(app: App) {
 function toHttpError(err: unknown, req: ApiRequest): HttpError {
   if (err instanceof HttpError) return err;
   if (err instanceof ValidationError) {
-    return new HttpError(422, 'Validation failed', err.message, err.problems);
+    return err.malformed
+      ? new HttpError(400, 'Malformed spec', err.message, err.problems)
+      : new HttpError(422, 'Validation failed', err.message, err.problems);
   }
   if (err instanceof FlowlineError) {
     const status = STATUS_OF_CODE[err.code];

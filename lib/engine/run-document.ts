@@ -34,7 +34,7 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
     const stepDocs = job
       ? stepList(job).flatMap((ps): StepRecord[] => {
           const record = json<StepRecord | null>(steps[`${key}#${ps.index}`], null);
-          if (record) return [record];
+          if (record) return [shownStep(record, jobStatus, j, key)];
           // Hooks appear only once they ran; plain steps always show.
           if (ps.hook) return [];
           return [
@@ -44,6 +44,7 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
               uses: ps.step.uses,
               status: jobStatus === 'skipped' || hasEnded(jobStatus) ? 'skipped' : 'pending',
               attempt: Number(j[`attempt:${key}`] ?? 0),
+              tries: 0,
               outputs: {},
               error: null,
               startedAt: null,
@@ -145,4 +146,31 @@ function workflowOutputs(
     // The syntax was checked at registration; a GET must never fail on outputs.
     return {};
   }
+}
+
+/**
+ * A step record as the document shows it. A cancel ends a waiting (or stranded
+ * running) job in one script without rewriting its step, so the step of a cancelled
+ * job that still reads waiting or running shows as cancelled, ended with its job.
+ */
+function shownStep(
+  record: StepRecord,
+  jobStatus: string,
+  j: Record<string, string>,
+  key: string,
+): StepRecord {
+  const tries = record.tries ?? (record.status === 'skipped' ? 0 : 1);
+  if (jobStatus !== 'cancelled' || (record.status !== 'waiting' && record.status !== 'running')) {
+    return { ...record, tries };
+  }
+  return {
+    ...record,
+    tries,
+    status: 'cancelled',
+    error: json<ErrorRecord | null>(j[`error:${key}`], null) ?? {
+      code: 'CANCELLED',
+      message: 'the run was cancelled',
+    },
+    finishedAt: iso(j[`finishedAt:${key}`]),
+  };
 }
