@@ -1,6 +1,6 @@
 import { startFauxqs } from 'fauxqs';
 import type { TestProject } from 'vitest/node';
-import { startRedisServer } from '../../scripts/processes.js';
+import { sayAwsNodeSupportOnce, startRedisServer } from '../../scripts/processes.js';
 
 /**
  * One private redis-server and one local SQS (fauxqs) for the whole test run, on
@@ -18,6 +18,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const note = sayAwsNodeSupportOnce();
+  if (note) console.warn(note);
   const region = 'us-east-1';
   const [redis, sqs] = await Promise.all([
     startRedisServer({ appendonly: true }),
