@@ -46,6 +46,8 @@ export class UsageError extends FlowlineError {
 const POLL_MS = 500;
 /** Polls that may fail in a row (gateway hiccups, a restarting local stack) before watch gives up. */
 const MAX_POLL_FAILURES = 5;
+/** Empty polls of the event stream between looks at the run's own status (~5 s). */
+const IDLE_CHECK = 10;
 
 export async function validate(ctx: Context, file: string): Promise<number> {
   const { text, format } = await readSpecFile(ctx.cwd, file);
@@ -175,6 +177,7 @@ async function tailEvents(
 ): Promise<void> {
   let after: string | undefined;
   let failures = 0;
+  let idle = 0;
   for (;;) {
     let page: Awaited<ReturnType<Client['events']>>;
     try {
@@ -196,8 +199,11 @@ async function tailEvents(
     if (ended && opts.follow) return;
     if (page.items.length === 0) {
       if (!opts.follow) return;
+      // A stream that lost its end (trimmed by retention) must not hold us forever.
+      idle += 1;
+      if (idle % IDLE_CHECK === 0 && isTerminal((await ctx.client.getRun(runId)).status)) return;
       await ctx.sleep(POLL_MS);
-    }
+    } else idle = 0;
   }
 }
 

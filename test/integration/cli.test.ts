@@ -482,6 +482,16 @@ describe('watch', () => {
     expect(text.trimEnd().endsWith('}')).toBe(true);
   });
 
+  it('ends when the run has ended although its stream lost the end (retention trimmed it)', async () => {
+    routes['GET /v1/runs/run_1'] = progress(DIAMOND_FIRST_LAST);
+    routes['GET /v1/runs/run_1/events'] = stream(DIAMOND_EVENTS.slice(0, 4));
+    const res = await cli(['watch', 'run_1']);
+    expect(res.code).toBe(0);
+    expect(res.out.at(-4)).toBe('run run_1 succeeded in 5.0s');
+    const polls = seen.filter((r) => r.path.endsWith('/events')).length;
+    expect(polls).toBe(2 + 10);
+  });
+
   it('rides out a brief 503 from the gateway', async () => {
     routes['GET /v1/runs/run_1'] = progress(DIAMOND_FIRST_LAST);
     const events = stream(DIAMOND_EVENTS);
