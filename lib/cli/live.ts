@@ -164,7 +164,7 @@ export function waitReason(w: Record<string, unknown> | undefined): string {
     case 'signal':
       return `for signal ${String(w.name)}`;
     case 'sleep':
-      return `sleeping until ${String(w.until)}`;
+      return `until ${String(w.until)} (sleep)`;
     case 'concurrency': {
       const held =
         Array.isArray(w.heldBy) && w.heldBy.length > 0 ? ` held by ${w.heldBy.join(', ')}` : '';

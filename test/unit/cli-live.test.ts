@@ -70,7 +70,7 @@ describe('the live view of a run', () => {
       'for approval of step gate from a or b',
     ],
     [{ kind: 'signal', name: 'go' }, 'for signal go'],
-    [{ kind: 'sleep', until: '2024-01-01T00:00:00Z' }, 'sleeping until 2024-01-01T00:00:00Z'],
+    [{ kind: 'sleep', until: '2024-01-01T00:00:00Z' }, 'until 2024-01-01T00:00:00Z (sleep)'],
     [
       { kind: 'concurrency', group: 'prod', heldBy: ['run_9'] },
       'for a slot of concurrency group prod held by run_9',
