@@ -49,12 +49,16 @@ export class FlowlineError extends Error {
   }
 }
 
-/** Bad input: every problem found, each with the path of the field. */
+/**
+ * Bad input: every problem found, each with the path of the field. `malformed`: the
+ * text does not even parse (YAML or JSON syntax), which the API answers 400, not 422.
+ */
 export class ValidationError extends FlowlineError {
   override readonly name = 'ValidationError';
   constructor(
     message: string,
     readonly problems: FieldProblem[],
+    readonly malformed = false,
   ) {
     super('VALIDATION', message);
   }

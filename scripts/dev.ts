@@ -1,7 +1,19 @@
 // `npm run dev`: the whole local stack on :3000 (API) and :3002 (Lambda Invoke),
-// until Ctrl-C. Uses REDIS_URL when set, else a private redis-server.
-import { relative } from 'node:path';
-import { ROOT, type Stack, startStack } from './stack.js';
+// until Ctrl-C. Uses REDIS_URL when set, else a private redis-server whose data
+// (append-only file) stays in .flowline/redis across restarts; `--fresh` starts empty.
+// The keys of FLOWLINE_API_KEYS in the environment are accepted besides the local one.
+import { rm } from 'node:fs/promises';
+import { join, relative } from 'node:path';
+import { sayAwsNodeSupportOnce } from './processes.js';
+import { apiKeyPairs, ROOT, type Stack, startStack } from './stack.js';
+
+const nodeNote = sayAwsNodeSupportOnce();
+if (nodeNote) console.log(nodeNote);
+
+const fresh = process.argv.includes('--fresh');
+const redisDataDir = join(ROOT, '.flowline', 'redis');
+if (fresh) await rm(redisDataDir, { recursive: true, force: true });
+const userKeys = apiKeyPairs(process.env.FLOWLINE_API_KEYS);
 
 const port = (name: string, fallback: number) => Number(process.env[name] ?? fallback);
 
@@ -28,6 +40,8 @@ try {
     httpPort: port('FLOWLINE_HTTP_PORT', 3000),
     lambdaPort: port('FLOWLINE_LAMBDA_PORT', 3002),
     redisUrl: process.env.REDIS_URL,
+    redisDataDir,
+    apiKeys: userKeys,
     logLevel: process.env.LOG_LEVEL,
     onLog: (line) => {
       if (process.env.FLOWLINE_DEV_QUIET !== '1') console.log(`[offline] ${line}`);
@@ -36,6 +50,14 @@ try {
 } catch (err) {
   console.error(err instanceof Error ? err.message : err);
   await shutdown(1);
+}
+
+if (stack && !stopping) {
+  const keys = userKeys.length > 0 ? ` and the ${userKeys.length} of FLOWLINE_API_KEYS` : '';
+  const state = process.env.REDIS_URL
+    ? `in ${process.env.REDIS_URL}`
+    : `in ${relative(ROOT, redisDataDir)} across restarts${fresh ? ' (started fresh)' : ''}; npm run dev -- --fresh starts empty`;
+  console.log(`\nkeys accepted: the local key${keys}\nstate kept ${state}`);
 }
 
 if (stack && !stopping) {

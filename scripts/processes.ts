@@ -1,5 +1,5 @@
 import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdir, mkdtemp, rm } from 'node:fs/promises';
 import { createConnection, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
@@ -111,18 +111,38 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
+/**
+ * The AWS SDK warns on Node < 22 once per module instance: in every test worker and
+ * every local function. Say it once here instead, and silence the SDK's copies with
+ * its documented switch (an AWS_* variable, so serverless offline hands it to the
+ * functions too). Returns the note to print, if any.
+ */
+export function sayAwsNodeSupportOnce(): string | undefined {
+  const major = Number(process.versions.node.split('.')[0]);
+  if (process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED === 'true') return undefined;
+  process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+  if (major >= 22) return undefined;
+  return `note: node ${process.version}: AWS SDK releases after the first week of January 2027 need node >= 22 (its own warning is silenced)`;
+}
+
 export const REDIS_MISSING =
   'redis-server is not on PATH. Install it with `apt-get install -y redis-server` ' +
   '(tests and `npm run dev` start their own private Redis; nothing is skipped without it).';
 
-/** Spawns a private redis-server on a free port in a temp dir and waits for PONG. */
+/**
+ * Spawns a private redis-server on a free port and waits for PONG. Its data lives in a
+ * temp dir removed on stop, or, given `dataDir`, in that dir with the append-only file
+ * on, kept across restarts (`npm run dev`).
+ */
 export async function startRedisServer(
-  opts: { port?: number; appendonly?: boolean; timeoutMs?: number } = {},
+  opts: { port?: number; appendonly?: boolean; timeoutMs?: number; dataDir?: string } = {},
 ): Promise<RedisServer> {
   const probe = spawnSync('redis-server', ['--version'], { encoding: 'utf8' });
   if (probe.error) throw new Error(REDIS_MISSING);
   const port = opts.port ?? (await freePort());
-  const dir = await mkdtemp(join(tmpdir(), 'flowline-redis-'));
+  const kept = opts.dataDir !== undefined;
+  if (opts.dataDir) await mkdir(opts.dataDir, { recursive: true });
+  const dir = opts.dataDir ?? (await mkdtemp(join(tmpdir(), 'flowline-redis-')));
   const args = [
     '--port',
     String(port),
@@ -133,7 +153,7 @@ export async function startRedisServer(
     '--save',
     '',
     '--appendonly',
-    opts.appendonly ? 'yes' : 'no',
+    opts.appendonly || kept ? 'yes' : 'no',
     '--logfile',
     join(dir, 'redis.log'),
   ];
@@ -156,8 +176,9 @@ export async function startRedisServer(
     port,
     dir,
     async stop() {
+      // SIGTERM: Redis flushes the append-only file before it exits.
       await stopGroup(child, 'SIGTERM', 3_000);
-      await rm(dir, { recursive: true, force: true });
+      if (!kept) await rm(dir, { recursive: true, force: true });
     },
   };
 }

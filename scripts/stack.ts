@@ -29,6 +29,8 @@ export interface StackOptions {
   lambdaPort?: number;
   /** Use this Redis instead of spawning a private redis-server. */
   redisUrl?: string;
+  /** The private redis-server keeps its data (append-only file) here across restarts; default a temp dir. */
+  redisDataDir?: string;
   /** FLOWLINE_KEY_PREFIX for the functions; default `fl`. */
   keyPrefix?: string;
   /** The key of tenant `local`; default the one kept in `.flowline/local-api-key`. */
@@ -86,6 +88,14 @@ export const ROOT = fileURLToPath(new URL('..', import.meta.url));
 const SERVERLESS = join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
 const LOCAL_TENANT = 'local';
 
+/** The `tenant:key` pairs of a FLOWLINE_API_KEYS value (`tenant:key,tenant/name:key2`). */
+export function apiKeyPairs(raw: string | undefined): string[] {
+  return (raw ?? '')
+    .split(',')
+    .map((pair) => pair.trim())
+    .filter((pair) => pair !== '');
+}
+
 /** The local tenant's key, made once and kept (git-ignored) so curl lines keep working. */
 export async function localApiKey(): Promise<string> {
   const file = join(ROOT, '.flowline', 'local-api-key');
@@ -142,7 +152,11 @@ export async function startStack(opts: StackOptions = {}): Promise<Stack> {
     if (!redisUrl) {
       const port = await freePort();
       redisUrl = `redis://127.0.0.1:${port}`;
-      redis = startRedisServer({ port, appendonly: false });
+      redis = startRedisServer({
+        port,
+        appendonly: false,
+        ...(opts.redisDataDir ? { dataDir: opts.redisDataDir } : {}),
+      });
       cleanups.push(async () => (await redis)?.stop());
     }
     const keyPrefix = opts.keyPrefix ?? 'fl';

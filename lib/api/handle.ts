@@ -96,7 +96,9 @@ function toHttpError(err: unknown, req: ApiRequest): HttpError {
     );
   }
   if (err instanceof ValidationError) {
-    return new HttpError(422, 'Validation failed', err.message, err.problems);
+    return err.malformed
+      ? new HttpError(400, 'Malformed spec', err.message, err.problems)
+      : new HttpError(422, 'Validation failed', err.message, err.problems);
   }
   if (err instanceof QuotaError) {
     return new HttpError(429, err.code, err.message, [], {

@@ -266,6 +266,7 @@ function prefixProblems<T>(fn: () => T): T {
       throw new ValidationError(
         err.message,
         err.problems.map((p) => ({ ...p, path: p.path ? `spec.${p.path}` : 'spec' })),
+        err.malformed,
       );
     }
     throw err;

@@ -32,8 +32,9 @@ export async function decideApproval({
   const stepId = params.stepId ?? '';
   const snap = await app.runs.snapshot(tenant, runId);
   if (!snap) throw new HttpError(404, 'Not Found', `no run '${runId}'`);
-  if (!hasApprovalStep(JSON.parse(snap.run.spec ?? '{"jobs":{}}') as Workflow, stepId)) {
-    throw new HttpError(404, 'Not Found', `run '${runId}' has no approval step '${stepId}'`);
+  // A step of another kind is not waiting for approval: 409 (API.md), like a decided one.
+  if (!hasStep(JSON.parse(snap.run.spec ?? '{"jobs":{}}') as Workflow, stepId)) {
+    throw new HttpError(404, 'Not Found', `run '${runId}' has no step '${stepId}'`);
   }
   const waiting = Object.entries(snap.jobs)
     .filter(([field]) => field.startsWith('waitingFor:'))
@@ -148,6 +149,6 @@ const mayWaitForSignal = (spec: Workflow, name: string) =>
     return wanted === name || (typeof wanted === 'string' && wanted.includes('${{'));
   });
 
-/** Whether some job of the run's spec has an approval step `stepId`. */
-const hasApprovalStep = (spec: Workflow, stepId: string) =>
-  someStep(spec, 'approval', (ps) => ps.key === stepId);
+/** Whether some job of the run's spec has a step `stepId`. */
+const hasStep = (spec: Workflow, stepId: string) =>
+  Object.values(spec.jobs).some((job) => stepList(job).some((ps) => ps.key === stepId));

@@ -3,7 +3,7 @@
  * carrying the problem document; a server that cannot be reached is ApiUnreachableError.
  */
 import { type ErrorCode, type FieldProblem, FlowlineError } from '../errors.js';
-import type { Problem, RunDoc, RunEvent, RunSummary } from './format.js';
+import type { Problem, RunDoc, RunEvent, RunSummary, WorkflowSummary } from './format.js';
 
 /** The API answered with a problem document (or something we turned into one). */
 export class ApiError extends FlowlineError {
@@ -111,6 +111,8 @@ export function createClient(opts: ClientOptions) {
             : {}),
         },
       ),
+    listWorkflows: async () =>
+      (await call<{ items: WorkflowSummary[] }>('GET', '/v1/workflows')).body,
     getRun: async (id: string) => (await call<RunDoc>('GET', run(id))).body,
     listRuns: async (query: {
       workflow?: string;

@@ -10,15 +10,16 @@ import { loadSpec } from '../spec/index.js';
 import { specWarnings } from '../spec/warnings.js';
 import { type Answer, ApiError, ApiUnreachableError, type Client } from './client.js';
 import {
-  clock,
   formatEvent,
   formatFieldProblem,
   formatRunList,
+  formatWorkflowList,
   isTerminal,
-  type RunDoc,
+  type RunEvent,
   runResultLines,
-  watchLines,
+  stepLogLines,
 } from './format.js';
+import { applyEvent, eventLine, renderTree, runEnd, viewOf } from './live.js';
 
 export interface Context {
   client: Client;
@@ -27,12 +28,18 @@ export interface Context {
   cwd: string;
   sleep: (ms: number) => Promise<void>;
   now: () => Date;
+  /** A live screen when stdout is a terminal; absent: plain lines. */
+  screen?: () => Screen;
 }
 
 /** Bad command line: printed with a pointer to `--help`, exit 2. */
 export class UsageError extends FlowlineError {
   override readonly name = 'UsageError';
-  constructor(message: string) {
+  /** `command`: whose usage line to print (else the general one). */
+  constructor(
+    message: string,
+    readonly command?: string,
+  ) {
     super('VALIDATION', message);
   }
 }
@@ -40,6 +47,8 @@ export class UsageError extends FlowlineError {
 const POLL_MS = 500;
 /** Polls that may fail in a row (gateway hiccups, a restarting local stack) before watch gives up. */
 const MAX_POLL_FAILURES = 5;
+/** Empty polls of the event stream between looks at the run's own status (~5 s). */
+const IDLE_CHECK = 10;
 
 export async function validate(ctx: Context, file: string): Promise<number> {
   const { text, format } = await readSpecFile(ctx.cwd, file);
@@ -101,6 +110,7 @@ export async function run(
   }
   if (!opts.watch) {
     printJson(ctx, summary);
+    ctx.err(`run ${summary.id} ${summary.status}; follow it: flowline watch ${summary.id}`);
     return 0;
   }
   ctx.out(`started run ${summary.id} of ${summary.workflow}`);
@@ -122,14 +132,64 @@ export async function list(
   return 0;
 }
 
-/** Polls the run document and prints one line per job/step status change until it ends. */
+/** What `watch` draws on a terminal: a frame replaced in place, then kept. */
+export interface Screen {
+  render(frame: string): void;
+  done(): void;
+}
+
+/**
+ * Follows a run from its event stream until it ends: one line per event with the
+ * event's own time, or, on a terminal, a live tree of jobs and steps. Exit 0 when the
+ * run succeeded, 1 when it failed or was cancelled.
+ */
 export async function watch(ctx: Context, runId: string): Promise<number> {
-  let prev: RunDoc | undefined;
+  const view = viewOf(await ctx.client.getRun(runId));
+  const screen = ctx.screen?.();
+  const draw = () => screen?.render(renderTree(view, ctx.now().getTime()));
+  try {
+    await tailEvents(ctx, runId, {
+      follow: true,
+      each: (e) => {
+        applyEvent(view, e);
+        if (screen) return;
+        const line = eventLine(view, e);
+        if (line !== undefined) ctx.out(line);
+      },
+      caughtUp: draw,
+    });
+  } finally {
+    draw();
+    screen?.done();
+  }
+  const doc = await ctx.client.getRun(runId);
+  for (const line of runResultLines(doc)) ctx.out(line);
+  return doc.status === 'succeeded' ? 0 : 1;
+}
+
+/** Every event of the run; with `follow`, new ones as they come until the run ends. */
+export async function events(ctx: Context, runId: string, follow = false): Promise<number> {
+  await tailEvents(ctx, runId, { follow, each: (e) => ctx.out(formatEvent(e)) });
+  return 0;
+}
+
+/**
+ * Reads a run's events in order from the first, following `next`. Without `follow` it
+ * stops at the first empty page; with it, it waits for more until the run's end event.
+ * `caughtUp` is called after each page and each wait. Rides out brief API outages.
+ */
+async function tailEvents(
+  ctx: Context,
+  runId: string,
+  opts: { follow: boolean; each: (e: RunEvent) => void; caughtUp?: () => void },
+): Promise<void> {
+  let after: string | undefined;
   let failures = 0;
+  let idle = 0;
   for (;;) {
-    let doc: RunDoc;
+    let page: Awaited<ReturnType<Client['events']>>;
     try {
-      doc = await ctx.client.getRun(runId);
+      page = await ctx.client.events(runId, after);
       failures = 0;
     } catch (err) {
       failures += 1;
@@ -137,25 +197,67 @@ export async function watch(ctx: Context, runId: string): Promise<number> {
       await ctx.sleep(POLL_MS);
       continue;
     }
-    for (const line of watchLines(prev, doc, clock(ctx.now()))) ctx.out(line);
-    if (isTerminal(doc.status)) {
-      for (const line of runResultLines(doc)) ctx.out(line);
-      return doc.status === 'succeeded' ? 0 : 1;
+    let ended = false;
+    for (const e of page.items) {
+      opts.each(e);
+      if (runEnd(e)) ended = true;
     }
-    prev = doc;
-    await ctx.sleep(POLL_MS);
+    if (page.next) after = page.next;
+    opts.caughtUp?.();
+    if (ended && opts.follow) return;
+    if (page.items.length === 0) {
+      if (!opts.follow) return;
+      // A stream that lost its end (trimmed by retention) must not hold us forever.
+      idle += 1;
+      if (idle % IDLE_CHECK === 0 && isTerminal((await ctx.client.getRun(runId)).status)) return;
+      await ctx.sleep(POLL_MS);
+    } else idle = 0;
   }
 }
 
-/** Every event of the run, page after page, following `next`. */
-export async function events(ctx: Context, runId: string): Promise<number> {
-  let after: string | undefined;
+/**
+ * Each step's shell output and error, job by job (`job`: one job, or every instance of
+ * a matrix job). With `follow`, a step's log prints once it finished, until the run ends.
+ */
+export async function logs(
+  ctx: Context,
+  runId: string,
+  opts: { job?: string; follow?: boolean },
+): Promise<number> {
+  const printed = new Set<string>();
   for (;;) {
-    const page = await ctx.client.events(runId, after);
-    for (const e of page.items) ctx.out(formatEvent(e));
-    if (page.items.length === 0 || !page.next || page.next === after) return 0;
-    after = page.next;
+    const doc = await ctx.client.getRun(runId);
+    const jobs = Object.entries(doc.jobs ?? {}).filter(
+      ([key]) => opts.job === undefined || key === opts.job || key.startsWith(`${opts.job}[`),
+    );
+    if (opts.job !== undefined && jobs.length === 0) {
+      const known = Object.keys(doc.jobs ?? {}).join(', ');
+      throw new UsageError(`run ${runId} has no job '${opts.job}' (jobs: ${known})`);
+    }
+    for (const [key, job] of jobs) {
+      for (const step of job.steps ?? []) {
+        const id = `${key}/${step.id}#${step.attempt ?? 0}`;
+        const done = isTerminal(step.status) && step.status !== 'skipped';
+        const show = opts.follow
+          ? done
+          : done || step.status === 'running' || step.status === 'waiting';
+        if (!show || printed.has(id)) continue;
+        printed.add(id);
+        for (const line of stepLogLines(key, step)) ctx.out(line);
+      }
+    }
+    if (!opts.follow || isTerminal(doc.status)) {
+      if (printed.size === 0) ctx.err(`no step of run ${runId} has run yet`);
+      return 0;
+    }
+    await ctx.sleep(POLL_MS * 2);
   }
+}
+
+export async function workflows(ctx: Context): Promise<number> {
+  const { items } = await ctx.client.listWorkflows();
+  for (const line of formatWorkflowList(items)) ctx.out(line);
+  return 0;
 }
 
 export async function cancel(ctx: Context, runId: string, reason?: string): Promise<number> {

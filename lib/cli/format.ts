@@ -1,6 +1,6 @@
 /**
- * Pure formatting for the CLI: problems, run tables, events, and the watch diff of
- * two run documents into progress lines. No I/O, no clock: callers pass the time.
+ * Pure formatting for the CLI: problems, run and workflow tables, events, step logs.
+ * No I/O, no clock: callers pass the time. (`watch`'s lines and tree: live.ts.)
  */
 import type { FieldProblem } from '../errors.js';
 
@@ -23,15 +23,23 @@ export interface ErrorDoc {
 
 export interface StepDoc {
   id: string;
+  uses?: string;
   status: string;
   attempt?: number;
+  tries?: number;
+  outputs?: Record<string, unknown>;
   error?: ErrorDoc | null;
+  startedAt?: string | null;
+  finishedAt?: string | null;
 }
 
 export interface JobDoc {
   status: string;
   attempt?: number;
   error?: ErrorDoc | null;
+  startedAt?: string | null;
+  finishedAt?: string | null;
+  waitingFor?: Record<string, unknown> | null;
   steps?: StepDoc[];
 }
 
@@ -113,15 +121,21 @@ export function formatEvent(e: RunEvent): string {
   return `${e.at} ${e.type}${subject}${data}`;
 }
 
+/** Seconds with one decimal between two epoch-ms times (`1.2s`); '' when one is unknown. */
+export const seconds = (from: number | undefined, to: number | undefined): string =>
+  from === undefined || to === undefined || !Number.isFinite(from) || !Number.isFinite(to)
+    ? ''
+    : `${(Math.max(0, to - from) / 1000).toFixed(1)}s`;
+
+/** ` in 1.2s` between two ISO times of a document, or ''. */
+function took(from: string | null | undefined, to: string | null | undefined): string {
+  const s = seconds(Date.parse(from ?? ''), Date.parse(to ?? ''));
+  return s ? ` in ${s}` : '';
+}
+
 /** The lines that end a watch: final status (with duration), then outputs or error. */
 export function runResultLines(run: RunDoc): string[] {
-  const started = Date.parse(run.startedAt ?? '');
-  const finished = Date.parse(run.finishedAt ?? '');
-  const took =
-    Number.isFinite(started) && Number.isFinite(finished)
-      ? ` in ${((finished - started) / 1000).toFixed(1)}s`
-      : '';
-  const lines = [`run ${run.id} ${run.status}${took}`];
+  const lines = [`run ${run.id} ${run.status}${took(run.startedAt, run.finishedAt)}`];
   if (run.error) lines.push(`error: ${describeError(run.error)}`);
   if (run.outputs && Object.keys(run.outputs).length > 0) {
     lines.push(`outputs: ${JSON.stringify(run.outputs, null, 2)}`);
@@ -129,15 +143,21 @@ export function runResultLines(run: RunDoc): string[] {
   return lines;
 }
 
-// ---------------------------------------------------------------------------- watch
+// ---------------------------------------------------------------------------- workflows, logs
 
-/** One observed status change of the run, a job (`name` = job key) or a step (`job/step`). */
-export interface Change {
-  kind: 'run' | 'job' | 'step';
+export interface WorkflowSummary {
   name: string;
-  status: string;
-  attempt?: number;
-  error?: ErrorDoc | null;
+  version: string;
+  revision: number;
+  triggers: string[];
+}
+
+export function formatWorkflowList(items: WorkflowSummary[]): string[] {
+  if (items.length === 0) return ['no workflows registered (see: flowline register FILE)'];
+  return formatTable([
+    ['NAME', 'VERSION', 'REV', 'TRIGGERS'],
+    ...items.map((w) => [w.name, w.version || '-', String(w.revision), w.triggers.join(',')]),
+  ]);
 }
 
 /** HH:MM:SS in local time, the prefix of every watch line. */
@@ -147,60 +167,19 @@ export function clock(d: Date): string {
     .join(':');
 }
 
-/**
- * What changed from `prev` (undefined: nothing seen yet) to `next`. Jobs and steps
- * start out `pending` and moves to `pending` are not reported, so the first look
- * reports whatever already happened. A
- * container's line comes before its children's while it runs and after them once it
- * finished, so a job that went from pending to succeeded between two polls still
- * reads in order. The run's final status is left to `runResultLines`.
- */
-export function diffRun(prev: RunDoc | undefined, next: RunDoc): Change[] {
-  const jobChanges: Change[] = [];
-  for (const [key, job] of Object.entries(next.jobs ?? {})) {
-    const before = prev?.jobs?.[key];
-    const own: Change[] = changed(before, job) ? [change('job', key, job)] : [];
-    const quietSkips = job.status === 'skipped' || job.status === 'cancelled';
-    const steps = (job.steps ?? []).flatMap((step) => {
-      const old = before?.steps?.find((s) => s.id === step.id);
-      if (!changed(old, step) || (quietSkips && step.status === 'skipped')) return [];
-      return [change('step', `${key}/${step.id}`, step)];
-    });
-    jobChanges.push(...(isTerminal(job.status) ? [...steps, ...own] : [...own, ...steps]));
-  }
-  const runChanged = next.status !== prev?.status && !isTerminal(next.status);
-  return runChanged ? [{ kind: 'run', name: '', status: next.status }, ...jobChanges] : jobChanges;
-}
-
-export function formatChange(c: Change, time: string): string {
-  const subject = c.kind === 'run' ? 'run' : `${c.kind} ${c.name}`;
-  const attempt = c.attempt !== undefined && c.attempt > 1 ? ` (attempt ${c.attempt})` : '';
-  const error = c.error && c.status !== 'succeeded' ? `: ${describeError(c.error)}` : '';
-  return `${time} ${subject} ${c.status}${attempt}${error}`;
-}
-
-export function watchLines(prev: RunDoc | undefined, next: RunDoc, time: string): string[] {
-  return diffRun(prev, next).map((c) => formatChange(c, time));
-}
-
-function changed(
-  before: { status: string; attempt?: number } | undefined,
-  after: { status: string; attempt?: number },
-): boolean {
-  // Back to pending (a retry, a claim bumping the attempt) is not progress worth a line.
-  if (after.status === 'pending') return false;
-  if (!before) return true;
-  return before.status !== after.status || (before.attempt ?? 0) !== (after.attempt ?? 0);
-}
-
-function change(kind: 'job' | 'step', name: string, doc: JobDoc | StepDoc): Change {
-  return {
-    kind,
-    name,
-    status: doc.status,
-    ...(doc.attempt !== undefined ? { attempt: doc.attempt } : {}),
-    ...(doc.error ? { error: doc.error } : {}),
-  };
+/** One step's log: a header, its shell output (stdout, then stderr), its error. */
+export function stepLogLines(jobKey: string, step: StepDoc): string[] {
+  const tries = step.tries !== undefined && step.tries > 1 ? ` after ${step.tries} tries` : '';
+  const head = `── ${jobKey}/${step.id} (${step.uses ?? '?'}) ${step.status}`;
+  const lines = [`${head}${took(step.startedAt, step.finishedAt)}${tries}`];
+  const text = (v: unknown) =>
+    typeof v === 'string' && v !== '' ? v.replace(/\n$/, '') : undefined;
+  const stdout = text(step.outputs?.stdout);
+  const stderr = text(step.outputs?.stderr);
+  if (stdout !== undefined) lines.push(...stdout.split('\n'));
+  if (stderr !== undefined) lines.push('stderr:', ...stderr.split('\n'));
+  if (step.error) lines.push(`error: ${describeError(step.error)}`);
+  return lines;
 }
 
 function describeError(e: ErrorDoc): string {

@@ -15,9 +15,12 @@ import * as commands from './commands.js';
 import { type Context, UsageError } from './commands.js';
 import { formatProblem } from './format.js';
 import { addKey, type KeyStore, listKeys } from './keys.js';
+import { closest } from './suggest.js';
+import { terminalScreen } from './terminal.js';
 
 export interface Io {
-  stdout: { write(chunk: string): unknown };
+  /** A terminal (`isTTY`) gets watch's live tree; anything else plain lines. */
+  stdout: { write(chunk: string): unknown; isTTY?: boolean };
   stderr: { write(chunk: string): unknown };
   fetch?: typeof fetch;
   /** Where relative FILEs and `.flowline/local-api-key` are looked up. */
@@ -40,8 +43,10 @@ commands:
   get RUN                           print the run document
   list [--workflow W] [--status S] [--limit N] [--cursor C]
                                     list runs, newest first
-  watch RUN                         follow a run's jobs and steps until it ends
-  events RUN                        print every event of a run
+  watch RUN                         follow a run's jobs and steps live until it ends
+  events RUN [--follow]             print every event of a run (--follow: until it ends)
+  logs RUN [--job J] [--follow]     each step's shell output and error
+  workflows                         list the registered workflows
   cancel RUN [--reason R]           cancel a run
   approve RUN STEP [--reject] [--comment C]
                                     decide a step waiting for approval, as
@@ -83,6 +88,8 @@ const OPTIONS = {
   payload: { type: 'string' },
   from: { type: 'string' },
   secret: { type: 'string' },
+  follow: { type: 'boolean', short: 'f' },
+  job: { type: 'string' },
 } as const satisfies ParseArgsConfig['options'];
 
 type OptionName = keyof typeof OPTIONS;
@@ -99,14 +106,27 @@ const COMMANDS: Record<string, { args: string[]; options: OptionName[]; required
   run: { args: ['NAME|FILE'], options: ['input', 'idempotency-key', 'watch'] },
   get: { args: ['RUN'], options: [] },
   list: { args: [], options: ['workflow', 'status', 'limit', 'cursor'] },
+  workflows: { args: [], options: [] },
   watch: { args: ['RUN'], options: [] },
-  events: { args: ['RUN'], options: [] },
+  events: { args: ['RUN'], options: ['follow'] },
+  logs: { args: ['RUN'], options: ['job', 'follow'] },
   cancel: { args: ['RUN'], options: ['reason'] },
   approve: { args: ['RUN', 'STEP'], options: ['reject', 'comment', 'actor'] },
   signal: { args: ['RUN', 'NAME'], options: ['payload'] },
   rerun: { args: ['RUN'], options: ['from'] },
   keys: { args: ['add|list', 'TENANT[/NAME]'], options: ['secret'], required: 1 },
 };
+
+/** `usage: flowline <command> ARGS [--option VALUE]…`, from the table above. */
+function usageLine(command: string | undefined): string {
+  const def = command === undefined ? undefined : COMMANDS[command];
+  if (!def) return 'usage: flowline <command> [options]   (flowline --help lists the commands)';
+  const options = def.options.map((name) => {
+    const o = OPTIONS[name];
+    return o.type === 'boolean' ? `[--${name}]` : `[--${name} ${name.toUpperCase()}]`;
+  });
+  return ['usage: flowline', command, ...def.args, ...options].join(' ');
+}
 
 export async function main(argv: string[], env: Env, io: Io): Promise<number> {
   const out = (line: string) => io.stdout.write(`${line}\n`);
@@ -126,6 +146,7 @@ export async function main(argv: string[], env: Env, io: Io): Promise<number> {
     const apiKey = values.key || env.FLOWLINE_API_KEY || localApiKey(cwd);
     keyGiven = apiKey !== undefined;
     const ctx: Context = {
+      ...(io.stdout.isTTY ? { screen: () => terminalScreen(io.stdout) } : {}),
       client: createClient({
         baseUrl: values.url || env.FLOWLINE_URL || DEFAULT_URL,
         ...(apiKey ? { apiKey } : {}),
@@ -174,10 +195,14 @@ function dispatch(
         ...opt('limit'),
         ...opt('cursor'),
       });
+    case 'workflows':
+      return commands.workflows(ctx);
     case 'watch':
       return commands.watch(ctx, a);
     case 'events':
-      return commands.events(ctx, a);
+      return commands.events(ctx, a, v.follow ?? false);
+    case 'logs':
+      return commands.logs(ctx, a, { ...opt('job'), follow: v.follow ?? false });
     case 'cancel':
       return commands.cancel(ctx, a, v.reason);
     case 'approve':
@@ -206,16 +231,17 @@ function parseCommandLine(argv: string[]) {
       if (token.kind !== 'option') continue;
       const name = token.name as OptionName;
       if (!GLOBAL_OPTIONS.includes(name) && !def.options.includes(name)) {
-        throw new UsageError(`${command} does not take --${name}`);
+        throw new UsageError(`${command} does not take --${name}`, command);
       }
     }
     const required = def.required ?? def.args.length;
     if ((args.length < required || args.length > def.args.length) && !parsed.values.help) {
       const expected = def.args.length === 0 ? 'no arguments' : def.args.join(' ');
-      throw new UsageError(`${command} takes ${expected}, got ${args.length} argument(s)`);
+      throw new UsageError(`${command} takes ${expected}, got ${args.length} argument(s)`, command);
     }
   } else if (command !== undefined && command !== 'help') {
-    throw new UsageError(`unknown command '${command}'`);
+    const near = closest(command, Object.keys(COMMANDS));
+    throw new UsageError(`unknown command '${command}'${near ? `; did you mean '${near}'?` : ''}`);
   }
   return { command, args, values: parsed.values };
 }
@@ -225,7 +251,8 @@ function parseTokens(argv: string[]) {
     return parseArgs({ args: argv, options: OPTIONS, allowPositionals: true, tokens: true });
   } catch (e) {
     // node's messages go on about `--` for positionals; the first sentence says it all.
-    throw new UsageError((e as Error).message.split(/\.\s/)[0] ?? String(e));
+    const command = argv.find((a) => !a.startsWith('-'));
+    throw new UsageError((e as Error).message.split(/\.\s/)[0] ?? String(e), command);
   }
 }
 
@@ -279,7 +306,7 @@ function localApiKey(cwd: string): string | undefined {
 function report(e: unknown, err: (line: string) => void, keyGiven: boolean): number {
   if (e instanceof UsageError) {
     err(`flowline: ${e.message}`);
-    err(`run 'flowline --help' for usage`);
+    err(usageLine(e.command));
   } else if (e instanceof ApiError) {
     for (const line of formatProblem(e.problem)) err(line);
     if (e.status === 401 && !keyGiven) {

@@ -81,6 +81,8 @@ export interface StepRecord {
   wait?: WaitRecord;
   /** The job attempt that ran it. */
   attempt: number;
+  /** How many times it ran in this job attempt (step-level retries); 0 when it did not run. */
+  tries?: number;
   outputs: Record<string, unknown>;
   error: ErrorRecord | null;
   startedAt: string | null;
@@ -460,6 +462,7 @@ async function runClaimedJob(
     // child run stay the ones already made.
     const waiting = record?.status === 'waiting' ? record : undefined;
     const startedAt = waiting?.startedAt ?? new Date(now()).toISOString();
+    let tries = 1;
     const fresh = (s: StepRecord['status'], extra: Partial<StepRecord> = {}): StepRecord => ({
       id: ps.key,
       ...(step.name ? { name: step.name } : {}),
@@ -467,6 +470,7 @@ async function runClaimedJob(
       ...(ps.hook ? { hook: ps.hook } : {}),
       status: s,
       attempt: task.attempt,
+      tries,
       outputs: {},
       error: null,
       startedAt,
@@ -490,7 +494,7 @@ async function runClaimedJob(
       const condition =
         step.if ?? (ps.hook === 'post' || ps.hook === 'onFailure' ? 'always()' : undefined);
       if (!waiting && !evaluateCondition(condition, ctx)) {
-        result = fresh('skipped', { startedAt: null, finishedAt: startedAt });
+        result = fresh('skipped', { tries: 0, startedAt: null, finishedAt: startedAt });
       } else if (waits || child) {
         const w = evaluateDeep(step.with ?? {}, ctx) as Record<string, unknown>;
         const outcome = await waitStep(
@@ -525,6 +529,19 @@ async function runClaimedJob(
           timeoutMs: Math.min(remainingMs() - deps.config.safetyMarginMs, deadline - now()),
           signal: stop,
           ...(deps.lambdaSteps ? { lambda: deps.lambdaSteps } : {}),
+          onRetry: async (failedTry, err, delayMs) => {
+            tries = failedTry + 1;
+            const retrying = retryingStep(
+              fresh('running'),
+              ps,
+              held.masker.mask(err),
+              failedTry,
+              delayMs,
+            );
+            if ((await commit(deps, task, claim, now, retrying, undefined)) === 'cancelling') {
+              throw new FlowlineError('CANCELLED', 'the run was cancelled');
+            }
+          },
         });
         result = fresh('succeeded', {
           outputs: held.masker.mask(outputs),
@@ -690,6 +707,23 @@ function finishedStep(record: StepRecord, ps: PlannedStep): FinishedStep {
     record: JSON.stringify(record),
     eventType: `step.${record.status === 'cancelled' ? 'failed' : record.status}`,
     eventData: record.error ? JSON.stringify({ error: record.error }) : '{}',
+  };
+}
+
+/** A failed try that is retried: the step's record (its `tries` so far) and a `step.retrying` event. */
+function retryingStep(
+  record: StepRecord,
+  ps: PlannedStep,
+  error: ErrorRecord,
+  failedTry: number,
+  delayMs: number,
+): FinishedStep {
+  return {
+    index: ps.index,
+    stepKey: ps.key,
+    record: JSON.stringify(record),
+    eventType: 'step.retrying',
+    eventData: JSON.stringify({ try: failedTry, error, delayMs }),
   };
 }
 

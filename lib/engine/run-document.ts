@@ -36,16 +36,15 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
           const record = json<Partial<StepRecord> | null>(steps[`${key}#${ps.index}`], null);
           // A finished run's records are lean (shared.ts endRun): the plan has the rest.
           if (record) {
-            return [
-              {
-                id: ps.key,
-                ...(ps.step.name ? { name: ps.step.name } : {}),
-                uses: ps.step.uses,
-                outputs: {},
-                error: null,
-                ...record,
-              } as StepRecord,
-            ];
+            const full = {
+              id: ps.key,
+              ...(ps.step.name ? { name: ps.step.name } : {}),
+              uses: ps.step.uses,
+              outputs: {},
+              error: null,
+              ...record,
+            } as StepRecord;
+            return [shownStep(full, jobStatus, j, key)];
           }
           // Hooks appear only once they ran; plain steps always show.
           if (ps.hook) return [];
@@ -56,6 +55,7 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
               uses: ps.step.uses,
               status: jobStatus === 'skipped' || hasEnded(jobStatus) ? 'skipped' : 'pending',
               attempt: Number(j[`attempt:${key}`] ?? 0),
+              tries: 0,
               outputs: {},
               error: null,
               startedAt: null,
@@ -176,4 +176,31 @@ function workflowOutputs(
     // The syntax was checked at registration; a GET must never fail on outputs.
     return {};
   }
+}
+
+/**
+ * A step record as the document shows it. A cancel ends a waiting (or stranded
+ * running) job in one script without rewriting its step, so the step of a cancelled
+ * job that still reads waiting or running shows as cancelled, ended with its job.
+ */
+function shownStep(
+  record: StepRecord,
+  jobStatus: string,
+  j: Record<string, string>,
+  key: string,
+): StepRecord {
+  const tries = record.tries ?? (record.status === 'skipped' ? 0 : 1);
+  if (jobStatus !== 'cancelled' || (record.status !== 'waiting' && record.status !== 'running')) {
+    return { ...record, tries };
+  }
+  return {
+    ...record,
+    tries,
+    status: 'cancelled',
+    error: json<ErrorRecord | null>(j[`error:${key}`], null) ?? {
+      code: 'CANCELLED',
+      message: 'the run was cancelled',
+    },
+    finishedAt: iso(j[`finishedAt:${key}`]),
+  };
 }

@@ -1,4 +1,4 @@
-import { FlowlineError, toErrorRecord } from '../errors.js';
+import { type ErrorRecord, FlowlineError, toErrorRecord } from '../errors.js';
 import { type ExprContext, evaluateDeep } from '../expr/index.js';
 import type { JobTask } from '../queue/message.js';
 import type { Workflow } from '../spec/schema.js';
@@ -23,6 +23,11 @@ export interface StepRun {
   signal: AbortSignal;
   /** The executor of `lambda:` steps (it holds the app's Lambda client). */
   lambda?: StepExecutor;
+  /**
+   * Called before each retry with the try that failed (1-based), its error and the
+   * backoff; it records the try (a throw stops the retries with that error).
+   */
+  onRetry?: (failedTry: number, error: ErrorRecord, delayMs: number) => Promise<void>;
 }
 
 /**
@@ -63,8 +68,10 @@ export async function runStep(run: StepRun): Promise<Record<string, unknown>> {
       }
       return outputs;
     } catch (err) {
-      const delay = retryDelayMs(step.step.retries, attempt, toErrorRecord(err));
+      const error = toErrorRecord(err);
+      const delay = retryDelayMs(step.step.retries, attempt, error);
       if (delay === undefined || run.signal.aborted || Date.now() + delay >= deadline) throw err;
+      await run.onRetry?.(attempt, error, delay);
       await sleep(delay, run.signal);
     }
   }

@@ -3,6 +3,7 @@
  * size, and every `${{ }}` expression — its syntax and whether the contexts it reads
  * exist where it is evaluated. Each problem carries the path of the field.
  */
+import { listActions } from '../actions/registry.js';
 import type { FieldProblem } from '../errors.js';
 // referencedContexts reports top-level contexts only; the names read from `needs`,
 // `steps` and `jobs` need the tree, which lib/expr exports from these modules.
@@ -14,6 +15,7 @@ import { walk } from '../expr/walk.js';
 import { expandMatrix, rawMatrixSize } from './matrix.js';
 import { joinPath, type PathSegment } from './path.js';
 import { HOOK_NAMES, type HookName, type Job, LIMITS, type Step, type Workflow } from './schema.js';
+import { parseUses } from './uses.js';
 
 const OPEN = '${{';
 
@@ -22,14 +24,28 @@ export function stepId(step: Pick<Step, 'id'>, index: number, hook?: HookName): 
   return step.id ?? (hook ? `${hook}${index}` : `s${index}`);
 }
 
-export function checkSpec(spec: Workflow): FieldProblem[] {
+/**
+ * What is not known of a spec the schema rejected, so the checks of the rest run
+ * without false alarms: `jobs` only their `needs` are known (steps, outputs are not),
+ * `inputs` the declarations did not parse.
+ */
+export interface Unknowns {
+  jobs: ReadonlySet<string>;
+  inputs: boolean;
+}
+
+const NOTHING_UNKNOWN: Unknowns = { jobs: new Set(), inputs: false };
+
+export function checkSpec(spec: Workflow, unknowns: Unknowns = NOTHING_UNKNOWN): FieldProblem[] {
   const problems: FieldProblem[] = [];
   checkNeeds(spec, problems);
   checkCycles(spec, problems);
   let instances = 0;
   for (const [name, job] of Object.entries(spec.jobs)) {
+    if (unknowns.jobs.has(name)) continue;
     const base = joinPath('jobs', name);
     checkStepIds(job, base, problems);
+    checkActions(job, base, problems);
     if (job.strategy)
       instances += checkMatrix(job.strategy.matrix, joinPath(base, 'strategy', 'matrix'), problems);
     else instances += 1;
@@ -40,7 +56,7 @@ export function checkSpec(spec: Workflow): FieldProblem[] {
       message: `${instances} job instances after matrix expansion; at most ${LIMITS.jobInstances} per run`,
     });
   }
-  checkExpressions(spec, problems);
+  checkExpressions(spec, unknowns, problems);
   return problems;
 }
 
@@ -138,6 +154,21 @@ function checkStepIds(job: Job, base: string, problems: FieldProblem[]): void {
   }
 }
 
+/** `action:<name>` must name a registered action: an unknown one would only fail at run time. */
+function checkActions(job: Job, base: string, problems: FieldProblem[]): void {
+  for (const placed of placedSteps(job, base)) {
+    const uses = parseUses(placed.step.uses);
+    if (typeof uses === 'string' || uses.kind !== 'action') continue;
+    const known = listActions();
+    if (!known.includes(uses.name ?? '')) {
+      problems.push({
+        path: joinPath(placed.path, 'uses'),
+        message: `unknown action "${uses.name}"; registered actions: ${known.join(', ')}`,
+      });
+    }
+  }
+}
+
 // ---------------------------------------------------------------------------- matrix
 
 function checkMatrix(
@@ -179,6 +210,10 @@ function checkMatrix(
 interface Scope {
   /** Declared secret names (lower-case: reads match case-insensitively). */
   secrets: Set<string>;
+  /** Declared input names (lower-case); absent when not known (a rejected `inputs:`). */
+  inputs?: Set<string>;
+  /** Each job's declared output names (lower-case), by lower-case job name; absent: not known. */
+  outputs: Map<string, Set<string> | undefined>;
   /** Absent outside a job. */
   job?: { name: string; needs: Set<string>; matrix: boolean };
   /** `jobs.<name>` is readable (workflow outputs only); lower-case job names. */
@@ -190,11 +225,31 @@ interface Scope {
 interface Refs {
   contexts: Set<string>;
   secrets: Set<string>;
-  /** Names read from `needs`, `steps` and `jobs` with a static key. */
+  /** Names read from `needs`, `steps`, `jobs` and `inputs` with a static key. */
   members: Map<string, Set<string>>;
+  /** Every read with static keys from a context on, e.g. `['needs', 'build', 'outputs', 'url']`. */
+  chains: string[][];
 }
 
-const MEMBER_CONTEXTS = new Set(['needs', 'steps', 'jobs']);
+const MEMBER_CONTEXTS = new Set(['needs', 'steps', 'jobs', 'inputs']);
+
+/** `ctx.a['b'].c` → `[ctx, a, b, c]`; undefined when a key is computed or a filter (`.*`). */
+function staticChain(node: Node): string[] | undefined {
+  const keys: string[] = [];
+  let at = node;
+  while (at.type === 'property' || at.type === 'index') {
+    const key =
+      at.type === 'property'
+        ? at.key
+        : at.index.type === 'literal' && typeof at.index.value === 'string'
+          ? at.index.value
+          : undefined;
+    if (key === undefined || key === '*') return undefined;
+    keys.unshift(key);
+    at = at.object;
+  }
+  return at.type === 'context' && keys.length > 0 ? [at.name, ...keys] : undefined;
+}
 
 function referencesOf(src: string, condition: boolean): Refs {
   const { contexts, secrets } = referencedContexts(src, { condition });
@@ -206,23 +261,33 @@ function referencesOf(src: string, condition: boolean): Refs {
     for (const part of parseTemplate(src).parts) if (part.kind === 'expr') roots.push(part.node);
   }
   const members = new Map<string, Set<string>>();
+  const chains: string[][] = [];
   for (const root of roots) {
     walk(root, (node) => {
-      if (node.type !== 'property' && node.type !== 'index') return;
-      if (node.object.type !== 'context' || !MEMBER_CONTEXTS.has(node.object.name)) return;
-      const key =
-        node.type === 'property'
-          ? node.key
-          : node.index.type === 'literal' && typeof node.index.value === 'string'
-            ? node.index.value
-            : undefined;
-      if (key === undefined) return;
-      const set = members.get(node.object.name) ?? new Set<string>();
+      const chain = staticChain(node);
+      if (!chain) return;
+      chains.push(chain);
+      const [context = '', key = ''] = chain;
+      if (chain.length !== 2 || !MEMBER_CONTEXTS.has(context)) return;
+      const set = members.get(context) ?? new Set<string>();
       set.add(key);
-      members.set(node.object.name, set);
+      members.set(context, set);
     });
   }
-  return { contexts, secrets, members };
+  return { contexts, secrets, members, chains };
+}
+
+/** `needs.<job>.outputs.<name>` / `jobs.<job>.outputs.<name>` reads of outputs the job does not declare. */
+function undeclaredOutputs(refs: Refs, context: 'needs' | 'jobs', scope: Scope): string[] {
+  const found: string[] = [];
+  for (const [ctx, job = '', field = '', name] of refs.chains) {
+    if (ctx !== context || field.toLowerCase() !== 'outputs' || name === undefined) continue;
+    const declared = scope.outputs.get(job.toLowerCase());
+    if (!declared || declared.has(name.toLowerCase())) continue;
+    const list = declared.size > 0 ? `it declares ${[...declared].join(', ')}` : 'it declares none';
+    found.push(`${context}.${job}.outputs.${name}: job "${job}" has no output "${name}" (${list})`);
+  }
+  return [...new Set(found)];
 }
 
 const lower = (names: Iterable<string>) => new Set([...names].map((n) => n.toLowerCase()));
@@ -250,12 +315,20 @@ function checkString(
       add(`secrets.${secret} is not declared in a secrets: list of the workflow, job or step`);
     }
   }
+  if (scope.inputs) {
+    for (const input of refs.members.get('inputs') ?? []) {
+      if (scope.inputs.has(input.toLowerCase())) continue;
+      const declared = scope.inputs.size > 0 ? `declared: ${[...scope.inputs].join(', ')}` : '';
+      add(`inputs.${input}: no such input (${declared || 'the workflow declares no inputs'})`);
+    }
+  }
   if (refs.contexts.has('jobs')) {
     if (!scope.jobs) add('the jobs context is only available in the workflow outputs');
     else {
       for (const job of refs.members.get('jobs') ?? []) {
         if (!scope.jobs.has(job.toLowerCase())) add(`jobs.${job}: no such job`);
       }
+      for (const message of undeclaredOutputs(refs, 'jobs', scope)) add(message);
     }
   }
   if (refs.contexts.has('matrix') && !scope.job?.matrix) {
@@ -269,6 +342,7 @@ function checkString(
           add(`needs.${need}: job "${scope.job.name}" does not list "${need}" in needs`);
         }
       }
+      for (const message of undeclaredOutputs(refs, 'needs', scope)) add(message);
     }
   }
   if (refs.contexts.has('steps')) {
@@ -332,27 +406,40 @@ export function checkExpressionSyntax(value: unknown): FieldProblem[] {
   return problems;
 }
 
-function checkExpressions(spec: Workflow, problems: FieldProblem[]): void {
+function checkExpressions(spec: Workflow, unknowns: Unknowns, problems: FieldProblem[]): void {
   const workflowSecrets = lower(spec.secrets ?? []);
-  const workflowScope: Scope = { secrets: workflowSecrets };
+  const outputs = new Map(
+    Object.entries(spec.jobs).map(([name, job]) => [
+      name.toLowerCase(),
+      unknowns.jobs.has(name) ? undefined : lower(Object.keys(job.outputs ?? {})),
+    ]),
+  );
+  const workflowScope: Scope = {
+    secrets: workflowSecrets,
+    outputs,
+    ...(unknowns.inputs ? {} : { inputs: lower(Object.keys(spec.inputs ?? {})) }),
+  };
   for (const [key, value] of Object.entries(spec)) {
     if (key === 'jobs') continue;
     const scope =
       key === 'outputs' ? { ...workflowScope, jobs: lower(Object.keys(spec.jobs)) } : workflowScope;
     checkTree(value, key, scope, problems);
   }
-  for (const [name, job] of Object.entries(spec.jobs))
-    checkJobExpressions(spec, name, job, problems);
+  for (const [name, job] of Object.entries(spec.jobs)) {
+    if (!unknowns.jobs.has(name)) checkJobExpressions(spec, workflowScope, name, job, problems);
+  }
 }
 
 function checkJobExpressions(
   spec: Workflow,
+  workflowScope: Scope,
   name: string,
   job: Job,
   problems: FieldProblem[],
 ): void {
   const base = joinPath('jobs', name);
   const jobScope: Scope = {
+    ...workflowScope,
     secrets: lower([...(spec.secrets ?? []), ...(job.secrets ?? [])]),
     job: { name, needs: lower(job.needs), matrix: job.strategy !== undefined },
   };

@@ -14,9 +14,16 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { type FieldProblem, ValidationError } from '../errors.js';
-import { checkExpressionSyntax, checkSpec } from './check.js';
+import { checkExpressionSyntax, checkSpec, type Unknowns } from './check.js';
 import { formatPath, type PathSegment, parsePath } from './path.js';
-import { LIMITS, UNKNOWN_KEYS_MARK, type Workflow, WorkflowSchema } from './schema.js';
+import {
+  type Job,
+  JobSchema,
+  LIMITS,
+  UNKNOWN_KEYS_MARK,
+  type Workflow,
+  WorkflowSchema,
+} from './schema.js';
 
 export type SpecInput = { text: string; format: 'yaml' | 'json' } | { value: unknown };
 
@@ -35,13 +42,53 @@ export function loadSpec(input: SpecInput): Workflow {
   }
   const parsed = WorkflowSchema.safeParse(value, { error: defaultMessage });
   if (!parsed.success) {
-    const problems = [...zodProblems(parsed.error.issues), ...checkExpressionSyntax(value)];
+    // One pass: the static checks still run on the parts that are valid.
+    const partial = salvage(value);
+    const problems = [
+      ...zodProblems(parsed.error.issues),
+      ...checkExpressionSyntax(value),
+      ...(partial ? checkSpec(partial.spec, partial.unknowns) : []),
+    ];
     fail(dedupe(problems), lineOf);
   }
   const problems = checkSpec(parsed.data);
   if (problems.length > 0) fail(problems, lineOf);
   return parsed.data;
 }
+
+/**
+ * The valid parts of a spec the schema rejected, for the static checks: every
+ * top-level field that parses on its own, every job that does, and of the other
+ * jobs their `needs` (so `needs` to a broken job is not reported as unknown).
+ */
+function salvage(value: unknown): { spec: Workflow; unknowns: Unknowns } | undefined {
+  if (!isRecord(value) || !isRecord(value.jobs)) return undefined;
+  const shape = WorkflowSchema.shape;
+  const spec: Record<string, unknown> = {};
+  for (const [key, field] of Object.entries(value)) {
+    if (key === 'jobs' || !Object.hasOwn(shape, key)) continue;
+    const r = shape[key as keyof typeof shape].safeParse(field);
+    if (r.success) spec[key] = r.data;
+  }
+  const jobs: Record<string, Job> = {};
+  const broken = new Set<string>();
+  for (const [name, raw] of Object.entries(value.jobs)) {
+    const r = JobSchema.safeParse(raw);
+    if (r.success) {
+      jobs[name] = r.data;
+      continue;
+    }
+    broken.add(name);
+    const needs = JobSchema.shape.needs.safeParse(isRecord(raw) ? raw.needs : undefined);
+    jobs[name] = { needs: needs.success ? needs.data : [], steps: [] } as unknown as Job;
+  }
+  spec.jobs = jobs;
+  const inputs = Object.hasOwn(value, 'inputs') && spec.inputs === undefined;
+  return { spec: spec as Workflow, unknowns: { jobs: broken, inputs } };
+}
+
+const isRecord = (v: unknown): v is Record<string, unknown> =>
+  typeof v === 'object' && v !== null && !Array.isArray(v);
 
 /** sha256 (hex) of the spec's canonical JSON (keys sorted): equal specs, equal digests. */
 export function specDigest(spec: Workflow): string {
@@ -59,6 +106,17 @@ export function canonicalJson(value: unknown): string {
         .map((k) => [k, record[k]]),
     );
   });
+}
+
+/** The text does not parse: no schema check can run (the API answers 400). */
+function malformed(problems: FieldProblem[]): never {
+  const first = problems[0];
+  const at = first?.line === undefined ? '' : ` (line ${first.line})`;
+  throw new ValidationError(
+    `invalid workflow spec${at}: ${first?.message ?? 'invalid'}`,
+    problems,
+    true,
+  );
 }
 
 function fail(problems: FieldProblem[], lineOf: LineOf | undefined): never {
@@ -117,16 +175,15 @@ function fromYaml(text: string): { value: unknown; lineOf: LineOf } {
       uniqueKeys: true,
     });
   } catch (err) {
-    fail([{ path: '', message: `invalid YAML: ${(err as Error).message}` }], undefined);
+    malformed([{ path: '', message: `invalid YAML: ${(err as Error).message}` }]);
   }
   if (doc.errors.length > 0) {
-    fail(
+    malformed(
       doc.errors.map((e) => ({
         path: '',
         message: `invalid YAML: ${e.message}`,
         line: counter.linePos(e.pos[0]).line,
       })),
-      undefined,
     );
   }
   keepVersionText(doc);
@@ -151,7 +208,7 @@ function fromJson(text: string): { value: unknown; lineOf?: LineOf } {
     const located = locateJsonError(text);
     const message = located?.message ?? (err as Error).message;
     const line = located ? lineAt(text, located.offset) : undefined;
-    fail([{ path: '', message: `invalid JSON: ${message}`, ...(line ? { line } : {}) }], undefined);
+    malformed([{ path: '', message: `invalid JSON: ${message}`, ...(line ? { line } : {}) }]);
   }
   // JSON is YAML 1.2, so the YAML parser gives node positions for problem lines (and the
   // source text of `"version": 1.0`); if it disagrees with JSON.parse we go without lines.

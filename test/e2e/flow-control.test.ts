@@ -221,10 +221,14 @@ describe('flow control on the local stack', () => {
       expect((list.body.items as { id: string }[]).map((r) => r.id)).toContain(childId);
     });
 
-    it('answers 404 for an unknown step or one that is not an approval', async () => {
-      for (const step of ['nope', 'report', 'kid']) {
+    it('answers 404 for an unknown step, 409 for one that is not an approval (API.md)', async () => {
+      for (const [step, status] of [
+        ['nope', 404],
+        ['report', 409],
+        ['kid', 409],
+      ] as const) {
         const res = await api('POST', `/v1/runs/${parentId}/approvals/${step}`, { approve: true });
-        expect(res.status, `${step}: ${JSON.stringify(res.body)}`).toBe(404);
+        expect(res.status, `${step}: ${JSON.stringify(res.body)}`).toBe(status);
       }
       const run = await getRun(parentId);
       expect(run.jobs.main?.status).toBe('waiting');

@@ -39,9 +39,13 @@ beforeAll(() => {
   });
 });
 afterAll(() => unregister());
+beforeAll(() => {
+  DIAMOND = loadSpec(DIAMOND_TEXT);
+});
 
-const DIAMOND = loadSpec({
-  format: 'yaml',
+// Parsed once the probe is registered (an unknown action: name does not validate).
+const DIAMOND_TEXT = {
+  format: 'yaml' as const,
   text: `
 name: probed-diamond
 on: { manual: true }
@@ -51,7 +55,8 @@ jobs:
   c: { needs: a, steps: [{ id: s, uses: action:fault-probe, with: { ms: 40 } }] }
   d: { needs: [b, c], steps: [{ id: s, uses: action:fault-probe, with: { ms: 20 } }] }
 `,
-});
+};
+let DIAMOND: ReturnType<typeof loadSpec>;
 const STEPS = ['a/s', 'b/s', 'b/t', 'c/s', 'd/s'];
 
 const submit = (app: App, spec = DIAMOND) => submitSpec(app, spec);

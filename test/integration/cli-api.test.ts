@@ -60,6 +60,9 @@ afterAll(async () => {
   await rm(dir, { recursive: true, force: true });
 });
 
+/** Watch lines without their HH:MM:SS (the events' own times). */
+const withoutTimes = (line: string) => line.replace(/^\d\d:\d\d:\d\d /, '');
+
 async function cli(argv: string[]) {
   let stdout = '';
   let stderr = '';
@@ -86,18 +89,20 @@ describe('flowline against the real API', () => {
     const watched = await cli(['run', 'diamond', '--watch']);
     expect(watched.err).toBe('');
     expect(watched.code).toBe(0);
-    const progress = watched.out.map((l) => l.replace(/^\d\d:\d\d:\d\d /, ''));
+    const progress = watched.out.map(withoutTimes);
     for (const line of [
-      'job a succeeded',
-      'step b/derive succeeded',
-      'step c/derive succeeded',
-      'job d succeeded',
+      'job a succeeded in',
+      'step b/derive succeeded in',
+      'step c/derive succeeded in',
+      'job d succeeded in',
     ]) {
-      expect(progress).toContain(line);
+      expect(progress).toContainEqual(expect.stringMatching(new RegExp(`^${line} \\d+\\.\\ds$`)));
     }
-    expect(progress.indexOf('step d/combine succeeded')).toBeLessThan(
-      progress.indexOf('job d succeeded'),
-    );
+    // Every event, in order: d's step ends before d does, each job queued before it starts.
+    const at = (prefix: string) => progress.findIndex((l) => l.startsWith(prefix));
+    expect(at('step d/combine succeeded')).toBeLessThan(at('job d succeeded'));
+    expect(at('job d queued')).toBeGreaterThan(-1);
+    expect(at('job d queued')).toBeLessThan(at('job d started'));
     const runId = /^started run (\S+) of diamond$/.exec(watched.out[0] ?? '')?.[1] ?? '';
     expect(watched.out.slice(-4)).toEqual([
       expect.stringMatching(new RegExp(`^run ${runId} succeeded in \\d+\\.\\ds$`)),
@@ -136,8 +141,10 @@ describe('flowline against the real API', () => {
     const res = await cli(['run', file, '--input', 'why=on purpose', '--watch']);
     expect(res.err).toBe('');
     expect(res.code).toBe(1);
-    const lines = res.out.map((l) => l.replace(/^\d\d:\d\d:\d\d /, ''));
-    expect(lines).toContain('step a/boom failed: on purpose (STEP_FAILED)');
+    const lines = res.out.map(withoutTimes);
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^step a\/boom failed in \d+\.\ds: on purpose \(STEP_FAILED\)$/),
+    );
     expect(lines.at(-2)).toMatch(/^run \S+ failed/);
     expect(lines.at(-1)).toMatch(/^error: .*on purpose/);
   });
@@ -169,12 +176,67 @@ describe('flowline against the real API', () => {
     // Same inputs: b fails again, and only b ran.
     const watched = await cli(['watch', answer.id]);
     expect(watched.code).toBe(1);
-    const lines = watched.out.map((l) => l.replace(/^\d\d:\d\d:\d\d /, ''));
-    expect(lines).toContain('job b failed: nope (STEP_FAILED)');
+    const lines = watched.out.map(withoutTimes);
+    expect(lines).toContainEqual(
+      expect.stringMatching(/^job b failed in \d+\.\ds: nope \(STEP_FAILED\)$/),
+    );
 
     const unknown = await cli(['rerun', runId, '--from', 'zzz']);
     expect(unknown.code).toBe(2);
     expect(unknown.err).toContain('fromJob');
+  });
+
+  it('lists workflows; shows a waiting approval with its command; logs shell output per step', async () => {
+    const file = join(dir, 'gated.yml');
+    await writeFile(
+      file,
+      [
+        'name: gated-cli',
+        'on: { manual: true }',
+        'jobs:',
+        '  build:',
+        '    steps:',
+        '      - { id: compile, uses: shell, with: { command: "echo compiled; echo warn >&2" } }',
+        '  ship:',
+        '    needs: [build]',
+        '    steps: [{ id: gate, uses: approval }, { uses: action:noop }]',
+        '',
+      ].join('\n'),
+    );
+    expect((await cli(['register', file])).code).toBe(0);
+    const listed = await cli(['workflows']);
+    expect(listed.code).toBe(0);
+    expect(listed.out).toContainEqual(expect.stringMatching(/^gated-cli\s+-\s+1\s+manual$/));
+
+    const started = await cli(['run', 'gated-cli']);
+    const runId = (JSON.parse(started.stdout) as { id: string }).id;
+    expect(started.err).toBe(`run ${runId} queued; follow it: flowline watch ${runId}\n`);
+    const watching = cli(['watch', runId]);
+    const deadline = Date.now() + 10_000;
+    while ((await cli(['get', runId])).stdout.includes('"status": "waiting"') === false) {
+      if (Date.now() > deadline) throw new Error('the run never waited');
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect((await cli(['approve', runId, 'gate'])).code).toBe(0);
+    const watched = await watching;
+    expect(watched.code).toBe(0);
+    const lines = watched.out.map(withoutTimes);
+    expect(lines).toContain('job ship waiting for approval of step gate');
+    expect(lines).toContain(
+      `approval requested: step gate of job ship · flowline approve ${runId} gate   (or --reject)`,
+    );
+    expect(lines).toContainEqual(expect.stringMatching(/^step gate approved/));
+
+    const logs = await cli(['logs', runId, '--job', 'build']);
+    expect(logs.code).toBe(0);
+    expect(logs.out).toEqual([
+      expect.stringMatching(/^── build\/compile \(shell\) succeeded in \d+\.\ds$/),
+      'compiled',
+      'stderr:',
+      'warn',
+    ]);
+    const followed = await cli(['events', runId, '--follow']);
+    expect(followed.out.at(-1)).toMatch(/ run\.succeeded$/);
   });
 
   it('shows the API problem for a run that does not exist', async () => {

@@ -3,6 +3,7 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { main } from '../../lib/cli/main.js';
 
@@ -86,14 +87,17 @@ function problem(status: number, title: string, detail?: string, errors: object[
 }
 
 /** Runs the CLI in-process with the test server as its API; no real waiting between polls. */
-async function cli(argv: string[], opts: { env?: Record<string, string>; cwd?: string } = {}) {
+async function cli(
+  argv: string[],
+  opts: { env?: Record<string, string>; cwd?: string; tty?: boolean } = {},
+) {
   let stdout = '';
   let stderr = '';
   const code = await main(
     argv,
     { FLOWLINE_URL: url, FLOWLINE_API_KEY: KEY, ...opts.env },
     {
-      stdout: { write: (s: string) => (stdout += s) },
+      stdout: { write: (s: string) => (stdout += s), ...(opts.tty ? { isTTY: true } : {}) },
       stderr: { write: (s: string) => (stderr += s) },
       cwd: opts.cwd ?? dir,
       sleep: async () => {},
@@ -148,6 +152,42 @@ function progress(docs: object[]): Route {
   return () => ({ status: 200, body: docs[Math.min(i++, docs.length - 1)] });
 }
 
+type EventRow = [second: number, type: string, job?: string, step?: string, data?: object];
+
+/** The run's events as the API pages them (3 a page, `next` = the last id), at 12:00:SS local. */
+function stream(rows: EventRow[]): Route {
+  const events = rows.map(([sec, type, job, step, data], i) => ({
+    id: `1-${i + 1}`,
+    at: new Date(2024, 0, 1, 12, 0, sec).toISOString(),
+    type,
+    ...(job ? { job } : {}),
+    ...(step ? { step } : {}),
+    data: data ?? {},
+  }));
+  return (req) => {
+    const from = req.query.after ? events.findIndex((e) => e.id === req.query.after) + 1 : 0;
+    const items = events.slice(from, from + 3);
+    return { status: 200, body: { items, next: items.at(-1)?.id ?? req.query.after ?? null } };
+  };
+}
+
+const DIAMOND_EVENTS: EventRow[] = [
+  [0, 'run.created'],
+  [0, 'run.started'],
+  [0, 'job.queued', 'a', undefined, { attempt: 1 }],
+  [1, 'job.started', 'a', undefined, { attempt: 1 }],
+  [1, 'step.started', 'a', 'seed'],
+  [3, 'step.succeeded', 'a', 'seed'],
+  [3, 'job.succeeded', 'a'],
+  [3, 'job.queued', 'b', undefined, { attempt: 1 }],
+  [4, 'job.started', 'b', undefined, { attempt: 1 }],
+  [4, 'step.started', 'b', 'derive'],
+  [4, 'step.retrying', 'b', 'derive', { try: 1, error: { code: 'STEP_FAILED', message: '503' } }],
+  [5, 'step.succeeded', 'b', 'derive'],
+  [5, 'job.succeeded', 'b'],
+  [5, 'run.succeeded'],
+];
+
 const DIAMOND_PROGRESS = [
   runDoc('queued', {
     a: job('pending', [step('seed', 'pending')]),
@@ -167,9 +207,12 @@ const DIAMOND_PROGRESS = [
       a: job('succeeded', [step('seed', 'succeeded')]),
       b: job('succeeded', [step('derive', 'succeeded')]),
     },
-    { finishedAt: '2024-01-01T12:00:01.500Z', outputs: { result: 'b(1)' } },
+    { finishedAt: '2024-01-01T12:00:05.000Z', outputs: { result: 'b(1)' } },
   ),
 ];
+
+/** What watch reads of the run: the document when it starts, and when the run ended. */
+const DIAMOND_FIRST_LAST = [DIAMOND_PROGRESS[0] as object, DIAMOND_PROGRESS[3] as object];
 
 describe('validate', () => {
   it('accepts a valid spec with exit 0', async () => {
@@ -333,7 +376,10 @@ describe('run', () => {
     });
     const res = await cli(['run', 'diamond', '--idempotency-key', 'k']);
     expect(res.code).toBe(0);
-    expect(res.err).toEqual(['idempotency key seen before: this is the existing run run_1']);
+    expect(res.err).toEqual([
+      'idempotency key seen before: this is the existing run run_1',
+      'run run_1 queued; follow it: flowline watch run_1',
+    ]);
   });
 
   it('submits an existing file inline to /v1/runs', async () => {
@@ -344,29 +390,44 @@ describe('run', () => {
     expect(JSON.parse(seen[0]?.body ?? '')).toEqual({ spec: await readFile(DIAMOND_PATH, 'utf8') });
   });
 
-  it('--watch follows the run to success and prints its outputs, exit 0', async () => {
+  it('--watch follows the run from its events to success and prints its outputs, exit 0', async () => {
     routes['POST /v1/workflows/diamond/runs'] = () => ({ status: 202, body: summary('run_1') });
-    routes['GET /v1/runs/run_1'] = progress(DIAMOND_PROGRESS);
+    routes['GET /v1/runs/run_1'] = progress(DIAMOND_FIRST_LAST);
+    routes['GET /v1/runs/run_1/events'] = stream(DIAMOND_EVENTS);
     const res = await cli(['run', 'diamond', '--watch']);
     expect(res.err).toEqual([]);
     expect(res.out).toEqual([
       'started run run_1 of diamond',
-      '12:00:01 run queued',
-      '12:00:01 run running',
-      '12:00:01 job a running',
-      '12:00:01 step a/seed running',
-      '12:00:01 step a/seed succeeded',
-      '12:00:01 job a succeeded',
-      '12:00:01 job b running',
-      '12:00:01 step b/derive running',
-      '12:00:01 step b/derive succeeded',
-      '12:00:01 job b succeeded',
-      'run run_1 succeeded in 1.5s',
+      '12:00:00 run created',
+      '12:00:00 run started',
+      '12:00:00 job a queued',
+      '12:00:01 job a started',
+      '12:00:01 step a/seed started',
+      '12:00:03 step a/seed succeeded in 2.0s',
+      '12:00:03 job a succeeded in 2.0s',
+      '12:00:03 job b queued',
+      '12:00:04 job b started',
+      '12:00:04 step b/derive started',
+      '12:00:04 step b/derive retrying (try 1 failed): 503 (STEP_FAILED)',
+      '12:00:05 step b/derive succeeded in 1.0s after 2 tries',
+      '12:00:05 job b succeeded in 1.0s',
+      'run run_1 succeeded in 5.0s',
       'outputs: {',
       '  "result": "b(1)"',
       '}',
     ]);
     expect(res.code).toBe(0);
+    // Page after page from the cursor the API gave: nothing read twice, nothing missed.
+    const cursors = seen.filter((r) => r.path.endsWith('/events')).map((r) => r.query.after);
+    expect(cursors).toEqual([undefined, '1-3', '1-6', '1-9', '1-12']);
+  });
+
+  it('prints the run id and how to follow it without --watch', async () => {
+    routes['POST /v1/workflows/diamond/runs'] = () => ({ status: 202, body: summary('run_1') });
+    const res = await cli(['run', 'diamond']);
+    expect(res.code).toBe(0);
+    expect(JSON.parse(res.stdout)).toMatchObject({ id: 'run_1' });
+    expect(res.err).toEqual(['run run_1 queued; follow it: flowline watch run_1']);
   });
 
   it('rejects a malformed --input as a usage error', async () => {
@@ -385,55 +446,165 @@ describe('watch', () => {
       runDoc(
         'failed',
         { b: job('failed', [step('derive', 'failed', boom)], boom) },
-        {
-          error: { code: 'JOB_FAILED', job: 'b', message: 'exit code 3' },
-        },
+        { error: { code: 'JOB_FAILED', job: 'b', message: 'exit code 3' } },
       ),
+    ]);
+    routes['GET /v1/runs/run_1/events'] = stream([
+      [1, 'job.started', 'b'],
+      [1, 'step.started', 'b', 'derive'],
+      [2, 'step.failed', 'b', 'derive', { error: boom }],
+      [2, 'job.failed', 'b', undefined, { error: boom }],
+      [2, 'run.failed'],
     ]);
     const res = await cli(['watch', 'run_1']);
     expect(res.code).toBe(1);
     expect(res.out).toEqual([
-      '12:00:01 run running',
-      '12:00:01 job b running',
-      '12:00:01 step b/derive running',
-      '12:00:01 step b/derive failed: exit code 3 (STEP_FAILED)',
-      '12:00:01 job b failed: exit code 3 (STEP_FAILED)',
+      '12:00:01 job b started',
+      '12:00:01 step b/derive started',
+      '12:00:02 step b/derive failed in 1.0s: exit code 3 (STEP_FAILED)',
+      '12:00:02 job b failed in 1.0s: exit code 3 (STEP_FAILED)',
       'run run_1 failed',
       'error: exit code 3 (JOB_FAILED)',
     ]);
   });
 
-  it('exits 1 for a cancelled run', async () => {
+  it('says why a job waits and prints the command that approves it', async () => {
     routes['GET /v1/runs/run_1'] = progress([
-      runDoc('cancelled', { a: job('cancelled', [step('s0', 'skipped')]) }),
+      runDoc('running', { ship: job('pending', [step('gate', 'pending')]) }),
+      runDoc('cancelled', { ship: job('cancelled', [step('gate', 'cancelled')]) }),
+    ]);
+    const wait = { kind: 'approval', step: 'gate', approvers: ['alice', 'bob'] };
+    routes['GET /v1/runs/run_1/events'] = stream([
+      [1, 'job.started', 'ship'],
+      [1, 'step.started', 'ship', 'gate'],
+      [1, 'job.waiting', 'ship', undefined, wait],
+      [1, 'approval.requested', 'ship', undefined, wait],
+      [1, 'run.waiting'],
+      [9, 'approval.decided', 'ship', undefined, { step: 'gate', approved: false, actor: 'bob' }],
+      [9, 'job.cancelled', 'ship'],
+      [9, 'run.cancelled'],
     ]);
     const res = await cli(['watch', 'run_1']);
-    expect(res).toMatchObject({
-      code: 1,
-      out: ['12:00:01 job a cancelled', 'run run_1 cancelled'],
-    });
+    expect(res.code).toBe(1);
+    expect(res.out).toEqual([
+      '12:00:01 job ship started',
+      '12:00:01 step ship/gate started',
+      '12:00:01 job ship waiting for approval of step gate from alice or bob',
+      '12:00:01 approval requested: step gate of job ship · flowline approve run_1 gate   (or --reject)',
+      '12:00:01 run waiting',
+      '12:00:09 step gate rejected by bob',
+      '12:00:09 job ship cancelled in 8.0s',
+      'run run_1 cancelled',
+    ]);
+  });
+
+  it('draws a live tree with a progress line when stdout is a terminal', async () => {
+    routes['GET /v1/runs/run_1'] = progress(DIAMOND_FIRST_LAST);
+    routes['GET /v1/runs/run_1/events'] = stream(DIAMOND_EVENTS);
+    const res = await cli(['watch', 'run_1'], { tty: true });
+    expect(res.code).toBe(0);
+    // log-update redraws in place; the last frame stays, then the result lines.
+    const text = stripVTControlCharacters(res.stdout);
+    expect(text).toContain('run run_1 diamond  succeeded  5.0s');
+    expect(text).toMatch(/✔ a {2}succeeded {2}2\.0s\n {6}✔ seed {2}succeeded {2}2\.0s/);
+    expect(text).toContain('✔ derive  succeeded (try 2)  1.0s');
+    expect(text).toContain('[████████████████████] 2/2 jobs done');
+    expect(text.trimEnd().endsWith('}')).toBe(true);
+  });
+
+  it('ends when the run has ended although its stream lost the end (retention trimmed it)', async () => {
+    routes['GET /v1/runs/run_1'] = progress(DIAMOND_FIRST_LAST);
+    routes['GET /v1/runs/run_1/events'] = stream(DIAMOND_EVENTS.slice(0, 4));
+    const res = await cli(['watch', 'run_1']);
+    expect(res.code).toBe(0);
+    expect(res.out.at(-4)).toBe('run run_1 succeeded in 5.0s');
+    const polls = seen.filter((r) => r.path.endsWith('/events')).length;
+    expect(polls).toBe(2 + 10);
   });
 
   it('rides out a brief 503 from the gateway', async () => {
-    const docs = progress(DIAMOND_PROGRESS.slice(2));
+    routes['GET /v1/runs/run_1'] = progress(DIAMOND_FIRST_LAST);
+    const events = stream(DIAMOND_EVENTS);
     let calls = 0;
-    routes['GET /v1/runs/run_1'] = (req) =>
+    routes['GET /v1/runs/run_1/events'] = (req) =>
       ++calls === 2
         ? {
             status: 503,
             body: '<html>Service Unavailable</html>',
             headers: { 'content-type': 'text/html' },
           }
-        : docs(req);
+        : events(req);
     const res = await cli(['watch', 'run_1']);
     expect(res.code).toBe(0);
-    expect(res.out.at(-4)).toBe('run run_1 succeeded in 1.5s');
+    expect(res.out.at(-4)).toBe('run run_1 succeeded in 5.0s');
+    expect(res.out.filter((l) => l.endsWith('job a queued'))).toHaveLength(1);
   });
 
   it('exits 2 with the problem for an unknown run', async () => {
     routes['GET /v1/runs/nope'] = () => problem(404, 'Not Found', "no run 'nope'");
     const res = await cli(['watch', 'nope']);
     expect(res).toMatchObject({ code: 2, out: [], err: ["Not Found (HTTP 404): no run 'nope'"] });
+  });
+});
+
+describe('logs, workflows', () => {
+  const shell = (status: string, outputs: object, error: object | null = null) => ({
+    ...step('build', status, error),
+    uses: 'shell',
+    outputs,
+    startedAt: '2024-01-01T12:00:00.000Z',
+    finishedAt: status === 'running' ? null : '2024-01-01T12:00:02.000Z',
+  });
+
+  it("prints each step's shell output and error, for one job or all instances of a matrix job", async () => {
+    const boom = { code: 'STEP_FAILED', message: 'exit code 2' };
+    routes['GET /v1/runs/run_1'] = () => ({
+      status: 200,
+      body: runDoc('failed', {
+        'test[os=linux]': job('succeeded', [shell('succeeded', { stdout: 'ok\n', stderr: '' })]),
+        'test[os=mac]': job('failed', [shell('failed', { stdout: '', stderr: 'no\n' }, boom)]),
+        other: job('succeeded', [step('s0', 'succeeded')]),
+      }),
+    });
+    const res = await cli(['logs', 'run_1', '--job', 'test']);
+    expect(res.code).toBe(0);
+    expect(res.out).toEqual([
+      '── test[os=linux]/build (shell) succeeded in 2.0s',
+      'ok',
+      '── test[os=mac]/build (shell) failed in 2.0s',
+      'stderr:',
+      'no',
+      'error: exit code 2 (STEP_FAILED)',
+    ]);
+    const unknown = await cli(['logs', 'run_1', '--job', 'nope']);
+    expect(unknown.code).toBe(2);
+    expect(unknown.err[0]).toBe(
+      "flowline: run run_1 has no job 'nope' (jobs: test[os=linux], test[os=mac], other)",
+    );
+  });
+
+  it('--follow prints each step once it finished, until the run ends', async () => {
+    routes['GET /v1/runs/run_1'] = progress([
+      runDoc('running', { a: job('running', [shell('running', { stdout: '' })]) }),
+      runDoc('succeeded', { a: job('succeeded', [shell('succeeded', { stdout: 'done' })]) }),
+    ]);
+    const res = await cli(['logs', 'run_1', '--follow']);
+    expect(res).toMatchObject({
+      code: 0,
+      out: ['── a/build (shell) succeeded in 2.0s', 'done'],
+    });
+  });
+
+  it('workflows lists the registered workflows', async () => {
+    routes['GET /v1/workflows'] = () => ({
+      status: 200,
+      body: { items: [{ name: 'diamond', version: '1.0', revision: 2, triggers: ['manual'] }] },
+    });
+    const res = await cli(['workflows']);
+    expect(res).toMatchObject({
+      code: 0,
+      out: ['NAME     VERSION  REV  TRIGGERS', 'diamond  1.0      2    manual'],
+    });
   });
 });
 
@@ -644,15 +815,27 @@ describe('connection and auth', () => {
 });
 
 describe('usage', () => {
+  const GENERAL = 'usage: flowline <command> [options]   (flowline --help lists the commands)';
   it.each([
-    [['frob'], "flowline: unknown command 'frob'"],
-    [['get'], 'flowline: get takes RUN, got 0 argument(s)'],
-    [['list', 'extra'], 'flowline: list takes no arguments, got 1 argument(s)'],
-    [['get', 'run_1', '--watch'], 'flowline: get does not take --watch'],
-    [['get', 'run_1', '--nope'], "flowline: Unknown option '--nope'"],
-  ])('%j exits 2: %s', async (argv, message) => {
+    [['frob'], "flowline: unknown command 'frob'", GENERAL],
+    [['wacth', 'run_1'], "flowline: unknown command 'wacth'; did you mean 'watch'?", GENERAL],
+    [['evnets', 'run_1'], "flowline: unknown command 'evnets'; did you mean 'events'?", GENERAL],
+    [['lst'], "flowline: unknown command 'lst'; did you mean 'list'?", GENERAL],
+    [['get'], 'flowline: get takes RUN, got 0 argument(s)', 'usage: flowline get RUN'],
+    [
+      ['list', 'extra'],
+      'flowline: list takes no arguments, got 1 argument(s)',
+      'usage: flowline list [--workflow WORKFLOW] [--status STATUS] [--limit LIMIT] [--cursor CURSOR]',
+    ],
+    [['get', 'run_1', '--watch'], 'flowline: get does not take --watch', 'usage: flowline get RUN'],
+    [
+      ['logs', 'run_1', '--nope'],
+      "flowline: Unknown option '--nope'",
+      'usage: flowline logs RUN [--job JOB] [--follow]',
+    ],
+  ])('%j exits 2: %s', async (argv, message, usage) => {
     const res = await cli(argv);
-    expect(res).toMatchObject({ code: 2, err: [message, "run 'flowline --help' for usage"] });
+    expect(res).toMatchObject({ code: 2, err: [message, usage] });
     expect(seen).toEqual([]);
   });
 

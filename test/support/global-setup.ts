@@ -1,6 +1,10 @@
 import { startFauxqs } from 'fauxqs';
 import type { TestProject } from 'vitest/node';
-import { startRedisCluster, startRedisServer } from '../../scripts/processes.js';
+import {
+  sayAwsNodeSupportOnce,
+  startRedisCluster,
+  startRedisServer,
+} from '../../scripts/processes.js';
 
 /**
  * One private redis-server (in the `cluster` project: a 3-master Redis Cluster)
@@ -21,6 +25,8 @@ declare module 'vitest' {
 }
 
 export default async function setup(project: TestProject): Promise<() => Promise<void>> {
+  const note = sayAwsNodeSupportOnce();
+  if (note) console.warn(note);
   const region = 'us-east-1';
   const cluster = project.name === 'cluster';
   const [redis, sqs] = await Promise.all([

@@ -5,11 +5,11 @@ import {
   formatFieldProblem,
   formatProblem,
   formatRunList,
-  type JobDoc,
+  formatWorkflowList,
   type RunDoc,
   runResultLines,
   type StepDoc,
-  watchLines,
+  stepLogLines,
 } from '../../lib/cli/format.js';
 
 const step = (id: string, status: string, extra: Partial<StepDoc> = {}): StepDoc => ({
@@ -18,132 +18,62 @@ const step = (id: string, status: string, extra: Partial<StepDoc> = {}): StepDoc
   attempt: 1,
   ...extra,
 });
-const job = (status: string, steps: StepDoc[], extra: Partial<JobDoc> = {}): JobDoc => ({
-  status,
-  attempt: 1,
-  steps,
-  ...extra,
-});
-const run = (
-  status: string,
-  jobs: Record<string, JobDoc>,
-  extra: Partial<RunDoc> = {},
-): RunDoc => ({
+const run = (status: string, jobs: RunDoc['jobs'], extra: Partial<RunDoc> = {}): RunDoc => ({
   id: 'run_1',
   status,
   jobs,
   ...extra,
 });
 
-describe('watchLines', () => {
-  const T = '12:00:01';
-  const boom = { code: 'STEP_FAILED', message: 'exit code 1' };
+describe('stepLogLines', () => {
+  it('prints the header, stdout, stderr and error of a shell step', () => {
+    expect(
+      stepLogLines(
+        'build',
+        step('compile', 'failed', {
+          uses: 'shell',
+          tries: 2,
+          startedAt: '2024-01-01T12:00:00.000Z',
+          finishedAt: '2024-01-01T12:00:01.500Z',
+          outputs: { exitCode: 2, stdout: 'one\ntwo\n', stderr: 'oops\n' },
+          error: { code: 'STEP_FAILED', message: 'exit code 2' },
+        }),
+      ),
+    ).toEqual([
+      '── build/compile (shell) failed in 1.5s after 2 tries',
+      'one',
+      'two',
+      'stderr:',
+      'oops',
+      'error: exit code 2 (STEP_FAILED)',
+    ]);
+  });
 
-  it.each<[string, RunDoc | undefined, RunDoc, string[]]>([
-    [
-      'reports nothing for a queued run whose jobs are all pending, bar the run itself',
-      undefined,
-      run('queued', { a: job('pending', [step('s0', 'pending')]) }),
-      [`${T} run queued`],
-    ],
-    [
-      'reports whatever already happened on the first look',
-      undefined,
-      run('running', {
-        a: job('succeeded', [step('seed', 'succeeded')]),
-        b: job('running', [step('derive', 'running')]),
-        c: job('pending', [step('derive', 'pending')]),
-      }),
-      [
-        `${T} run running`,
-        `${T} step a/seed succeeded`,
-        `${T} job a succeeded`,
-        `${T} job b running`,
-        `${T} step b/derive running`,
-      ],
-    ],
-    [
-      'reports only what changed since the last look',
-      run('running', {
-        a: job('succeeded', [step('seed', 'succeeded')]),
-        b: job('running', [step('derive', 'running')]),
-      }),
-      run('running', {
-        a: job('succeeded', [step('seed', 'succeeded')]),
-        b: job('running', [step('derive', 'succeeded')]),
-      }),
-      [`${T} step b/derive succeeded`],
-    ],
-    [
-      'puts a finished job after its steps, a started one before them',
-      run('running', {
-        b: job('queued', [step('derive', 'pending')]),
-        c: job('pending', [step('derive', 'pending')]),
-      }),
-      run('running', {
-        b: job('succeeded', [step('derive', 'succeeded')]),
-        c: job('running', [step('derive', 'running')]),
-      }),
-      [
-        `${T} step b/derive succeeded`,
-        `${T} job b succeeded`,
-        `${T} job c running`,
-        `${T} step c/derive running`,
-      ],
-    ],
-    [
-      'shows errors of failed steps and jobs',
-      run('running', { b: job('running', [step('derive', 'running')]) }),
-      run('running', {
-        b: job('failed', [step('derive', 'failed', { error: boom })], { error: boom }),
-      }),
-      [
-        `${T} step b/derive failed: exit code 1 (STEP_FAILED)`,
-        `${T} job b failed: exit code 1 (STEP_FAILED)`,
-      ],
-    ],
-    [
-      'reports a retry: a new attempt in the same status',
-      run('running', { b: job('running', [step('s0', 'running')]) }),
-      run('running', {
-        b: job('running', [step('s0', 'running', { attempt: 2 })], { attempt: 2 }),
-      }),
-      [`${T} job b running (attempt 2)`, `${T} step b/s0 running (attempt 2)`],
-    ],
-    [
-      'does not report moves back to pending',
-      run('running', { b: job('running', [step('s0', 'failed', { error: boom })]) }),
-      run('running', {
-        b: job('running', [step('s0', 'pending', { attempt: 2 })], { attempt: 2 }),
-      }),
-      [`${T} job b running (attempt 2)`],
-    ],
-    [
-      'keeps the steps of a skipped job quiet',
-      run('running', { d: job('pending', [step('s0', 'pending'), step('s1', 'pending')]) }),
-      run('running', { d: job('skipped', [step('s0', 'skipped'), step('s1', 'skipped')]) }),
-      [`${T} job d skipped`],
-    ],
-    [
-      'reports run status changes but leaves the final one to the result lines',
-      run('running', { a: job('running', [step('s0', 'running')]) }),
-      run('succeeded', { a: job('succeeded', [step('s0', 'succeeded')]) }),
-      [`${T} step a/s0 succeeded`, `${T} job a succeeded`],
-    ],
-    [
-      'reports a run going to waiting',
-      run('running', {}),
-      run('waiting', { a: job('waiting', [step('gate', 'running')]) }),
-      [`${T} run waiting`, `${T} job a waiting`, `${T} step a/gate running`],
-    ],
-    [
-      'matches steps by id, so a hook appearing in front shifts nothing',
-      run('running', { a: job('running', [step('s0', 'running')]) }),
-      run('running', { a: job('running', [step('pre0', 'succeeded'), step('s0', 'running')]) }),
-      [`${T} step a/pre0 succeeded`],
-    ],
-  ])('%s', (_, prev, next, expected) => {
-    expect(watchLines(prev, next, T)).toEqual(expected);
+  it('prints only the header of a step without output', () => {
+    expect(stepLogLines('a', step('s0', 'running', { uses: 'action:echo' }))).toEqual([
+      '── a/s0 (action:echo) running',
+    ]);
+  });
+});
+
+describe('formatWorkflowList', () => {
+  it('lists name, version, revision and triggers', () => {
+    expect(
+      formatWorkflowList([
+        { name: 'diamond', version: '1.0', revision: 3, triggers: ['manual'] },
+        { name: 'nightly', version: '', revision: 1, triggers: ['manual', 'schedule'] },
+      ]),
+    ).toEqual([
+      'NAME     VERSION  REV  TRIGGERS',
+      'diamond  1.0      3    manual',
+      'nightly  -        1    manual,schedule',
+    ]);
+  });
+
+  it('says how to register when there is none', () => {
+    expect(formatWorkflowList([])).toEqual([
+      'no workflows registered (see: flowline register FILE)',
+    ]);
   });
 });
 

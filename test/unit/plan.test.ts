@@ -4,7 +4,10 @@ import { initialJobFields, planRun, stepList } from '../../lib/engine/plan.js';
 import { loadSpec } from '../../lib/spec/index.js';
 
 const spec = (jobs: string) =>
-  loadSpec({ text: `name: p\non: { manual: true }\njobs:\n${jobs}`, format: 'yaml' });
+  loadSpec({
+    text: `name: p\non: { manual: true }\ninputs: { x: { type: string } }\njobs:\n${jobs}`,
+    format: 'yaml',
+  });
 
 describe('planRun', () => {
   it('wires needs and dependents both ways', () => {

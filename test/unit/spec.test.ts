@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
+import { registerAction } from '../../lib/actions/registry.js';
 import { type FieldProblem, ValidationError } from '../../lib/errors.js';
 import {
   expandMatrix,
@@ -53,7 +54,14 @@ const yaml = (text: string): SpecInput => ({ text, format: 'yaml' });
 
 describe('loadSpec: valid specs', () => {
   it('loads the example of SPEC.md and normalises its shapes', () => {
-    const spec = loadSpec(yaml(read('test', 'fixtures', 'specs', 'spec-example.yml')));
+    // Its test job runs `action:run-tests`, an action a deployment registers.
+    const unregister = registerAction('run-tests', () => ({}));
+    let spec: ReturnType<typeof loadSpec>;
+    try {
+      spec = loadSpec(yaml(read('test', 'fixtures', 'specs', 'spec-example.yml')));
+    } finally {
+      unregister();
+    }
 
     expect(spec.name).toBe('release');
     expect(spec.version).toBe('1.2.0');
@@ -888,6 +896,7 @@ describe('loadSpec: static checks', () => {
     [
       'needs of a listed job, a bare if, matrix with a strategy',
       (s) => {
+        job(s).outputs = { v: '${{ steps.one.outputs.message }}' };
         s.jobs.test = {
           needs: ['build'],
           if: "always() && needs.build.result == 'success'",
@@ -959,9 +968,11 @@ describe('loadSpec: static checks', () => {
           line: 10,
         },
         { path: 'jobs.test.steps', message: 'a job needs at least one step', line: 12 },
+        // Found in the same pass, although the schema rejected the spec.
+        { path: 'jobs.build.needs[0]', message: 'unknown job "ghost" in needs', line: 5 },
       ]),
     );
-    expect(problems).toHaveLength(5);
+    expect(problems).toHaveLength(6);
   });
 
   it('reports graph and expression problems together with lines', () => {
@@ -987,6 +998,83 @@ describe('loadSpec: static checks', () => {
         message: 'secrets.NOPE is not declared in a secrets: list of the workflow, job or step',
         line: 12,
       },
+    ]);
+  });
+
+  it('rejects what would only fail or read null at run time, each with its path', () => {
+    const text = [
+      'name: wf', //                                                     1
+      'on: {manual: true}', //                                           2
+      'inputs: { ref: { type: string } }', //                            3
+      'outputs: { url: "${{ jobs.a.outputs.nope }}" }', //               4
+      'jobs:', //                                                        5
+      '  a:', //                                                         6
+      '    outputs: { url: "${{ steps.s.outputs.url }}" }', //           7
+      '    steps:', //                                                   8
+      '      - { id: s, uses: action:run-tests }', //                    9
+      '      - { uses: action:echo, with: { r: "${{ inputs.REF }}", n: "${{ inputs.nope }}" } }',
+      '  b:', //                                                        11
+      '    needs: [a]', //                                              12
+      '    if: needs.a.outputs.url != needs.a.outputs.uri', //          13
+      '    steps: [{ uses: action:echo, with: { v: "${{ steps.later.outputs.x }}" } }]',
+    ].join('\n');
+    expect(problemsOf(yaml(text))).toEqual([
+      {
+        path: 'jobs.a.steps[0].uses',
+        message: expect.stringMatching(/^unknown action "run-tests"; registered actions: echo, /),
+        line: 9,
+      },
+      {
+        path: 'outputs.url',
+        message: 'jobs.a.outputs.nope: job "a" has no output "nope" (it declares url)',
+        line: 4,
+      },
+      {
+        path: 'jobs.a.steps[1].with.n',
+        message: 'inputs.nope: no such input (declared: ref)',
+        line: 10,
+      },
+      {
+        path: 'jobs.b.if',
+        message: 'needs.a.outputs.uri: job "a" has no output "uri" (it declares url)',
+        line: 13,
+      },
+      {
+        path: 'jobs.b.steps[0].with.v',
+        message: 'steps.later: no step with that id in job "b"',
+        line: 14,
+      },
+    ]);
+  });
+
+  it('reads inputs as undeclared when the workflow declares none', () => {
+    const problems = problemsOf({
+      value: specValue((s) => {
+        job(s).steps = [{ uses: 'action:echo', with: { v: '${{ inputs.x }}' } }];
+      }),
+    });
+    expect(problems).toEqual([
+      {
+        path: 'jobs.build.steps[0].with.v',
+        message: 'inputs.x: no such input (the workflow declares no inputs)',
+      },
+    ]);
+  });
+
+  it('checks the valid jobs of a spec the schema rejected, without false alarms about the others', () => {
+    const text = [
+      'name: wf',
+      'on: {manual: true}',
+      'jobs:',
+      '  broken: { needs: [], stepz: [] }',
+      '  next:',
+      '    needs: [broken, ghost]',
+      '    steps: [{ uses: action:echo, with: { v: "${{ needs.broken.outputs.any }}" } }]',
+    ].join('\n');
+    expect(problemsOf(yaml(text)).map((p) => `${p.path}: ${p.message}`)).toEqual([
+      'jobs.broken.steps: required',
+      expect.stringMatching(/^jobs\.broken\.stepz: unknown key "stepz"; did you mean "steps"/),
+      'jobs.next.needs[1]: unknown job "ghost" in needs',
     ]);
   });
 
@@ -1279,7 +1367,11 @@ describe('loadSpec: KB Labs spellings', () => {
       { message: 'Deploy?', timeout: 600, approvers: ['a'] },
       { message: 'Deploy?', timeoutSeconds: 600, approvers: ['a'] },
     ],
-    ['builtin:approval', { timeout: '${{ inputs.t }}' }, { timeoutSeconds: '${{ inputs.t }}' }],
+    [
+      'builtin:approval',
+      { timeout: '${{ run.attempt }}' },
+      { timeoutSeconds: '${{ run.attempt }}' },
+    ],
     // Only the builtin: spellings speak KB Labs.
     ['shell', { run: 'make' }, { run: 'make' }],
     ['approval', { timeout: 600 }, { timeout: 600 }],
