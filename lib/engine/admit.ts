@@ -6,6 +6,7 @@ import { log } from '../log.js';
 import { type JobTask, withPriority } from '../queue/message.js';
 import { canonicalJson } from '../spec/load.js';
 import type { Concurrency, Workflow } from '../spec/schema.js';
+import { dispatchToken, newDispatchKey } from '../store/dispatch-token.js';
 import { acquire, type ConcurrencyDeps, groupName } from './concurrency.js';
 import { resolveInputs } from './inputs.js';
 import { initialJobFields, type PlannedJob, planRun } from './plan.js';
@@ -98,7 +99,10 @@ export async function admitRun(
       }),
     ),
   };
-  const { fields, queued, pending } = initialJobFields(plan, now, req.reuse);
+  const dispatchKey = newDispatchKey();
+  const { fields, queued, pending } = initialJobFields(plan, now, req.reuse, (n) =>
+    dispatchToken(dispatchKey, n),
+  );
   const createdAt = new Date(now).toISOString();
   const runFields: Record<string, string> = {
     id: runId,
@@ -115,6 +119,7 @@ export async function admitRun(
     pending: String(pending),
     failed: '0',
     dispatch: String(queued.length),
+    dispatchKey,
     ...(req.spec.timeoutMs ? { timeoutAt: String(now + req.spec.timeoutMs) } : {}),
     ...(req.parentRunId ? { parentRunId: req.parentRunId } : {}),
     ...(req.rerunOf ? { rerunOf: req.rerunOf } : {}),
@@ -137,18 +142,25 @@ export async function admitRun(
         }
       : {}),
   });
-  const send = () =>
-    sendFirstJobs(deps, req.tenant, runId, firstTasks(req.tenant, runId, queued, plan), gate, now);
+  const send = (key: string) =>
+    sendFirstJobs(
+      deps,
+      req.tenant,
+      runId,
+      firstTasks(req.tenant, runId, queued, plan, key),
+      gate,
+      now,
+    );
   if (!created) {
     const existing = await deps.runs.runFields(
       req.tenant,
       [runId],
-      ['workflow', 'revision', 'status', 'createdAt'],
+      ['workflow', 'revision', 'status', 'createdAt', 'dispatchKey'],
     );
-    const [workflow, revision, status, at] = existing[0] ?? [];
+    const [workflow, revision, status, at, storedKey] = existing[0] ?? [];
     if (!workflow) throw new FlowlineError('INTERNAL', `run ${runId} vanished during admission`);
     // The first admission may have crashed before its send; a stale re-send is dropped at claim.
-    if (status === 'queued') await send();
+    if (status === 'queued') await send(storedKey ?? '');
     return {
       summary: runSummary(
         runId,
@@ -160,7 +172,7 @@ export async function admitRun(
       created: false,
     };
   }
-  await send();
+  await send(dispatchKey);
   return {
     summary: runSummary(runId, req.spec.name, req.revision, 'queued', createdAt),
     created: true,
@@ -191,19 +203,20 @@ async function sendFirstJobs(
   }
 }
 
-/** Tasks of the jobs queued at creation: tokens 1..n, as `initialJobFields` numbers them. */
+/** Tasks of the jobs queued at creation: tokens 1..n of the run's key, as `initialJobFields` minted them. */
 function firstTasks(
   tenant: string,
   runId: string,
   queued: string[],
   plan: PlannedJob[],
+  dispatchKey: string,
 ): JobTask[] {
   return queued.map((jobKey, i) => ({
     tenant,
     runId,
     jobKey,
     attempt: 1,
-    token: String(i + 1),
+    token: dispatchToken(dispatchKey, i + 1),
     ...withPriority(plan.find((p) => p.key === jobKey)?.priority),
   }));
 }

@@ -1,9 +1,12 @@
+import { DISPATCH_TOKEN_LUA } from '../dispatch-token.js';
+
 /**
  * Lua shared by several scripts, prepended to their source (Redis scripts cannot
  * call each other). Such scripts take KEYS[1] run hash, KEYS[2] jobs hash,
  * KEYS[3] events stream and ARGV[1] now (ms), bound here as `runKey`, `jobsKey`,
  * `eventsKey`, `now`. Defines:
  *   emit(type, job, data)            XADD one event
+ *   mintToken()                      the run's next dispatch token (lib/store/dispatch-token.ts)
  *   holds(job, fence, mode)          the caller's fence is current and the job running;
  *                                    mode 'expired' also needs the lease to have run out;
  *                                    mode 'token': \`fence\` is a dispatch token that must
@@ -25,7 +28,7 @@
 export const SHARED_LUA = /* lua */ `
 local rcall = redis.call
 local runKey, jobsKey, eventsKey, now = KEYS[1], KEYS[2], KEYS[3], ARGV[1]
-
+${DISPATCH_TOKEN_LUA}
 local function emit(type, job, data)
   if job then
     rcall('XADD', eventsKey, '*', 'type', type, 'at', now, 'job', job, 'data', data or '{}')
@@ -92,7 +95,7 @@ local function finishJob(job, status, outputs, err)
   local cancelling = rcall('HEXISTS', runKey, 'cancelRequested') == 1
 
   local function queue(key)
-    local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
+    local token = mintToken()
     rcall('HSET', jobsKey, 'status:' .. key, 'queued', 'attempt:' .. key, '1', 'token:' .. key, token,
       'queuedAt:' .. key, now)
     rcall('HDEL', jobsKey, 'held:' .. key)
