@@ -50,6 +50,8 @@ export interface ExecuteDeps {
   secrets: SecretsProvider;
   /** The executor of `lambda:` steps; without one they fail INTERNAL. */
   lambdaSteps?: StepExecutor;
+  /** The executor of `shell` steps (the app's runner); without one, this process's sandbox. */
+  shellSteps?: StepExecutor;
   config: Pick<Config, 'leaseMs' | 'capabilities' | 'safetyMarginMs' | 'minStepBudgetMs'>;
   now?: () => number;
 }
@@ -457,6 +459,7 @@ async function runClaimedJob(
           timeoutMs: Math.min(remainingMs() - deps.config.safetyMarginMs, deadline - now()),
           signal: stop,
           ...(deps.lambdaSteps ? { lambda: deps.lambdaSteps } : {}),
+          ...(deps.shellSteps ? { shell: deps.shellSteps } : {}),
         });
         result = fresh('succeeded', {
           outputs: masker.mask(outputs),

@@ -23,6 +23,8 @@ export interface StepRun {
   signal: AbortSignal;
   /** The executor of `lambda:` steps (it holds the app's Lambda client). */
   lambda?: StepExecutor;
+  /** The executor of `shell` steps (it holds the app's runner). */
+  shell?: StepExecutor;
 }
 
 /**
@@ -46,7 +48,7 @@ export async function runStep(run: StepRun): Promise<Record<string, unknown>> {
       );
       const outputs =
         (await runWithTimeout(
-          executorFor(step.step.uses, { lambda: run.lambda }),
+          executorFor(step.step.uses, { lambda: run.lambda, shell: run.shell }),
           {
             uses: step.step.uses,
             with: withValue,

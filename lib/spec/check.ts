@@ -80,7 +80,7 @@ function checkCycles(spec: Workflow, problems: FieldProblem[]): void {
 
 // ---------------------------------------------------------------------------- steps
 
-interface PlacedStep {
+export interface PlacedStep {
   step: Step;
   path: string;
   id: string;
@@ -89,7 +89,8 @@ interface PlacedStep {
   index: number;
 }
 
-function placedSteps(job: Job, base: string): PlacedStep[] {
+/** A job's steps and hook steps, each with its id and path. */
+export function placedSteps(job: Job, base: string): PlacedStep[] {
   const out: PlacedStep[] = job.steps.map((step, index) => ({
     step,
     index,

@@ -1,0 +1,190 @@
+import { readFile } from 'node:fs/promises';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createApi } from '../../lib/api/handle.js';
+import type { App } from '../../lib/app.js';
+import { executeJob } from '../../lib/engine/execute-job.js';
+import { runDocument } from '../../lib/engine/run-document.js';
+import { currentTask, runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
+import { spawnExecutor, waitFor } from '../support/faults.js';
+import { createTestQueue, testConfig, uniquePrefix } from '../support/stack.js';
+
+/**
+ * Issue 8: each class of hostile workflow, performed against the real pieces (an
+ * engine process, the test Redis and SQS, local HTTP servers), and blocked.
+ */
+const TENANT = 'acme';
+
+interface JobDoc {
+  status: string;
+  steps: {
+    status: string;
+    outputs: Record<string, unknown>;
+    error: { code: string; message: string } | null;
+  }[];
+}
+
+async function documentOf(app: App, runId: string): Promise<{ jobs: Record<string, JobDoc> }> {
+  const snap = await app.runs.snapshot(TENANT, runId);
+  if (!snap) throw new Error(`run ${runId} vanished`);
+  return runDocument(snap) as unknown as { jobs: Record<string, JobDoc> };
+}
+
+describe('a shell step reading the environment of the engine and of every process', () => {
+  it('finds no key, Redis URL or AWS secret: it runs in the runner sandbox', async () => {
+    const { queueUrl } = await createTestQueue();
+    const apiKey = `attack-key-${uniquePrefix()}`;
+    const awsSecret = `aws-secret-${uniquePrefix()}`;
+    const config = testConfig({ queueUrl, apiKeys: `acme:${apiKey}` });
+    const engine = await spawnExecutor(config, 30_000, {
+      FLOWLINE_API_KEYS: `acme:${apiKey}`,
+      REDIS_URL: config.redisUrl,
+      AWS_SECRET_ACCESS_KEY: awsSecret,
+    });
+    // The control: all of it is in the engine's environment, to be stolen.
+    const environ = await readFile(`/proc/${engine.child.pid}/environ`, 'utf8');
+    for (const secret of [apiKey, config.redisUrl, awsSecret]) expect(environ).toContain(secret);
+
+    const app = await startTestApp({ queueUrl, keyPrefix: config.keyPrefix });
+    const id = await submitSpec(
+      app,
+      `
+name: steal
+on: { manual: true }
+jobs:
+  steal:
+    steps:
+      - id: sh
+        uses: shell
+        with:
+          command: |
+            tr '\\0' '\\n' </proc/$PPID/environ
+            for f in /proc/[0-9]*/environ; do tr '\\0' '\\n' <"$f"; done
+            ps -eo pid,args 2>&1
+            echo probe-done
+`,
+    );
+    const status = await waitFor(
+      'the engine process to end the run',
+      async () => {
+        const [s] = (await app.runs.runFields(TENANT, [id], ['status']))[0] ?? [];
+        return s === 'succeeded' || s === 'failed' ? s : undefined;
+      },
+      20_000,
+    );
+    await engine.kill('SIGTERM');
+    const step = (await documentOf(app, id)).jobs.steal?.steps[0];
+    expect(status, JSON.stringify(step)).toBe('succeeded');
+    const { stdout, stderr } = (step?.outputs ?? {}) as { stdout: string; stderr: string };
+    expect(stdout).toContain('probe-done');
+    for (const secret of [apiKey, config.redisUrl, awsSecret, 'FLOWLINE_EXECUTOR_CONFIG']) {
+      expect(stdout).not.toContain(secret);
+      expect(stderr).not.toContain(secret);
+    }
+  }, 60_000);
+});
+
+/** A Lambda Invoke endpoint that records every call and answers as `echo`. */
+function invokeEndpoint() {
+  const calls: string[] = [];
+  let url = '';
+  const server = createServer(async (req: IncomingMessage, res: ServerResponse) => {
+    for await (const _ of req) {
+      // drain
+    }
+    calls.push(decodeURIComponent(/functions\/([^/]+)\//.exec(req.url ?? '')?.[1] ?? ''));
+    res.writeHead(200, { 'content-type': 'application/json' });
+    res.end('{"ok":true}');
+  });
+  return {
+    calls,
+    url: () => url,
+    start: () =>
+      new Promise<void>((resolve) =>
+        server.listen(0, '127.0.0.1', () => {
+          url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+          resolve();
+        }),
+      ),
+    stop: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('lambda: steps aimed at flowline’s own functions or at any function', () => {
+  const lambda = invokeEndpoint();
+  let app: App;
+  beforeAll(async () => {
+    await lambda.start();
+    app = await startTestApp({
+      lambdaEndpoint: lambda.url(),
+      lambdaPrefix: 'flowline-test-',
+      lambdaAllow: ['flowline-test-echo'],
+    });
+  });
+  afterAll(() => lambda.stop());
+
+  const HOSTILE = `
+name: hostile-lambda
+on: { manual: true }
+jobs:
+  execute: { steps: [{ uses: lambda:execute, with: { payload: { Records: [] } } }] }
+  schedule: { steps: [{ uses: lambda:schedule }] }
+  runner: { steps: [{ uses: lambda:flowline-test-runner, with: { payload: { command: id } } }] }
+  anywhere: { steps: [{ uses: "lambda:arn:aws:lambda:us-east-1:123456789012:function:billing" }] }
+  allowed: { steps: [{ uses: lambda:echo }] }
+`;
+
+  it('refuses the spec at registration with the path of each denied step (422)', async () => {
+    const res = await createApi(app)({
+      method: 'PUT',
+      path: '/v1/workflows/hostile-lambda',
+      headers: { authorization: 'Bearer test-key-acme', 'content-type': 'application/yaml' },
+      query: {},
+      body: HOSTILE,
+    });
+    expect(res.status).toBe(422);
+    const paths = (res.body as { errors: { path: string }[] }).errors.map((e) => e.path);
+    expect(paths).toEqual([
+      'jobs.execute.steps[0].uses',
+      'jobs.schedule.steps[0].uses',
+      'jobs.runner.steps[0].uses',
+      'jobs.anywhere.steps[0].uses',
+    ]);
+    expect(await app.workflows.latest(TENANT, 'hostile-lambda')).toBeUndefined();
+  });
+
+  it('fails each denied step CAPABILITY_DENIED at run time without invoking anything', async () => {
+    // Admitted directly, as a spec stored before the allow list changed would run.
+    const id = await submitSpec(app, HOSTILE);
+    expect(await runUntilFinished(app, TENANT, id)).toBe('failed');
+    const jobs = (await documentOf(app, id)).jobs;
+    for (const job of ['execute', 'schedule', 'runner', 'anywhere']) {
+      expect(jobs[job]?.steps[0]?.error?.code, job).toBe('CAPABILITY_DENIED');
+    }
+    expect(jobs.allowed?.status).toBe('succeeded');
+    expect(lambda.calls).toEqual(['flowline-test-echo']);
+  });
+});
+
+describe('a job task forged into the queue', () => {
+  it('is dropped: its guessed dispatch token claims nothing', async () => {
+    const app = await startTestApp();
+    const id = await submitSpec(
+      app,
+      'name: target\non: { manual: true }\njobs:\n  j: { steps: [{ id: s, uses: action:echo, with: { x: 1 } }] }\n',
+    );
+    const real = await currentTask(app, TENANT, id, 'j');
+    const guesses = ['1', '2', '0', String(Date.now()), real.token.slice(0, 31)];
+    for (const token of guesses) {
+      await executeJob(app, { ...real, token }, () => 60_000);
+    }
+    const events = await app.runs.readEvents(TENANT, id, undefined, 100);
+    expect(events.map((e) => e.fields.type)).not.toContain('job.started');
+    expect((await documentOf(app, id)).jobs.j?.status).toBe('queued');
+
+    expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+    const after = await app.runs.readEvents(TENANT, id, undefined, 100);
+    expect(after.filter((e) => e.fields.type === 'step.started')).toHaveLength(1);
+  });
+});
