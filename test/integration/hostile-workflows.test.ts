@@ -6,9 +6,11 @@ import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
 import { executeJob } from '../../lib/engine/execute-job.js';
 import { runDocument } from '../../lib/engine/run-document.js';
+import { createHttpExecutor } from '../../lib/steps/http.js';
 import { currentTask, runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
 import { spawnExecutor, waitFor } from '../support/faults.js';
 import { createTestQueue, testConfig, uniquePrefix } from '../support/stack.js';
+import { failure, stepRequest } from '../support/steps.js';
 
 /**
  * Issue 8: each class of hostile workflow, performed against the real pieces (an
@@ -186,5 +188,91 @@ describe('a job task forged into the queue', () => {
     expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
     const after = await app.runs.readEvents(TENANT, id, undefined, 100);
     expect(after.filter((e) => e.fields.type === 'step.started')).toHaveLength(1);
+  });
+});
+
+/** A local HTTP server that records the headers of every request it gets. */
+async function recordingServer(answer: (path: string, res: ServerResponse) => void) {
+  const seen: { path: string; headers: IncomingMessage['headers'] }[] = [];
+  const server = createServer((req, res) => {
+    seen.push({ path: req.url ?? '', headers: req.headers });
+    answer(req.url ?? '', res);
+  });
+  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+  const port = (server.address() as AddressInfo).port;
+  return {
+    seen,
+    port,
+    url: `http://127.0.0.1:${port}`,
+    close: () => new Promise<void>((resolve) => server.close(() => resolve())),
+  };
+}
+
+describe('an http step redirected to another origin', () => {
+  it('sends none of the headers the step set there, only flowline’s own', async () => {
+    const other = await recordingServer((_, res) => res.end('{}'));
+    const first = await recordingServer((_, res) => {
+      res.writeHead(307, { location: `${other.url}/collect` });
+      res.end();
+    });
+    try {
+      const app = await startTestApp();
+      const id = await submitSpec(
+        app,
+        `
+name: leak
+on: { manual: true }
+jobs:
+  call:
+    steps:
+      - uses: http
+        with:
+          url: ${first.url}/start
+          method: POST
+          body: { a: 1 }
+          headers: { X-Api-Key: key-123, Authorization: Bearer tok-456, Cookie: c=789, X-Trace: t }
+`,
+      );
+      expect(await runUntilFinished(app, TENANT, id)).toBe('succeeded');
+      expect(first.seen[0]?.headers['x-api-key']).toBe('key-123');
+      const leaked = other.seen[0]?.headers ?? {};
+      for (const name of ['x-api-key', 'authorization', 'cookie', 'x-trace']) {
+        expect(leaked[name], name).toBeUndefined();
+      }
+      expect(JSON.stringify(leaked)).not.toMatch(/key-123|tok-456|c=789/);
+      expect(leaked['idempotency-key']).toBe(`${id}:call:s0`);
+    } finally {
+      await Promise.all([first.close(), other.close()]);
+    }
+  });
+});
+
+describe('an http step whose DNS answer changes after the check (rebinding)', () => {
+  it('connects to the address that passed the check, never to loopback', async () => {
+    const loopback = await recordingServer((_, res) => res.end('{"reached":"loopback"}'));
+    const answers: string[][] = [];
+    // A public answer for the check, loopback for any later lookup (the connect's).
+    const flipping = async (host: string) => {
+      const answer = answers.length === 0 ? ['203.0.113.7'] : ['127.0.0.1'];
+      answers.push(answer);
+      expect(host).toBe('localhost');
+      return answer;
+    };
+    try {
+      const err = await failure(
+        createHttpExecutor({ lookup: flipping }).run(
+          stepRequest({
+            uses: 'http',
+            with: { url: `http://localhost:${loopback.port}/metadata`, timeoutMs: 2000 },
+            capabilities: new Set(['http']),
+          }),
+        ),
+      );
+      expect(['STEP_FAILED', 'TIMEOUT']).toContain(err.code);
+      expect(answers).toEqual([['203.0.113.7']]);
+      expect(loopback.seen).toEqual([]);
+    } finally {
+      await loopback.close();
+    }
   });
 });
