@@ -28,6 +28,12 @@ const PATHS = [
   '/:x',
 ];
 const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'];
+const SIGNATURES = [
+  `sha256=${'0'.repeat(64)}`,
+  `t=1,v1=${'a'.repeat(64)}`,
+  `t=${'9'.repeat(40)},v1=${'a'.repeat(64)}`,
+  't=,v1=',
+];
 const SEGMENTS = [
   'diamond',
   'run_01JD0000000000000000000000',
@@ -57,7 +63,11 @@ function randomValue(r: () => number, depth = 0): unknown {
         'plugin:x',
         '__proto__',
         'x'.repeat(5000),
-      ][Math.floor(r() * 7)];
+        // Issue 8's shapes: flowline's own functions, globs, a shell step.
+        'lambda:execute',
+        'lambda:*',
+        'shell',
+      ][Math.floor(r() * 10)];
     case 4:
       return 'z';
     case 5:
@@ -116,6 +126,9 @@ describe('the API under random input', () => {
           authorization: r() > 0.1 ? 'Bearer test-key-acme' : 'Bearer x',
           'content-type': r() > 0.5 ? 'application/yaml' : 'application/json',
           ...(r() > 0.8 ? { 'idempotency-key': r() > 0.5 ? 'k' : ' ' } : {}),
+          ...(r() > 0.7
+            ? { 'x-flowline-signature': SIGNATURES[Math.floor(r() * 4)] as string }
+            : {}),
         },
         query:
           r() > 0.5

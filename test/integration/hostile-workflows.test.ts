@@ -1,14 +1,20 @@
 import { readFile } from 'node:fs/promises';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createApi } from '../../lib/api/handle.js';
+import type { ApiRequest, ApiResponse } from '../../lib/api/http.js';
+import { WEBHOOK_REFUSAL_MS } from '../../lib/api/webhooks.js';
 import type { App } from '../../lib/app.js';
 import { executeJob } from '../../lib/engine/execute-job.js';
 import { runDocument } from '../../lib/engine/run-document.js';
+import { createSecretsProvider } from '../../lib/secrets/provider.js';
 import { createHttpExecutor } from '../../lib/steps/http.js';
+import { signWebhook, signWebhookTimestamped } from '../../lib/triggers/webhook-signature.js';
 import { currentTask, runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
 import { spawnExecutor, waitFor } from '../support/faults.js';
+import { type SecretsEndpoint, startSecretsEndpoint } from '../support/secrets-endpoint.js';
 import { createTestQueue, testConfig, uniquePrefix } from '../support/stack.js';
 import { failure, stepRequest } from '../support/steps.js';
 
@@ -274,5 +280,75 @@ describe('an http step whose DNS answer changes after the check (rebinding)', ()
     } finally {
       await loopback.close();
     }
+  });
+});
+
+describe('probing webhook names without the secret', () => {
+  const SECRET = 'whsec-probe-0123456789';
+  let endpoint: SecretsEndpoint;
+  let handle: (req: ApiRequest) => Promise<ApiResponse>;
+  beforeAll(async () => {
+    endpoint = await startSecretsEndpoint({ 'flowline/acme/PROBE_SECRET': SECRET });
+    const app = await startTestApp();
+    app.secrets = createSecretsProvider({
+      client: new SecretsManagerClient({ endpoint: endpoint.endpoint, region: 'us-east-1' }),
+      prefix: 'flowline/',
+      ttlMs: 60_000,
+    });
+    handle = createApi(app);
+    const put = await handle({
+      method: 'PUT',
+      path: '/v1/workflows/deploy-hook',
+      headers: { authorization: 'Bearer test-key-acme', 'content-type': 'application/yaml' },
+      query: {},
+      body: 'name: deploy-hook\non: { webhook: { secret: PROBE_SECRET } }\njobs: { a: { steps: [{ uses: action:noop }] } }\n',
+    });
+    expect(put.status).toBe(201);
+  });
+  afterAll(() => endpoint.close());
+
+  const post = async (path: string, signature: string) => {
+    const started = performance.now();
+    const res = await handle({
+      method: 'POST',
+      path,
+      headers: { 'content-type': 'application/json', 'x-flowline-signature': signature },
+      query: {},
+      body: '{"ref":"main"}',
+    });
+    return { res, ms: performance.now() - started };
+  };
+  const median = (xs: number[]) => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)] ?? 0;
+
+  it('gets the same answer, in comparable time, for a real hook with a bad signature and a name that does not exist', async () => {
+    const body = '{"ref":"main"}';
+    const now = Math.floor(Date.now() / 1000);
+    const probes = {
+      'real hook, wrong secret': ['/v1/hooks/acme/deploy-hook', signWebhook('guess', body)],
+      'real hook, stale timestamp': [
+        '/v1/hooks/acme/deploy-hook',
+        signWebhookTimestamped(SECRET, body, now - 3600),
+      ],
+      'no such workflow': ['/v1/hooks/acme/no-such-hook', signWebhook('guess', body)],
+      'no such tenant': ['/v1/hooks/nobody/deploy-hook', signWebhook('guess', body)],
+    } as const;
+    const times: Record<string, number[]> = {};
+    const answers = new Set<string>();
+    for (let round = 0; round < 3; round++) {
+      for (const [what, [path, signature]] of Object.entries(probes)) {
+        const { res, ms } = await post(path, signature);
+        expect(res.status, what).toBe(401);
+        answers.add(JSON.stringify({ headers: res.headers, body: res.body }));
+        times[what] = [...(times[what] ?? []), ms];
+      }
+    }
+    expect(answers.size).toBe(1);
+    const medians = Object.values(times).map(median);
+    expect(Math.min(...medians)).toBeGreaterThanOrEqual(WEBHOOK_REFUSAL_MS - 1);
+    expect(Math.max(...medians) - Math.min(...medians)).toBeLessThan(50);
+
+    // The control: the hook exists and the right signature gets in.
+    const ok = await post('/v1/hooks/acme/deploy-hook', signWebhookTimestamped(SECRET, body, now));
+    expect(ok.res.status).toBe(202);
   });
 });
