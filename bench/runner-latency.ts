@@ -44,7 +44,8 @@ async function measure(fn: () => Promise<void>): Promise<number[]> {
   return ms.sort((a, b) => a - b);
 }
 
-const pct = (xs: number[], p: number) => xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
+const pct = (xs: number[], p: number) =>
+  xs[Math.min(xs.length - 1, Math.floor(xs.length * p))] ?? 0;
 const rows: [string, number[]][] = [];
 // Interleaved rounds, so machine load hits both alike.
 const a: number[] = [];
@@ -54,9 +55,13 @@ for (let round = 0; round < 4; round++) {
   b.push(...(await measure(inSandbox)));
 }
 rows.push(['plain /bin/sh', a.sort((x, y) => x - y)], ['runner sandbox', b.sort((x, y) => x - y)]);
-console.log(`sandbox: uid ${sandbox.uid ?? 'own'}, namespaces ${sandbox.namespaces.join(',') || 'none'}`);
+console.log(
+  `sandbox: uid ${sandbox.uid ?? 'own'}, namespaces ${sandbox.namespaces.join(',') || 'none'}`,
+);
 console.log(`${N * 4} runs each of '${COMMAND}'`);
 for (const [name, xs] of rows) {
-  console.log(`${name.padEnd(16)} p50 ${pct(xs, 0.5).toFixed(1)} ms  p90 ${pct(xs, 0.9).toFixed(1)} ms`);
+  console.log(
+    `${name.padEnd(16)} p50 ${pct(xs, 0.5).toFixed(1)} ms  p90 ${pct(xs, 0.9).toFixed(1)} ms`,
+  );
 }
 console.log(`added p50: ${(pct(b, 0.5) - pct(a, 0.5)).toFixed(1)} ms`);
