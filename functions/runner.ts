@@ -6,8 +6,11 @@ import { RunnerRequestSchema, type RunnerResult } from '../lib/runner/model.js';
 /** Time kept to answer after killing a command that ran out of the invocation's time. */
 const ANSWER_MARGIN_MS = 2_000;
 
-// No config: this function has no flowline setting, no permissions and no VPC.
-const runner = createLocalRunner();
+// No config: this function has no flowline setting, no permissions and no VPC; only
+// the local sandbox's network choice (README "Runner"), which Lambda has no use for.
+const runner = createLocalRunner({
+  isolateNetwork: process.env.FLOWLINE_RUNNER_NETWORK !== 'shared',
+});
 
 /**
  * The `runner` function: runs one `shell` step's command for the execute function
