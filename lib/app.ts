@@ -3,9 +3,12 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from './config.js';
 import { createJobQueue, createSqsClient, type JobQueue } from './queue/sqs-queue.js';
+import { createLambdaRunner } from './runner/lambda-runner.js';
+import { createLocalRunner } from './runner/local-runner.js';
 import { createSecretsProvider, type SecretsProvider } from './secrets/provider.js';
 import type { StepExecutor } from './steps/executor.js';
 import { createLambdaClient, createLambdaExecutor } from './steps/lambda.js';
+import { createShellExecutor } from './steps/shell.js';
 import { type ConcurrencyStore, createConcurrencyStore } from './store/concurrency-store.js';
 import type { RedisAuth } from './store/redis-client.js';
 import { createRunStore, type RunStore } from './store/run-store.js';
@@ -29,6 +32,8 @@ export interface App {
   /** The client of `lambda:` steps, and their executor over it. */
   lambda: LambdaClient;
   lambdaSteps: StepExecutor;
+  /** The executor of `shell` steps: the runner Lambda, else this process's sandbox. */
+  shellSteps: StepExecutor;
 }
 
 /** `redisAuth`: the credentials of `config.redisAuthSecret`, fetched by the caller (start.ts). */
@@ -58,7 +63,17 @@ export function createApp(config: Config, redisAuth?: RedisAuth): App {
       ttlMs: config.secretsTtlMs,
     }),
     lambda,
-    lambdaSteps: createLambdaExecutor({ client: lambda, functionPrefix: config.lambdaPrefix }),
+    lambdaSteps: createLambdaExecutor({
+      client: lambda,
+      functionPrefix: config.lambdaPrefix,
+      allow: config.lambdaAllow ?? [],
+      runnerFunction: config.runnerFunction,
+    }),
+    shellSteps: createShellExecutor(
+      config.runnerFunction
+        ? createLambdaRunner({ client: lambda, functionName: config.runnerFunction })
+        : createLocalRunner({ isolateNetwork: config.runnerNetwork !== 'shared' }),
+    ),
   };
 }
 

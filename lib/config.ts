@@ -34,6 +34,12 @@ const Env = z.object({
   AWS_ENDPOINT_URL_LAMBDA: z.string().url().optional(),
   /** `<service>-<stage>-` (serverless.yml): `lambda:<short name>` means this service's function. */
   FLOWLINE_LAMBDA_PREFIX: z.string().optional(),
+  /** Functions `lambda:` steps may invoke: full names or globs; empty (the default) allows none. */
+  FLOWLINE_LAMBDA_ALLOW: csv.default([]),
+  /** The runner Lambda of `shell` steps; unset: commands run in this process's sandbox. */
+  FLOWLINE_RUNNER_FUNCTION: z.string().optional(),
+  /** Local sandbox only: `shared` gives commands the host's network (default: none at all). */
+  FLOWLINE_RUNNER_NETWORK: z.enum(['isolated', 'shared']).default('isolated'),
   AWS_REGION: z.string().default('us-east-1'),
   FLOWLINE_SECRETS_PREFIX: z.string().default('flowline/'),
   FLOWLINE_SECRETS_TTL_MS: z.coerce.number().int().nonnegative().default(300_000),
@@ -77,6 +83,10 @@ export interface Config {
   /** Optional so Config literals (tests, benches) need not name them. */
   lambdaEndpoint?: string | undefined;
   lambdaPrefix?: string | undefined;
+  /** Undefined (Config literals) allows no function, like an empty list. */
+  lambdaAllow?: string[];
+  runnerFunction?: string | undefined;
+  runnerNetwork?: 'isolated' | 'shared';
   region: string;
   secretsPrefix: string;
   secretsTtlMs: number;
@@ -154,6 +164,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
     sqsEndpoint: e.AWS_ENDPOINT_URL_SQS,
     lambdaEndpoint: e.AWS_ENDPOINT_URL_LAMBDA,
     lambdaPrefix: e.FLOWLINE_LAMBDA_PREFIX,
+    lambdaAllow: e.FLOWLINE_LAMBDA_ALLOW,
+    runnerFunction: e.FLOWLINE_RUNNER_FUNCTION,
+    runnerNetwork: e.FLOWLINE_RUNNER_NETWORK,
     region: e.AWS_REGION,
     secretsPrefix: e.FLOWLINE_SECRETS_PREFIX,
     secretsTtlMs: e.FLOWLINE_SECRETS_TTL_MS,

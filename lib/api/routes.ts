@@ -12,6 +12,7 @@ import { recordRunEnded } from '../metrics.js';
 import { loadSpec, specDigest } from '../spec/index.js';
 import type { Workflow } from '../spec/schema.js';
 import { specWarnings } from '../spec/warnings.js';
+import { lambdaProblems } from '../steps/lambda-allow.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
 import {
   CancelRequest,
@@ -134,8 +135,21 @@ function specFromBody(req: ApiRequest): Workflow {
   return loadSpec({ text: req.body, format: yaml ? 'yaml' : 'json' });
 }
 
+/** Refuses (422, with paths) a spec whose `lambda:` steps name functions steps may not invoke. */
+function checkLambdaTargets(app: App, spec: Workflow): void {
+  const problems = lambdaProblems(spec, {
+    allow: app.config.lambdaAllow ?? [],
+    prefix: app.config.lambdaPrefix,
+    runnerFunction: app.config.runnerFunction,
+  });
+  if (problems.length > 0) {
+    throw new ValidationError(`invalid workflow spec: ${problems[0]?.message}`, problems);
+  }
+}
+
 async function putWorkflow({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
   const spec = specFromBody(req);
+  checkLambdaTargets(app, spec);
   const name = params.name ?? '';
   if (spec.name !== name) {
     throw new HttpError(
@@ -234,14 +248,17 @@ async function submitRegistered({
 
 async function submitInline({ app, req, tenant, identity }: RouteContext): Promise<ApiResponse> {
   const body = validateBody(InlineRunRequest, parseJsonBody(req.body));
-  const spec = prefixProblems(() =>
-    typeof body.spec === 'string'
-      ? loadSpec({
-          text: body.spec,
-          format: body.spec.trimStart().startsWith('{') ? 'json' : 'yaml',
-        })
-      : loadSpec({ value: body.spec }),
-  );
+  const spec = prefixProblems(() => {
+    const loaded =
+      typeof body.spec === 'string'
+        ? loadSpec({
+            text: body.spec,
+            format: body.spec.trimStart().startsWith('{') ? 'json' : 'yaml',
+          })
+        : loadSpec({ value: body.spec });
+    checkLambdaTargets(app, loaded);
+    return loaded;
+  });
   const res = await submit(app, req, 'inline', {
     tenant,
     spec,

@@ -8,6 +8,7 @@ import { recordRunStarted } from '../metrics.js';
 import { type JobTask, withPriority } from '../queue/message.js';
 import { canonicalJson } from '../spec/load.js';
 import type { Concurrency, Workflow } from '../spec/schema.js';
+import { dispatchToken, newDispatchKey } from '../store/dispatch-token.js';
 import { acquire, type ConcurrencyDeps, groupName } from './concurrency.js';
 import { resolveInputs } from './inputs.js';
 import { initialJobFields, type PlannedJob, planRun } from './plan.js';
@@ -112,7 +113,10 @@ export async function admitRun(
       }),
     ),
   };
-  const { fields, queued, pending } = initialJobFields(plan, now, req.reuse);
+  const dispatchKey = newDispatchKey();
+  const { fields, queued, pending } = initialJobFields(plan, now, req.reuse, (n) =>
+    dispatchToken(dispatchKey, n),
+  );
   const createdAt = new Date(now).toISOString();
   const runFields: Record<string, string> = {
     id: runId,
@@ -131,6 +135,7 @@ export async function admitRun(
     dispatch: String(queued.length),
     // Read by the script that ends the run (shared.ts endRun): how long its keys stay.
     retainMs: String(bounds.retentionMs),
+    dispatchKey,
     ...(req.spec.timeoutMs ? { timeoutAt: String(now + req.spec.timeoutMs) } : {}),
     ...(req.parentRunId ? { parentRunId: req.parentRunId } : {}),
     ...(req.rerunOf ? { rerunOf: req.rerunOf } : {}),
@@ -138,8 +143,15 @@ export async function admitRun(
   };
   // A given id may name a run admitted before (a replayed key, a repeated cron fire):
   // it is answered as it is, without counting against quotas again.
-  const send = () =>
-    sendFirstJobs(deps, req.tenant, runId, firstTasks(req.tenant, runId, queued, plan), gate, now);
+  const send = (key: string) =>
+    sendFirstJobs(
+      deps,
+      req.tenant,
+      runId,
+      firstTasks(req.tenant, runId, queued, plan, key),
+      gate,
+      now,
+    );
   const existing = req.runId ? await existingRun(deps, req.tenant, runId) : undefined;
   if (existing) return answerExisting(existing, send);
   const admission = await deps.runs
@@ -198,7 +210,7 @@ export async function admitRun(
     const again = await existingRun(deps, req.tenant, runId);
     if (again) return answerExisting(again, send);
   }
-  await send().catch((err: unknown) => {
+  await send(dispatchKey).catch((err: unknown) => {
     throw new FlowlineError('RUN_STATE_UNKNOWN', `run ${runId} was created`, { cause: err });
   });
   recordRunStarted();
@@ -211,15 +223,19 @@ const IN_FLIGHT_RETRY_MS = 10_000;
 const definedOnly = <T extends object>(o: T): Partial<T> =>
   Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as Partial<T>;
 
-/** The summary and status of a run already written under this id, or undefined. */
+/** The summary, status and dispatch key of a run already written under this id, or undefined. */
 async function existingRun(
   deps: ConcurrencyDeps,
   tenant: string,
   runId: string,
-): Promise<{ summary: RunSummary; status: string } | undefined> {
-  const [workflow, revision, status, at] =
+): Promise<{ summary: RunSummary; status: string; dispatchKey: string } | undefined> {
+  const [workflow, revision, status, at, dispatchKey] =
     (
-      await deps.runs.runFields(tenant, [runId], ['workflow', 'revision', 'status', 'createdAt'])
+      await deps.runs.runFields(
+        tenant,
+        [runId],
+        ['workflow', 'revision', 'status', 'createdAt', 'dispatchKey'],
+      )
     )[0] ?? [];
   if (!workflow) return undefined;
   const summary = runSummary(
@@ -229,15 +245,15 @@ async function existingRun(
     status ?? 'queued',
     new Date(Number(at)).toISOString(),
   );
-  return { summary, status: status ?? 'queued' };
+  return { summary, status: status ?? 'queued', dispatchKey: dispatchKey ?? '' };
 }
 
 /** The first admission may have crashed before its send; a stale re-send is dropped at claim. */
 async function answerExisting(
-  existing: { summary: RunSummary; status: string },
-  send: () => Promise<void>,
+  existing: { summary: RunSummary; status: string; dispatchKey: string },
+  send: (dispatchKey: string) => Promise<void>,
 ): Promise<{ summary: RunSummary; created: false }> {
-  if (existing.status === 'queued') await send();
+  if (existing.status === 'queued') await send(existing.dispatchKey);
   return { summary: existing.summary, created: false };
 }
 /** Send a new run's first jobs, once it holds its concurrency slot if it needs one. */
@@ -264,19 +280,20 @@ async function sendFirstJobs(
   }
 }
 
-/** Tasks of the jobs queued at creation: tokens 1..n, as `initialJobFields` numbers them. */
+/** Tasks of the jobs queued at creation: tokens 1..n of the run's key, as `initialJobFields` minted them. */
 function firstTasks(
   tenant: string,
   runId: string,
   queued: string[],
   plan: PlannedJob[],
+  dispatchKey: string,
 ): JobTask[] {
   return queued.map((jobKey, i) => ({
     tenant,
     runId,
     jobKey,
     attempt: 1,
-    token: String(i + 1),
+    token: dispatchToken(dispatchKey, i + 1),
     ...withPriority(plan.find((p) => p.key === jobKey)?.priority),
   }));
 }

@@ -58,6 +58,8 @@ export interface ExecuteDeps {
   secrets: SecretsProvider;
   /** The executor of `lambda:` steps; without one they fail INTERNAL. */
   lambdaSteps?: StepExecutor;
+  /** The executor of `shell` steps (the app's runner); without one, this process's sandbox. */
+  shellSteps?: StepExecutor;
   config: Pick<
     Config,
     | 'leaseMs'
@@ -542,6 +544,7 @@ async function runClaimedJob(
               throw new FlowlineError('CANCELLED', 'the run was cancelled');
             }
           },
+          ...(deps.shellSteps ? { shell: deps.shellSteps } : {}),
         });
         result = fresh('succeeded', {
           outputs: held.masker.mask(outputs),

@@ -117,6 +117,8 @@ export function initialJobFields(
   plan: PlannedJob[],
   now: number,
   reused: ReadonlyMap<string, string> = new Map(),
+  /** The n-th dispatch token of the run (lib/store/dispatch-token.ts). */
+  tokenOf: (n: number) => string = String,
 ): {
   fields: Record<string, string>;
   queued: string[];
@@ -179,7 +181,7 @@ export function initialJobFields(
       ...(held ? { [`held:${job.key}`]: '1' } : {}),
       [`status:${job.key}`]: ready ? 'queued' : 'pending',
       [`attempt:${job.key}`]: ready ? '1' : '0',
-      [`token:${job.key}`]: ready ? String(queued.length) : '',
+      [`token:${job.key}`]: ready ? tokenOf(queued.length) : '',
       ...(ready ? { [`queuedAt:${job.key}`]: String(now) } : {}),
       [`waiting:${job.key}`]: String(waiting),
     });

@@ -28,6 +28,8 @@ export interface StepRun {
    * backoff; it records the try (a throw stops the retries with that error).
    */
   onRetry?: (failedTry: number, error: ErrorRecord, delayMs: number) => Promise<void>;
+  /** The executor of `shell` steps (it holds the app's runner). */
+  shell?: StepExecutor;
 }
 
 /**
@@ -51,7 +53,7 @@ export async function runStep(run: StepRun): Promise<Record<string, unknown>> {
       );
       const outputs =
         (await runWithTimeout(
-          executorFor(step.step.uses, { lambda: run.lambda }),
+          executorFor(step.step.uses, { lambda: run.lambda, shell: run.shell }),
           {
             uses: step.step.uses,
             with: withValue,

@@ -113,6 +113,7 @@ export interface PlacedStep {
   index: number;
 }
 
+/** A job's steps and hook steps, each with its id and path. */
 export function placedSteps(job: Job, base: string): PlacedStep[] {
   const out: PlacedStep[] = job.steps.map((step, index) => ({
     step,

@@ -195,7 +195,7 @@ export const JobSchema = strict({
   strategy: StrategySchema.optional(),
   hooks: HooksSchema.optional(),
   continueOnError: z.boolean().default(false),
-  /** Accepted for KB Labs specs and ignored. */
+  /** Accepted for KB Labs specs: `shell` steps run in the runner (`sandbox`) whatever it says. */
   runsOn: z.unknown().optional(),
 });
 

@@ -14,6 +14,8 @@ export interface StepRequest {
   idempotencyKey: string;
   /** Aborted on timeout or cancel; its `reason` is the FlowlineError to surface. */
   signal: AbortSignal;
+  /** The step's time budget, when it has one (set by runWithTimeout): `signal` aborts then. */
+  timeoutMs?: number;
   /** Granted capabilities: deployment ∩ workflow `permissions.capabilities`. */
   capabilities: ReadonlySet<string>;
   /** Workflow `permissions.hosts` (exact or `*.example.org`); undefined = any host. */

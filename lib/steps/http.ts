@@ -1,4 +1,6 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
+import { isIP, type LookupFunction } from 'node:net';
+import type { Dispatcher, Response } from 'undici';
 import { FlowlineError } from '../errors.js';
 import { CappedText } from './capped-text.js';
 import {
@@ -34,6 +36,8 @@ interface HttpWith {
   url: URL;
   method: string;
   headers: Headers;
+  /** Headers flowline set, not the step (lower-case): the only ones a cross-origin redirect keeps. */
+  own: Set<string>;
   body: string | undefined;
   timeoutMs: number | undefined;
   expectStatus: (status: number) => boolean;
@@ -74,13 +78,17 @@ function parseWith(w: Record<string, unknown>): HttpWith {
     }
   }
 
+  const own = new Set<string>();
   let body: string | undefined;
   if (w.body !== undefined && w.body !== null) {
     if (typeof w.body === 'string') {
       body = w.body;
     } else {
       body = JSON.stringify(w.body);
-      if (!headers.has('content-type')) headers.set('content-type', 'application/json');
+      if (!headers.has('content-type')) {
+        headers.set('content-type', 'application/json');
+        own.add('content-type');
+      }
     }
     if (/^(GET|HEAD)$/i.test(method))
       throw invalid(`a ${method.toUpperCase()} request has no body`);
@@ -110,6 +118,7 @@ function parseWith(w: Record<string, unknown>): HttpWith {
     url,
     method: method.toUpperCase(),
     headers,
+    own,
     body,
     timeoutMs,
     expectStatus,
@@ -153,12 +162,18 @@ async function readCapped(res: Response): Promise<string> {
   return capped.text();
 }
 
+/**
+ * The addresses `url` may be reached at: its host must be in permissions.hosts and,
+ * without `private-network`, resolve to public addresses only. The connection then
+ * goes to these very addresses (pinnedDispatcher), so a DNS answer that changes
+ * between the check and the connect (rebinding) cannot reach loopback or metadata.
+ */
 async function checkDestination(
   url: URL,
   req: StepRequest,
   lookup: LookupFn,
   signal: AbortSignal,
-): Promise<void> {
+): Promise<string[]> {
   const host = normalizeHost(url.hostname);
   if (!isHostAllowed(host, req.allowedHosts)) {
     throw new FlowlineError(
@@ -166,34 +181,49 @@ async function checkDestination(
       `host '${host}' is not in this workflow's permissions.hosts`,
     );
   }
-  if (req.capabilities.has('private-network')) return;
   let addresses: string[];
   try {
-    addresses = await raceSignal(lookup(host), signal);
+    // An IP literal needs no lookup (and is what a connection to it uses).
+    addresses = isIP(host) ? [host] : await raceSignal(lookup(host), signal);
   } catch (err) {
     if (err instanceof FlowlineError) throw err;
     throw new StepFailedError(`could not resolve host '${host}'`, undefined, 'STEP_FAILED', {
       cause: err,
     });
   }
+  const privateAllowed = req.capabilities.has('private-network');
+  if (privateAllowed && addresses.length === 0) {
+    throw new StepFailedError(`could not resolve host '${host}'`);
+  }
   // Any private answer denies: the connection may use any of them.
-  if (addresses.length === 0 || addresses.some(isPrivateAddress)) {
+  if (!privateAllowed && (addresses.length === 0 || addresses.some(isPrivateAddress))) {
     throw new FlowlineError(
       'CAPABILITY_DENIED',
       `host '${host}' resolves to a private or loopback address; reaching it needs the 'private-network' capability`,
     );
   }
+  return addresses;
+}
+
+/** An undici dispatcher whose connections go only to `addresses`, whatever DNS says now. */
+async function pinnedDispatcher(addresses: string[]): Promise<Dispatcher> {
+  // Loaded at the first http step: a cold start that runs none pays nothing for it.
+  const { Agent } = await import('undici');
+  const pinned = addresses.map((address) => ({ address, family: isIP(address) }));
+  const lookup: LookupFunction = (_hostname, options, callback) => {
+    const first = pinned[0] ?? { address: '', family: 4 };
+    if (options.all) (callback as (e: null, a: typeof pinned) => void)(null, pinned);
+    else callback(null, first.address, first.family);
+  };
+  return new Agent({ connect: { lookup }, connections: 1, pipelining: 0 });
 }
 
 const REDIRECT_STATUSES = new Set([301, 302, 303, 307, 308]);
 
 /**
  * `uses: http`. Redirects are followed by hand (at most HTTP_MAX_REDIRECTS) so every
- * hop passes the host and SSRF checks; fetch's own following would skip them.
- *
- * Limit: fetch resolves the name again after our check, so a DNS server answering
- * differently within milliseconds (rebinding) is not caught; pinning the address
- * would need an undici dispatcher, which is not a dependency.
+ * hop passes the host and SSRF checks (fetch's own following would skip them), and
+ * each hop connects to the addresses its check passed (no second DNS lookup).
  */
 export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecutor {
   const lookup = options.lookup ?? defaultLookup;
@@ -201,7 +231,10 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecu
     async run(req: StepRequest): Promise<StepOutputs> {
       requireCapability(req, 'http');
       const w = parseWith(req.with);
-      if (!w.headers.has('idempotency-key')) w.headers.set('idempotency-key', req.idempotencyKey);
+      if (!w.headers.has('idempotency-key')) {
+        w.headers.set('idempotency-key', req.idempotencyKey);
+        w.own.add('idempotency-key');
+      }
 
       const timeout = w.timeoutMs === undefined ? undefined : AbortSignal.timeout(w.timeoutMs);
       const signal = timeout === undefined ? req.signal : AbortSignal.any([req.signal, timeout]);
@@ -227,9 +260,19 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecu
         const what = describe(method, url);
         let res: Response;
         let text: string;
+        let dispatcher: Dispatcher | undefined;
         try {
-          await checkDestination(url, req, lookup, signal);
-          res = await fetch(url, { method, headers, body, signal, redirect: 'manual' });
+          const addresses = await checkDestination(url, req, lookup, signal);
+          dispatcher = await pinnedDispatcher(addresses);
+          const { fetch } = await import('undici');
+          res = await fetch(url, {
+            method,
+            headers: [...headers],
+            body,
+            signal,
+            redirect: 'manual',
+            dispatcher,
+          });
           const location = res.headers.get('location');
           if (REDIRECT_STATUSES.has(res.status) && location !== null) {
             await res.body?.cancel().catch(() => undefined);
@@ -241,9 +284,9 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecu
               throw new StepFailedError(`${what} redirected to a non-http URL`);
             }
             if (next.origin !== url.origin) {
-              // Like fetch: credentials do not follow a redirect to another origin.
-              headers.delete('authorization');
-              headers.delete('cookie');
+              // No header the step set follows it to another origin: any of them may
+              // carry a credential (X-Api-Key…), not only Authorization and Cookie.
+              for (const name of [...headers.keys()]) if (!w.own.has(name)) headers.delete(name);
             }
             if (
               res.status === 303 ||
@@ -259,6 +302,8 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecu
           text = await readCapped(res);
         } catch (err) {
           throw toError(err, what);
+        } finally {
+          dispatcher?.destroy().catch(() => undefined);
         }
 
         const contentType = res.headers.get('content-type');

@@ -17,7 +17,7 @@ export {
 } from './executor.js';
 export { createHttpExecutor, httpExecutor } from './http.js';
 export { createLambdaClient, createLambdaExecutor, functionNameCandidates } from './lambda.js';
-export { shellExecutor } from './shell.js';
+export { createShellExecutor, shellExecutor } from './shell.js';
 export { runWithTimeout } from './timeout.js';
 
 const SUPPORTED =
@@ -34,10 +34,16 @@ function failing(error: () => FlowlineError): StepExecutor {
  * executor whose `run` rejects (VALIDATION for unknown kinds, INTERNAL for the waits
  * the engine runs itself), so the engine has one failure path.
  */
-/** `lambda`: the executor of `lambda:` steps, which needs the app's Lambda client. */
-export function executorFor(uses: string, own: { lambda?: StepExecutor } = {}): StepExecutor {
+/**
+ * `own`: the app's executors of `lambda:` steps (they need its Lambda client) and of
+ * `shell` steps (its runner); without them, shell runs in this process's sandbox.
+ */
+export function executorFor(
+  uses: string,
+  own: { lambda?: StepExecutor | undefined; shell?: StepExecutor | undefined } = {},
+): StepExecutor {
   if (uses === 'http') return httpExecutor;
-  if (uses === 'shell' || uses === 'builtin:shell') return shellExecutor;
+  if (uses === 'shell' || uses === 'builtin:shell') return own.shell ?? shellExecutor;
   if (/^action:.+/.test(uses)) return actionExecutor;
   if (/^lambda:.+/.test(uses)) return own.lambda ?? unconfiguredLambdaExecutor;
   if (/^(sleep|approval|builtin:approval|signal|workflow:.+)$/.test(uses)) {

@@ -10,9 +10,12 @@ import {
   type StepOutputs,
   type StepRequest,
 } from './executor.js';
+import { decideLambdaTarget } from './lambda-allow.js';
 
 /** A function's errorMessage is cut here in the step's error and outputs. */
 export const LAMBDA_ERROR_MESSAGE_CAP = 4096;
+
+export { functionNameCandidates } from './lambda-allow.js';
 
 export interface LambdaStepOptions {
   client: LambdaClient;
@@ -21,6 +24,10 @@ export interface LambdaStepOptions {
    * it first, so `lambda:echo` is this service's `echo` function.
    */
   functionPrefix?: string | undefined;
+  /** FLOWLINE_LAMBDA_ALLOW: the functions steps may invoke (full names or globs). */
+  allow: readonly string[];
+  /** The runner function, which steps may not invoke either. */
+  runnerFunction?: string | undefined;
 }
 
 /**
@@ -38,19 +45,6 @@ export function createLambdaClient(
     // again; the step's own `retries` is the one policy for that.
     maxAttempts: 1,
   });
-}
-
-/**
- * The FunctionNames to try for `lambda:<name>`, in order. An ARN (`arn:…`) or a
- * partial ARN (`<account>:function:<name>`) is used as is, and so is a name that
- * already carries the prefix. Any other name is first this service's function
- * (`<prefix><name>`), then, if no such function exists, the name as is (a function
- * of another service). A `:<alias or version>` suffix stays on the name.
- */
-export function functionNameCandidates(name: string, prefix: string | undefined): string[] {
-  if (name.startsWith('arn:') || name.includes(':function:')) return [name];
-  if (!prefix || name.startsWith(prefix)) return [name];
-  return [`${prefix}${name}`, name];
 }
 
 function cap(text: string): string {
@@ -124,7 +118,14 @@ export function createLambdaExecutor(options: LambdaStepOptions): StepExecutor {
       const name = req.uses.slice('lambda:'.length);
       if (name === '') throw new FlowlineError('VALIDATION', "'lambda:' needs a function name");
       const { payload } = parseWith(req.with);
-      const candidates = functionNameCandidates(name, options.functionPrefix);
+      // Checked at registration too; here again for specs stored before the list changed.
+      const decision = decideLambdaTarget(name, {
+        allow: options.allow,
+        prefix: options.functionPrefix,
+        runnerFunction: options.runnerFunction,
+      });
+      if ('denied' in decision) throw new FlowlineError('CAPABILITY_DENIED', decision.denied);
+      const candidates = decision.allowed;
 
       for (const functionName of candidates) {
         let res: InvokeCommandOutput;

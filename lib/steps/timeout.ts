@@ -48,7 +48,8 @@ export async function runWithTimeout(
     signal.addEventListener('abort', onAbort, { once: true });
   });
   try {
-    return await Promise.race([executor.run({ ...req, signal }), aborted]);
+    const budget = timer === undefined ? {} : { timeoutMs: Math.max(0, timeoutMs ?? 0) };
+    return await Promise.race([executor.run({ ...req, ...budget, signal }), aborted]);
   } catch (err) {
     // Whatever the executor threw on its way out (AbortError, a killed process),
     // the step's error is why it was aborted.

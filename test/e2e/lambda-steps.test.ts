@@ -66,8 +66,6 @@ jobs:
     steps:
       - { id: boom, uses: lambda:echo, with: { payload: { fail: "disk on fire" } } }
       - { uses: action:echo, with: { never: true } }
-  missing:
-    steps: [{ uses: lambda:no-such-function }]
 `,
     );
     const where = `log ${stack().logFile}\n${JSON.stringify(run, null, 2)}`;
@@ -93,13 +91,62 @@ jobs:
     expect(boom?.outputs).not.toHaveProperty('trace');
     expect(after?.status).toBe('skipped');
     expect(run.jobs.throws?.error?.message).toContain('disk on fire');
+  });
 
-    const missing = run.jobs.missing?.steps[0];
-    expect(missing?.status, where).toBe('failed');
-    expect(missing?.error).toEqual({
-      code: 'STEP_FAILED',
-      message:
-        "no Lambda function 'flowline-dev-no-such-function' or 'no-such-function' (from 'lambda:no-such-function')",
-    });
+  it('refuses at registration, with the path, a function outside FLOWLINE_LAMBDA_ALLOW or one of flowline’s own', async () => {
+    const put = await api(
+      'PUT',
+      '/v1/workflows/lambda-denied',
+      `
+name: lambda-denied
+on: { manual: true }
+jobs:
+  missing: { steps: [{ uses: lambda:no-such-function }] }
+  own: { steps: [{ uses: action:noop }, { uses: lambda:execute }] }
+`,
+    );
+    expect(put.status, JSON.stringify(put.body)).toBe(422);
+    expect(put.body.errors).toEqual([
+      {
+        path: 'jobs.missing.steps[0].uses',
+        message: expect.stringContaining('FLOWLINE_LAMBDA_ALLOW (flowline-dev-echo)'),
+      },
+      {
+        path: 'jobs.own.steps[1].uses',
+        message: expect.stringContaining("flowline's own functions"),
+      },
+    ]);
+    expect((await api('GET', '/v1/workflows/lambda-denied')).status).toBe(404);
+  });
+
+  it('runs shell steps in the runner function, which sees nothing of the engine', async () => {
+    const run = await runToEnd(
+      'shell-runner',
+      `
+name: shell-runner
+on: { manual: true }
+jobs:
+  probe:
+    env: { GREETING: hi }
+    steps:
+      - id: sh
+        uses: shell
+        with:
+          command: 'echo "$GREETING from $(id -u)"; env | cut -d= -f1 | sort | tr "\\n" " "'
+`,
+    );
+    const where = `log ${stack().logFile}\n${JSON.stringify(run, null, 2)}`;
+    expect(run.status, where).toBe('succeeded');
+    const stdout = String(run.jobs.probe?.steps[0]?.outputs.stdout);
+    expect(stdout).toMatch(/^hi from 65534\n/);
+    // Only the runner's fixed variables and the step's own.
+    expect(stdout.split('\n')[1]?.trim().split(' ')).toEqual([
+      'GREETING',
+      'HOME',
+      'LANG',
+      'PATH',
+      'PWD',
+    ]);
+    expect(await readFile(stack().logFile, 'utf8')).toContain('flowline-dev-runner');
   });
 });

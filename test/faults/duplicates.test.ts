@@ -7,7 +7,7 @@ import { runDocument } from '../../lib/engine/run-document.js';
 import type { JobTask } from '../../lib/queue/message.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import type { ClaimResult } from '../../lib/store/run-store.js';
-import { pollOnce, startTestApp, submitSpec } from '../support/engine.js';
+import { currentTask, pollOnce, startTestApp, submitSpec } from '../support/engine.js';
 
 /**
  * Invariant 3 under real concurrency: copies of a task racing each other on
@@ -141,7 +141,7 @@ describe('every task delivered three times, to four executors polling at once', 
         text: 'name: one\non: { manual: true }\njobs:\n  j: { steps: [{ id: s, uses: action:fault-probe, with: { ms: 100 } }] }\n',
       }),
     );
-    const task: JobTask = { tenant: TENANT, runId, jobKey: 'j', attempt: 1, token: '1' };
+    const task: JobTask = await currentTask(app, TENANT, runId, 'j');
     await Promise.all(Array.from({ length: 8 }, () => executeJob(app, task, () => 60_000)));
     expect(claims).toEqual({ claimed: 1, 'lease-held': 7 });
     expect(executions.get(`${runId}:j:s`)).toBe(1);
@@ -166,9 +166,7 @@ jobs:
 `,
     });
     const runIds = await Promise.all(Array.from({ length: 12 }, () => submit(app, spec)));
-    const tasks = runIds.map(
-      (runId): JobTask => ({ tenant: TENANT, runId, jobKey: 'j', attempt: 1, token: '1' }),
-    );
+    const tasks = await Promise.all(runIds.map((runId) => currentTask(app, TENANT, runId, 'j')));
     // Each first attempt is claimed by an executor that then dies: a 1 ms lease, never renewed.
     for (const task of tasks)
       expect((await app.runs.claimJob(task, Date.now(), 1)).kind).toBe('claimed');

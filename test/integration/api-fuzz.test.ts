@@ -31,6 +31,12 @@ const PATHS = [
   '/:x',
 ];
 const METHODS = ['GET', 'PUT', 'POST', 'DELETE', 'PATCH'];
+const SIGNATURES = [
+  `sha256=${'0'.repeat(64)}`,
+  `t=1,v1=${'a'.repeat(64)}`,
+  `t=${'9'.repeat(40)},v1=${'a'.repeat(64)}`,
+  't=,v1=',
+];
 const SEGMENTS = [
   'diamond',
   'run_01JD0000000000000000000000',
@@ -66,7 +72,10 @@ function randomValue(r: () => number, depth = 0): unknown {
         'https://${{ steps.a.outputs.host }}/x',
         'release-manager',
         'shell',
-      ][Math.floor(r() * 12)];
+        // flowline's own functions, globs
+        'lambda:execute',
+        'lambda:*',
+      ][Math.floor(r() * 14)];
     case 4:
       return 'z';
     case 5:
@@ -145,6 +154,9 @@ describe('the API under random input', () => {
           authorization: AUTHORIZATIONS[Math.floor(r() * AUTHORIZATIONS.length)] as string,
           'content-type': r() > 0.5 ? 'application/yaml' : 'application/json',
           ...(r() > 0.8 ? { 'idempotency-key': r() > 0.5 ? 'k' : ' ' } : {}),
+          ...(r() > 0.7
+            ? { 'x-flowline-signature': SIGNATURES[Math.floor(r() * 4)] as string }
+            : {}),
         },
         query:
           r() > 0.5

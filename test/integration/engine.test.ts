@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { admitRun } from '../../lib/engine/admit.js';
 import { runDocument } from '../../lib/engine/run-document.js';
 import { loadSpec } from '../../lib/spec/index.js';
-import { pollOnce, runUntilFinished, startTestApp } from '../support/engine.js';
+import { currentTask, pollOnce, runUntilFinished, startTestApp } from '../support/engine.js';
 import { createTestQueue, sqsClient } from '../support/stack.js';
 
 const TENANT = 'acme';
@@ -245,7 +245,7 @@ describe('duplicate and stale deliveries', () => {
     app.queue.send = async (tasks, delay) => {
       await send([...tasks, ...tasks], delay);
     };
-    await send([{ tenant: TENANT, runId: summary.id, jobKey: 'a', attempt: 1, token: '1' }]);
+    await send([await currentTask(app, TENANT, summary.id, 'a')]);
     expect(await runUntilFinished(app, TENANT, summary.id)).toBe('succeeded');
     while ((await pollOnce(app, 0)) > 0) {}
     const events = await app.runs.readEvents(TENANT, summary.id, undefined, 1000);
@@ -266,7 +266,7 @@ describe('duplicate and stale deliveries', () => {
       revision: 1,
       trigger: { type: 'api' },
     });
-    const task = { tenant: TENANT, runId: summary.id, jobKey: 'j', attempt: 1, token: '1' };
+    const task = await currentTask(app, TENANT, summary.id, 'j');
     const first = await app.runs.claimJob(task, Date.now(), 1);
     expect(first.kind).toBe('claimed');
     await new Promise((r) => setTimeout(r, 5));

@@ -7,7 +7,13 @@ import { runDocument } from '../../lib/engine/run-document.js';
 import { scheduleTick } from '../../lib/engine/schedule-tick.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import { globalKeys, shardOf } from '../../lib/store/keys.js';
-import { pollOnce, runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
+import {
+  currentTask,
+  pollOnce,
+  runUntilFinished,
+  startTestApp,
+  submitSpec,
+} from '../support/engine.js';
 
 const TENANT = 'acme';
 
@@ -104,7 +110,7 @@ jobs:
 
 describe('the lease reaper', () => {
   async function claimAndAbandon(app: App, runId: string) {
-    const task = { tenant: TENANT, runId, jobKey: 'j', attempt: 1, token: '1' };
+    const task = await currentTask(app, TENANT, runId, 'j');
     const claim = await app.runs.claimJob(task, Date.now(), 1);
     expect(claim.kind).toBe('claimed');
     await new Promise((r) => setTimeout(r, 5));
@@ -269,7 +275,7 @@ jobs:
     outputs: { n: "\${{ steps.two.outputs.n }}" }
 `,
     );
-    const task = { tenant: TENANT, runId: id, jobKey: 'j', attempt: 1, token: '1' };
+    const task = await currentTask(app, TENANT, id, 'j');
     // Only 5 s left in this "invocation": the second step needs 10 s.
     await executeJob(app, task, () => 5_000);
     const mid = await doc(app, id);

@@ -51,6 +51,9 @@ const FUNCTIONS: Record<string, Fn> = {
   'svc-test-hangs': () => {},
 };
 
+/** FLOWLINE_LAMBDA_ALLOW of these tests: this service's functions and two of others. */
+const ALLOW = ['svc-test-*', 'other-service-fn', 'nope'];
+
 let endpoint: string;
 let close: () => Promise<void>;
 const calls: { name: string; event: unknown; type: string | undefined }[] = [];
@@ -118,7 +121,7 @@ describe('lambda executor', () => {
   let executor: StepExecutor;
   beforeAll(() => {
     const client = createLambdaClient({ region: 'us-east-1', lambdaEndpoint: endpoint });
-    executor = createLambdaExecutor({ client, functionPrefix: 'svc-test-' });
+    executor = createLambdaExecutor({ client, functionPrefix: 'svc-test-', allow: ALLOW });
     return () => client.destroy();
   });
 
@@ -221,7 +224,11 @@ describe('lambda executor', () => {
 
 describe('lambda: steps in a run (createApp wires the client)', () => {
   it('runs a lambda step and a failing one through the engine', async () => {
-    const app = await startTestApp({ lambdaEndpoint: endpoint, lambdaPrefix: 'svc-test-' });
+    const app = await startTestApp({
+      lambdaEndpoint: endpoint,
+      lambdaPrefix: 'svc-test-',
+      lambdaAllow: ALLOW,
+    });
     const id = await submitSpec(
       app,
       `

@@ -1,4 +1,4 @@
-import { mkdtemp, readFile, realpath, rm } from 'node:fs/promises';
+import { chmod, mkdtemp, readdir, readFile, realpath, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -16,6 +16,8 @@ let dir: string;
 
 beforeAll(async () => {
   dir = await realpath(await mkdtemp(join(tmpdir(), 'flowline-shell-')));
+  // Commands run as an unprivileged uid when the tests run as root.
+  await chmod(dir, 0o777);
 });
 
 afterAll(async () => {
@@ -36,14 +38,22 @@ function request(w: Record<string, unknown>, overrides: Partial<StepRequest> = {
   );
 }
 
-/** Alive and not a zombie (PID 1 in a container may never reap orphans). */
-async function isAlive(pid: number): Promise<boolean> {
-  try {
-    const stat = await readFile(`/proc/${pid}/stat`, 'utf8');
-    return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-  } catch {
-    return false;
+/**
+ * Live (not zombie) `sleep <marker>` processes, found from this side of the sandbox:
+ * a command's own `$$` is its pid inside its PID namespace.
+ */
+async function processesWith(marker: string): Promise<number[]> {
+  const found: number[] = [];
+  for (const entry of await readdir('/proc')) {
+    if (!/^\d+$/.test(entry)) continue;
+    const [cmdline, stat] = await Promise.all([
+      readFile(`/proc/${entry}/cmdline`, 'utf8').catch(() => ''),
+      readFile(`/proc/${entry}/stat`, 'utf8').catch(() => ''),
+    ]);
+    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
+    if (cmdline === `sleep\0${marker}\0` && state !== 'Z') found.push(Number(entry));
   }
+  return found;
 }
 
 async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 5000): Promise<T> {
@@ -56,12 +66,16 @@ async function waitFor<T>(probe: () => Promise<T | undefined>, ms = 5000): Promi
   }
 }
 
-async function pidsFrom(file: string): Promise<number[]> {
-  return waitFor(async () => {
-    const text = await readFile(file, 'utf8').catch(() => '');
-    return text.endsWith('\n') ? text.trim().split(/\s+/).map(Number) : undefined;
-  });
+/** A `sleep` no other process runs: `sleep 30.<random digits>`. */
+function uniqueSleep(): { command: string; marker: string } {
+  const marker = `30.${Math.floor(Math.random() * 1e9)}`;
+  return { command: `sleep ${marker}`, marker };
 }
+
+const running = (marker: string) =>
+  waitFor(async () => ((await processesWith(marker)).length > 0 ? true : undefined));
+const gone = (marker: string) =>
+  waitFor(async () => ((await processesWith(marker)).length === 0 ? true : undefined), 2000);
 
 describe('shell step against /bin/sh', () => {
   it.each<[string, string, string]>([
@@ -88,17 +102,18 @@ describe('shell step against /bin/sh', () => {
     expect(outputs.stdout).toBe(`${dir}\n`);
   });
 
-  it.each<[string, number, string]>([
+  it.each<[string, number, string | RegExp]>([
     ['exit 3', 3, 'command exited with code 3'],
     ['echo partial; echo why >&2; exit 1', 1, 'command exited with code 1'],
     ['false', 1, 'command exited with code 1'],
-    ['kill -9 $$', 137, 'command was killed by signal SIGKILL'],
+    // In a PID namespace the command's shell is not the process that reports (README "Runner").
+    ['kill -9 $$', 137, /^command (was killed by signal SIGKILL|exited with code 137)$/],
     ['no-such-command-xyz', 127, 'command exited with code 127'],
   ])('%s → fails with exit code %i and keeps outputs', async (command, exitCode, message) => {
     const err = await failure(shellExecutor.run(request({ command })));
     expect(err).toBeInstanceOf(StepFailedError);
     expect(err.code).toBe('STEP_FAILED');
-    expect(err.message).toBe(message);
+    expect(err.message).toMatch(message);
     expect((err as StepFailedError).outputs).toMatchObject({ exitCode });
   });
 
@@ -130,50 +145,46 @@ describe('shell step against /bin/sh', () => {
     expect(err.message).toContain('could not start');
   });
 
-  it('kills the whole process group on abort, quickly', async () => {
-    const pidFile = join(dir, 'abort.pids');
+  it('kills every process of the command on abort, quickly', async () => {
+    const sleep = uniqueSleep();
     const controller = new AbortController();
     const started = Date.now();
     const run = shellExecutor.run(
       request(
-        { command: `sleep 30 & echo "$$ $!" > ${pidFile}; wait` },
+        { command: `${sleep.command} & ${sleep.command}; wait` },
         { signal: controller.signal },
       ),
     );
-    const pids = await pidsFrom(pidFile);
-    expect(pids).toHaveLength(2);
-    for (const pid of pids) expect(await isAlive(pid)).toBe(true);
+    await running(sleep.marker);
+    expect(await processesWith(sleep.marker)).toHaveLength(2);
 
     controller.abort(new FlowlineError('CANCELLED', 'run cancelled'));
     const err = await failure(run);
     expect(err.code).toBe('CANCELLED');
     expect(Date.now() - started).toBeLessThan(3000);
-    for (const pid of pids)
-      await waitFor(async () => ((await isAlive(pid)) ? undefined : true), 2000);
+    await gone(sleep.marker);
   });
 
   it('times out sleep 30 through runWithTimeout and leaves no process', async () => {
-    const pidFile = join(dir, 'timeout.pids');
-    const { signal: _s, ...req } = request({ command: `echo "$$" > ${pidFile}; exec sleep 30` });
+    const sleep = uniqueSleep();
+    const { signal: _s, ...req } = request({ command: `exec ${sleep.command}` });
     const started = Date.now();
+    // TIMEOUT, not an exit: the sleep was still running when the step ran out of time.
     const err = await failure(runWithTimeout(shellExecutor, req, 300));
     expect(err.code).toBe('TIMEOUT');
     expect(Date.now() - started).toBeLessThan(3000);
-    const [pid] = await pidsFrom(pidFile);
-    expect(pid).toBeDefined();
-    await waitFor(async () => ((await isAlive(pid ?? 0)) ? undefined : true), 2000);
+    await gone(sleep.marker);
   });
 
   it('ends background jobs the command leaves behind', async () => {
-    const pidFile = join(dir, 'background.pids');
+    const sleep = uniqueSleep();
     const started = Date.now();
     const outputs = await shellExecutor.run(
-      request({ command: `sleep 30 & echo "$!" > ${pidFile}; echo done` }),
+      request({ command: `${sleep.command} & sleep 0.2; echo done` }),
     );
     expect(outputs).toMatchObject({ exitCode: 0, stdout: 'done\n' });
     expect(Date.now() - started).toBeLessThan(3000);
-    const [pid] = await pidsFrom(pidFile);
-    await waitFor(async () => ((await isAlive(pid ?? 0)) ? undefined : true), 2000);
+    await gone(sleep.marker);
   });
 
   it('does not start when already aborted', async () => {

@@ -6,7 +6,13 @@ import { executeJob, settleJob } from '../../lib/engine/execute-job.js';
 import { runDocument } from '../../lib/engine/run-document.js';
 import { scheduleTick } from '../../lib/engine/schedule-tick.js';
 import { globalKeys, shardOf } from '../../lib/store/keys.js';
-import { pollOnce, runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
+import {
+  currentTask,
+  pollOnce,
+  runUntilFinished,
+  startTestApp,
+  submitSpec,
+} from '../support/engine.js';
 
 const TENANT = 'acme';
 
@@ -151,7 +157,7 @@ describe('suspending during a cancel', () => {
       app,
       'name: late\non: { manual: true }\njobs:\n  j: { steps: [{ uses: sleep, with: { seconds: 60 } }] }\n',
     );
-    const task = { tenant: TENANT, runId: id, jobKey: 'j', attempt: 1, token: '1' };
+    const task = await currentTask(app, TENANT, id, 'j');
     const claim = await app.runs.claimJob(task, Date.now(), 60_000);
     if (claim.kind !== 'claimed') throw new Error(claim.kind);
     // The cancel passes while the job still runs; then the job reaches its wait.

@@ -4,13 +4,14 @@ import { createApi } from '../../lib/api/handle.js';
 import type { ApiRequest, ApiResponse } from '../../lib/api/http.js';
 import type { App } from '../../lib/app.js';
 import { createSecretsProvider } from '../../lib/secrets/provider.js';
-import { signWebhook } from '../../lib/triggers/webhook-signature.js';
+import { signWebhook, signWebhookTimestamped } from '../../lib/triggers/webhook-signature.js';
 import { runUntilFinished, startTestApp } from '../support/engine.js';
 import { type SecretsEndpoint, startSecretsEndpoint } from '../support/secrets-endpoint.js';
 import { keysUnder } from '../support/stack.js';
 
 const SECRET = 'whsec-0123456789-very-secret';
 const KEY = 'test-key-acme';
+const unixNow = () => Math.floor(Date.now() / 1000);
 
 let endpoint: SecretsEndpoint;
 let app: App;
@@ -158,10 +159,34 @@ describe('POST /v1/hooks/{tenant}/{name}', () => {
       { secret: false, headers: { 'x-flowline-signature': signWebhook(SECRET, '{"ref":"y"}') } },
     ],
     ['a secret missing from Secrets Manager', 401, '/v1/hooks/acme/unsignable', '{}', {}],
-    ['an unknown workflow', 404, '/v1/hooks/acme/nope', '{"ref":"x"}', {}],
-    ['a workflow without on.webhook', 404, '/v1/hooks/acme/plain', '{"ref":"x"}', {}],
-    ['another tenant', 404, '/v1/hooks/globex/hooked', '{"ref":"x"}', {}],
-    ['a tenant of the wrong format', 404, '/v1/hooks/Not_A%20Tenant/hooked', '{"ref":"x"}', {}],
+    ['an unknown workflow', 401, '/v1/hooks/acme/nope', '{"ref":"x"}', {}],
+    ['a workflow without on.webhook', 401, '/v1/hooks/acme/plain', '{"ref":"x"}', {}],
+    ['another tenant', 401, '/v1/hooks/globex/hooked', '{"ref":"x"}', {}],
+    ['a tenant of the wrong format', 401, '/v1/hooks/Not_A%20Tenant/hooked', '{"ref":"x"}', {}],
+    [
+      'a timestamped signature 6 minutes old',
+      401,
+      '/v1/hooks/acme/hooked',
+      '{"ref":"x"}',
+      {
+        secret: false,
+        headers: {
+          'x-flowline-signature': signWebhookTimestamped(SECRET, '{"ref":"x"}', unixNow() - 360),
+        },
+      },
+    ],
+    [
+      'a timestamped signature 6 minutes ahead',
+      401,
+      '/v1/hooks/acme/hooked',
+      '{"ref":"x"}',
+      {
+        secret: false,
+        headers: {
+          'x-flowline-signature': signWebhookTimestamped(SECRET, '{"ref":"x"}', unixNow() + 360),
+        },
+      },
+    ],
     ['malformed JSON', 400, '/v1/hooks/acme/hooked', '{"ref":', {}],
     ['an empty body', 400, '/v1/hooks/acme/hooked', '', {}],
   ])('answers %s with a %i problem and writes nothing', async (_, status, path, body, opts) => {
@@ -171,6 +196,15 @@ describe('POST /v1/hooks/{tenant}/{name}', () => {
     expect(res.headers?.['content-type']).toBe('application/problem+json');
     expect(JSON.stringify(res.body)).not.toContain(SECRET);
     expect(await keysNow()).toEqual(before);
+  });
+
+  it('accepts a timestamped signature within 5 minutes', async () => {
+    const body = '{"ref":"stamped"}';
+    const res = await hook('/v1/hooks/acme/hooked', body, {
+      secret: false,
+      headers: { 'x-flowline-signature': signWebhookTimestamped(SECRET, body, unixNow() - 240) },
+    });
+    expect(res.status, JSON.stringify(res.body)).toBe(202);
   });
 
   it('ignores a bearer key: the signature is the only credential', async () => {

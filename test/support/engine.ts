@@ -4,9 +4,10 @@ import { type App, closeApp, createApp } from '../../lib/app.js';
 import type { Config } from '../../lib/config.js';
 import { admitRun } from '../../lib/engine/admit.js';
 import { executeJob } from '../../lib/engine/execute-job.js';
-import { parseJobTask } from '../../lib/queue/message.js';
+import { type JobTask, parseJobTask } from '../../lib/queue/message.js';
 import { loadSpec, specDigest } from '../../lib/spec/index.js';
 import type { Workflow } from '../../lib/spec/schema.js';
+import { runKeys } from '../../lib/store/keys.js';
 import { createTestQueue, sqsClient, testConfig } from './stack.js';
 
 const apps: App[] = [];
@@ -104,4 +105,17 @@ export async function registerSpec(app: App, text: string): Promise<void> {
     },
     false,
   );
+}
+
+/** The task that claims `jobKey` now: its current attempt and (unguessable) dispatch token. */
+export async function currentTask(
+  app: App,
+  tenant: string,
+  runId: string,
+  jobKey: string,
+): Promise<JobTask> {
+  const jobs = runKeys(app.config.keyPrefix, tenant, runId).jobs;
+  const [attempt, token] = await app.redis.hmget(jobs, `attempt:${jobKey}`, `token:${jobKey}`);
+  if (!token) throw new Error(`job ${jobKey} of ${runId} has no dispatch token`);
+  return { tenant, runId, jobKey, attempt: Number(attempt), token };
 }

@@ -44,11 +44,15 @@ export function exited(child: ChildProcess): Promise<ChildExit> {
 
 /**
  * Starts test/support/executor-process.ts (`node --import tsx`) on `config` and
- * resolves once it printed `ready` (its Redis answered).
+ * resolves once it printed `ready` (its Redis answered). `env`: more of its environment.
  */
-export async function spawnExecutor(config: Config, timeoutMs = 15_000): Promise<ExecutorProcess> {
+export async function spawnExecutor(
+  config: Config,
+  timeoutMs = 15_000,
+  env: Record<string, string> = {},
+): Promise<ExecutorProcess> {
   const child = spawn(process.execPath, ['--import', 'tsx', EXECUTOR_SCRIPT], {
-    env: { ...process.env, FLOWLINE_EXECUTOR_CONFIG: JSON.stringify(config) },
+    env: { ...process.env, ...env, FLOWLINE_EXECUTOR_CONFIG: JSON.stringify(config) },
     stdio: ['ignore', 'pipe', 'pipe'],
   });
   children.add(child);

@@ -3,7 +3,11 @@ import { initialJobFields, planRun } from '../../lib/engine/plan.js';
 import { rerunAdmission, selectReuse } from '../../lib/engine/rerun.js';
 import { ValidationError } from '../../lib/errors.js';
 import { loadSpec } from '../../lib/spec/index.js';
-import { checkWebhookSignature, signWebhook } from '../../lib/triggers/webhook-signature.js';
+import {
+  checkWebhookSignature,
+  signWebhook,
+  signWebhookTimestamped,
+} from '../../lib/triggers/webhook-signature.js';
 
 const spec = (jobs: string) =>
   loadSpec({ text: `name: p\non: { manual: true }\njobs:\n${jobs}`, format: 'yaml' });
@@ -155,6 +159,30 @@ describe('checkWebhookSignature', () => {
     [signWebhook('k', `${body} `), 'mismatch'],
   ])('%s → %s', (header, expected) => {
     expect(checkWebhookSignature('k', body, header)).toBe(expected);
+  });
+
+  const T = 1_796_000_000;
+  const stamped = signWebhookTimestamped('k', body, T);
+  it.each<[string, string, number, string]>([
+    ['fresh', stamped, T, 'ok'],
+    ['299 s old', stamped, T + 299, 'ok'],
+    ['300 s ahead of the clock', stamped, T - 300, 'ok'],
+    ['301 s old', stamped, T + 301, 'expired'],
+    ['301 s ahead', stamped, T - 301, 'expired'],
+    [
+      'a rotated secret in a second v1',
+      `${stamped.replace(/v1=.*/, `v1=${'0'.repeat(64)}`)},v1=${stamped.split('v1=')[1]}`,
+      T,
+      'ok',
+    ],
+    ['another timestamp', stamped.replace(`t=${T}`, `t=${T + 1}`), T, 'mismatch'],
+    ['another secret', signWebhookTimestamped('other', body, T), T, 'mismatch'],
+    ['stale and another secret', signWebhookTimestamped('other', body, T - 999), T, 'mismatch'],
+    ['no v1', `t=${T}`, T, 'malformed'],
+    ['v0 only', `t=${T},v0=${'a'.repeat(64)}`, T, 'malformed'],
+    ['no t', `v1=${'a'.repeat(64)}`, T, 'malformed'],
+  ])('timestamped, %s → %s', (_, header, nowS, expected) => {
+    expect(checkWebhookSignature('k', body, header, nowS * 1000)).toBe(expected);
   });
 
   it('matches the HMAC-SHA256 test vector of RFC 4231 case 2', () => {

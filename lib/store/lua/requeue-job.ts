@@ -13,7 +13,7 @@ import { withShared } from './shared.js';
 export default withShared(/* lua */ `
 local job = ARGV[2]
 if not holds(job, ARGV[3], '') then return replayed(job, ARGV[3], '') or -1 end
-local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
+local token = mintToken()
 rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now)
 rcall('HDEL', jobsKey, 'lease:' .. job)
 emit('job.queued', job, '{"attempt":' .. rcall('HGET', jobsKey, 'attempt:' .. job) .. ',"checkpoint":true}')

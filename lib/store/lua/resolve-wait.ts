@@ -50,7 +50,7 @@ if not job then
   return {2}
 end
 
-local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
+local token = mintToken()
 rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now,
   'resolved:' .. job, ARGV[4])
 rcall('HDEL', jobsKey, 'waitingFor:' .. job, 'wakeAt:' .. job)

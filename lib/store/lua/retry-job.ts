@@ -20,7 +20,7 @@ if not holds(job, ARGV[3], ARGV[6]) then return replayed(job, ARGV[3], ARGV[6]) 
 if rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
 writeStep(job, 7)
 local attempt = tonumber(rcall('HGET', jobsKey, 'attempt:' .. job))
-local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
+local token = mintToken()
 rcall('HSET', jobsKey, 'attemptError:' .. job .. '#' .. attempt, err,
   'status:' .. job, 'queued', 'attempt:' .. job, attempt + 1, 'token:' .. job, token, 'queuedAt:' .. job, due)
 rcall('HDEL', jobsKey, 'lease:' .. job)

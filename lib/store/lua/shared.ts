@@ -1,4 +1,5 @@
 import { BOUNDS_DEFAULTS } from '../../config.js';
+import { DISPATCH_TOKEN_LUA } from '../dispatch-token.js';
 import { RUN_KEY_SUFFIXES } from '../keys.js';
 
 /**
@@ -7,6 +8,7 @@ import { RUN_KEY_SUFFIXES } from '../keys.js';
  * KEYS[3] events stream and ARGV[1] now (ms), bound here as `runKey`, `jobsKey`,
  * `eventsKey`, `now`. Defines:
  *   emit(type, job, data)            XADD one event
+ *   mintToken()                      the run's next dispatch token (lib/store/dispatch-token.ts)
  *   holds(job, fence, mode)          the caller's fence is current and the job running;
  *                                    mode 'expired' also needs the lease to have run out;
  *                                    mode 'token': \`fence\` is a dispatch token that must
@@ -40,6 +42,7 @@ local function hsetChunked(key, flat)
   end
 end
 
+${DISPATCH_TOKEN_LUA}
 local function emit(type, job, data)
   if job then
     rcall('XADD', eventsKey, '*', 'type', type, 'at', now, 'job', job, 'data', data or '{}')
@@ -178,7 +181,7 @@ local function finishJob(job, status, outputs, err)
   local cancelling = rcall('HEXISTS', runKey, 'cancelRequested') == 1
 
   local function queue(key)
-    local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
+    local token = mintToken()
     rcall('HSET', jobsKey, 'status:' .. key, 'queued', 'attempt:' .. key, '1', 'token:' .. key, token,
       'queuedAt:' .. key, now)
     rcall('HDEL', jobsKey, 'held:' .. key)

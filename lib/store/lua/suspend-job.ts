@@ -24,7 +24,7 @@ export default withShared(/* lua */ `
 local job, waitingFor, wakeAt, signal = ARGV[2], ARGV[4], ARGV[5], ARGV[6]
 if not holds(job, ARGV[3], '') then return replayed(job, ARGV[3], '') or -1 end
 if rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
-local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
+local token = mintToken()
 local prio = rcall('HGET', jobsKey, 'prio:' .. job) or ''
 rcall('HDEL', jobsKey, 'lease:' .. job, 'resolved:' .. job, 'wakeAt:' .. job)
 

@@ -13,7 +13,7 @@ export default withShared(/* lua */ `
 local job = ARGV[2]
 local status = rcall('HGET', jobsKey, 'status:' .. job)
 if status ~= 'waiting' then return {-1, status or ''} end
-local token = tostring(rcall('HINCRBY', runKey, 'dispatch', 1))
+local token = mintToken()
 rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now)
 rcall('HDEL', jobsKey, 'waitingFor:' .. job, 'wakeAt:' .. job)
 if rcall('HGET', runKey, 'status') == 'waiting' then rcall('HSET', runKey, 'status', 'running') end
