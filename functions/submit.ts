@@ -31,7 +31,7 @@ export const handler = middy<APIGatewayProxyEventV2, APIGatewayProxyStructuredRe
     return {
       statusCode: res.status,
       headers: { 'content-type': 'application/json', ...res.headers },
-      body: res.body === undefined ? '' : JSON.stringify(res.body),
+      body: res.text ?? (res.body === undefined ? '' : JSON.stringify(res.body)),
     };
   },
 );
