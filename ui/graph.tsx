@@ -3,6 +3,7 @@ import { elapsed } from './format.js';
 import type { JobDoc } from './types.js';
 
 const NODE_WIDTH = 200;
+const MATRIX_WIDTH = 236;
 const NODE_HEIGHT = 54;
 const HEAD_HEIGHT = 34;
 const ROW_HEIGHT = 30;
@@ -60,7 +61,7 @@ export function layoutJobs(jobs: Record<string, Pick<JobDoc, 'needs'>>): Layout 
   for (const [name, keys] of groups) {
     const matrix = keys.length > 1 || keys[0] !== name;
     const height = matrix ? HEAD_HEIGHT + keys.length * ROW_HEIGHT + 6 : NODE_HEIGHT;
-    g.setNode(name, { width: NODE_WIDTH, height });
+    g.setNode(name, { width: matrix ? MATRIX_WIDTH : NODE_WIDTH, height });
   }
   for (const [key, job] of Object.entries(jobs)) {
     for (const need of job.needs) {
@@ -127,8 +128,8 @@ export function JobGraph({ layout, jobs, selected, onSelect, now }: GraphProps) 
         <span class="icon">{statusIcon(job.status)}</span>
         <span class="label">{label}</span>
         <span class="meta">
-          {job.status}
-          {why} {elapsed(job.startedAt, job.finishedAt, now)}
+          {cls === 'job' ? `${job.status}${why} ` : ''}
+          {elapsed(job.startedAt, job.finishedAt, now) || (cls === 'job' ? '' : job.status)}
         </span>
       </button>
     );

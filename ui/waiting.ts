@@ -7,9 +7,15 @@ export type Part = string | { run: string };
 const list = (items: string[]) =>
   items.length <= 1 ? (items[0] ?? '') : `${items.slice(0, -1).join(', ')} or ${items.at(-1)}`;
 
+/** The time alone when it is today, else with its date. */
+const when = (iso: string, now: number) =>
+  new Date(iso).toDateString() === new Date(now).toDateString()
+    ? clock(iso)
+    : `${new Date(iso).toLocaleDateString()} ${clock(iso)}`;
+
 const untilText = (until: unknown, now: number) =>
   typeof until === 'string'
-    ? `until ${clock(until)} (${duration(Date.parse(until) - now)} left)`
+    ? `until ${when(until, now)} (${duration(Date.parse(until) - now)} left)`
     : '';
 
 /** Why a job (or the run) waits, in words, from its `waitingFor` (API.md run document). */
@@ -20,11 +26,11 @@ export function waitingReason(w: WaitingFor, now = Date.now()): Part[] {
       const approvers = Array.isArray(w.approvers) ? (w.approvers as string[]) : [];
       const from = approvers.length > 0 ? `from ${list(approvers)}` : 'from anyone with a key';
       return [
-        [`Waiting for approval of step “${w.step}”`, from, deadline].filter(Boolean).join(' '),
+        [`Waiting for approval of step “${w.step}” ${from}`, deadline].filter(Boolean).join(', '),
       ];
     }
     case 'signal':
-      return [[`Waiting for signal “${w.name}”`, deadline].filter(Boolean).join(' ')];
+      return [[`Waiting for signal “${w.name}”`, deadline].filter(Boolean).join(', ')];
     case 'sleep':
       return [`Sleeping ${untilText(w.until, now)}`];
     case 'concurrency': {

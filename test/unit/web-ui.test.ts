@@ -59,7 +59,7 @@ describe('waiting reasons in words', () => {
       'Waiting for approval of step “gate” from anyone with a key',
     );
     expect(text({ kind: 'signal', name: 'deployed', until: '2026-01-01T10:01:30Z' })).toMatch(
-      /^Waiting for signal “deployed” until .+ \(1m 30s left\)$/,
+      /^Waiting for signal “deployed”, until .+ \(1m 30s left\)$/,
     );
     expect(text({ kind: 'sleep', until: '2026-01-01T10:00:05Z' })).toMatch(
       /^Sleeping until .+ \(5\.0 s left\)$/,

@@ -105,7 +105,10 @@ export function RunPage({ id }: { id: string }) {
       <div class="run-head">
         <div>
           <h1>
-            {run.workflow} <Status status={run.status} />
+            <a class="plain" href={`/ui/workflows?name=${enc(run.workflow)}`}>
+              {run.workflow}
+            </a>{' '}
+            <Status status={run.status} />
           </h1>
           <p class="sub">
             <span class="mono">{run.id}</span>
@@ -116,7 +119,12 @@ export function RunPage({ id }: { id: string }) {
               {run.trigger.actor ? ` by ${run.trigger.actor}` : ''}
             </span>
             {run.createdAt && <span>created {clock(run.createdAt)}</span>}
-            {run.startedAt && <span>took {elapsed(run.startedAt, run.finishedAt, now)}</span>}
+            {run.startedAt && (
+              <span>
+                {run.finishedAt ? 'took' : 'running for'}{' '}
+                {elapsed(run.startedAt, run.finishedAt, now)}
+              </span>
+            )}
             {run.parentRunId && (
               <span>
                 child of <RunLink id={run.parentRunId} />
