@@ -1,4 +1,4 @@
-import type { BrowserContext, Page } from 'playwright-core';
+import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { launchBrowser } from '../../scripts/browser.js';
 import { callApi, useLocalStack } from '../support/e2e.js';
@@ -39,19 +39,24 @@ interface EventDoc {
 }
 
 describe('web UI in a browser', () => {
-  const stack = useLocalStack('web-ui');
-  let browser: { context: BrowserContext; close: () => Promise<void> } | undefined;
+  let launching: ReturnType<typeof launchBrowser> | undefined;
+  let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
   const problems: string[] = [];
-
+  // Chromium starts while the stack does (this hook is registered first and does not wait).
+  beforeAll(() => {
+    launching = launchBrowser();
+    launching.catch(() => undefined);
+  });
+  const stack = useLocalStack('web-ui');
   beforeAll(async () => {
-    browser = await launchBrowser();
-    browser.context.on('console', (msg) => {
+    browser = await launching;
+    browser?.context.on('console', (msg) => {
       if (msg.type() === 'error') problems.push(msg.text());
     });
-    browser.context.on('weberror', (err) => problems.push(String(err.error())));
+    browser?.context.on('weberror', (err) => problems.push(String(err.error())));
   }, 60_000);
   afterAll(async () => {
-    await browser?.close();
+    await (browser ?? (await launching?.catch(() => undefined)))?.close();
   });
 
   async function open(path: string): Promise<Page> {
@@ -155,8 +160,19 @@ describe('web UI in a browser', () => {
     );
     expect(Math.max(...lags)).toBeLessThan(2000);
     expect(problems).toEqual([]);
+
+    // Rerun from the page: a new run, which waits at the gate again; cancel it from the page.
+    await page.click('[data-action="rerun"]');
+    await page.waitForURL(
+      (url) => url.pathname.startsWith('/ui/runs/') && !url.pathname.endsWith(id),
+    );
+    await page.locator('[data-job="gate"][data-status="waiting"]').waitFor({ timeout: 15_000 });
+    page.once('dialog', (dialog) => void dialog.accept());
+    await page.click('[data-action="cancel"]');
+    await page.locator('[data-job="gate"][data-status="cancelled"]').waitFor({ timeout: 10_000 });
+    await page.locator('h1 .badge.s-cancelled').waitFor({ timeout: 5000 });
     await page.close();
-  }, 45_000);
+  }, 50_000);
 
   it('lists the run on the runs page and the workflow on the workflows page', async () => {
     const runs = await open('/ui?workflow=release');
