@@ -39,28 +39,27 @@ interface EventDoc {
 }
 
 describe('web UI in a browser', () => {
-  let launching: ReturnType<typeof launchBrowser> | undefined;
-  let browser: Awaited<ReturnType<typeof launchBrowser>> | undefined;
+  let browser: ReturnType<typeof launchBrowser> | undefined;
   const problems: string[] = [];
-  // Chromium starts while the stack does (this hook is registered first and does not wait).
+  // Chromium starts while the stack does: this hook is registered first and does not wait.
   beforeAll(() => {
-    launching = launchBrowser();
-    launching.catch(() => undefined);
+    browser = launchBrowser().then((b) => {
+      b.context.on('console', (msg) => {
+        if (msg.type() === 'error') problems.push(msg.text());
+      });
+      b.context.on('weberror', (err) => problems.push(String(err.error())));
+      return b;
+    });
+    browser.catch(() => undefined);
   });
   const stack = useLocalStack('web-ui');
-  beforeAll(async () => {
-    browser = await launching;
-    browser?.context.on('console', (msg) => {
-      if (msg.type() === 'error') problems.push(msg.text());
-    });
-    browser?.context.on('weberror', (err) => problems.push(String(err.error())));
-  }, 60_000);
   afterAll(async () => {
-    await (browser ?? (await launching?.catch(() => undefined)))?.close();
+    await (await browser?.catch(() => undefined))?.close();
   });
 
   async function open(path: string): Promise<Page> {
-    const page = await (browser as NonNullable<typeof browser>).context.newPage();
+    if (!browser) throw new Error('the browser has not been launched');
+    const page = await (await browser).context.newPage();
     await page.goto(`${stack().apiUrl}${path}`);
     return page;
   }
