@@ -72,7 +72,8 @@ export function RunPage({ id }: { id: string }) {
   const shape = run ? JSON.stringify(Object.entries(run.jobs).map(([k, j]) => [k, j.needs])) : '';
   const layout = useMemo(() => (run ? layoutJobs(run.jobs) : null), [shape]);
 
-  if (!run || !layout) {
+  // A key rejected (or a run gone) later on replaces the page too, not only a first load.
+  if (!run || !layout || isFatal(error)) {
     return (
       <Page title="Run">
         {error ? <Failure error={error} what="run" /> : <p class="muted">Loading…</p>}
