@@ -43,6 +43,6 @@ function toGatewayResponse(res: ApiResponse): APIGatewayProxyStructuredResultV2 
   return {
     statusCode: res.status,
     headers: { 'content-type': 'application/json', ...res.headers },
-    body: res.body === undefined ? '' : JSON.stringify(res.body),
+    body: res.text ?? (res.body === undefined ? '' : JSON.stringify(res.body)),
   };
 }

@@ -67,6 +67,7 @@ if (stack && !stopping) {
 flowline local stack ready in ${(stack.readyMs / 1000).toFixed(1)} s
 
   API         ${apiUrl}
+  Web UI      ${apiUrl}/ui#key=${encodeURIComponent(apiKey)}
   API key     ${apiKey}   (tenant "${stack.tenant}", kept in .flowline/local-api-key)
   Redis       ${stack.redisUrl}
   SQS         ${stack.sqsEndpoint}  queue ${stack.queueUrl}

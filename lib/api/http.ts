@@ -14,6 +14,8 @@ export interface ApiResponse {
   status: number;
   headers?: Record<string, string>;
   body?: unknown;
+  /** A body sent as it is instead of as JSON (the web UI's page, script and style). */
+  text?: string;
 }
 
 /** An error meant for the client: becomes a problem document with this status. */

@@ -70,6 +70,9 @@ export function createRouter() {
   on('POST', '/v1/runs/:runId/signals/:name', sendSignal);
   on('POST', '/v1/runs/:runId/rerun', rerunRun);
   on('POST', '/v1/hooks/:tenant/:name', webhookRoute(submit), false);
+  // The page needs no key (its script asks for one); the API calls it makes do.
+  on('GET', '/ui', webUi, false);
+  on('GET', '/ui/*', webUi, false);
 
   /** The route for a request, or the 404/405 the catch-all owes (API.md). */
   return (method: string, path: string): { entry: RouteEntry; params: Record<string, string> } => {
@@ -94,6 +97,12 @@ export function createRouter() {
     }
     throw new HttpError(404, 'Not Found', `no route for ${method} ${path}`);
   };
+}
+
+/** The web UI's module, and the bundle it embeds, load only when a page is asked for. */
+async function webUi({ req }: RouteContext): Promise<ApiResponse> {
+  const { serveUi } = await import('../ui/serve.js');
+  return serveUi(req.path);
 }
 
 /** Each dependency answers within this, or is reported down (API.md: 503 within 3 s). */
