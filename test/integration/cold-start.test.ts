@@ -114,7 +114,7 @@ describe('Redis credentials from Secrets Manager', () => {
     try {
       secrets.secrets.set('redis-auth', JSON.stringify({ username: user, password: 's3cret-pw' }));
       const out = await healthWith({ ...GOOD(), FLOWLINE_REDIS_AUTH_SECRET: 'redis-auth' });
-      expect(out.body).toEqual({ redis: 'ok', queue: 'ok' });
+      expect(out.body).toEqual({ redis: 'ok', queue: 'ok', apiKeys: 'ok' });
       expect(out.status).toBe(200);
       secrets.secrets.set('redis-auth', JSON.stringify({ username: user, password: 'wrong' }));
       const wrong = await healthWith({ ...GOOD(), FLOWLINE_REDIS_AUTH_SECRET: 'redis-auth' });

@@ -2,9 +2,8 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import { reapRuns } from '../../lib/engine/reaper.js';
 import { scheduleTick, wakeDueTimers } from '../../lib/engine/schedule-tick.js';
-import { loadSpec, specDigest } from '../../lib/spec/index.js';
 import { allShards, globalKeys, runKeys, shardOf } from '../../lib/store/keys.js';
-import { startTestApp } from '../support/engine.js';
+import { registerSpec, startTestApp } from '../support/engine.js';
 import { sqsClient } from '../support/stack.js';
 
 const CRON_SPEC = `
@@ -13,30 +12,11 @@ on: { schedule: [{ cron: "*/2 * * * *", timezone: Europe/Berlin }] }
 jobs: { a: { steps: [{ uses: action:noop }] } }
 `;
 
-async function registerAt(
-  app: Awaited<ReturnType<typeof startTestApp>>,
-  text: string,
-  createdAt: Date,
-) {
-  const spec = loadSpec({ text, format: 'yaml' });
-  await app.workflows.register(
-    'acme',
-    spec.name,
-    {
-      version: '',
-      digest: specDigest(spec),
-      createdAt: createdAt.toISOString(),
-      spec: JSON.stringify(spec),
-    },
-    (spec.on.schedule?.length ?? 0) > 0,
-  );
-}
-
 describe('scheduleTick', () => {
   it('starts each cron fire once, however many ticks overlap', async () => {
     const app = await startTestApp();
     const now = Date.parse('2026-11-25T10:05:30Z');
-    await registerAt(app, CRON_SPEC, new Date(now - 60 * 60_000));
+    await registerSpec(app, CRON_SPEC, new Date(now - 60 * 60_000));
     // Fires in the 5-minute lookback (10:00:30, 10:05:30]: 10:02 and 10:04.
     const reports = await Promise.all([
       scheduleTick(app, now),
@@ -58,7 +38,7 @@ describe('scheduleTick', () => {
   it('never fires a time from before the workflow was registered', async () => {
     const app = await startTestApp();
     const now = Date.parse('2026-11-25T10:05:30Z');
-    await registerAt(app, CRON_SPEC, new Date(now - 30_000));
+    await registerSpec(app, CRON_SPEC, new Date(now - 30_000));
     expect((await scheduleTick(app, now)).cronRuns).toBe(0);
     expect((await scheduleTick(app, now + 60_000)).cronRuns).toBe(1);
   });

@@ -92,7 +92,7 @@ export async function submitSpec(
 }
 
 /** Register `text` (YAML) as the latest revision of its workflow for tenant `acme`. */
-export async function registerSpec(app: App, text: string): Promise<void> {
+export async function registerSpec(app: App, text: string, createdAt = new Date()): Promise<void> {
   const spec = loadSpec({ text, format: 'yaml' });
   await app.workflows.register(
     'acme',
@@ -100,10 +100,10 @@ export async function registerSpec(app: App, text: string): Promise<void> {
     {
       version: '',
       digest: specDigest(spec),
-      createdAt: new Date().toISOString(),
+      createdAt: createdAt.toISOString(),
       spec: JSON.stringify(spec),
     },
-    false,
+    (spec.on.schedule?.length ?? 0) > 0,
   );
 }
 
