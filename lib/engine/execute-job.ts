@@ -37,6 +37,7 @@ import { acquire, groupName, jobEnded, recheck } from './concurrency.js';
 import { dispatchAt } from './dispatch.js';
 import { FenceLost, startHeartbeat } from './heartbeat.js';
 import { type NeedState, needsContext, resultOf, statusFromNeeds, toEnv } from './job-context.js';
+import { jobDeadline } from './job-deadline.js';
 import { type PlannedStep, planRun, stepList } from './plan.js';
 import { retryDelayMs } from './retry.js';
 import { runFinished } from './run-finished.js';
@@ -417,7 +418,7 @@ async function runClaimedJob(
       return { kind: 'suspend', suspension: { waitingFor: { ...slot.waitingFor } } };
   }
 
-  const deadline = job.timeoutMs === undefined ? Number.POSITIVE_INFINITY : now() + job.timeoutMs;
+  const deadline = jobDeadline(claim.timeoutFrom, job.timeoutMs);
   const steps: NonNullable<ExprContext['steps']> = {};
   let status: JobStatus = 'success';
   let error: ErrorRecord | null = null;
@@ -495,7 +496,13 @@ async function runClaimedJob(
       // post and onFailure run after a failure unless their own `if` says otherwise.
       const condition =
         step.if ?? (ps.hook === 'post' || ps.hook === 'onFailure' ? 'always()' : undefined);
-      if (!waiting && !evaluateCondition(condition, ctx)) {
+      const runs = waiting !== undefined || evaluateCondition(condition, ctx);
+      // Past the job's deadline (it ran out before a checkpoint or a wait): no new step
+      // starts, even one so fast that a zero timeout would not stop it.
+      if (runs && !waiting && now() >= deadline) {
+        throw new FlowlineError('TIMEOUT', 'the job exceeded its timeoutMs');
+      }
+      if (!runs) {
         result = fresh('skipped', { tries: 0, startedAt: null, finishedAt: startedAt });
       } else if (waits || child) {
         const w = evaluateDeep(step.with ?? {}, ctx) as Record<string, unknown>;

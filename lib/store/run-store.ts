@@ -44,6 +44,8 @@ export type ClaimResult =
       stepRecords: (string | null)[];
       /** What the job's wait was resolved with (JSON), when it was woken by one. */
       resolved: string;
+      /** Where this attempt's timeoutMs counts from (ms; see job-deadline.ts). */
+      timeoutFrom: number;
     }
   | { kind: 'missing' | 'run-finished' | 'stale' | 'lease-held' | 'gated' };
 
@@ -218,19 +220,31 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       )) as [number, ...unknown[]];
       const code = reply[0];
       if (code !== 1) return { kind: CLAIM_CODES[String(code) as keyof typeof CLAIM_CODES] };
-      const [, fence, spec, inputs, trigger, workflow, env, needsFlat, stepRecords, resolved] =
-        reply as [
-          number,
-          number,
-          string,
-          string,
-          string,
-          string,
-          string,
-          string[],
-          (string | null)[],
-          string,
-        ];
+      const [
+        ,
+        fence,
+        spec,
+        inputs,
+        trigger,
+        workflow,
+        env,
+        needsFlat,
+        stepRecords,
+        resolved,
+        timeoutFrom,
+      ] = reply as [
+        number,
+        number,
+        string,
+        string,
+        string,
+        string,
+        string,
+        string[],
+        (string | null)[],
+        string,
+        string,
+      ];
       const needs = new Map<string, { status: string; outputs: string }>();
       for (let i = 0; i < needsFlat.length; i += 3) {
         needs.set(needsFlat[i] as string, {
@@ -249,6 +263,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         needs,
         stepRecords,
         resolved,
+        timeoutFrom: Number(timeoutFrom),
       };
     },
 

@@ -14,9 +14,15 @@
  * A `waiting` job is claimable by the task its suspension minted once its `wakeAt`
  * (a sleep's end, a wait's timeout) has come.
  *
+ * The job's `timeoutMs` counts from `timeoutFrom`: set by the attempt's first claim,
+ * kept across checkpoints and redeliveries, moved later by the time spent waiting
+ * (`waitingSince`, set by suspendJob) on the claim after a wait; retryJob clears
+ * both, so a new attempt has its own clock (job-deadline.ts says why).
+ *
  * Returns
- *   {1, fence, spec, inputs, trigger, workflow, env, needs, stepRecords, resolved}
+ *   {1, fence, spec, inputs, trigger, workflow, env, needs, stepRecords, resolved, timeoutFrom}
  *       resolved: what the job's wait was resolved with (JSON), or ''
+ *       timeoutFrom: ms, where the attempt's timeoutMs counts from
  *       needs: flat {jobKey, status, outputs, …}; stepRecords: one per step (false when none)
  *  -1 no such run or job
  *  -2 the run has finished
@@ -32,7 +38,7 @@ local now, leaseMs, claimId = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
 
 local state = rcall('HMGET', jobsKey, 'status:' .. job, 'attempt:' .. job, 'token:' .. job,
   'lease:' .. job, 'needs:' .. job, 'nsteps:' .. job, 'claim:' .. job, 'fence:' .. job,
-  'wakeAt:' .. job, 'resolved:' .. job)
+  'wakeAt:' .. job, 'resolved:' .. job, 'timeoutFrom:' .. job, 'waitingSince:' .. job)
 local status = state[1]
 if not status then return {-1} end
 
@@ -51,7 +57,15 @@ elseif status ~= 'queued' and not replay then
 end
 
 local fence = tonumber(state[8])
+local timeoutFrom = tonumber(state[11] or '')
 if not replay then
+  if not timeoutFrom then
+    timeoutFrom = now
+  elseif state[12] then
+    timeoutFrom = timeoutFrom + math.max(0, now - tonumber(state[12]))
+  end
+  rcall('HSET', jobsKey, 'timeoutFrom:' .. job, string.format('%d', timeoutFrom))
+  if state[12] then rcall('HDEL', jobsKey, 'waitingSince:' .. job) end
   fence = rcall('HINCRBY', jobsKey, 'fence:' .. job, 1)
   rcall('HSET', jobsKey, 'status:' .. job, 'running', 'lease:' .. job, now + leaseMs, 'claim:' .. job, claimId)
   if status == 'waiting' then rcall('HDEL', jobsKey, 'waitingFor:' .. job, 'wakeAt:' .. job) end
@@ -82,5 +96,6 @@ if nsteps > 0 then
   stepRecords = rcall('HMGET', stepsKey, unpack(fields))
 end
 
-return {1, fence, run[2], run[3], run[4], run[5], run[6] or '{}', needs, stepRecords, state[10] or ''}
+return {1, fence, run[2], run[3], run[4], run[5], run[6] or '{}', needs, stepRecords, state[10] or '',
+  string.format('%d', timeoutFrom)}
 `;

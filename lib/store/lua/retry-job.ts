@@ -23,7 +23,8 @@ local attempt = tonumber(rcall('HGET', jobsKey, 'attempt:' .. job))
 local token = mintToken()
 rcall('HSET', jobsKey, 'attemptError:' .. job .. '#' .. attempt, err,
   'status:' .. job, 'queued', 'attempt:' .. job, attempt + 1, 'token:' .. job, token, 'queuedAt:' .. job, due)
-rcall('HDEL', jobsKey, 'lease:' .. job)
+-- A new attempt is a new try: its timeoutMs clock starts at its own first claim.
+rcall('HDEL', jobsKey, 'lease:' .. job, 'timeoutFrom:' .. job, 'waitingSince:' .. job)
 emit('job.retrying', job, '{"attempt":' .. (attempt + 1) .. ',"dueAt":' .. due .. ',"error":' .. err .. '}')
 return remember(job, ARGV[3], ARGV[6], {attempt + 1, token, rcall('HGET', jobsKey, 'prio:' .. job) or ''})
 `);

@@ -9,6 +9,7 @@ import { withShared } from './shared.js';
  * message is dropped. A signal already sent to the run is taken at once: the job
  * is queued again with it as its resolution.
  * When no job is left queued or running, the run becomes `waiting` too.
+ * `waitingSince` stops the job's timeoutMs clock until the next claim (claim-job.ts).
  *
  * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream
  * KEYS[4] kept signals hash (resolve-wait.ts)
@@ -27,6 +28,7 @@ if rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
 local token = mintToken()
 local prio = rcall('HGET', jobsKey, 'prio:' .. job) or ''
 rcall('HDEL', jobsKey, 'lease:' .. job, 'resolved:' .. job, 'wakeAt:' .. job)
+rcall('HSET', jobsKey, 'waitingSince:' .. job, now)
 
 if signal ~= '' then
   local kept = rcall('HMGET', KEYS[4], 'head:' .. signal, 'tail:' .. signal)
