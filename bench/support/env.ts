@@ -8,6 +8,9 @@
 process.env.LOG_LEVEL ??= 'warn';
 // The SDK's "Node 20 support ends in 2027" notice would print in every bench's output.
 process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED = 'true';
+// Engine code records run metrics; outside a Lambda handler nothing flushes them per
+// invocation, and Powertools' own flush at 100 values would print EMF into the tables.
+process.env.POWERTOOLS_METRICS_DISABLED = 'true';
 process.env.AWS_ACCESS_KEY_ID = 'test';
 process.env.AWS_SECRET_ACCESS_KEY = 'test';
 process.env.AWS_REGION = 'us-east-1';
