@@ -1,13 +1,13 @@
-import type { LambdaClient } from '@aws-sdk/client-lambda';
-import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from './config.js';
 import { createJobQueue, createSqsClient, type JobQueue } from './queue/sqs-queue.js';
 import { createLambdaRunner } from './runner/lambda-runner.js';
 import { createLocalRunner } from './runner/local-runner.js';
 import { createSecretsProvider, type SecretsProvider } from './secrets/provider.js';
+import { createSecretsClient, type SecretsClient } from './secrets/secrets-client.js';
 import type { StepExecutor } from './steps/executor.js';
-import { createLambdaClient, createLambdaExecutor } from './steps/lambda.js';
+import { createLambdaExecutor } from './steps/lambda.js';
+import { createLambdaClient, type LambdaInvoker } from './steps/lambda-client.js';
 import { createShellExecutor } from './steps/shell.js';
 import { type ConcurrencyStore, createConcurrencyStore } from './store/concurrency-store.js';
 import type { RedisAuth } from './store/redis-client.js';
@@ -27,10 +27,10 @@ export interface App {
   runs: RunStore;
   workflows: WorkflowStore;
   concurrency: ConcurrencyStore;
-  secretsClient: SecretsManagerClient;
+  secretsClient: SecretsClient;
   secrets: SecretsProvider;
   /** The client of `lambda:` steps, and their executor over it. */
-  lambda: LambdaClient;
+  lambda: LambdaInvoker;
   lambdaSteps: StepExecutor;
   /** The executor of `shell` steps: the runner Lambda, else this process's sandbox. */
   shellSteps: StepExecutor;
@@ -46,7 +46,7 @@ export function createApp(config: Config, redisAuth?: RedisAuth): App {
     failFast: config.redisFailFast,
   });
   const sqs = createSqsClient(config);
-  const secretsClient = new SecretsManagerClient({ region: config.region });
+  const secretsClient = createSecretsClient(config.region);
   const lambda = createLambdaClient(config);
   return {
     config,

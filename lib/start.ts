@@ -1,8 +1,8 @@
-import { GetSecretValueCommand, SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { z } from 'zod';
 import { type App, createApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { log } from './log.js';
+import { createSecretsClient, getSecretValue } from './secrets/secrets-client.js';
 import { type RedisAuth, whenReady } from './store/redis-client.js';
 
 /** Why a container cannot serve: the setting at fault, said once and answered with a 503. */
@@ -72,9 +72,9 @@ async function readRedisAuth(
   config: Config,
 ): Promise<{ auth: RedisAuth } | { problem: StartProblem }> {
   const variable = 'FLOWLINE_REDIS_AUTH_SECRET';
-  const client = new SecretsManagerClient({ region: config.region });
+  const client = createSecretsClient(config.region);
   try {
-    const out = await client.send(new GetSecretValueCommand({ SecretId: config.redisAuthSecret }), {
+    const out = await getSecretValue(client, config.redisAuthSecret, {
       abortSignal: AbortSignal.timeout(SECRET_TIMEOUT_MS),
     });
     let json: unknown;

@@ -1,5 +1,5 @@
-import { GetSecretValueCommand, type SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { log } from '../log.js';
+import { getSecretValue, type SecretsClient } from '../secrets/secrets-client.js';
 import { type ApiKeys, MalformedKeyList, parseApiKeys } from './auth.js';
 
 /**
@@ -23,7 +23,7 @@ export interface KeySourceOptions {
   list: string | undefined;
   /** FLOWLINE_API_KEYS_SECRET: read when `list` is not set. */
   secretId: string | undefined;
-  client: SecretsManagerClient;
+  client: SecretsClient;
   ttlMs: number;
   now?: () => number;
 }
@@ -50,7 +50,7 @@ export function createKeySource(options: KeySourceOptions): () => Promise<KeySta
 
   async function fromSecret(id: string): Promise<KeyState> {
     try {
-      const out = await client.send(new GetSecretValueCommand({ SecretId: id }));
+      const out = await getSecretValue(client, id);
       return parsed(out.SecretString ?? '', `secret ${id}`);
     } catch (err) {
       if (err instanceof Error && err.name === 'ResourceNotFoundException') {

@@ -9,7 +9,6 @@ import { runDocument } from '../engine/run-document.js';
 import { runFinished } from '../engine/run-finished.js';
 import { type FieldProblem, ValidationError } from '../errors.js';
 import { recordRunEnded } from '../metrics.js';
-import { loadSpec, specDigest } from '../spec/index.js';
 import type { Workflow } from '../spec/schema.js';
 import { specWarnings } from '../spec/warnings.js';
 import { lambdaProblems } from '../steps/lambda-allow.js';
@@ -135,8 +134,12 @@ async function health({ app, apiKeys }: RouteContext): Promise<ApiResponse> {
   return json(ok ? 200 : 503, { redis, queue, apiKeys: keys });
 }
 
+/** The spec loader and its YAML parser: loaded by the routes that take a spec, not at a cold start. */
+const specLoader = () => import('../spec/load.js');
+
 /** YAML when the content type says so, else JSON; problems carry YAML line numbers. */
-function specFromBody(req: ApiRequest): Workflow {
+async function specFromBody(req: ApiRequest): Promise<Workflow> {
+  const { loadSpec } = await specLoader();
   const type = req.headers['content-type'] ?? '';
   const yaml = /\b(yaml|yml)\b/i.test(type);
   // Malformed JSON is a 400 like every other body (API.md); a bad spec stays a 422.
@@ -157,7 +160,7 @@ function checkLambdaTargets(app: App, spec: Workflow): void {
 }
 
 async function putWorkflow({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
-  const spec = specFromBody(req);
+  const spec = await specFromBody(req);
   checkLambdaTargets(app, spec);
   const name = params.name ?? '';
   if (spec.name !== name) {
@@ -174,7 +177,7 @@ async function putWorkflow({ app, req, params, tenant }: RouteContext): Promise<
     name,
     {
       version,
-      digest: specDigest(spec),
+      digest: (await specLoader()).specDigest(spec),
       createdAt: new Date().toISOString(),
       spec: JSON.stringify(spec),
     },
@@ -257,6 +260,7 @@ async function submitRegistered({
 
 async function submitInline({ app, req, tenant, identity }: RouteContext): Promise<ApiResponse> {
   const body = validateBody(InlineRunRequest, parseJsonBody(req.body));
+  const { loadSpec } = await specLoader();
   const spec = prefixProblems(() => {
     const loaded =
       typeof body.spec === 'string'

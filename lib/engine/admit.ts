@@ -6,7 +6,7 @@ import { evaluateDeep } from '../expr/index.js';
 import { log } from '../log.js';
 import { recordRunStarted } from '../metrics.js';
 import { type JobTask, withPriority } from '../queue/message.js';
-import { canonicalJson } from '../spec/load.js';
+import { canonicalJson } from '../spec/canonical-json.js';
 import type { Concurrency, Workflow } from '../spec/schema.js';
 import { dispatchToken, newDispatchKey } from '../store/dispatch-token.js';
 import { acquire, type ConcurrencyDeps, groupName } from './concurrency.js';

@@ -1,9 +1,9 @@
-import { InvokeCommand, type LambdaClient } from '@aws-sdk/client-lambda';
 import { FlowlineError } from '../errors.js';
+import type { LambdaInvoker } from '../steps/lambda-client.js';
 import type { Runner, RunnerRequest, RunnerResult } from './model.js';
 
 export interface LambdaRunnerOptions {
-  client: LambdaClient;
+  client: LambdaInvoker;
   /** The runner function's name (FLOWLINE_RUNNER_FUNCTION). */
   functionName: string;
 }
@@ -27,12 +27,12 @@ export function createLambdaRunner(options: LambdaRunnerOptions): Runner {
   return {
     async run(req: RunnerRequest, signal: AbortSignal): Promise<RunnerResult> {
       if (signal.aborted) throw signal.reason;
-      const res = await options.client.send(
-        new InvokeCommand({
+      const res = await options.client.invoke(
+        {
           FunctionName: options.functionName,
           InvocationType: 'RequestResponse',
           Payload: new TextEncoder().encode(JSON.stringify(req)),
-        }),
+        },
         { abortSignal: signal },
       );
       const text = res.Payload ? new TextDecoder().decode(res.Payload) : '';

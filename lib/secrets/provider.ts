@@ -1,12 +1,9 @@
-import {
-  GetSecretValueCommand,
-  type GetSecretValueCommandOutput,
-  type SecretsManagerClient,
-} from '@aws-sdk/client-secrets-manager';
+import type { GetSecretValueCommandOutput } from '@aws-sdk/client-secrets-manager';
 import { FlowlineError } from '../errors.js';
+import { getSecretValue, type SecretsClient } from './secrets-client.js';
 
 export interface SecretsProviderOptions {
-  client: SecretsManagerClient;
+  client: SecretsClient;
   /** Secret ids are `${prefix}${tenant}/${NAME}` (SPEC.md default prefix `flowline/`). */
   prefix: string;
   /** How long a fetched value is reused by this warm container. */
@@ -40,7 +37,7 @@ export function createSecretsProvider(options: SecretsProviderOptions): SecretsP
   async function load(id: string, name: string): Promise<string> {
     let out: GetSecretValueCommandOutput;
     try {
-      out = await client.send(new GetSecretValueCommand({ SecretId: id }));
+      out = await getSecretValue(client, id);
     } catch (err) {
       if (err instanceof Error && err.name === 'ResourceNotFoundException') {
         throw new FlowlineError('SECRET_NOT_FOUND', `secret ${name} not found`);

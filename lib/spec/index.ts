@@ -1,7 +1,9 @@
 /** The workflow spec (SPEC.md): schema, loading, static checks. */
+
+export { canonicalJson } from './canonical-json.js';
 export { checkExpressionSyntax, checkSpec, stepId } from './check.js';
 export { constantComparisonWarnings } from './comparison-warnings.js';
-export { canonicalJson, loadSpec, type SpecInput, specDigest } from './load.js';
+export { loadSpec, type SpecInput, specDigest } from './load.js';
 export {
   expandMatrix,
   type MatrixCombination,

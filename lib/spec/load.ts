@@ -14,6 +14,7 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { type FieldProblem, ValidationError } from '../errors.js';
+import { canonicalJson } from './canonical-json.js';
 import { checkExpressionSyntax, checkSpec, type Unknowns } from './check.js';
 import { formatPath, type PathSegment, parsePath } from './path.js';
 import {
@@ -93,19 +94,6 @@ const isRecord = (v: unknown): v is Record<string, unknown> =>
 /** sha256 (hex) of the spec's canonical JSON (keys sorted): equal specs, equal digests. */
 export function specDigest(spec: Workflow): string {
   return createHash('sha256').update(canonicalJson(spec)).digest('hex');
-}
-
-export function canonicalJson(value: unknown): string {
-  return JSON.stringify(value, (_key, v: unknown) => {
-    if (v === null || typeof v !== 'object' || Array.isArray(v)) return v;
-    // fromEntries defines own properties, so a `__proto__` key (JSON.parse makes one) stays data.
-    const record = v as Record<string, unknown>;
-    return Object.fromEntries(
-      Object.keys(record)
-        .sort()
-        .map((k) => [k, record[k]]),
-    );
-  });
 }
 
 /** The text does not parse: no schema check can run (the API answers 400). */

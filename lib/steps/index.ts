@@ -16,7 +16,8 @@ export {
   type StepRequest,
 } from './executor.js';
 export { createHttpExecutor, httpExecutor } from './http.js';
-export { createLambdaClient, createLambdaExecutor, functionNameCandidates } from './lambda.js';
+export { createLambdaExecutor, functionNameCandidates } from './lambda.js';
+export { createLambdaClient, type LambdaInvoker } from './lambda-client.js';
 export { createShellExecutor, shellExecutor } from './shell.js';
 export { runWithTimeout } from './timeout.js';
 

@@ -1,5 +1,4 @@
-import { InvokeCommand, type InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
-import type { Config } from '../config.js';
+import type { InvokeCommandOutput } from '@aws-sdk/client-lambda';
 import { FlowlineError } from '../errors.js';
 import {
   abortError,
@@ -11,6 +10,7 @@ import {
   type StepRequest,
 } from './executor.js';
 import { decideLambdaTarget } from './lambda-allow.js';
+import type { LambdaInvoker } from './lambda-client.js';
 
 /** A function's errorMessage is cut here in the step's error and outputs. */
 export const LAMBDA_ERROR_MESSAGE_CAP = 4096;
@@ -18,7 +18,7 @@ export const LAMBDA_ERROR_MESSAGE_CAP = 4096;
 export { functionNameCandidates } from './lambda-allow.js';
 
 export interface LambdaStepOptions {
-  client: LambdaClient;
+  client: LambdaInvoker;
   /**
    * `<service>-<stage>-` (FLOWLINE_LAMBDA_PREFIX): a short name is looked up under
    * it first, so `lambda:echo` is this service's `echo` function.
@@ -28,23 +28,6 @@ export interface LambdaStepOptions {
   allow: readonly string[];
   /** The runner function, which steps may not invoke either. */
   runnerFunction?: string | undefined;
-}
-
-/**
- * Locally `endpoint` is serverless offline's Lambda port; on AWS it is unset and the
- * SDK's default applies. Credentials come from the default chain (the local stack
- * sets dummy AWS_ACCESS_KEY_ID/AWS_SECRET_ACCESS_KEY; offline passes AWS_* through).
- */
-export function createLambdaClient(
-  config: Pick<Config, 'region' | 'lambdaEndpoint'>,
-): LambdaClient {
-  return new LambdaClient({
-    region: config.region,
-    ...(config.lambdaEndpoint ? { endpoint: config.lambdaEndpoint } : {}),
-    // No SDK retries: a retry after a dropped connection would invoke the function
-    // again; the step's own `retries` is the one policy for that.
-    maxAttempts: 1,
-  });
 }
 
 function cap(text: string): string {
@@ -130,12 +113,12 @@ export function createLambdaExecutor(options: LambdaStepOptions): StepExecutor {
       for (const functionName of candidates) {
         let res: InvokeCommandOutput;
         try {
-          res = await options.client.send(
-            new InvokeCommand({
+          res = await options.client.invoke(
+            {
               FunctionName: functionName,
               InvocationType: 'RequestResponse',
               ...(payload ? { Payload: payload } : {}),
-            }),
+            },
             { abortSignal: req.signal },
           );
         } catch (err) {

@@ -1,12 +1,16 @@
 import { createServer, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { LambdaClient } from '@aws-sdk/client-lambda';
 import type { Context } from 'aws-lambda';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../functions/runner.js';
 import { FlowlineError } from '../../lib/errors.js';
 import { createLambdaRunner } from '../../lib/runner/lambda-runner.js';
-import { createLambdaClient, createShellExecutor, runWithTimeout } from '../../lib/steps/index.js';
+import {
+  createLambdaClient,
+  createShellExecutor,
+  type LambdaInvoker,
+  runWithTimeout,
+} from '../../lib/steps/index.js';
 import { failure, stepRequest } from '../support/steps.js';
 
 /**
@@ -58,7 +62,7 @@ describe('shell steps through the runner Lambda', () => {
     res.writeHead(200, { 'content-type': 'application/json' });
     res.end(JSON.stringify(out));
   });
-  let client: LambdaClient;
+  let client: LambdaInvoker;
   beforeAll(async () => {
     await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
     url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;

@@ -1,0 +1,165 @@
+import { execFile, spawnSync } from 'node:child_process';
+import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { parseArgs, promisify } from 'node:util';
+import { build } from 'esbuild';
+import { parse } from 'yaml';
+import { ROOT } from '../scripts/stack.js';
+import { fixed, percentile, table } from './support/table.js';
+
+/**
+ * Cold start of each function, from the zips `serverless package` builds:
+ *
+ *   node --import tsx bench/cold-start.ts [--runs 15] [--package <dir of built zips>]
+ *
+ * Each function's zip is unzipped into a temp dir; a fresh `node` (the NODE_OPTIONS
+ * of provider.environment, i.e. with source maps) imports its handler module and
+ * reports `performance.now()` once the import is done: process start to a handler
+ * ready to be called, what a Lambda init pays for code. Processes run one at a
+ * time, interleaved across functions, so load on the machine spreads evenly. The
+ * baseline is bench/support/bare-handler.ts (an SQSClient and a lazyConnect ioredis
+ * client) bundled with serverless.yml's own custom.esbuild options.
+ * No handler connects anywhere at init: the env is dummy local values.
+ */
+const FUNCTIONS = ['submit', 'schedule', 'execute', 'runner', 'echo'] as const;
+const SERVERLESS = join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
+
+const { values: args } = parseArgs({
+  options: { runs: { type: 'string', default: '15' }, package: { type: 'string' } },
+});
+const runs = Number(args.runs);
+
+/** What the engine handlers read, as dummy local values; the Lambda runtime's own too. */
+const INIT_ENV: NodeJS.ProcessEnv = {
+  PATH: process.env.PATH,
+  NODE_OPTIONS: '--enable-source-maps',
+  AWS_REGION: 'us-east-1',
+  AWS_LAMBDA_FUNCTION_NAME: 'bench',
+  FLOWLINE_QUEUE_URL: 'http://127.0.0.1:1/000000000000/execute',
+  FLOWLINE_DLQ_URL: 'http://127.0.0.1:1/000000000000/execute-dlq',
+  REDIS_URL: 'redis://127.0.0.1:1',
+  FLOWLINE_KEY_PREFIX: 'fl',
+  FLOWLINE_API_KEYS: 'bench:0123456789abcdef0123456789abcdef',
+  LOG_LEVEL: 'info',
+  POWERTOOLS_SERVICE_NAME: 'flowline-bench',
+};
+
+/** Imports the handler module and prints ms since process start, and of the import alone. */
+const PROBE = `const t0 = performance.now();
+const m = await import(process.argv[1]);
+if (typeof m.handler !== 'function') throw new Error('no handler');
+console.log(JSON.stringify({ total: performance.now(), importMs: performance.now() - t0 }));`;
+
+interface Sample {
+  total: number;
+  importMs: number;
+}
+
+function initOnce(modulePath: string): Sample {
+  const out = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE, modulePath], {
+    env: INIT_ENV,
+    encoding: 'utf8',
+  });
+  if (out.status !== 0) throw new Error(`init of ${modulePath} failed: ${out.stderr}`);
+  return JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '') as Sample;
+}
+
+async function packageFunctions(dir: string): Promise<void> {
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    FLOWLINE_ESBUILD_DIR: `.flowline/build-cold-start-${process.pid}`,
+    SLS_TELEMETRY_DISABLED: '1',
+    SLS_NOTIFICATIONS_MODE: 'off',
+  };
+  try {
+    await promisify(execFile)(process.execPath, [SERVERLESS, 'package', '--package', dir], {
+      cwd: ROOT,
+      env,
+      maxBuffer: 16 * 1024 * 1024,
+    });
+  } finally {
+    await rm(join(ROOT, env.FLOWLINE_ESBUILD_DIR as string), { recursive: true, force: true });
+  }
+}
+
+/** The baseline, bundled with the same esbuild options as the functions. */
+async function bundleBaseline(dir: string): Promise<string> {
+  // The CloudFormation tags (!Ref…) elsewhere in the file are irrelevant here.
+  const yml = parse(await readFile(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' });
+  const o = yml.custom.esbuild;
+  const outfile = join(dir, `bare${o.outputFileExtension}`);
+  await build({
+    entryPoints: [join(ROOT, 'bench', 'support', 'bare-handler.ts')],
+    outfile,
+    bundle: o.bundle,
+    minify: o.minify,
+    sourcemap: o.sourcemap,
+    sourcesContent: o.sourcesContent,
+    target: o.target,
+    platform: o.platform,
+    format: o.format,
+    banner: o.banner,
+    logLevel: 'warning',
+  });
+  return outfile;
+}
+
+async function main(): Promise<void> {
+  const work = await mkdtemp(join(tmpdir(), 'flowline-cold-start-'));
+  try {
+    const zips = args.package ?? join(work, 'package');
+    if (!args.package) {
+      process.stderr.write('serverless package…\n');
+      await packageFunctions(zips);
+    }
+    const modules: Record<string, string> = { baseline: await bundleBaseline(work) };
+    const sizes: Record<string, number> = {
+      baseline: (await stat(modules.baseline as string)).size,
+    };
+    for (const fn of FUNCTIONS) {
+      const zip = join(zips, `${fn}.zip`);
+      const into = join(work, fn);
+      await promisify(execFile)('unzip', ['-q', '-o', zip, '-d', into]);
+      modules[fn] = pathToFileURL(join(into, 'functions', `${fn}.mjs`)).href;
+      sizes[fn] = (await stat(zip)).size;
+    }
+    modules.baseline = pathToFileURL(modules.baseline as string).href;
+    const names = ['baseline', ...FUNCTIONS];
+    const samples = Object.fromEntries(names.map((n) => [n, [] as Sample[]]));
+    // One warm-up round (file cache), not counted.
+    for (const n of names) initOnce(modules[n] as string);
+    for (let i = 0; i < runs; i++) {
+      process.stderr.write(`round ${i + 1}/${runs}\r`);
+      for (const n of names) samples[n]?.push(initOnce(modules[n] as string));
+    }
+    process.stderr.write('\n');
+    const median = (n: string) => percentile(samples[n]?.map((s) => s.total) ?? [], 50);
+    const base = median('baseline');
+    const rows = names.map((n) => {
+      const totals = samples[n]?.map((s) => s.total) ?? [];
+      const imports = samples[n]?.map((s) => s.importMs) ?? [];
+      return [
+        n,
+        fixed(median(n)),
+        fixed(percentile(totals, 90)),
+        fixed(percentile(imports, 50)),
+        fixed(median(n) / base, 2),
+        n === 'baseline'
+          ? `${fixed((sizes[n] as number) / 1024, 0)} KiB (.mjs)`
+          : `${fixed((sizes[n] as number) / 1024, 0)} KiB`,
+      ];
+    });
+    console.log(
+      `Cold start, ${runs} fresh node processes per function (Node ${process.versions.node}):\n`,
+    );
+    console.log(
+      table(['function', 'init p50 ms', 'init p90 ms', 'import p50 ms', '× baseline', 'zip'], rows),
+    );
+  } finally {
+    await rm(work, { recursive: true, force: true });
+  }
+}
+
+await main();
