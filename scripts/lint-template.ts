@@ -12,6 +12,7 @@ import { readFile } from 'node:fs/promises';
 import { pathToFileURL } from 'node:url';
 import { loadAwsServiceSpec } from '@aws-cdk/aws-service-spec';
 import type { PropertyType, SpecDatabase, TypeDefinition } from '@aws-cdk/service-spec-types';
+import { closest } from '../lib/suggest.js';
 
 export interface Finding {
   /** Where, e.g. `Resources.Cache.Properties.SubnetIds`. */
@@ -153,7 +154,7 @@ export function lintTemplate(template: Json, db: SpecDatabase): Finding[] {
     for (const [name, v] of Object.entries(value)) {
       const prop = props[name];
       if (!prop) {
-        const near = closest(name, Object.keys(props));
+        const near = closest(name, Object.keys(props), 3);
         add(
           `${path}.${name}`,
           `unknown property '${name}'${near ? ` (did you mean '${near}'?)` : ''}`,
@@ -273,30 +274,6 @@ function checkEnvironment(
       );
     }
   }
-}
-
-/** The known name nearest to a misspelt one (edit distance ≤ 3), for the message. */
-function closest(name: string, known: string[]): string | undefined {
-  let best: string | undefined;
-  let bestDistance = 4;
-  for (const k of known) {
-    const d = distance(name.toLowerCase(), k.toLowerCase());
-    if (d < bestDistance) [best, bestDistance] = [k, d];
-  }
-  return best;
-}
-
-function distance(a: string, b: string): number {
-  let row = Array.from({ length: b.length + 1 }, (_, i) => i);
-  for (let i = 1; i <= a.length; i++) {
-    const next = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      next[j] = Math.min((row[j] ?? 0) + 1, (next[j - 1] ?? 0) + 1, (row[j - 1] ?? 0) + cost);
-    }
-    row = next;
-  }
-  return row[b.length] ?? 0;
 }
 
 export async function lintTemplateFile(file: string): Promise<Finding[]> {

@@ -10,12 +10,12 @@ import { pathToFileURL } from 'node:url';
 import { type ParseArgsConfig, parseArgs } from 'node:util';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { FlowlineError } from '../errors.js';
+import { closest } from '../suggest.js';
 import { ApiError, createClient } from './client.js';
 import * as commands from './commands.js';
 import { type Context, UsageError } from './commands.js';
 import { formatProblem } from './format.js';
 import { addKey, type KeyStore, listKeys } from './keys.js';
-import { closest } from './suggest.js';
 import { terminalScreen } from './terminal.js';
 
 export interface Io {

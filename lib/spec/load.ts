@@ -14,6 +14,7 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { type FieldProblem, ValidationError } from '../errors.js';
+import { closest } from '../suggest.js';
 import { canonicalJson } from './canonical-json.js';
 import { checkExpressionSyntax, checkSpec, type Unknowns } from './check.js';
 import { formatPath, type PathSegment, parsePath } from './path.js';
@@ -305,24 +306,10 @@ function zodProblems(issues: readonly z.core.$ZodIssue[]): FieldProblem[] {
 }
 
 function unknownKeyMessage(key: string, allowed: string[]): string {
-  const tolerance = key.length <= 4 ? 1 : 2;
-  const close = allowed.find((a) => editDistance(a.toLowerCase(), key.toLowerCase()) <= tolerance);
+  const close = closest(key, allowed);
   const hint = close ? `; did you mean "${close}"?` : '';
   const list = allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : '';
   return `unknown key "${key}"${hint}${list}`;
-}
-
-function editDistance(a: string, b: string): number {
-  let prev = Array.from({ length: b.length + 1 }, (_, j) => j);
-  for (let i = 1; i <= a.length; i++) {
-    const row = [i];
-    for (let j = 1; j <= b.length; j++) {
-      const cost = a[i - 1] === b[j - 1] ? 0 : 1;
-      row.push(Math.min((prev[j] ?? 0) + 1, (row[j - 1] ?? 0) + 1, (prev[j - 1] ?? 0) + cost));
-    }
-    prev = row;
-  }
-  return prev[b.length] ?? 0;
 }
 
 function dedupe(problems: FieldProblem[]): FieldProblem[] {

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { RunEvent } from '../../lib/cli/format.js';
 import { applyEvent, eventLine, renderTree, viewOf, waitReason } from '../../lib/cli/live.js';
-import { closest, editDistance } from '../../lib/cli/suggest.js';
+import { closest, editDistance } from '../../lib/suggest.js';
 
 const at = (sec: number) => new Date(2024, 0, 1, 12, 0, sec).toISOString();
 let n = 0;

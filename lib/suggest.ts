@@ -1,4 +1,4 @@
-/** "Did you mean": the nearest known word to a typo, by edit distance. */
+/** "Did you mean": the nearest known word to a typo, by edit distance (CLI, spec keys, template). */
 
 /** Levenshtein distance (insert, delete, substitute: 1 each), one row at a time. */
 export function editDistance(a: string, b: string): number {
@@ -14,13 +14,19 @@ export function editDistance(a: string, b: string): number {
   return prev[b.length] ?? 0;
 }
 
-/** The word closest to `typed` within 2 edits (1 for words of 4 letters or less), if any. */
-export function closest(typed: string, words: readonly string[]): string | undefined {
-  const limit = typed.length <= 4 ? 1 : 2;
+/**
+ * The word closest to `typed`, ignoring case, within `maxDistance` edits (by default
+ * 2, or 1 for words of 4 letters or less), if any; the first of equals wins.
+ */
+export function closest(
+  typed: string,
+  words: readonly string[],
+  maxDistance = typed.length <= 4 ? 1 : 2,
+): string | undefined {
   let best: { word: string; d: number } | undefined;
   for (const word of words) {
-    const d = editDistance(typed.toLowerCase(), word);
-    if (d <= limit && (!best || d < best.d)) best = { word, d };
+    const d = editDistance(typed.toLowerCase(), word.toLowerCase());
+    if (d <= maxDistance && (!best || d < best.d)) best = { word, d };
   }
   return best?.word;
 }
