@@ -303,15 +303,7 @@ describe('the API under bounds-breaking input (issue 9)', () => {
       );
       expect(res.status, `${c.method} ${c.path} ${JSON.stringify(c.query)}`).toBeLessThan(500);
     }
-    const ok = await handle(
-      req(
-        'POST',
-        '/v1/runs',
-        JSON.stringify({
-          spec: 'name: ok\non: { manual: true }\njobs: { a: { steps: [{ uses: action:noop }] } }\n',
-        }),
-      ),
-    );
+    const ok = await handle(req('POST', '/v1/runs', JSON.stringify({ spec: okSpec })));
     expect(ok.status).toBe(202);
     const id = (ok.body as { id: string }).id;
     expect(await runUntilFinished(app, 'acme', id)).toBe('succeeded');
