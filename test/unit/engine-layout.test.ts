@@ -58,7 +58,11 @@ describe('lib/engine layering', () => {
         (/(^|\/)(store|queue)\/(?!keys|message)/.test(i.target) ||
           /^(@aws-sdk|ioredis)/.test(i.target)),
     ],
-    ['run/ does not import tick/', 'run', (i: { target: string }) => /^tick\//.test(i.target)],
+    [
+      'run/ does not import tick/, job/ or the executor',
+      'run',
+      (i: { target: string }) => /^(tick|job)\/|^execute-job/.test(i.target),
+    ],
   ])('%s', (_rule, where, breaks) => {
     const offending = all
       .filter((f) => layer(f.path) === where)
