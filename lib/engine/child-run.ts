@@ -5,9 +5,9 @@ import { isPlainObject } from '../steps/executor.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
 import { type AdmitConfig, admitRun, type Trigger } from './admit.js';
 import type { ConcurrencyDeps } from './concurrency.js';
+import type { Suspension } from './decide/waits.js';
 import { wakeParent } from './run-finished.js';
 import { hasEnded } from './run-status.js';
-import type { Suspension } from './waits.js';
 
 /** SPEC.md limits: child workflows nest at most this deep. */
 export const MAX_CHILD_DEPTH = 5;

@@ -15,7 +15,7 @@ import { runFinished } from './run-finished.js';
  * ticks settle nothing, and a schedule cold start need not load the executor and
  * every step kind (bench/cold-start.ts).
  */
-const executor = () => import('./execute-job.js');
+const executor = () => import('./job/execute.js');
 
 /** Runs per ZSCAN page of a shard; all 16 shards are walked side by side. */
 const PAGE = 100;

@@ -3,8 +3,8 @@ import { evaluateDeep } from '../expr/index.js';
 import { LIMITS, type Workflow } from '../spec/schema.js';
 import type { RunSnapshot } from '../store/run-store.js';
 import { memberOf, type WaitingFor } from './concurrency.js';
-import type { StepRecord } from './execute-job.js';
-import { type NeedState, needsContext } from './job-context.js';
+import { type NeedState, needsContext } from './decide/job-context.js';
+import type { StepRecord } from './job/execute.js';
 import { planRun, stepList } from './plan.js';
 import { hasEnded } from './run-status.js';
 

@@ -1,7 +1,7 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAction } from '../../lib/actions/registry.js';
 import type { App } from '../../lib/app.js';
-import { executeJob } from '../../lib/engine/execute-job.js';
+import { executeJob } from '../../lib/engine/job/execute.js';
 import { reapRuns } from '../../lib/engine/reaper.js';
 import { runDocument } from '../../lib/engine/run-document.js';
 import type { JobTask } from '../../lib/queue/message.js';

@@ -7,7 +7,7 @@ import { createApi } from '../../lib/api/handle.js';
 import type { ApiRequest, ApiResponse } from '../../lib/api/http.js';
 import { WEBHOOK_REFUSAL_MS } from '../../lib/api/webhooks.js';
 import type { App } from '../../lib/app.js';
-import { executeJob } from '../../lib/engine/execute-job.js';
+import { executeJob } from '../../lib/engine/job/execute.js';
 import { runDocument } from '../../lib/engine/run-document.js';
 import { createSecretsProvider } from '../../lib/secrets/provider.js';
 import { createHttpExecutor } from '../../lib/steps/http.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
-import { executeJob } from '../../lib/engine/execute-job.js';
+import { executeJob } from '../../lib/engine/job/execute.js';
 import { runDocument } from '../../lib/engine/run-document.js';
 import { currentTask, startTestApp, submitSpec } from '../support/engine.js';
 

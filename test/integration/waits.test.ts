@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
-import { executeJob, settleJob } from '../../lib/engine/execute-job.js';
+import { executeJob, settleJob } from '../../lib/engine/job/execute.js';
 import { runDocument } from '../../lib/engine/run-document.js';
 import { scheduleTick } from '../../lib/engine/schedule-tick.js';
 import { globalKeys, shardOf } from '../../lib/store/keys.js';

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { needsContext, statusFromNeeds } from '../../lib/engine/job-context.js';
+import { needsContext, statusFromNeeds } from '../../lib/engine/decide/job-context.js';
 import { initialJobFields, planRun, stepList } from '../../lib/engine/plan.js';
 import { loadSpec } from '../../lib/spec/index.js';
 

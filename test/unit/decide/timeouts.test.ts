@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { jobDeadline } from '../../lib/engine/job-deadline.js';
+import { jobDeadline } from '../../../lib/engine/decide/timeouts.js';
 
 describe('jobDeadline', () => {
   it.each([

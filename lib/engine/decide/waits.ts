@@ -1,5 +1,5 @@
-import type { ErrorRecord } from '../errors.js';
-import type { UsesKind } from '../spec/uses.js';
+import type { ErrorRecord } from '../../errors.js';
+import type { UsesKind } from '../../spec/uses.js';
 
 /**
  * Durable waits (SPEC.md: sleep, approval, signal): what a waiting step does each

@@ -1,5 +1,5 @@
-import type { ErrorRecord } from '../errors.js';
-import type { Retries } from '../spec/schema.js';
+import type { ErrorRecord } from '../../errors.js';
+import type { Retries } from '../../spec/schema.js';
 
 /**
  * Errors that fail the same way on every attempt: retrying them only delays the

@@ -1,5 +1,5 @@
-import type { Config } from '../config.js';
-import { type ErrorCode, type ErrorRecord, FlowlineError, toErrorRecord } from '../errors.js';
+import type { Config } from '../../config.js';
+import { type ErrorCode, type ErrorRecord, FlowlineError, toErrorRecord } from '../../errors.js';
 import {
   type ExprContext,
   ExpressionError,
@@ -7,41 +7,42 @@ import {
   evaluateDeep,
   type JobStatus,
   referencedContexts,
-} from '../expr/index.js';
-import { log } from '../log.js';
-import { recordRunEnded } from '../metrics.js';
-import type { JobTask } from '../queue/message.js';
-import type { JobQueue } from '../queue/sqs-queue.js';
-import { createMasker, type Masker } from '../secrets/mask.js';
-import type { SecretsProvider } from '../secrets/provider.js';
-import type { Job, Workflow } from '../spec/schema.js';
-import { parseUses } from '../spec/uses.js';
+} from '../../expr/index.js';
+import { log } from '../../log.js';
+import { recordRunEnded } from '../../metrics.js';
+import type { JobTask } from '../../queue/message.js';
+import type { JobQueue } from '../../queue/sqs-queue.js';
+import { createMasker, type Masker } from '../../secrets/mask.js';
+import type { SecretsProvider } from '../../secrets/provider.js';
+import type { Job, Workflow } from '../../spec/schema.js';
+import { parseUses } from '../../spec/uses.js';
 import {
   isPlainObject,
   type StepExecutor,
   StepFailedError,
   type StepOutputs,
-} from '../steps/executor.js';
-import type { ConcurrencyStore } from '../store/concurrency-store.js';
+} from '../../steps/executor.js';
+import type { ConcurrencyStore } from '../../store/concurrency-store.js';
 import type {
   ClaimResult,
   FinishedStep,
   RunStore,
   SettleMode,
   StepCommit,
-} from '../store/run-store.js';
-import type { WorkflowStore } from '../store/workflow-store.js';
-import { newRunId, type Trigger } from './admit.js';
-import { type ChildStep, childOutcome, startChild, wakeIfChildEnded } from './child-run.js';
-import { acquire, groupName, jobEnded, recheck } from './concurrency.js';
-import { dispatchAt } from './dispatch.js';
-import { FenceLost, startHeartbeat } from './heartbeat.js';
-import { type NeedState, needsContext, resultOf, statusFromNeeds, toEnv } from './job-context.js';
-import { jobDeadline } from './job-deadline.js';
-import { type PlannedStep, planRun, stepList } from './plan.js';
-import { retryDelayMs } from './retry.js';
-import { runFinished } from './run-finished.js';
-import { runStep } from './run-step.js';
+} from '../../store/run-store.js';
+import type { WorkflowStore } from '../../store/workflow-store.js';
+import { newRunId, type Trigger } from '../admit.js';
+import { type ChildStep, childOutcome, startChild, wakeIfChildEnded } from '../child-run.js';
+import { acquire, groupName, jobEnded, recheck } from '../concurrency.js';
+import {
+  type NeedState,
+  needsContext,
+  resultOf,
+  statusFromNeeds,
+  toEnv,
+} from '../decide/job-context.js';
+import { retryDelayMs } from '../decide/retry.js';
+import { jobDeadline } from '../decide/timeouts.js';
 import {
   decideWait,
   isWaitKind,
@@ -49,7 +50,12 @@ import {
   type WaitDecision,
   type WaitKind,
   type WaitRecord,
-} from './waits.js';
+} from '../decide/waits.js';
+import { dispatchAt } from '../dispatch.js';
+import { type PlannedStep, planRun, stepList } from '../plan.js';
+import { runFinished } from '../run-finished.js';
+import { FenceLost, startHeartbeat } from './heartbeat.js';
+import { runStep } from './run-step.js';
 
 export interface ExecuteDeps {
   runs: RunStore;

@@ -1,10 +1,10 @@
-import { type ErrorRecord, FlowlineError, toErrorRecord } from '../errors.js';
-import { type ExprContext, evaluateDeep } from '../expr/index.js';
-import type { JobTask } from '../queue/message.js';
-import type { Workflow } from '../spec/schema.js';
-import { executorFor, runWithTimeout, type StepExecutor } from '../steps/index.js';
-import type { PlannedStep } from './plan.js';
-import { retryDelayMs } from './retry.js';
+import { type ErrorRecord, FlowlineError, toErrorRecord } from '../../errors.js';
+import { type ExprContext, evaluateDeep } from '../../expr/index.js';
+import type { JobTask } from '../../queue/message.js';
+import type { Workflow } from '../../spec/schema.js';
+import { executorFor, runWithTimeout, type StepExecutor } from '../../steps/index.js';
+import { retryDelayMs } from '../decide/retry.js';
+import type { PlannedStep } from '../plan.js';
 
 /** Step outputs above this are refused (SPEC.md limits). */
 const MAX_OUTPUT_BYTES = 256 * 1024;
