@@ -1,10 +1,11 @@
 import type { ExprContext } from '../../expr/index.js';
 import type { Workflow } from '../../spec/schema.js';
+import type { PlannedStep } from '../decide/plan.js';
 import { stepBudgetMs } from '../decide/timeouts.js';
-import type { PlannedStep } from '../plan.js';
+import type { StepRecord } from '../model.js';
 import type { JobRun } from './job-run.js';
 import { runStep } from './run-step.js';
-import { retryingStep, type StepRecord, startedStep } from './step-record.js';
+import { retryingStep, startedStep } from './step-record.js';
 
 export interface ActionAt {
   spec: Workflow;

@@ -11,10 +11,9 @@ import { JobSecrets } from './secrets.js';
 import { settleJob } from './settle.js';
 import { suspend } from './suspend.js';
 
+export type { JobOutcome, StepRecord } from '../model.js';
 export type { ExecuteDeps } from './deps.js';
-export type { JobOutcome } from './outcome.js';
 export { settleJob } from './settle.js';
-export type { StepRecord } from './step-record.js';
 
 /**
  * Run one job task end to end: claim, steps in order (each committed before the

@@ -2,13 +2,7 @@ import type { ErrorRecord } from '../../errors.js';
 import type { Job } from '../../spec/schema.js';
 import type { FinishedStep } from '../../store/run-store.js';
 import type { Suspension } from '../decide/waits.js';
-
-/** How a job ended: what its finish writes, or its retry replaces. */
-export interface JobOutcome {
-  status: 'succeeded' | 'failed' | 'skipped' | 'cancelled';
-  outputs: Record<string, unknown>;
-  error: ErrorRecord | null;
-}
+import type { JobOutcome } from '../model.js';
 
 /** How a claimed job's invocation ended. */
 export type Ending =

@@ -7,7 +7,7 @@ import {
 } from '../../expr/index.js';
 import type { Job, Workflow } from '../../spec/schema.js';
 import { type NeedState, needsContext, statusFromNeeds, toEnv } from '../decide/job-context.js';
-import { type PlannedJob, planRun } from '../plan.js';
+import { type PlannedJob, planRun } from '../decide/plan.js';
 import type { Claimed, JobRun } from './job-run.js';
 import { type Ending, failed } from './outcome.js';
 import { grantedSecrets } from './secrets.js';

@@ -1,11 +1,11 @@
 import { type ErrorRecord, toErrorRecord } from '../../errors.js';
 import { type ExprContext, evaluateDeep, type JobStatus } from '../../expr/index.js';
 import { resultOf } from '../decide/job-context.js';
-import type { PlannedStep } from '../plan.js';
-import { failed, type JobOutcome } from './outcome.js';
+import type { PlannedStep } from '../decide/plan.js';
+import type { JobOutcome, StepRecord } from '../model.js';
+import { failed } from './outcome.js';
 import type { JobScope } from './prepare.js';
 import type { JobSecrets } from './secrets.js';
-import type { StepRecord } from './step-record.js';
 
 /** What a job's steps so far add up to: `steps.<key>` for later steps, and the job's status. */
 export class JobProgress {

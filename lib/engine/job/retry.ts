@@ -1,9 +1,9 @@
 import { log } from '../../log.js';
 import type { JobTask } from '../../queue/message.js';
 import type { FinishedStep, SettleMode } from '../../store/run-store.js';
-import { dispatchAt } from '../dispatch.js';
+import type { JobOutcome } from '../model.js';
+import { dispatchAt } from '../run/dispatch.js';
 import type { ExecuteDeps } from './deps.js';
-import type { JobOutcome } from './outcome.js';
 
 /**
  * The retry transition: the failed attempt is written (with its last step's result)

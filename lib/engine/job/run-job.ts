@@ -1,10 +1,11 @@
 import type { Job } from '../../spec/schema.js';
 import { shouldCheckpoint } from '../decide/checkpoint.js';
+import { stepList } from '../decide/plan.js';
 import { replayStep } from '../decide/step-replay.js';
 import { jobDeadline } from '../decide/timeouts.js';
-import { stepList } from '../plan.js';
+import type { JobOutcome } from '../model.js';
 import type { JobRun } from './job-run.js';
-import { cancelled, type Ending, type JobOutcome } from './outcome.js';
+import { cancelled, type Ending } from './outcome.js';
 import { prepareJob } from './prepare.js';
 import { JobProgress } from './progress.js';
 import { takeSlot } from './slot.js';

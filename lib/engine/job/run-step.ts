@@ -3,9 +3,9 @@ import { type ExprContext, evaluateDeep } from '../../expr/index.js';
 import type { JobTask } from '../../queue/message.js';
 import type { Workflow } from '../../spec/schema.js';
 import { executorFor, runWithTimeout, type StepExecutor } from '../../steps/index.js';
+import type { PlannedStep } from '../decide/plan.js';
 import { nextTry } from '../decide/retry.js';
 import { tryTimeoutMs } from '../decide/timeouts.js';
-import type { PlannedStep } from '../plan.js';
 
 /** Step outputs above this are refused (SPEC.md limits). */
 const MAX_OUTPUT_BYTES = 256 * 1024;

@@ -3,11 +3,12 @@ import { recordRunEnded } from '../../metrics.js';
 import type { JobTask } from '../../queue/message.js';
 import type { Job } from '../../spec/schema.js';
 import type { FinishedStep, SettleMode } from '../../store/run-store.js';
-import { jobEnded } from '../concurrency.js';
 import { nextAttempt } from '../decide/retry.js';
-import { runFinished } from '../run-finished.js';
+import type { JobOutcome } from '../model.js';
+import { jobEnded } from '../run/concurrency.js';
+import { runFinished } from '../run/finish.js';
 import type { ExecuteDeps } from './deps.js';
-import { cancelled, type JobOutcome } from './outcome.js';
+import { cancelled } from './outcome.js';
 import { retryJob } from './retry.js';
 
 type SettleDeps = Pick<ExecuteDeps, 'runs' | 'queue' | 'concurrency' | 'now'>;

@@ -1,6 +1,7 @@
 import { toErrorRecord } from '../../errors.js';
 import { evaluateDeep } from '../../expr/index.js';
-import { acquire, groupName } from '../concurrency.js';
+import { acquire } from '../run/acquire.js';
+import { groupName } from '../run/concurrency.js';
 import type { JobRun } from './job-run.js';
 import { type Ending, failed } from './outcome.js';
 import type { JobScope } from './prepare.js';

@@ -1,26 +1,7 @@
 import type { ErrorRecord } from '../../errors.js';
 import type { FinishedStep, StepCommit } from '../../store/run-store.js';
-import type { WaitRecord } from '../decide/waits.js';
-import type { PlannedStep } from '../plan.js';
-
-/** A committed step, as stored in the `steps` hash and shown in the run document. */
-export interface StepRecord {
-  id: string;
-  name?: string;
-  uses: string;
-  hook?: string;
-  status: 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
-  /** A waiting step's deadline, kept across the claims that find it still waiting. */
-  wait?: WaitRecord;
-  /** The job attempt that ran it. */
-  attempt: number;
-  /** How many times it ran in this job attempt (step-level retries); 0 when it did not run. */
-  tries?: number;
-  outputs: Record<string, unknown>;
-  error: ErrorRecord | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
+import type { PlannedStep } from '../decide/plan.js';
+import type { StepRecord } from '../model.js';
 
 /** The record a claim found committed for a step, if any. */
 export function recordedStep(records: (string | null)[], ps: PlannedStep): StepRecord | undefined {

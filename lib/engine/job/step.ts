@@ -7,16 +7,17 @@ import {
 } from '../../expr/index.js';
 import { StepFailedError } from '../../steps/executor.js';
 import { toEnv } from '../decide/job-context.js';
+import type { PlannedStep } from '../decide/plan.js';
 import { stepCondition } from '../decide/step-replay.js';
 import { jobTimedOut } from '../decide/timeouts.js';
 import type { Suspension } from '../decide/waits.js';
-import type { PlannedStep } from '../plan.js';
+import type { StepRecord } from '../model.js';
 import { actionStep } from './action-step.js';
 import { FenceLost } from './heartbeat.js';
 import type { JobRun } from './job-run.js';
 import type { JobScope } from './prepare.js';
 import type { JobProgress } from './progress.js';
-import { type StepRecord, stepRecord } from './step-record.js';
+import { stepRecord } from './step-record.js';
 import { type SuspendingStep, waitStep } from './wait-step.js';
 
 export type StepEnd =

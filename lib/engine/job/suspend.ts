@@ -1,8 +1,8 @@
 import { log } from '../../log.js';
-import { wakeIfChildEnded } from '../child-run.js';
-import { recheck } from '../concurrency.js';
 import { type Suspension, wakeup } from '../decide/waits.js';
-import { dispatchAt } from '../dispatch.js';
+import { wakeIfChildEnded } from '../run/child-run.js';
+import { recheck } from '../run/concurrency.js';
+import { dispatchAt } from '../run/dispatch.js';
 import type { JobRun } from './job-run.js';
 import { cancelled } from './outcome.js';
 import { settleJob } from './settle.js';

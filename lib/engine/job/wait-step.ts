@@ -3,8 +3,7 @@ import type { ExprContext } from '../../expr/index.js';
 import type { Step } from '../../spec/schema.js';
 import { parseUses } from '../../spec/uses.js';
 import { StepFailedError, type StepOutputs } from '../../steps/executor.js';
-import { newRunId, type Trigger } from '../admit.js';
-import { type ChildStep, childOutcome, startChild } from '../child-run.js';
+import type { PlannedStep } from '../decide/plan.js';
 import {
   decideWait,
   isWaitKind,
@@ -13,10 +12,12 @@ import {
   type WaitDecision,
   type WaitKind,
 } from '../decide/waits.js';
-import type { PlannedStep } from '../plan.js';
+import type { StepRecord } from '../model.js';
+import { newRunId, type Trigger } from '../run/admit.js';
+import { type ChildStep, childOutcome, startChild } from '../run/child-run.js';
 import type { JobRun } from './job-run.js';
 import { grantable, secretLeak } from './secrets.js';
-import { type StepRecord, startedStep } from './step-record.js';
+import { startedStep } from './step-record.js';
 
 /** A step that suspends its job instead of running here: a wait, or a child run. */
 export type SuspendingStep = { waits: WaitKind } | { child: string };
