@@ -57,13 +57,7 @@ export async function runOneStep(
   });
   try {
     const names = [...new Set([...scope.secretNames, ...(step.secrets ?? [])])];
-    const values = await secrets.fetch(names);
-    const reads = { ...scope.base, env: scope.env, steps: progress.steps, secrets: values };
-    const env = {
-      ...scope.env,
-      ...toEnv(evaluateDeep(step.env ?? {}, reads) as Record<string, unknown>),
-    };
-    const ctx: ExprContext = { ...reads, env, status: progress.status };
+    const { ctx, env } = stepContext(scope, progress, ps, await secrets.fetch(names));
     if (!at.waiting && !evaluateCondition(stepCondition(step.if, ps.hook), ctx)) {
       return finished('skipped', { tries: 0, startedAt: null, finishedAt: startedAt });
     }
@@ -82,13 +76,13 @@ export async function runOneStep(
     const onTry = (n: number) => {
       tries = n;
     };
-    const spec = scope.spec;
+    const { deadline } = at;
     const outputs = await actionStep(run, {
-      spec,
+      spec: scope.spec,
       ps,
       ctx,
       env,
-      deadline: at.deadline,
+      deadline,
       record,
       onTry,
     });
@@ -106,4 +100,17 @@ export async function runOneStep(
       error: masked,
     });
   }
+}
+
+/** What a step's expressions see: the job's scope, the steps before it, its secrets and env. */
+function stepContext(
+  scope: JobScope,
+  progress: JobProgress,
+  ps: PlannedStep,
+  secrets: Record<string, string>,
+): { ctx: ExprContext; env: Record<string, string> } {
+  const reads = { ...scope.base, env: scope.env, steps: progress.steps, secrets };
+  const own = evaluateDeep(ps.step.env ?? {}, reads) as Record<string, unknown>;
+  const env = { ...scope.env, ...toEnv(own) };
+  return { ctx: { ...reads, env, status: progress.status }, env };
 }
