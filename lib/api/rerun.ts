@@ -3,8 +3,8 @@ import { admitRun } from '../engine/admit.js';
 import { rerunAdmission } from '../engine/rerun.js';
 import { hasEnded } from '../engine/run-status.js';
 import { parseJsonBody, validateBody } from './body.js';
+import type { RouteContext } from './context.js';
 import { type ApiResponse, HttpError, json } from './http.js';
-import type { RouteContext } from './routes.js';
 
 export const RerunRequest = z.strictObject({
   fromJob: z.string().min(1).max(256).optional(),

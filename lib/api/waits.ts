@@ -5,8 +5,8 @@ import type { JobTask } from '../queue/message.js';
 import { LIMITS, type Workflow } from '../spec/schema.js';
 import { parseUses } from '../spec/uses.js';
 import { parseJsonBody, validateBody } from './body.js';
+import type { RouteContext } from './context.js';
 import { type ApiResponse, HttpError, json } from './http.js';
-import type { RouteContext } from './routes.js';
 
 export const ApprovalRequest = z.strictObject({
   approve: z.boolean(),
