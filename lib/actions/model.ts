@@ -2,6 +2,9 @@ import type { StepOutputs } from '../steps/executor.js';
 
 // The shape of an action, apart from the registry: built-ins and the registry both need it.
 
+/** An action's name: what the registry accepts and `uses: action:<name>` parses (steps/kinds.ts). */
+export const ACTION_NAME = /^[a-zA-Z0-9][a-zA-Z0-9_.-]{0,63}$/;
+
 export interface ActionContext {
   /** Aborted on timeout or cancel; long-running actions must honour it. */
   signal: AbortSignal;

@@ -1,10 +1,8 @@
 import { FlowlineError } from '../errors.js';
 import { builtinActions } from './builtin.js';
-import type { ActionFn } from './model.js';
+import { ACTION_NAME, type ActionFn } from './model.js';
 
 export type { ActionContext, ActionFn } from './model.js';
-
-const ACTION_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
 
 const actions = new Map<string, ActionFn>(Object.entries(builtinActions));
 

@@ -11,7 +11,7 @@ import { type FieldProblem, ValidationError } from '../errors.js';
 import { recordRunEnded } from '../metrics.js';
 import type { Workflow } from '../spec/schema.js';
 import { specWarnings } from '../spec/warnings.js';
-import { lambdaProblems } from '../steps/lambda-allow.js';
+import { lambdaProblems } from '../steps/lambda-registration.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
 import {
   CancelRequest,

@@ -3,7 +3,7 @@ import { type PlannedStep, stepList } from '../engine/plan.js';
 import { hasEnded } from '../engine/run-status.js';
 import type { JobTask } from '../queue/message.js';
 import { LIMITS, type Workflow } from '../spec/schema.js';
-import { parseUses } from '../spec/uses.js';
+import { parseUses, SIGNAL_NAME } from '../steps/kinds.js';
 import { parseJsonBody, validateBody } from './body.js';
 import type { RouteContext } from './context.js';
 import { type ApiResponse, HttpError, json } from './http.js';
@@ -16,8 +16,6 @@ export const ApprovalRequest = z.strictObject({
 });
 
 export const SignalRequest = z.strictObject({ payload: z.unknown().optional() });
-
-const SIGNAL_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** `POST /v1/runs/{runId}/approvals/{stepId}`: decide the approval a job waits at. */
 export async function decideApproval({

@@ -138,7 +138,10 @@ describe('lambda executor', () => {
   });
 
   it('fails with CAPABILITY_DENIED before any request', async () => {
-    for (const ex of [executor, executorFor('lambda:echo')]) {
+    for (const ex of [
+      executorFor('lambda:echo', { lambda: executor }),
+      executorFor('lambda:echo'),
+    ]) {
       const err = await failure(ex.run(request({ capabilities: new Set(['http', 'shell']) })));
       expect(err.code).toBe('CAPABILITY_DENIED');
       expect(err.message).toBe(

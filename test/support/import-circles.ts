@@ -3,8 +3,9 @@ import { join, relative } from 'node:path';
 import ts from 'typescript';
 
 /**
- * The import circles among the `.ts` files under `root`, each as a list of paths
- * relative to it (`a.ts → b.ts → a.ts` is `['a.ts', 'b.ts']`), found with the
+ * The import circles among the `.ts` files under `root`: each group of files that
+ * reach one another through imports (a strongly connected component, so overlapping
+ * circles are one group), as sorted paths relative to `root`. Found with the
  * TypeScript compiler's own import scanner and module resolution. Every import
  * counts: `import type`, `export … from` and `import()` too, because a circle of
  * types or of lazy loads is still two modules that cannot be understood (or moved)
@@ -18,7 +19,7 @@ export function importCircles(root: string): string[][] {
     .filter(
       (group) => group.length > 1 || graph.get(group[0] as string)?.includes(group[0] as string),
     )
-    .map((group) => circleThrough(group, graph).map((f) => relative(root, f)));
+    .map((group) => group.map((f) => relative(root, f)));
 }
 
 const OPTIONS: ts.CompilerOptions = {
@@ -80,27 +81,4 @@ function stronglyConnected(graph: ReadonlyMap<string, string[]>): string[][] {
   };
   for (const v of graph.keys()) if (!index.has(v)) visit(v);
   return groups;
-}
-
-/** One shortest circle inside a group, from its first file (breadth-first), for the message. */
-function circleThrough(group: string[], graph: ReadonlyMap<string, string[]>): string[] {
-  const inGroup = new Set(group);
-  const start = group[0] as string;
-  const from = new Map<string, string>();
-  const queue = [start];
-  for (let at = queue.shift(); at !== undefined; at = queue.shift()) {
-    for (const next of graph.get(at) ?? []) {
-      if (!inGroup.has(next)) continue;
-      if (next === start) {
-        const path = [at];
-        while (path[0] !== start) path.unshift(from.get(path[0] as string) as string);
-        return path;
-      }
-      if (!from.has(next)) {
-        from.set(next, at);
-        queue.push(next);
-      }
-    }
-  }
-  return group;
 }
