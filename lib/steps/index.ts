@@ -2,7 +2,7 @@ import { FlowlineError } from '../errors.js';
 import type { StepExecutor, StepRequest } from './executor.js';
 import { type Capability, parseUses, stepKind, type UsesKind } from './kinds.js';
 
-export { actionExecutor } from './action.js';
+// No executor is re-exported here: importing this module must not load them (kinds.ts).
 export {
   abortError,
   type StepExecutor,

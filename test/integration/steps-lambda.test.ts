@@ -4,13 +4,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runDocument } from '../../lib/engine/run-document.js';
 import { FlowlineError } from '../../lib/errors.js';
 import {
-  createLambdaClient,
-  createLambdaExecutor,
   executorFor,
   type StepExecutor,
   StepFailedError,
   type StepRequest,
 } from '../../lib/steps/index.js';
+import { createLambdaExecutor } from '../../lib/steps/lambda.js';
+import { createLambdaClient } from '../../lib/steps/lambda-client.js';
 import { runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
 import { failure, stepRequest } from '../support/steps.js';
 

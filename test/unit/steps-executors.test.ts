@@ -2,19 +2,18 @@ import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getAction, listActions, registerAction } from '../../lib/actions/registry.js';
 import { FlowlineError } from '../../lib/errors.js';
 import { parseUses } from '../../lib/spec/uses.js';
+import { actionExecutor } from '../../lib/steps/action.js';
 import { CappedText } from '../../lib/steps/capped-text.js';
-import { createHttpExecutor } from '../../lib/steps/http.js';
+import { createHttpExecutor, httpExecutor } from '../../lib/steps/http.js';
 import {
-  actionExecutor,
   executorFor,
-  httpExecutor,
   runWithTimeout,
   STEP_KINDS,
   type StepExecutor,
   StepFailedError,
   type StepRequest,
-  shellExecutor,
 } from '../../lib/steps/index.js';
+import { shellExecutor } from '../../lib/steps/shell.js';
 import { failure, stepRequest } from '../support/steps.js';
 
 function request(overrides: Partial<StepRequest> = {}): StepRequest {

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
-import { executorFor, functionNameCandidates, type StepExecutor } from '../../lib/steps/index.js';
+import { executorFor, type StepExecutor } from '../../lib/steps/index.js';
 import {
   functionErrorOutputs,
+  functionNameCandidates,
   LAMBDA_ERROR_MESSAGE_CAP,
   outputsOfResponse,
 } from '../../lib/steps/lambda.js';
