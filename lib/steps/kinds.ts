@@ -9,7 +9,7 @@
  * step never loads the http executor. The executor files must not import this module.
  */
 import { ACTION_NAME } from '../actions/model.js';
-import { unknownKeyMessage } from '../suggest.js';
+import { closest, unknownKeyMessage } from '../suggest.js';
 import type { StepExecutor } from './executor.js';
 
 /** Capabilities a deployment can grant (SPEC.md "Capabilities and isolation"). */
@@ -196,8 +196,12 @@ export function withProblems(
   const given = w ?? {};
   const allowed = Object.keys(args);
   const problems: WithProblem[] = [];
+  // A misspelt required argument is one problem (the unknown key says what to write), not two.
+  const misspelt = new Set(
+    Object.keys(given).flatMap((key) => (key in args ? [] : [closest(key, allowed)])),
+  );
   for (const [key, arg] of Object.entries(args)) {
-    if (arg.required && given[key] === undefined) {
+    if (arg.required && given[key] === undefined && !misspelt.has(key)) {
       problems.push({ key, message: `${kind} steps need with.${key}` });
     }
   }
