@@ -64,7 +64,7 @@ describe('the step-kind table', () => {
 
   it('is what permissions.capabilities accepts', () => {
     expect(PermissionsSchema.safeParse({ capabilities: [...CAPABILITIES] }).success).toBe(true);
-    const wrong = PermissionsSchema.safeParse({ capabilities: ['sqs'] });
+    const wrong = PermissionsSchema.safeParse({ capabilities: ['root'] });
     expect(wrong.success).toBe(false);
   });
 
