@@ -1,6 +1,6 @@
 import { FlowlineError } from '../errors.js';
 import type { StepExecutor, StepRequest } from './executor.js';
-import { type Capability, parseUses, stepKind, type UsesKind } from './kinds.js';
+import { type Capability, type ExecutorKind, parseUses, stepKind, type UsesKind } from './kinds.js';
 
 // No executor is re-exported here: importing this module must not load them (kinds.ts).
 export {
@@ -16,6 +16,18 @@ export { createLambdaExecutor, functionNameCandidates } from './lambda.js';
 export { createLambdaClient, type LambdaInvoker } from './lambda-client.js';
 export { createShellExecutor, shellExecutor } from './shell.js';
 export { runWithTimeout } from './timeout.js';
+
+/**
+ * The executor of each kind kinds.ts says an executor runs, imported at its first step:
+ * a function that never runs an http step never loads the http executor (nor undici).
+ */
+export const EXECUTORS: Readonly<Record<ExecutorKind, () => Promise<StepExecutor>>> = {
+  http: () => import('./http.js').then((m) => m.httpExecutor),
+  shell: () => import('./shell.js').then((m) => m.shellExecutor),
+  action: () => import('./action.js').then((m) => m.actionExecutor),
+  // The app gives its own (with its Lambda client): executorFor's `own.lambda`.
+  lambda: () => import('./lambda.js').then((m) => m.unconfiguredLambdaExecutor),
+};
 
 function failing(error: () => FlowlineError): StepExecutor {
   return {
@@ -50,16 +62,20 @@ export function executorFor(
 ): StepExecutor {
   const ref = parseUses(uses);
   if (typeof ref === 'string') return failing(() => new FlowlineError('VALIDATION', ref));
-  const { capability, executor } = stepKind(ref.kind);
-  if (executor === 'engine') {
+  const { kind } = ref;
+  const { capability } = stepKind(kind);
+  if (!isExecutorKind(kind)) {
     // lib/engine/waits.ts, child-run.ts: these suspend the job, which no executor can do.
     return failing(() => new FlowlineError('INTERNAL', `'${uses}' steps are run by the engine`));
   }
-  const given = own[ref.kind];
+  const given = own[kind];
   return {
     async run(req) {
       if (capability) requireCapability(req, capability);
-      return (given ?? (await executor())).run(req);
+      return (given ?? (await EXECUTORS[kind]())).run(req);
     },
   };
 }
+
+const isExecutorKind = (kind: UsesKind): kind is ExecutorKind =>
+  stepKind(kind).runBy === 'executor';

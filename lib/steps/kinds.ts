@@ -10,7 +10,6 @@
  */
 import { ACTION_NAME } from '../actions/model.js';
 import { closest, unknownKeyMessage } from '../suggest.js';
-import type { StepExecutor } from './executor.js';
 
 /** Capabilities a deployment can grant (SPEC.md "Capabilities and isolation"). */
 export const CAPABILITIES = ['shell', 'http', 'private-network', 'lambda'] as const;
@@ -47,11 +46,11 @@ export interface StepKind {
   /** Checked before the executor is even loaded; absent: the kind needs none. */
   capability?: Capability;
   /**
-   * Loads the executor (its module is imported at first use), or `engine` for the kinds
-   * the engine runs itself because they suspend the job (waits: lib/engine/waits.ts,
-   * child runs: lib/engine/child-run.ts).
+   * `executor`: a step executor runs it, loaded at its first step (lib/steps/index.ts
+   * names its module; the compiler asks for it). `engine`: the engine runs it itself,
+   * because it suspends the job (waits: lib/engine/waits.ts, child runs: child-run.ts).
    */
-  executor: (() => Promise<StepExecutor>) | 'engine';
+  runBy: 'executor' | 'engine';
   /** The arguments `with` takes; absent: any (an action's own). */
   with?: Readonly<Record<string, WithArg>>;
   /** Outputs whose type the kind fixes (comparison warnings rely on them). */
@@ -64,7 +63,7 @@ export const STEP_KINDS = {
   http: {
     uses: { spellings: ['http'] },
     capability: 'http',
-    executor: () => import('./http.js').then((m) => m.httpExecutor),
+    runBy: 'executor',
     with: {
       url: { type: 'string', required: true },
       method: { type: 'string' },
@@ -77,46 +76,50 @@ export const STEP_KINDS = {
   shell: {
     uses: { spellings: ['shell', 'builtin:shell'] },
     capability: 'shell',
-    executor: () => import('./shell.js').then((m) => m.shellExecutor),
+    runBy: 'executor',
     with: { command: { type: 'string', required: true }, cwd: { type: 'string' } },
     outputTypes: { exitCode: 'number' },
   },
   sleep: {
     uses: { spellings: ['sleep'] },
-    executor: 'engine',
+    runBy: 'engine',
     // One of the two: lib/engine/waits.ts says so when neither is there.
     with: { seconds: { type: 'number' }, until: { type: 'string' } },
   },
   approval: {
     uses: { spellings: ['approval', 'builtin:approval'] },
-    executor: 'engine',
+    runBy: 'engine',
     // `message`: KB Labs specs ask the approver something; kept in the spec, not shown.
     with: { timeoutSeconds, approvers: { type: 'array' }, message: { type: 'string' } },
     outputTypes: { approved: 'boolean' },
   },
   signal: {
     uses: { spellings: ['signal'] },
-    executor: 'engine',
+    runBy: 'engine',
     with: { name: { type: 'string', required: true, pattern: SIGNAL_NAME }, timeoutSeconds },
   },
   action: {
     uses: { prefix: 'action', name: ACTION_NAME },
-    executor: () => import('./action.js').then((m) => m.actionExecutor),
+    runBy: 'executor',
   },
   workflow: {
     uses: { prefix: 'workflow', name: WORKFLOW_NAME },
-    executor: 'engine',
+    runBy: 'engine',
     with: { inputs: { type: 'object' }, wait: { type: 'boolean' }, secrets: { type: 'array' } },
   },
   lambda: {
     uses: { prefix: 'lambda', name: LAMBDA_NAME, means: 'function' },
     capability: 'lambda',
-    executor: () => import('./lambda.js').then((m) => m.unconfiguredLambdaExecutor),
+    runBy: 'executor',
     with: { payload: {} },
   },
 } as const satisfies Record<string, StepKind>;
 
 export type UsesKind = keyof typeof STEP_KINDS;
+/** The kinds a step executor runs (`runBy: 'executor'`). */
+export type ExecutorKind = {
+  [K in UsesKind]: (typeof STEP_KINDS)[K]['runBy'] extends 'executor' ? K : never;
+}[UsesKind];
 
 export interface UsesRef {
   kind: UsesKind;

@@ -51,7 +51,7 @@ describe('parseUses, from the step-kind table', () => {
 
 describe('the step-kind table', () => {
   it('leaves to the engine exactly the kinds it runs itself: waits and child runs', () => {
-    const byEngine = KINDS.filter((k) => STEP_KINDS[k].executor === 'engine');
+    const byEngine = KINDS.filter((k) => STEP_KINDS[k].runBy === 'engine');
     expect(byEngine).toEqual(KINDS.filter((k) => isWaitKind(k) || k === 'workflow'));
   });
 
