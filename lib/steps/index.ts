@@ -2,7 +2,7 @@ import { FlowlineError } from '../errors.js';
 import type { StepExecutor, StepRequest } from './executor.js';
 import { type Capability, type ExecutorKind, parseUses, stepKind, type UsesKind } from './kinds.js';
 
-// No executor is re-exported here: importing this module must not load them (kinds.ts).
+// No executor is re-exported here: importing the dispatcher must not load any (EXECUTORS).
 export {
   abortError,
   type StepExecutor,
@@ -10,11 +10,7 @@ export {
   type StepOutputs,
   type StepRequest,
 } from './executor.js';
-export { createHttpExecutor, httpExecutor } from './http.js';
 export { CAPABILITIES, type Capability, STEP_KINDS } from './kinds.js';
-export { createLambdaExecutor, functionNameCandidates } from './lambda.js';
-export { createLambdaClient, type LambdaInvoker } from './lambda-client.js';
-export { createShellExecutor, shellExecutor } from './shell.js';
 export { runWithTimeout } from './timeout.js';
 
 /**

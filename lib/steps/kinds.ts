@@ -1,12 +1,15 @@
 /**
  * Every step kind in one table (SPEC.md "Steps: uses"): how `uses:` names it, the
- * capability it needs, what runs it and the `with` it takes. The spec schema parses
- * `uses` and checks `with` from here, the engine dispatches from here, and the
- * workflow permissions list the capabilities from here. Adding `uses: sqs` is one row
- * below plus its executor file.
+ * capability it needs, who runs it and the `with` it takes. The spec schema parses
+ * `uses` and checks `with` from here, the engine dispatches from here (index.ts), and
+ * the workflow permissions list the capabilities from here. Adding `uses: sqs` is one
+ * row below, its executor file, and the line of EXECUTORS in index.ts that imports it
+ * at first use (the compiler asks for it).
  *
- * Executors are loaded at first use (`import()`): a function that never runs an http
- * step never loads the http executor. The executor files must not import this module.
+ * No executor module is imported here, not even by `import()`: the spec (and so the
+ * submit function) loads this table, and a bundler puts every `import()` target into
+ * the bundle (the http executor alone brings undici, ~1 MB). For the same reason the
+ * executor files do not import this module.
  */
 import { ACTION_NAME } from '../actions/model.js';
 import { closest, unknownKeyMessage } from '../suggest.js';
@@ -40,7 +43,8 @@ export interface StepKind {
     | { spellings: readonly string[] }
     | {
         prefix: string;
-        name: RegExp /** What the name is, in messages; default `name`. */;
+        name: RegExp;
+        /** What the name is, in messages (`lambda:<function>`); default `name`. */
         means?: string;
       };
   /** Checked before the executor is even loaded; absent: the kind needs none. */
