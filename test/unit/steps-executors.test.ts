@@ -1,7 +1,6 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getAction, listActions, registerAction } from '../../lib/actions/registry.js';
 import { FlowlineError } from '../../lib/errors.js';
-import { parseUses } from '../../lib/spec/uses.js';
 import { actionExecutor } from '../../lib/steps/action.js';
 import { CappedText } from '../../lib/steps/capped-text.js';
 import { createHttpExecutor, httpExecutor } from '../../lib/steps/http.js';
@@ -14,6 +13,7 @@ import {
   StepFailedError,
   type StepRequest,
 } from '../../lib/steps/index.js';
+import { parseUses } from '../../lib/steps/kinds.js';
 import { shellExecutor } from '../../lib/steps/shell.js';
 import { failure, stepRequest } from '../support/steps.js';
 
