@@ -30,3 +30,11 @@ export function closest(
   }
   return best?.word;
 }
+
+/** `unknown key "x"; did you mean "y"? (allowed: …)`: spec keys, `with` arguments. */
+export function unknownKeyMessage(key: string, allowed: readonly string[]): string {
+  const close = closest(key, allowed);
+  const hint = close ? `; did you mean "${close}"?` : '';
+  const list = allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : '';
+  return `unknown key "${key}"${hint}${list}`;
+}

@@ -1,7 +1,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { FlowlineError } from '../errors.js';
 import { abortError, StepFailedError } from '../steps/executor.js';
-import type { ActionFn } from './registry.js';
+import type { ActionFn } from './model.js';
 
 /** `action:echo`: outputs are its `with`. */
 export const echo: ActionFn = (w) => ({ ...w });

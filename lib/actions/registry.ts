@@ -1,22 +1,8 @@
 import { FlowlineError } from '../errors.js';
-import type { StepOutputs } from '../steps/executor.js';
 import { builtinActions } from './builtin.js';
+import { ACTION_NAME, type ActionFn } from './model.js';
 
-export interface ActionContext {
-  /** Aborted on timeout or cancel; long-running actions must honour it. */
-  signal: AbortSignal;
-  env: Record<string, string>;
-  /** Stable across retries: pass it on to side effects that accept one. */
-  idempotencyKey: string;
-}
-
-/** A TypeScript action, run by `uses: action:<name>`; returns the step's outputs. */
-export type ActionFn = (
-  w: Record<string, unknown>,
-  ctx: ActionContext,
-) => Promise<StepOutputs | undefined> | StepOutputs | undefined;
-
-const ACTION_NAME = /^[a-z0-9][a-z0-9._-]{0,63}$/i;
+export type { ActionContext, ActionFn } from './model.js';
 
 const actions = new Map<string, ActionFn>(Object.entries(builtinActions));
 

@@ -3,8 +3,8 @@ import { rerunAdmission } from '../engine/decide/rerun.js';
 import { hasEnded } from '../engine/model.js';
 import { admitRun } from '../engine/run/admit.js';
 import { parseJsonBody, validateBody } from './body.js';
+import type { RouteContext } from './context.js';
 import { type ApiResponse, HttpError, json } from './http.js';
-import type { RouteContext } from './routes.js';
 
 export const RerunRequest = z.strictObject({
   fromJob: z.string().min(1).max(256).optional(),

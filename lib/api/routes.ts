@@ -10,7 +10,7 @@ import { cancelAndFinish } from '../engine/run/finish.js';
 import { type FieldProblem, ValidationError } from '../errors.js';
 import type { Workflow } from '../spec/schema.js';
 import { specWarnings } from '../spec/warnings.js';
-import { lambdaProblems } from '../steps/lambda-allow.js';
+import { lambdaProblems } from '../steps/lambda-registration.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
 import {
   CancelRequest,
@@ -19,25 +19,13 @@ import {
   RunRequest,
   validateBody,
 } from './body.js';
+import type { Route, RouteContext } from './context.js';
 import { type ApiRequest, type ApiResponse, HttpError, json } from './http.js';
-import { describeKeys, type KeyState } from './key-source.js';
+import { describeKeys } from './key-source.js';
 import { rerunRun } from './rerun.js';
 import { decideApproval, sendSignal } from './waits.js';
 import { webhookRoute } from './webhooks.js';
 
-export interface RouteContext {
-  app: App;
-  req: ApiRequest;
-  params: Record<string, string>;
-  /** Set for every route but health (and webhooks later): the caller's tenant. */
-  tenant: string;
-  /** Who acts: the API key's name, or its tenant for an unnamed key (API.md "Auth"). */
-  identity: string;
-  /** The API key list's state, for health. */
-  apiKeys: () => Promise<KeyState>;
-}
-
-type Route = (ctx: RouteContext) => Promise<ApiResponse>;
 interface RouteEntry {
   route: Route;
   auth: boolean;

@@ -3,10 +3,10 @@ import { type PlannedStep, stepList } from '../engine/decide/plan.js';
 import { hasEnded } from '../engine/model.js';
 import { resolveWait } from '../engine/run/wake.js';
 import { LIMITS, type Workflow } from '../spec/schema.js';
-import { parseUses } from '../spec/uses.js';
+import { parseUses, SIGNAL_NAME } from '../steps/kinds.js';
 import { parseJsonBody, validateBody } from './body.js';
+import type { RouteContext } from './context.js';
 import { type ApiResponse, HttpError, json } from './http.js';
-import type { RouteContext } from './routes.js';
 
 export const ApprovalRequest = z.strictObject({
   approve: z.boolean(),
@@ -16,8 +16,6 @@ export const ApprovalRequest = z.strictObject({
 });
 
 export const SignalRequest = z.strictObject({ payload: z.unknown().optional() });
-
-const SIGNAL_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 
 /** `POST /v1/runs/{runId}/approvals/{stepId}`: decide the approval a job waits at. */
 export async function decideApproval({

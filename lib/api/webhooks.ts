@@ -11,8 +11,8 @@ import {
 } from '../triggers/webhook-signature.js';
 import { isTenantId } from './auth.js';
 import { parseJsonBody } from './body.js';
+import type { RouteContext } from './context.js';
 import { type ApiRequest, type ApiResponse, HttpError } from './http.js';
-import type { RouteContext } from './routes.js';
 
 /** The submit path of routes.ts: idempotency keys, then admission. */
 export type Submit = (

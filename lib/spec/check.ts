@@ -12,10 +12,10 @@ import { checkCondition, checkTemplate, referencedContexts } from '../expr/index
 import type { Node } from '../expr/parser.js';
 import { parseTemplate } from '../expr/template.js';
 import { walk } from '../expr/walk.js';
+import { parseUses } from '../steps/kinds.js';
 import { expandMatrix, rawMatrixSize } from './matrix.js';
 import { joinPath, type PathSegment } from './path.js';
 import { HOOK_NAMES, type HookName, type Job, LIMITS, type Step, type Workflow } from './schema.js';
-import { parseUses } from './uses.js';
 
 const OPEN = '${{';
 

@@ -12,19 +12,18 @@ import type { Node } from '../expr/parser.js';
 import { parseTemplate } from '../expr/template.js';
 import { compare, parseNumber } from '../expr/values.js';
 import { walk } from '../expr/walk.js';
+import { parseUses, stepKind } from '../steps/kinds.js';
 import { isConditionPath, stepId } from './check.js';
 import { joinPath, type PathSegment } from './path.js';
 import { HOOK_NAMES, type Job, type Workflow } from './schema.js';
 
 type Known = 'boolean' | 'number';
 
-/** Outputs whose type a step kind fixes (SPEC.md "Steps: uses"). */
-const OUTPUT_TYPES: Readonly<Record<string, Readonly<Record<string, Known>>>> = {
-  approval: { approved: 'boolean' },
-  'builtin:approval': { approved: 'boolean' },
-  shell: { exitCode: 'number' },
-  'builtin:shell': { exitCode: 'number' },
-};
+/** Outputs whose type a step's kind fixes (the step-kind table). */
+function outputTypesOf(uses: string): Readonly<Record<string, Known>> | undefined {
+  const ref = parseUses(uses);
+  return typeof ref === 'string' ? undefined : stepKind(ref.kind).outputTypes;
+}
 
 const BOOLEAN_FUNCTIONS = new Set([
   'success',
@@ -182,7 +181,7 @@ function propertyType(object: Node, key: string, scope: Scope): Known | undefine
     return undefined;
   }
   const uses = scope.steps.get(step.key.toLowerCase());
-  const outputs = uses === undefined ? undefined : OUTPUT_TYPES[uses];
+  const outputs = uses === undefined ? undefined : outputTypesOf(uses);
   return outputs && Object.entries(outputs).find(([k]) => k.toLowerCase() === name)?.[1];
 }
 

@@ -1,5 +1,11 @@
 /** The workflow spec (SPEC.md): schema, loading, static checks. */
 
+export {
+  parseUses,
+  SUPPORTED_USES,
+  type UsesKind,
+  type UsesRef,
+} from '../steps/kinds.js';
 export { canonicalJson } from './canonical-json.js';
 export { checkExpressionSyntax, checkSpec, stepId } from './check.js';
 export { constantComparisonWarnings } from './comparison-warnings.js';
@@ -35,9 +41,3 @@ export {
   type WorkflowInput,
   WorkflowSchema,
 } from './schema.js';
-export {
-  parseUses,
-  SUPPORTED_USES,
-  type UsesKind,
-  type UsesRef,
-} from './uses.js';

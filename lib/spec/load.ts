@@ -14,7 +14,7 @@ import {
 } from 'yaml';
 import type { z } from 'zod';
 import { type FieldProblem, ValidationError } from '../errors.js';
-import { closest } from '../suggest.js';
+import { unknownKeyMessage } from '../suggest.js';
 import { canonicalJson } from './canonical-json.js';
 import { checkExpressionSyntax, checkSpec, type Unknowns } from './check.js';
 import { formatPath, type PathSegment, parsePath } from './path.js';
@@ -303,13 +303,6 @@ function zodProblems(issues: readonly z.core.$ZodIssue[]): FieldProblem[] {
     }
   }
   return out;
-}
-
-function unknownKeyMessage(key: string, allowed: string[]): string {
-  const close = closest(key, allowed);
-  const hint = close ? `; did you mean "${close}"?` : '';
-  const list = allowed.length > 0 ? ` (allowed: ${allowed.join(', ')})` : '';
-  return `unknown key "${key}"${hint}${list}`;
 }
 
 function dedupe(problems: FieldProblem[]): FieldProblem[] {

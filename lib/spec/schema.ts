@@ -5,8 +5,8 @@
  * would otherwise special-case (see the `.default()`s and transforms).
  */
 import { z } from 'zod';
+import { CAPABILITIES, parseUses, WORKFLOW_NAME } from '../steps/kinds.js';
 import { kbLabsWith, kbLabsWithConflicts, oneOrMany } from './kb-labs.js';
-import { parseUses } from './uses.js';
 
 export const LIMITS = {
   specBytes: 256 * 1024,
@@ -23,7 +23,7 @@ export const LIMITS = {
   keptSignals: 100,
 } as const;
 
-export const WORKFLOW_NAME = /^[a-zA-Z][a-zA-Z0-9_-]{0,63}$/;
+export { WORKFLOW_NAME };
 /** Job names, step ids, input, output and matrix keys. */
 export const IDENTIFIER = /^[a-zA-Z_][a-zA-Z0-9_-]*$/;
 /** Secret and environment variable names. */
@@ -279,7 +279,7 @@ export const TriggersSchema = strict({
 });
 
 export const PermissionsSchema = strict({
-  capabilities: z.array(z.enum(['shell', 'http', 'private-network', 'lambda'])).optional(),
+  capabilities: z.array(z.enum(CAPABILITIES)).optional(),
   hosts: z
     .array(
       z.string().regex(HOST_PATTERN, {

@@ -8,11 +8,11 @@ import type { FieldProblem } from '../errors.js';
 import type { Node } from '../expr/parser.js';
 import { parseTemplate, type TemplatePart } from '../expr/template.js';
 import { walk } from '../expr/walk.js';
+import { parseUses, withProblems } from '../steps/kinds.js';
 import { type PlacedStep, placedSteps } from './check.js';
 import { constantComparisonWarnings } from './comparison-warnings.js';
 import { joinPath } from './path.js';
 import type { Workflow } from './schema.js';
-import { parseUses } from './uses.js';
 
 type Check = (spec: Workflow) => FieldProblem[];
 
@@ -135,4 +135,27 @@ const urlHostInjection: Check = (spec) =>
     ];
   });
 
-const CHECKS: readonly Check[] = [shellInjection, urlHostInjection, constantComparisonWarnings];
+// ---------------------------------------------------------------------------- with
+
+/**
+ * A step's `with` against its kind's arguments (lib/steps/kinds.ts): a missing required
+ * one, a literal of the wrong type (the step would fail at run time), an argument the
+ * kind does not take (ignored, often a typo). Warnings, not errors: such specs always
+ * registered, and a step with `continueOnError` may be meant to fail.
+ */
+const stepWith: Check = (spec) =>
+  allSteps(spec).flatMap((p) => {
+    const uses = parseUses(p.step.uses);
+    if (typeof uses === 'string') return [];
+    return withProblems(uses.kind, p.step.with).map(({ key, message }) => ({
+      path: joinPath(p.path, 'with', key),
+      message,
+    }));
+  });
+
+const CHECKS: readonly Check[] = [
+  shellInjection,
+  urlHostInjection,
+  constantComparisonWarnings,
+  stepWith,
+];

@@ -1,8 +1,5 @@
 import { type ErrorCode, FlowlineError } from '../errors.js';
 
-/** Capabilities a deployment can grant (SPEC.md, Capabilities). */
-export type Capability = 'shell' | 'http' | 'private-network' | 'lambda';
-
 export interface StepRequest {
   /** Raw `uses`, e.g. `http`, `shell`, `builtin:shell`, `action:echo`. */
   uses: string;
@@ -16,7 +13,10 @@ export interface StepRequest {
   signal: AbortSignal;
   /** The step's time budget, when it has one (set by runWithTimeout): `signal` aborts then. */
   timeoutMs?: number;
-  /** Granted capabilities: deployment ∩ workflow `permissions.capabilities`. */
+  /**
+   * Granted capabilities (kinds.ts): deployment ∩ workflow `permissions.capabilities`.
+   * executorFor checks the kind's; an executor checks only finer ones (`private-network`).
+   */
   capabilities: ReadonlySet<string>;
   /** Workflow `permissions.hosts` (exact or `*.example.org`); undefined = any host. */
   allowedHosts?: string[];
@@ -38,16 +38,6 @@ export class StepFailedError extends FlowlineError {
     options?: { cause?: unknown },
   ) {
     super(code, message, options);
-  }
-}
-
-/** Fails with CAPABILITY_DENIED unless `capability` was granted; call before any I/O. */
-export function requireCapability(req: StepRequest, capability: Capability): void {
-  if (!req.capabilities.has(capability)) {
-    throw new FlowlineError(
-      'CAPABILITY_DENIED',
-      `'${req.uses}' steps need the '${capability}' capability, which this workflow is not granted`,
-    );
   }
 }
 

@@ -7,7 +7,6 @@ import {
   abortError,
   isPlainObject,
   raceSignal,
-  requireCapability,
   type StepExecutor,
   StepFailedError,
   type StepOutputs,
@@ -229,7 +228,6 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecu
   const lookup = options.lookup ?? defaultLookup;
   return {
     async run(req: StepRequest): Promise<StepOutputs> {
-      requireCapability(req, 'http');
       const w = parseWith(req.with);
       if (!w.headers.has('idempotency-key')) {
         w.headers.set('idempotency-key', req.idempotencyKey);

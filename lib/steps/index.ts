@@ -1,28 +1,29 @@
 import { FlowlineError } from '../errors.js';
-import { actionExecutor } from './action.js';
-import type { StepExecutor } from './executor.js';
-import { httpExecutor } from './http.js';
-import { unconfiguredLambdaExecutor } from './lambda.js';
-import { shellExecutor } from './shell.js';
+import type { StepExecutor, StepRequest } from './executor.js';
+import { type Capability, type ExecutorKind, parseUses, stepKind, type UsesKind } from './kinds.js';
 
-export { actionExecutor } from './action.js';
+// No executor is re-exported here: importing the dispatcher must not load any (EXECUTORS).
 export {
   abortError,
-  type Capability,
-  requireCapability,
   type StepExecutor,
   StepFailedError,
   type StepOutputs,
   type StepRequest,
 } from './executor.js';
-export { createHttpExecutor, httpExecutor } from './http.js';
-export { createLambdaExecutor, functionNameCandidates } from './lambda.js';
-export { createLambdaClient, type LambdaInvoker } from './lambda-client.js';
-export { createShellExecutor, shellExecutor } from './shell.js';
+export { CAPABILITIES, type Capability, STEP_KINDS } from './kinds.js';
 export { runWithTimeout } from './timeout.js';
 
-const SUPPORTED =
-  'http, shell (builtin:shell), action:<name>, sleep, approval, signal, workflow:<name>, lambda:<function>';
+/**
+ * The executor of each kind kinds.ts says an executor runs, imported at its first step:
+ * a function that never runs an http step never loads the http executor (nor undici).
+ */
+export const EXECUTORS: Readonly<Record<ExecutorKind, () => Promise<StepExecutor>>> = {
+  http: () => import('./http.js').then((m) => m.httpExecutor),
+  shell: () => import('./shell.js').then((m) => m.shellExecutor),
+  action: () => import('./action.js').then((m) => m.actionExecutor),
+  // The app gives its own (with its Lambda client): executorFor's `own.lambda`.
+  lambda: () => import('./lambda.js').then((m) => m.unconfiguredLambdaExecutor),
+};
 
 function failing(error: () => FlowlineError): StepExecutor {
   return {
@@ -30,28 +31,47 @@ function failing(error: () => FlowlineError): StepExecutor {
   };
 }
 
+/** Fails with CAPABILITY_DENIED unless `capability` was granted: before any I/O, or any loading. */
+export function requireCapability(req: StepRequest, capability: Capability): void {
+  if (!req.capabilities.has(capability)) {
+    throw new FlowlineError(
+      'CAPABILITY_DENIED',
+      `'${req.uses}' steps need the '${capability}' capability, which this workflow is not granted`,
+    );
+  }
+}
+
 /**
- * The executor for a step's raw `uses`. Never throws: a kind that cannot run yields an
- * executor whose `run` rejects (VALIDATION for unknown kinds, INTERNAL for the waits
- * the engine runs itself), so the engine has one failure path.
- */
-/**
- * `own`: the app's executors of `lambda:` steps (they need its Lambda client) and of
- * `shell` steps (its runner); without them, shell runs in this process's sandbox.
+ * The executor for a step's raw `uses`, from the step-kind table (kinds.ts): it checks
+ * the kind's capability, then loads the kind's executor at first use. Never throws: a
+ * kind that cannot run yields an executor whose `run` rejects (VALIDATION for unknown
+ * kinds, INTERNAL for the waits and child runs the engine runs itself), so the engine
+ * has one failure path.
+ *
+ * `own`: executors that replace a kind's default, e.g. the app's for `lambda:` steps
+ * (they need its Lambda client) and `shell` steps (its runner); without them, shell
+ * runs in this process's sandbox.
  */
 export function executorFor(
   uses: string,
-  own: { lambda?: StepExecutor | undefined; shell?: StepExecutor | undefined } = {},
+  own: Partial<Record<UsesKind, StepExecutor | undefined>> = {},
 ): StepExecutor {
-  if (uses === 'http') return httpExecutor;
-  if (uses === 'shell' || uses === 'builtin:shell') return own.shell ?? shellExecutor;
-  if (/^action:.+/.test(uses)) return actionExecutor;
-  if (/^lambda:.+/.test(uses)) return own.lambda ?? unconfiguredLambdaExecutor;
-  if (/^(sleep|approval|builtin:approval|signal|workflow:.+)$/.test(uses)) {
+  const ref = parseUses(uses);
+  if (typeof ref === 'string') return failing(() => new FlowlineError('VALIDATION', ref));
+  const { kind } = ref;
+  const { capability } = stepKind(kind);
+  if (!isExecutorKind(kind)) {
     // lib/engine/waits.ts, child-run.ts: these suspend the job, which no executor can do.
     return failing(() => new FlowlineError('INTERNAL', `'${uses}' steps are run by the engine`));
   }
-  return failing(
-    () => new FlowlineError('VALIDATION', `unknown step kind '${uses}'; supported: ${SUPPORTED}`),
-  );
+  const given = own[kind];
+  return {
+    async run(req) {
+      if (capability) requireCapability(req, capability);
+      return (given ?? (await EXECUTORS[kind]())).run(req);
+    },
+  };
 }
+
+const isExecutorKind = (kind: UsesKind): kind is ExecutorKind =>
+  stepKind(kind).runBy === 'executor';

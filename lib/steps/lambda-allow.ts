@@ -1,8 +1,3 @@
-import type { FieldProblem } from '../errors.js';
-import { placedSteps } from '../spec/check.js';
-import { joinPath } from '../spec/path.js';
-import type { Workflow } from '../spec/schema.js';
-
 /**
  * Which functions `lambda:<fn>` may invoke (SPEC.md "Capabilities and isolation"):
  * those matching FLOWLINE_LAMBDA_ALLOW, never flowline's own. Pure: the executor
@@ -79,18 +74,4 @@ export function decideLambdaTarget(name: string, policy: LambdaPolicy): LambdaDe
     };
   }
   return { allowed };
-}
-
-/** Registration: every `lambda:` step of `spec` whose target is denied, with its path. */
-export function lambdaProblems(spec: Workflow, policy: LambdaPolicy): FieldProblem[] {
-  const problems: FieldProblem[] = [];
-  for (const [name, job] of Object.entries(spec.jobs)) {
-    for (const { step, path } of placedSteps(job, joinPath('jobs', name))) {
-      if (!step.uses.startsWith('lambda:')) continue;
-      const decision = decideLambdaTarget(step.uses.slice('lambda:'.length), policy);
-      if ('denied' in decision)
-        problems.push({ path: joinPath(path, 'uses'), message: decision.denied });
-    }
-  }
-  return problems;
 }

@@ -3,7 +3,6 @@ import { FlowlineError } from '../errors.js';
 import {
   abortError,
   isPlainObject,
-  requireCapability,
   type StepExecutor,
   StepFailedError,
   type StepOutputs,
@@ -97,7 +96,6 @@ function sdkErrorText(err: unknown): string {
 export function createLambdaExecutor(options: LambdaStepOptions): StepExecutor {
   return {
     async run(req: StepRequest): Promise<StepOutputs> {
-      requireCapability(req, 'lambda');
       const name = req.uses.slice('lambda:'.length);
       if (name === '') throw new FlowlineError('VALIDATION', "'lambda:' needs a function name");
       const { payload } = parseWith(req.with);
@@ -149,8 +147,7 @@ export function createLambdaExecutor(options: LambdaStepOptions): StepExecutor {
 
 /** What executorFor gives `lambda:…` steps when the caller has no Lambda client. */
 export const unconfiguredLambdaExecutor: StepExecutor = {
-  async run(req: StepRequest): Promise<StepOutputs> {
-    requireCapability(req, 'lambda');
+  async run(): Promise<StepOutputs> {
     throw new FlowlineError('INTERNAL', 'lambda steps need a Lambda client (createApp makes one)');
   },
 };

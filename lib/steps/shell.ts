@@ -3,7 +3,6 @@ import { createLocalRunner } from '../runner/local-runner.js';
 import { RUNNER_OUTPUT_CAP_BYTES, type Runner } from '../runner/model.js';
 import {
   abortError,
-  requireCapability,
   type StepExecutor,
   StepFailedError,
   type StepOutputs,
@@ -21,7 +20,6 @@ export const SHELL_OUTPUT_CAP_BYTES = RUNNER_OUTPUT_CAP_BYTES;
 export function createShellExecutor(runner: Runner): StepExecutor {
   return {
     async run(req: StepRequest): Promise<StepOutputs> {
-      requireCapability(req, 'shell');
       const { command, cwd } = req.with;
       if (typeof command !== 'string' || command === '') {
         throw new FlowlineError('VALIDATION', "shell step: 'with.command' must be a string");

@@ -5,12 +5,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { handler } from '../../functions/runner.js';
 import { FlowlineError } from '../../lib/errors.js';
 import { createLambdaRunner } from '../../lib/runner/lambda-runner.js';
-import {
-  createLambdaClient,
-  createShellExecutor,
-  type LambdaInvoker,
-  runWithTimeout,
-} from '../../lib/steps/index.js';
+import { runWithTimeout } from '../../lib/steps/index.js';
+import { createLambdaClient, type LambdaInvoker } from '../../lib/steps/lambda-client.js';
+import { createShellExecutor } from '../../lib/steps/shell.js';
 import { failure, stepRequest } from '../support/steps.js';
 
 /**

@@ -1,13 +1,8 @@
 import { createServer, type IncomingHttpHeaders, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { HTTP_BODY_CAP_BYTES } from '../../lib/steps/http.js';
-import {
-  httpExecutor,
-  runWithTimeout,
-  StepFailedError,
-  type StepRequest,
-} from '../../lib/steps/index.js';
+import { HTTP_BODY_CAP_BYTES, httpExecutor } from '../../lib/steps/http.js';
+import { runWithTimeout, StepFailedError, type StepRequest } from '../../lib/steps/index.js';
 import { failure, stepRequest } from '../support/steps.js';
 
 interface Seen {

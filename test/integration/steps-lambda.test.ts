@@ -4,13 +4,13 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { runDocument } from '../../lib/engine/decide/run-document.js';
 import { FlowlineError } from '../../lib/errors.js';
 import {
-  createLambdaClient,
-  createLambdaExecutor,
   executorFor,
   type StepExecutor,
   StepFailedError,
   type StepRequest,
 } from '../../lib/steps/index.js';
+import { createLambdaExecutor } from '../../lib/steps/lambda.js';
+import { createLambdaClient } from '../../lib/steps/lambda-client.js';
 import { runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
 import { failure, stepRequest } from '../support/steps.js';
 
@@ -138,7 +138,10 @@ describe('lambda executor', () => {
   });
 
   it('fails with CAPABILITY_DENIED before any request', async () => {
-    for (const ex of [executor, executorFor('lambda:echo')]) {
+    for (const ex of [
+      executorFor('lambda:echo', { lambda: executor }),
+      executorFor('lambda:echo'),
+    ]) {
       const err = await failure(ex.run(request({ capabilities: new Set(['http', 'shell']) })));
       expect(err.code).toBe('CAPABILITY_DENIED');
       expect(err.message).toBe(

@@ -3,13 +3,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { FlowlineError } from '../../lib/errors.js';
-import {
-  runWithTimeout,
-  StepFailedError,
-  type StepRequest,
-  shellExecutor,
-} from '../../lib/steps/index.js';
-import { SHELL_OUTPUT_CAP_BYTES } from '../../lib/steps/shell.js';
+import { runWithTimeout, StepFailedError, type StepRequest } from '../../lib/steps/index.js';
+import { SHELL_OUTPUT_CAP_BYTES, shellExecutor } from '../../lib/steps/shell.js';
 import { failure, stepRequest } from '../support/steps.js';
 
 let dir: string;

@@ -4,8 +4,8 @@ import {
   bareFunctionName,
   decideLambdaTarget,
   type LambdaPolicy,
-  lambdaProblems,
 } from '../../lib/steps/lambda-allow.js';
+import { lambdaProblems } from '../../lib/steps/lambda-registration.js';
 
 const POLICY: LambdaPolicy = {
   allow: ['flowline-dev-echo', 'billing-*'],

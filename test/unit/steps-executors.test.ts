@@ -1,18 +1,20 @@
 import { afterEach, describe, expect, it, vi } from 'vitest';
 import { getAction, listActions, registerAction } from '../../lib/actions/registry.js';
 import { FlowlineError } from '../../lib/errors.js';
+import { actionExecutor } from '../../lib/steps/action.js';
 import { CappedText } from '../../lib/steps/capped-text.js';
-import { createHttpExecutor } from '../../lib/steps/http.js';
+import { createHttpExecutor, httpExecutor } from '../../lib/steps/http.js';
 import {
-  actionExecutor,
+  EXECUTORS,
   executorFor,
-  httpExecutor,
   runWithTimeout,
+  STEP_KINDS,
   type StepExecutor,
   StepFailedError,
   type StepRequest,
-  shellExecutor,
 } from '../../lib/steps/index.js';
+import { parseUses } from '../../lib/steps/kinds.js';
+import { shellExecutor } from '../../lib/steps/shell.js';
 import { failure, stepRequest } from '../support/steps.js';
 
 function request(overrides: Partial<StepRequest> = {}): StepRequest {
@@ -36,8 +38,25 @@ describe('executorFor', () => {
     ['builtin:shell', shellExecutor],
     ['action:echo', actionExecutor],
     ['action:whatever', actionExecutor],
-  ])('%s → its executor', (uses, executor) => {
-    expect(executorFor(uses)).toBe(executor);
+  ])('%s → its executor, loaded at first use from the step-kind table', async (uses, executor) => {
+    const ref = parseUses(uses);
+    if (typeof ref === 'string') throw new Error(ref);
+    expect(STEP_KINDS[ref.kind].runBy).toBe('executor');
+    const load = EXECUTORS[ref.kind as keyof typeof EXECUTORS];
+    await expect(load()).resolves.toBe(executor);
+  });
+
+  it('runs the loaded executor: action:echo gives its with', async () => {
+    const w = { message: 'hi' };
+    await expect(
+      executorFor('action:echo').run(request({ uses: 'action:echo', with: w })),
+    ).resolves.toEqual(w);
+  });
+
+  it('runs an executor given for the kind instead of loading one', async () => {
+    const own: StepExecutor = { run: async () => ({ own: true }) };
+    const req = request({ uses: 'http', capabilities: new Set(['http']) });
+    await expect(executorFor('http', { http: own }).run(req)).resolves.toEqual({ own: true });
   });
 
   it.each(['sleep', 'approval', 'builtin:approval', 'signal', 'workflow:smoke-tests'])(
@@ -49,11 +68,11 @@ describe('executorFor', () => {
   );
 
   it.each(['plugin:kb/build', 'action:', 'builtin:http', 'curl'])(
-    '%s → rejects VALIDATION naming the supported kinds',
+    '%s → rejects VALIDATION with the spec’s message for it',
     async (uses) => {
       const err = await failure(executorFor(uses).run(request({ uses })));
       expect(err.code).toBe('VALIDATION');
-      expect(err.message).toContain('supported: http, shell');
+      expect(err.message).toBe(parseUses(uses));
     },
   );
 });
@@ -234,7 +253,7 @@ describe('capabilities', () => {
     const lookup = vi.fn(() => Promise.resolve(['8.8.8.8']));
     const fetchSpy = vi.spyOn(globalThis, 'fetch');
     try {
-      const executor = uses === 'http' ? createHttpExecutor({ lookup }) : executorFor(uses);
+      const executor = executorFor(uses, { http: createHttpExecutor({ lookup }) });
       const err = await failure(
         executor.run(request({ uses, with: w, capabilities: new Set(['lambda']) })),
       );

@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../lib/config.js';
-import { executorFor, functionNameCandidates, type StepExecutor } from '../../lib/steps/index.js';
+import { executorFor, type StepExecutor } from '../../lib/steps/index.js';
 import {
   functionErrorOutputs,
+  functionNameCandidates,
   LAMBDA_ERROR_MESSAGE_CAP,
   outputsOfResponse,
 } from '../../lib/steps/lambda.js';
@@ -81,10 +82,23 @@ describe('functionErrorOutputs', () => {
 
 describe('lambda: in executorFor and config', () => {
   it.each(['lambda:echo', 'lambda:arn:aws:lambda:us-east-1:123456789012:function:f'])(
-    '%s → the app’s lambda executor',
-    (uses) => {
-      const own: StepExecutor = { run: async () => ({}) };
-      expect(executorFor(uses, { lambda: own })).toBe(own);
+    '%s → the app’s lambda executor, once the lambda capability is checked',
+    async (uses) => {
+      const own: StepExecutor = { run: async (req) => ({ ran: req.uses }) };
+      const executor = executorFor(uses, { lambda: own });
+      const req = {
+        uses,
+        with: {},
+        env: {},
+        idempotencyKey: 'run1:job:s0',
+        signal: new AbortController().signal,
+      };
+      await expect(executor.run({ ...req, capabilities: new Set(['lambda']) })).resolves.toEqual({
+        ran: uses,
+      });
+      await expect(executor.run({ ...req, capabilities: new Set() })).rejects.toMatchObject({
+        code: 'CAPABILITY_DENIED',
+      });
     },
   );
 

@@ -1,5 +1,6 @@
 import type { ErrorRecord } from '../../errors.js';
 import type { UsesKind } from '../../spec/uses.js';
+import { SIGNAL_NAME } from '../../steps/kinds.js';
 
 /**
  * Durable waits (SPEC.md: sleep, approval, signal): what a waiting step does each
@@ -139,7 +140,7 @@ function decideApproval({ stepKey, with: w, recorded, resolution, now }: WaitInp
 
 function decideSignal({ with: w, recorded, resolution, now }: WaitInput): WaitDecision {
   if (resolution) return { kind: 'done', outputs: { payload: resolution.payload ?? null } };
-  if (typeof w.name !== 'string' || !/^[A-Za-z0-9_.:-]{1,128}$/.test(w.name)) {
+  if (typeof w.name !== 'string' || !SIGNAL_NAME.test(w.name)) {
     return invalid("signal: 'with.name' must be 1-128 letters, digits or _ . : -");
   }
   const limit = deadline(w, recorded, now);
