@@ -3,16 +3,15 @@ import type { JobQueue } from '../queue/sqs-queue.js';
 import type { Concurrency } from '../spec/schema.js';
 import type { ConcurrencyStore } from '../store/concurrency-store.js';
 import type { RunSnapshot, RunStore } from '../store/run-store.js';
+import { afterGrant, releasedBy, type SlotEvent } from './decide/slots.js';
 import { runFinished } from './run-finished.js';
-import { hasEnded } from './run-status.js';
 
 /**
  * Concurrency groups (SPEC.md): a run (workflow level) or a job (job level) holds
- * one of `limit` slots of its group while it lives, waiting jobs and runs line up
- * FIFO, and `cancelInProgress` cancels the holders in favour of the newcomer.
- * Slots are released when the holder ends — by the executor, the cancel API, or
- * the reaper when a run finished without releasing (crash) — and each release
- * wakes the members it granted.
+ * one of `limit` slots of its group, waiting jobs and runs line up FIFO, and
+ * `cancelInProgress` cancels the holders in favour of the newcomer. When a slot is
+ * held or released is decided in one place, `decide/slots.ts`; this module does
+ * the Redis work: each release wakes the members it granted.
  */
 export interface ConcurrencyDeps {
   runs: RunStore;
@@ -113,8 +112,26 @@ export async function release(
   for (const next of granted) await wake(deps, tenant, group, next, now);
 }
 
-/** A job-level holder ended (or will retry later): free its slot. */
-export async function jobEnded(
+/**
+ * Apply the slot rule of `event` (decide/slots.ts) to a run or one of its jobs:
+ * release nothing, the job's memberships, or all of the run's. Idempotent.
+ */
+export async function onSlotEvent(
+  deps: ConcurrencyDeps,
+  tenant: string,
+  runId: string,
+  jobKey: string | undefined,
+  event: SlotEvent,
+  now: number,
+): Promise<void> {
+  const scope = releasedBy(event);
+  if (scope === 'all') await releaseAll(deps, tenant, runId, now);
+  else if (scope === 'job' && jobKey !== undefined)
+    await jobEnded(deps, tenant, runId, jobKey, now);
+}
+
+/** Free a job's slot or place in line (the rule `job-finished`). */
+async function jobEnded(
   deps: ConcurrencyDeps,
   tenant: string,
   runId: string,
@@ -127,8 +144,8 @@ export async function jobEnded(
   }
 }
 
-/** A run finished: free every slot and place in line it still has (idempotent). */
-export async function releaseAll(
+/** Free every slot and place in line a run still has (the rule `run-ended`). */
+async function releaseAll(
   deps: ConcurrencyDeps,
   tenant: string,
   runId: string,
@@ -157,7 +174,7 @@ async function wake(
     const tasks = await deps.runs.ungateRun(tenant, runId);
     if (tasks.length > 0) await deps.queue.send(tasks);
     const [status] = (await deps.runs.runFields(tenant, [runId], ['status']))[0] ?? [];
-    if (!status || hasEnded(status)) {
+    if (afterGrant('run', status) === 'release') {
       await release(deps, tenant, runId, group, member, now);
     }
     return;
@@ -165,7 +182,7 @@ async function wake(
   const woken = await deps.runs.wakeJob(tenant, runId, jobKey, now);
   if ('token' in woken) {
     await deps.queue.send([woken]);
-  } else if (['succeeded', 'failed', 'skipped', 'cancelled', ''].includes(woken.status)) {
+  } else if (afterGrant('job', woken.status) === 'release') {
     await release(deps, tenant, runId, group, member, now);
   }
 }

@@ -33,7 +33,8 @@ import type {
 import type { WorkflowStore } from '../store/workflow-store.js';
 import { newRunId, type Trigger } from './admit.js';
 import { type ChildStep, childOutcome, startChild, wakeIfChildEnded } from './child-run.js';
-import { acquire, groupName, jobEnded, recheck } from './concurrency.js';
+import { acquire, groupName, onSlotEvent, recheck } from './concurrency.js';
+import { mayHoldJobSlot, settleEvent } from './decide/slots.js';
 import { dispatchAt } from './dispatch.js';
 import { FenceLost, startHeartbeat } from './heartbeat.js';
 import { type NeedState, needsContext, resultOf, statusFromNeeds, toEnv } from './job-context.js';
@@ -149,6 +150,7 @@ export async function executeJob(
   }
   if (ending.kind === 'checkpoint') {
     const next = await deps.runs.requeueJob(task, claim.fence, now());
+    await onSlotEvent(deps, task.tenant, task.runId, task.jobKey, 'job-checkpointed', now());
     if (next) await deps.queue.send([next]);
     log.info(ids, 'job checkpointed: the next step would not fit in this invocation');
     return;
@@ -189,6 +191,8 @@ async function suspend(
     await settleJob(deps, task, fence, cancelled, undefined, '');
     return;
   }
+  // The slot rule of a wait (decide/slots.ts): the job keeps its slot, or its place in line.
+  await onSlotEvent(deps, task.tenant, task.runId, task.jobKey, 'job-suspended', now());
   if (out.queued) await deps.queue.send([out.task]);
   else if (s.wakeAt !== undefined) await dispatchAt(deps, out.task, s.wakeAt, now());
   if (s.waitingFor.kind === 'workflow') {
@@ -236,6 +240,15 @@ export async function settleJob(
       );
       if (next === undefined) return false;
       if (next !== 'cancelling') {
+        // The slot rule of a retry (decide/slots.ts): the job keeps its slot.
+        await onSlotEvent(
+          deps,
+          task.tenant,
+          task.runId,
+          task.jobKey,
+          settleEvent('retrying', false),
+          now(),
+        );
         await dispatchAt(deps, next, dueAt, now());
         log.info({ ...ids, delayMs: delay, error: outcome.error?.code }, 'job retrying');
         return true;
@@ -263,9 +276,16 @@ export async function settleJob(
     return false;
   }
   if (finished.ready.length > 0) await deps.queue.send(finished.ready);
-  // A job of unknown spec (a dead letter) may hold a slot too.
-  if (!finished.runStatus && (!job || job.concurrency)) {
-    await jobEnded(deps, task.tenant, task.runId, task.jobKey, now());
+  // The run's end releases everything it held (runFinished); a job's end, its own.
+  if (!finished.runStatus && mayHoldJobSlot(job)) {
+    await onSlotEvent(
+      deps,
+      task.tenant,
+      task.runId,
+      task.jobKey,
+      settleEvent('finished', false),
+      now(),
+    );
   }
   if (finished.runStatus) {
     recordRunEnded(finished.runStatus);

@@ -1,6 +1,6 @@
 import { log } from '../log.js';
 import type { RunEnd } from '../store/run-store.js';
-import { type ConcurrencyDeps, releaseAll } from './concurrency.js';
+import { type ConcurrencyDeps, onSlotEvent } from './concurrency.js';
 import { runDocument } from './run-document.js';
 
 /**
@@ -19,7 +19,7 @@ export async function runFinished(
   known?: RunEnd,
 ): Promise<void> {
   const end = known ?? (await readRunEnd(deps, tenant, runId));
-  if (end.hasMemberships) await releaseAll(deps, tenant, runId, now);
+  if (end.hasMemberships) await onSlotEvent(deps, tenant, runId, undefined, 'run-ended', now);
   if (end.parentRunId) await wakeParent(deps, tenant, runId, end.parentRunId, now);
   if (end.cancelRequested) await cancelChildren(deps, tenant, runId, now);
   await deps.runs.forgetActive(tenant, runId);
@@ -31,7 +31,7 @@ async function readRunEnd(deps: ConcurrencyDeps, tenant: string, runId: string):
     [];
   return {
     parentRunId: parentRunId ?? '',
-    // releaseAll reads the memberships itself; asking it costs what checking would.
+    // The release reads the memberships itself; asking it costs what checking would.
     hasMemberships: true,
     cancelRequested: status === 'cancelled' || Boolean(cancelRequested),
   };
