@@ -3,7 +3,7 @@ import type { JobQueue } from '../queue/sqs-queue.js';
 import type { Concurrency } from '../spec/schema.js';
 import type { ConcurrencyStore } from '../store/concurrency-store.js';
 import type { RunSnapshot, RunStore } from '../store/run-store.js';
-import { afterGrant, releasedBy, type SlotEvent } from './decide/slots.js';
+import { afterGrant, endedJobsToRelease, releasedBy, type SlotEvent } from './decide/slots.js';
 import { runFinished } from './run-finished.js';
 
 /**
@@ -95,6 +95,7 @@ async function cancelSuperseded(
     reason: 'cancelInProgress',
   });
   if (out.kind === 'cancelling' && out.runStatus) await runFinished(deps, tenant, runId, now);
+  else if (out.kind === 'cancelling') await releaseEndedJobs(deps, tenant, runId, now);
   log.info({ runId }, 'run cancelled in favour of a newer one');
 }
 
@@ -141,6 +142,35 @@ async function jobEnded(
   const member = memberOf(runId, jobKey);
   for (const m of await deps.runs.memberships(tenant, runId)) {
     if (m.member === member) await release(deps, tenant, runId, m.group, member, now);
+  }
+}
+
+/**
+ * A cancel ends a run's queued and waiting jobs at once but the run goes on until its
+ * running jobs stop: the jobs it ended free their slots now (`job-finished`), not
+ * when the run ends. `jobs` is the run's jobs hash when the caller has it.
+ */
+export async function releaseEndedJobs(
+  deps: ConcurrencyDeps,
+  tenant: string,
+  runId: string,
+  now: number,
+  jobs?: Record<string, string>,
+): Promise<void> {
+  const held = (await deps.runs.memberships(tenant, runId)).flatMap((m) => {
+    const { jobKey } = parseMember(m.member);
+    return jobKey === undefined ? [] : [{ ...m, jobKey }];
+  });
+  if (held.length === 0) return;
+  const statuses = jobs ?? (await deps.runs.reapView(tenant, runId)).jobs;
+  const ended = new Set(
+    endedJobsToRelease(
+      held.map((m) => m.jobKey),
+      statuses,
+    ),
+  );
+  for (const m of held) {
+    if (ended.has(m.jobKey)) await release(deps, tenant, runId, m.group, m.member, now);
   }
 }
 

@@ -86,6 +86,22 @@ export const afterGrant = (scope: SlotScope, status: string | null | undefined):
   memberHasEnded(status) ? slotAction('granted-to-ended', scope) : 'hold';
 
 /**
+ * A run that goes on (a cancel under way, its running jobs not yet stopped): those
+ * of `jobKeys` whose job has ended in `jobs` (the jobs hash) free their slots, as
+ * any finished job does (`job-finished`). A job the hash does not show is left alone.
+ */
+export function endedJobsToRelease(
+  jobKeys: readonly string[],
+  jobs: Record<string, string>,
+): string[] {
+  if (releasedBy('job-finished') !== 'job') return [];
+  return jobKeys.filter((job) => {
+    const status = jobs[`status:${job}`];
+    return status !== undefined && memberHasEnded(status);
+  });
+}
+
+/**
  * Whether a job may hold a job-level slot, so its finish must look for one: a job
  * with `concurrency`, or one whose spec is unknown (a dead letter).
  */
