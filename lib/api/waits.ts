@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { type PlannedStep, stepList } from '../engine/plan.js';
-import { hasEnded } from '../engine/run-status.js';
+import { type PlannedStep, stepList } from '../engine/decide/plan.js';
+import { hasEnded } from '../engine/model.js';
 import type { JobTask } from '../queue/message.js';
 import { LIMITS, type Workflow } from '../spec/schema.js';
 import { parseUses } from '../spec/uses.js';

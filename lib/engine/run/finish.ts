@@ -1,7 +1,7 @@
-import { log } from '../log.js';
-import type { RunEnd } from '../store/run-store.js';
+import { log } from '../../log.js';
+import type { RunEnd } from '../../store/run-store.js';
+import { runDocument } from '../decide/run-document.js';
 import { type ConcurrencyDeps, onSlotEvent } from './concurrency.js';
-import { runDocument } from './run-document.js';
 
 /**
  * Everything a run's end sets off, after the transition that ended it: its

@@ -1,17 +1,17 @@
 import { createHash } from 'node:crypto';
 import { ulid } from 'ulidx';
-import { BOUNDS_DEFAULTS, type Config } from '../config.js';
-import { FlowlineError, QuotaError } from '../errors.js';
-import { evaluateDeep } from '../expr/index.js';
-import { log } from '../log.js';
-import { recordRunStarted } from '../metrics.js';
-import { type JobTask, withPriority } from '../queue/message.js';
-import { canonicalJson } from '../spec/canonical-json.js';
-import type { Concurrency, Workflow } from '../spec/schema.js';
-import { dispatchToken, newDispatchKey } from '../store/dispatch-token.js';
+import { BOUNDS_DEFAULTS, type Config } from '../../config.js';
+import { FlowlineError, QuotaError } from '../../errors.js';
+import { evaluateDeep } from '../../expr/index.js';
+import { log } from '../../log.js';
+import { recordRunStarted } from '../../metrics.js';
+import { type JobTask, withPriority } from '../../queue/message.js';
+import { canonicalJson } from '../../spec/canonical-json.js';
+import type { Concurrency, Workflow } from '../../spec/schema.js';
+import { dispatchToken, newDispatchKey } from '../../store/dispatch-token.js';
+import { resolveInputs } from '../decide/inputs.js';
+import { initialJobFields, type PlannedJob, planRun } from '../decide/plan.js';
 import { acquire, type ConcurrencyDeps, groupName } from './concurrency.js';
-import { resolveInputs } from './inputs.js';
-import { initialJobFields, type PlannedJob, planRun } from './plan.js';
 
 export interface Trigger {
   type: 'api' | 'schedule' | 'webhook' | 'workflow' | 'rerun';

@@ -1,10 +1,11 @@
-import { log } from '../log.js';
-import type { JobQueue } from '../queue/sqs-queue.js';
-import type { Concurrency } from '../spec/schema.js';
-import type { ConcurrencyStore } from '../store/concurrency-store.js';
-import type { RunSnapshot, RunStore } from '../store/run-store.js';
-import { afterGrant, endedJobsToRelease, releasedBy, type SlotEvent } from './decide/slots.js';
-import { runFinished } from './run-finished.js';
+import { log } from '../../log.js';
+import type { JobQueue } from '../../queue/sqs-queue.js';
+import type { Concurrency } from '../../spec/schema.js';
+import type { ConcurrencyStore } from '../../store/concurrency-store.js';
+import type { RunSnapshot, RunStore } from '../../store/run-store.js';
+import { afterGrant, endedJobsToRelease, releasedBy, type SlotEvent } from '../decide/slots.js';
+import { memberOf, type WaitingFor } from '../model.js';
+import { runFinished } from './finish.js';
 
 /**
  * Concurrency groups (SPEC.md): a run (workflow level) or a job (job level) holds
@@ -18,18 +19,6 @@ export interface ConcurrencyDeps {
   concurrency: ConcurrencyStore;
   queue: JobQueue;
 }
-
-/** What the run document shows of a wait: `{kind, group, heldBy, position}`. */
-export interface WaitingFor {
-  kind: 'concurrency';
-  group: string;
-  heldBy: string[];
-  position: number | null;
-}
-
-/** `<runId>` for a workflow-level member, `<runId>/<jobKey>` for a job-level one. */
-export const memberOf = (runId: string, jobKey?: string) =>
-  jobKey === undefined ? runId : `${runId}/${jobKey}`;
 
 function parseMember(member: string): { runId: string; jobKey?: string } {
   const slash = member.indexOf('/');

@@ -1,21 +1,21 @@
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
-import type { App } from '../app.js';
-import { log } from '../log.js';
-import { recordRunEnded } from '../metrics.js';
-import { parseJobTask } from '../queue/message.js';
-import type { Workflow } from '../spec/schema.js';
-import { allShards } from '../store/keys.js';
-import { recheck } from './concurrency.js';
-import { planRun } from './plan.js';
-import { decideReap, type ReapAction } from './reap.js';
-import { runFinished } from './run-finished.js';
+import type { App } from '../../app.js';
+import { log } from '../../log.js';
+import { recordRunEnded } from '../../metrics.js';
+import { parseJobTask } from '../../queue/message.js';
+import type { Workflow } from '../../spec/schema.js';
+import { allShards } from '../../store/keys.js';
+import { planRun } from '../decide/plan.js';
+import { decideReap, type ReapAction } from '../decide/reap.js';
+import { recheck } from '../run/concurrency.js';
+import { runFinished } from '../run/finish.js';
 
 /**
  * The executor's settle, loaded when a lease expired or a dead letter is found: most
  * ticks settle nothing, and a schedule cold start need not load the executor and
  * every step kind (bench/cold-start.ts).
  */
-const executor = () => import('./execute-job.js');
+const executor = () => import('../execute-job.js');
 
 /** Runs per ZSCAN page of a shard; all 16 shards are walked side by side. */
 const PAGE = 100;
