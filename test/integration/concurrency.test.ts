@@ -2,9 +2,12 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
 import { runDocument } from '../../lib/engine/decide/run-document.js';
+import { executeJob } from '../../lib/engine/execute-job.js';
 import { memberOf } from '../../lib/engine/model.js';
+import { acquire } from '../../lib/engine/run/acquire.js';
 import { admitRun } from '../../lib/engine/run/admit.js';
-import { acquire, currentWaits } from '../../lib/engine/run/concurrency.js';
+import { currentWaits } from '../../lib/engine/run/concurrency.js';
+import { cancelAndFinish } from '../../lib/engine/run/finish.js';
 import { scheduleTick } from '../../lib/engine/tick/schedule.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import { tenantKeys } from '../../lib/store/keys.js';
@@ -314,7 +317,7 @@ jobs:
   after: { needs: j, steps: [{ uses: action:noop }] }
 `;
     const a = await submitSpec(app, spec);
-    await pollOnce(app); // j only: \`after\` is sent when j finishes
+    await pollOnce(app); // j only: `after` is sent when j finishes
     expect(await jobStatus(app, a, 'j')).toBe('succeeded');
     expect(await statusOf(app, a)).toBe('running');
     expect(await slotsOf(app, 'g-finish')).toEqual({ holders: [], line: [] });
@@ -388,12 +391,47 @@ jobs:
     expect(await slotsOf(app, 'g-run-wait')).toEqual({ holders: [a], line: [b] });
   });
 
+  it('run-cancelling: the jobs a cancel ends at once free their slots while its running jobs stop', async () => {
+    const app = await startTestApp();
+    const spec = `
+name: cancel-frees
+on: { manual: true }
+jobs:
+  long: { steps: [{ uses: action:noop }] }
+  j: { concurrency: { group: g-cancel }, steps: [{ uses: sleep, with: { seconds: 60 } }] }
+`;
+    const runJ = async (runId: string) =>
+      executeJob(app, await currentTask(app, TENANT, runId, 'j'), () => 60_000);
+    const a = await submitSpec(app, spec);
+    const b = await submitSpec(app, spec);
+    await runJ(a); // sleeps, holding the slot
+    await runJ(b); // waits in line
+    // a's `long` is running (claimed by an executor that has not yet seen the cancel).
+    const long = await currentTask(app, TENANT, a, 'long');
+    expect((await app.runs.claimJob(long, Date.now(), 60_000)).kind).toBe('claimed');
+    expect(await slotsOf(app, 'g-cancel')).toEqual({
+      holders: [memberOf(a, 'j')],
+      line: [memberOf(b, 'j')],
+    });
+
+    const out = await cancelAndFinish(app, TENANT, a, Date.now(), {
+      finalStatus: 'cancelled',
+      error: { code: 'CANCELLED', message: 'test' },
+      reason: 'test',
+    });
+    expect(out).toMatchObject({ kind: 'cancelling', runStatus: '', running: 1 });
+    expect(await jobStatus(app, a, 'j')).toBe('cancelled');
+    // a goes on until `long` stops, but its cancelled job's slot went to b's at once.
+    expect(await slotsOf(app, 'g-cancel')).toEqual({ holders: [memberOf(b, 'j')], line: [] });
+    expect(await jobStatus(app, b, 'j')).toBe('queued');
+  });
+
   it('granted-to-ended: a grant that reaches an ended run is handed to the next in line', async () => {
     const app = await startTestApp();
     const first = await submitSpec(app, workflowLevel(1));
     const second = await submitSpec(app, workflowLevel(1));
     const third = await submitSpec(app, workflowLevel(1));
-    // \`second\` ends with the store alone: its place in line is not given up.
+    // `second` ends with the store alone: its place in line is not given up.
     await app.runs.cancelRun(TENANT, second, Date.now(), { finalStatus: 'cancelled' });
     expect(await slotsOf(app, 'deploy-prod')).toEqual({ holders: [first], line: [second, third] });
     await drain(app, [first]);

@@ -11,7 +11,8 @@ import type { Concurrency, Workflow } from '../../spec/schema.js';
 import { dispatchToken, newDispatchKey } from '../../store/dispatch-token.js';
 import { resolveInputs } from '../decide/inputs.js';
 import { initialJobFields, type PlannedJob, planRun } from '../decide/plan.js';
-import { acquire, type ConcurrencyDeps, groupName } from './concurrency.js';
+import { acquire } from './acquire.js';
+import { type ConcurrencyDeps, groupName } from './concurrency.js';
 
 export interface Trigger {
   type: 'api' | 'schedule' | 'webhook' | 'workflow' | 'rerun';
