@@ -11,7 +11,13 @@ import { cancelAndFinish } from '../../lib/engine/run/finish.js';
 import { scheduleTick } from '../../lib/engine/tick/schedule.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import { tenantKeys } from '../../lib/store/keys.js';
-import { currentTask, pollOnce, startTestApp, submitSpec } from '../support/engine.js';
+import {
+  currentTask,
+  pollOnce,
+  registerSpec,
+  startTestApp,
+  submitSpec,
+} from '../support/engine.js';
 import { createTestQueue, sqsClient } from '../support/stack.js';
 
 const TENANT = 'acme';
@@ -424,6 +430,58 @@ jobs:
     // a goes on until `long` stops, but its cancelled job's slot went to b's at once.
     expect(await slotsOf(app, 'g-cancel')).toEqual({ holders: [memberOf(b, 'j')], line: [] });
     expect(await jobStatus(app, b, 'j')).toBe('queued');
+  });
+
+  const child = (group: string) => `
+name: kid
+on: { manual: true }
+concurrency: { group: ${group} }
+jobs:
+  work: { steps: [{ uses: action:noop }] }
+`;
+  const parentOf = (group: string) => `
+name: parent
+on: { manual: true }
+concurrency: { group: ${group} }
+jobs:
+  call: { steps: [{ uses: "workflow:kid" }] }
+`;
+
+  it('child runs: the parent keeps its slot while it waits for its child, which holds its own', async () => {
+    const app = await startTestApp();
+    await registerSpec(app, child('g-kid'));
+    const parent = await submitSpec(app, parentOf('g-parent'));
+    await pollOnce(app); // the parent's job starts the child and waits for it
+    const [kid] = await app.runs.children(TENANT, parent);
+    expect(await jobStatus(app, parent, 'call')).toBe('waiting');
+    expect(await slotsOf(app, 'g-parent')).toEqual({ holders: [parent], line: [] });
+    expect(await slotsOf(app, 'g-kid')).toEqual({ holders: [kid], line: [] });
+    await drain(app, [parent, kid as string]);
+    expect(await statusOf(app, parent)).toBe('succeeded');
+    expect(await slotsOf(app, 'g-parent')).toEqual({ holders: [], line: [] });
+    expect(await slotsOf(app, 'g-kid')).toEqual({ holders: [], line: [] });
+  });
+
+  it('child runs: a child in its parent’s group waits behind it; cancelling the parent frees both', async () => {
+    const app = await startTestApp();
+    await registerSpec(app, child('g-same'));
+    const parent = await submitSpec(app, parentOf('g-same'));
+    await pollOnce(app);
+    const [kid] = await app.runs.children(TENANT, parent);
+    expect((await doc(app, kid as string)).waitingFor).toMatchObject({
+      heldBy: [parent],
+      position: 1,
+    });
+    await cancelAndFinish(app, TENANT, parent, Date.now(), {
+      finalStatus: 'cancelled',
+      error: { code: 'CANCELLED', message: 'test' },
+      reason: 'test',
+    });
+    expect([await statusOf(app, parent), await statusOf(app, kid as string)]).toEqual([
+      'cancelled',
+      'cancelled',
+    ]);
+    expect(await slotsOf(app, 'g-same')).toEqual({ holders: [], line: [] });
   });
 
   it('granted-to-ended: a grant that reaches an ended run is handed to the next in line', async () => {
