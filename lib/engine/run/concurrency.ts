@@ -85,25 +85,24 @@ async function jobEnded(
 /**
  * A cancel ends a run's queued and waiting jobs at once but the run goes on until its
  * running jobs stop: the jobs it ended free their slots now (`job-finished`), not
- * when the run ends. `jobs` is the run's jobs hash when the caller has it.
+ * when the run ends. The jobs hash is read only when a job holds a membership.
  */
 export async function releaseEndedJobs(
   deps: ConcurrencyDeps,
   tenant: string,
   runId: string,
   now: number,
-  jobs?: Record<string, string>,
 ): Promise<void> {
   const held = (await deps.runs.memberships(tenant, runId)).flatMap((m) => {
     const { jobKey } = parseMember(m.member);
     return jobKey === undefined ? [] : [{ ...m, jobKey }];
   });
   if (held.length === 0) return;
-  const statuses = jobs ?? (await deps.runs.reapView(tenant, runId)).jobs;
+  const { jobs } = await deps.runs.reapView(tenant, runId);
   const ended = new Set(
     endedJobsToRelease(
       held.map((m) => m.jobKey),
-      statuses,
+      jobs,
     ),
   );
   for (const m of held) {
