@@ -9,7 +9,7 @@ import {
   type SlotScope,
   settleEvent,
   slotAction,
-} from '../../lib/engine/decide/slots.js';
+} from '../../../lib/engine/decide/slots.js';
 
 /** SPEC.md "Concurrency": kept while waiting, released when it finishes. One row per rule. */
 const TABLE: [SlotEvent, SlotScope, SlotAction][] = [
