@@ -1,7 +1,7 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { executeJob } from '../lib/engine/execute-job.js';
+import { executeJob } from '../lib/engine/job/execute.js';
 import { log } from '../lib/log.js';
 import { metrics, queueLagMs, recordJobTask } from '../lib/metrics.js';
 import { parseJobTask } from '../lib/queue/message.js';

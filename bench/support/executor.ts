@@ -1,6 +1,6 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { App } from '../../lib/app.js';
-import { type ExecuteDeps, executeJob } from '../../lib/engine/execute-job.js';
+import { type ExecuteDeps, executeJob } from '../../lib/engine/job/execute.js';
 import { parseJobTask } from '../../lib/queue/message.js';
 import type { RunStore } from '../../lib/store/run-store.js';
 

@@ -1,6 +1,6 @@
 import type { ErrorRecord } from '../errors.js';
 import type { Workflow } from '../spec/schema.js';
-import type { WaitRecord } from './waits.js';
+import type { WaitRecord } from './decide/waits.js';
 
 /**
  * The engine's shared vocabulary: the shapes the executor writes and the run

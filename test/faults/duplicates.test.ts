@@ -2,7 +2,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAction } from '../../lib/actions/registry.js';
 import type { App } from '../../lib/app.js';
 import { runDocument } from '../../lib/engine/decide/run-document.js';
-import { executeJob } from '../../lib/engine/execute-job.js';
+import { executeJob } from '../../lib/engine/job/execute.js';
 import { reapRuns } from '../../lib/engine/tick/reaper.js';
 import type { JobTask } from '../../lib/queue/message.js';
 import { loadSpec } from '../../lib/spec/index.js';

@@ -2,7 +2,7 @@ import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
 import { runDocument } from '../../lib/engine/decide/run-document.js';
-import { executeJob } from '../../lib/engine/execute-job.js';
+import { executeJob } from '../../lib/engine/job/execute.js';
 import { memberOf } from '../../lib/engine/model.js';
 import { acquire } from '../../lib/engine/run/acquire.js';
 import { admitRun } from '../../lib/engine/run/admit.js';

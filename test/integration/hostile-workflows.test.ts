@@ -8,7 +8,7 @@ import type { ApiRequest, ApiResponse } from '../../lib/api/http.js';
 import { WEBHOOK_REFUSAL_MS } from '../../lib/api/webhooks.js';
 import type { App } from '../../lib/app.js';
 import { runDocument } from '../../lib/engine/decide/run-document.js';
-import { executeJob } from '../../lib/engine/execute-job.js';
+import { executeJob } from '../../lib/engine/job/execute.js';
 import { createSecretsProvider } from '../../lib/secrets/provider.js';
 import { createHttpExecutor } from '../../lib/steps/http.js';
 import { signWebhook, signWebhookTimestamped } from '../../lib/triggers/webhook-signature.js';

@@ -2,7 +2,7 @@ import { rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { type App, closeApp, createApp } from '../../lib/app.js';
 import { runDocument } from '../../lib/engine/decide/run-document.js';
-import { executeJob } from '../../lib/engine/execute-job.js';
+import { executeJob } from '../../lib/engine/job/execute.js';
 import { admitRun } from '../../lib/engine/run/admit.js';
 import { scheduleTick } from '../../lib/engine/tick/schedule.js';
 import { loadSpec } from '../../lib/spec/index.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
 import { runDocument } from '../../lib/engine/decide/run-document.js';
-import { executeJob, settleJob } from '../../lib/engine/execute-job.js';
+import { executeJob, settleJob } from '../../lib/engine/job/execute.js';
 import { scheduleTick } from '../../lib/engine/tick/schedule.js';
 import { globalKeys, shardOf } from '../../lib/store/keys.js';
 import {

@@ -2,7 +2,7 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import { afterAll } from 'vitest';
 import { type App, closeApp, createApp } from '../../lib/app.js';
 import type { Config } from '../../lib/config.js';
-import { executeJob } from '../../lib/engine/execute-job.js';
+import { executeJob } from '../../lib/engine/job/execute.js';
 import { admitRun } from '../../lib/engine/run/admit.js';
 import { type JobTask, parseJobTask } from '../../lib/queue/message.js';
 import { loadSpec, specDigest } from '../../lib/spec/index.js';

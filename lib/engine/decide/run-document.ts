@@ -2,8 +2,8 @@ import type { ErrorRecord } from '../../errors.js';
 import { evaluateDeep } from '../../expr/index.js';
 import { LIMITS, type Workflow } from '../../spec/schema.js';
 import type { RunSnapshot } from '../../store/run-store.js';
-import { type NeedState, needsContext } from '../job-context.js';
 import { hasEnded, memberOf, type StepRecord, type WaitingFor } from '../model.js';
+import { type NeedState, needsContext } from './job-context.js';
 import { planRun, stepList } from './plan.js';
 
 const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);

@@ -14,7 +14,7 @@ import { cancelAndFinish, runFinished } from '../run/finish.js';
  * ticks settle nothing, and a schedule cold start need not load the executor and
  * every step kind (bench/cold-start.ts).
  */
-const executor = () => import('../execute-job.js');
+const executor = () => import('../job/settle.js');
 
 /** Runs per ZSCAN page of a shard; all 16 shards are walked side by side. */
 const PAGE = 100;

@@ -1,5 +1,5 @@
-import type { ErrorRecord } from '../errors.js';
-import type { UsesKind } from '../spec/uses.js';
+import type { ErrorRecord } from '../../errors.js';
+import type { UsesKind } from '../../spec/uses.js';
 
 /**
  * Durable waits (SPEC.md: sleep, approval, signal): what a waiting step does each
@@ -164,3 +164,42 @@ function decideSignal({ with: w, recorded, resolution, now }: WaitInput): WaitDe
 
 const isStringList = (v: unknown): v is string[] =>
   Array.isArray(v) && v.every((x) => typeof x === 'string');
+
+/**
+ * What a woken job's wait was resolved with (the claim's `resolved` JSON): a
+ * resolution names its step (approvals, child runs), or is for the one waiting now
+ * (signals). Undefined when there is none for this step.
+ */
+export function resolutionFor(raw: string, index: number): Record<string, unknown> | undefined {
+  if (!raw) return undefined;
+  const resolution = JSON.parse(raw) as Record<string, unknown>;
+  return resolution.step === undefined || resolution.step === index ? resolution : undefined;
+}
+
+/**
+ * How a suspended job is woken, besides the resolution that queues it (an approval,
+ * a signal, a child's end, a freed slot).
+ */
+export interface Wakeup {
+  /** Send its task now: the suspension found the wait already resolved (a signal the run holds). */
+  sendNow: boolean;
+  /** Else when its timer fires (a sleep's end, a wait's timeout). */
+  at?: number;
+  /** A child run that may have ended before its parent suspended: look again. */
+  childRunId?: string;
+  /**
+   * A concurrency group to ask again: a slot freed between the first ask and the
+   * suspension was granted to this job while it ran, and only it can see that.
+   */
+  slotGroup?: string;
+}
+
+export function wakeup(s: Suspension, queued: boolean): Wakeup {
+  const { waitingFor } = s;
+  return {
+    sendNow: queued,
+    ...(!queued && s.wakeAt !== undefined ? { at: s.wakeAt } : {}),
+    ...(waitingFor.kind === 'workflow' ? { childRunId: String(waitingFor.runId) } : {}),
+    ...(waitingFor.kind === 'concurrency' ? { slotGroup: String(waitingFor.group) } : {}),
+  };
+}

@@ -1,7 +1,7 @@
-import { FlowlineError } from '../errors.js';
-import { log } from '../log.js';
-import type { JobTask } from '../queue/message.js';
-import type { RunStore } from '../store/run-store.js';
+import { FlowlineError } from '../../errors.js';
+import { log } from '../../log.js';
+import type { JobTask } from '../../queue/message.js';
+import type { RunStore } from '../../store/run-store.js';
 
 /** Thrown when a newer claim took the job over: stop at once, commit nothing more. */
 export class FenceLost extends Error {

@@ -1,10 +1,11 @@
-import { type ErrorRecord, FlowlineError, toErrorRecord } from '../errors.js';
-import { type ExprContext, evaluateDeep } from '../expr/index.js';
-import type { JobTask } from '../queue/message.js';
-import type { Workflow } from '../spec/schema.js';
-import { executorFor, runWithTimeout, type StepExecutor } from '../steps/index.js';
-import type { PlannedStep } from './decide/plan.js';
-import { retryDelayMs } from './retry.js';
+import { type ErrorRecord, FlowlineError, toErrorRecord } from '../../errors.js';
+import { type ExprContext, evaluateDeep } from '../../expr/index.js';
+import type { JobTask } from '../../queue/message.js';
+import type { Workflow } from '../../spec/schema.js';
+import { executorFor, runWithTimeout, type StepExecutor } from '../../steps/index.js';
+import type { PlannedStep } from '../decide/plan.js';
+import { nextTry } from '../decide/retry.js';
+import { tryTimeoutMs } from '../decide/timeouts.js';
 
 /** Step outputs above this are refused (SPEC.md limits). */
 const MAX_OUTPUT_BYTES = 256 * 1024;
@@ -47,10 +48,7 @@ export async function runStep(run: StepRun): Promise<Record<string, unknown>> {
   for (let attempt = 1; ; attempt++) {
     try {
       const withValue = evaluateDeep(step.step.with ?? {}, run.ctx) as Record<string, unknown>;
-      const timeoutMs = Math.max(
-        0,
-        Math.min(step.step.timeoutMs ?? Number.POSITIVE_INFINITY, deadline - Date.now()),
-      );
+      const timeoutMs = tryTimeoutMs(step.step.timeoutMs, deadline, Date.now());
       const outputs =
         (await runWithTimeout(
           executorFor(step.step.uses, { lambda: run.lambda, shell: run.shell }),
@@ -62,7 +60,7 @@ export async function runStep(run: StepRun): Promise<Record<string, unknown>> {
             capabilities,
             ...(spec.permissions?.hosts ? { allowedHosts: spec.permissions.hosts } : {}),
           },
-          Number.isFinite(timeoutMs) ? timeoutMs : undefined,
+          timeoutMs,
           run.signal,
         )) ?? {};
       if (Buffer.byteLength(JSON.stringify(outputs)) > MAX_OUTPUT_BYTES) {
@@ -71,8 +69,12 @@ export async function runStep(run: StepRun): Promise<Record<string, unknown>> {
       return outputs;
     } catch (err) {
       const error = toErrorRecord(err);
-      const delay = retryDelayMs(step.step.retries, attempt, error);
-      if (delay === undefined || run.signal.aborted || Date.now() + delay >= deadline) throw err;
+      const delay = nextTry(step.step.retries, attempt, error, {
+        now: Date.now(),
+        deadline,
+        stopped: run.signal.aborted,
+      });
+      if (delay === undefined) throw err;
       await run.onRetry?.(attempt, error, delay);
       await sleep(delay, run.signal);
     }

@@ -1,5 +1,5 @@
-import type { ErrorRecord } from '../errors.js';
-import type { Retries } from '../spec/schema.js';
+import type { ErrorRecord } from '../../errors.js';
+import type { Retries } from '../../spec/schema.js';
 
 /**
  * Errors that fail the same way on every attempt: retrying them only delays the
@@ -40,4 +40,36 @@ export function retryDelayMs(
         : initial;
   const capped = Math.min(raw, policy.maxIntervalMs ?? Number.POSITIVE_INFINITY);
   return Math.round(policy.jitter ? capped / 2 + random() * (capped / 2) : capped);
+}
+
+/**
+ * A failed job attempt: when the next attempt is due, or undefined to give up (the
+ * job fails). The next attempt is a new claim, queued with the backoff as its delay.
+ */
+export function nextAttempt(
+  policy: Retries | undefined,
+  attempt: number,
+  error: ErrorRecord | null,
+  now: number,
+  random?: () => number,
+): { dueAt: number; delayMs: number } | undefined {
+  const delayMs = retryDelayMs(policy, attempt, error, random);
+  return delayMs === undefined ? undefined : { dueAt: now + delayMs, delayMs };
+}
+
+/**
+ * A failed try of a step (`failedTry` 1-based): the backoff before the next try in
+ * this same invocation, or undefined to give up (the step fails): no retry left, the
+ * job was stopped, or the next try would start after the step's time is over.
+ */
+export function nextTry(
+  policy: Retries | undefined,
+  failedTry: number,
+  error: ErrorRecord | null,
+  at: { now: number; deadline: number; stopped: boolean },
+  random?: () => number,
+): number | undefined {
+  const delayMs = retryDelayMs(policy, failedTry, error, random);
+  if (delayMs === undefined || at.stopped || at.now + delayMs >= at.deadline) return undefined;
+  return delayMs;
 }

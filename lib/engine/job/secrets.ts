@@ -1,0 +1,70 @@
+import { createMasker, type Masker } from '../../secrets/mask.js';
+import type { SecretsProvider } from '../../secrets/provider.js';
+import { isPlainObject, StepFailedError } from '../../steps/executor.js';
+
+/**
+ * The secrets a job holds so far (it grows as steps declare more) and the masker of
+ * their values: everything a job writes, logs or throws goes through `mask`.
+ */
+export class JobSecrets {
+  masker: Masker = createMasker([]);
+  private readonly values = new Map<string, string>();
+
+  constructor(
+    private readonly provider: SecretsProvider,
+    private readonly tenant: string,
+  ) {}
+
+  /** The values of `names`, added to what the job holds and masks. */
+  async fetch(names: string[]): Promise<Record<string, string>> {
+    const values = names.length > 0 ? await this.provider.get(this.tenant, names) : {};
+    for (const [k, v] of Object.entries(values)) this.values.set(k, v);
+    this.masker = createMasker([...this.values.values()]);
+    return values;
+  }
+
+  mask<T>(value: T): T {
+    return this.masker.mask(value);
+  }
+}
+
+/** A value about to be written to Redis (a child's inputs, a key name) carries a secret. */
+export function secretLeak(what: string): StepFailedError {
+  return new StepFailedError(
+    `${what} would carry a secret value out of this job; pass secrets by name instead`,
+    undefined,
+    'SECRET_LEAK',
+  );
+}
+
+/** Secret names a parent run granted this child run (`with: {secrets: [...]}`), from its trigger. */
+export function grantedSecrets(trigger: unknown): string[] {
+  if (!isPlainObject(trigger) || trigger.type !== 'workflow' || !isPlainObject(trigger.payload)) {
+    return [];
+  }
+  const names = trigger.payload.secrets;
+  return Array.isArray(names) ? names.filter((n): n is string => typeof n === 'string') : [];
+}
+
+/** `with.secrets` of a child step: names this step holds itself (a step cannot grant more). */
+export function grantable(value: unknown, held: string[]): string[] {
+  if (value === undefined) return [];
+  if (!Array.isArray(value) || !value.every((n) => typeof n === 'string')) {
+    throw new StepFailedError(
+      "'with.secrets' must be a list of secret names",
+      undefined,
+      'VALIDATION',
+    );
+  }
+  // Secret names match case-insensitively (as `secrets.X` reads do); the declared spelling is fetched.
+  const declared = new Map(held.map((n) => [n.toLowerCase(), n]));
+  const missing = value.filter((n) => !declared.has(n.toLowerCase()));
+  if (missing.length > 0) {
+    throw new StepFailedError(
+      `'with.secrets' names ${missing.join(', ')}, not declared in a secrets: list of this step, its job or workflow`,
+      undefined,
+      'VALIDATION',
+    );
+  }
+  return [...new Set(value.map((n) => declared.get(n.toLowerCase()) as string))];
+}
