@@ -13,7 +13,7 @@ export interface RunKeys {
   steps: string;
   /** Stream: the run's events, in order. */
   events: string;
-  /** Set: concurrency memberships `<group>\n<holder>`, released when the run ends. */
+  /** Set: concurrency memberships `<group>\n<member>`, each dropped on its release (engine/decide/slots.ts says when). */
   groups: string;
   /** Set: run ids of the child runs its `workflow:` steps started. */
   children: string;
