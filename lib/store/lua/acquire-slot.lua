@@ -1,6 +1,8 @@
 --[[
   acquireSlot: take a slot of a concurrency group, or wait in line (FIFO).
-  Idempotent: a holder asking again is granted; a waiter keeps its place.
+  Idempotent: a holder asking again is granted; a waiter keeps its place. That
+  is how a job keeps its slot across a retry, a wait or a checkpoint (the slot
+  rules, lib/engine/decide/slots.ts): its next claim asks again and is granted.
   Not run-scoped: the keys are the group's (tenant hash tag).
 
   Input:

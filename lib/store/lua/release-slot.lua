@@ -1,6 +1,8 @@
 --[[
   releaseSlot: give up a slot (or a place in line) and grant the freed slots to
-  the next waiters in arrival order. The caller wakes the members returned.
+  the next waiters in arrival order: the only hand-over there is. The caller
+  wakes the members returned. When a member releases is decided by the slot
+  rules, lib/engine/decide/slots.ts.
   Not run-scoped: the keys are the group's (tenant hash tag).
 
   Replay-safe: ioredis sends a command again when a broken connection lost its
