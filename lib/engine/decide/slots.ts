@@ -1,8 +1,10 @@
 /**
  * The concurrency slot rules (SPEC.md "Concurrency"), written once. Pure: the
- * callers (admission, the executor's settle, the end of a run, the grant that
- * wakes a member, the reaper) ask here and do the Redis work themselves
- * (lib/engine/concurrency.ts, the acquire-slot / release-slot scripts).
+ * callers ask here and do the Redis work themselves through run/concurrency.ts
+ * (`onSlotEvent`, `releaseEndedJobs`) and the acquire-slot / release-slot scripts:
+ * job/settle.ts (finish, retry; also the reaper's lapsed leases and dead letters),
+ * job/suspend.ts, job/checkpoint.ts, run/finish.ts (a run's end, a cancel), and
+ * the grant's wake-up in run/concurrency.ts.
  *
  * A member of a group is a run (workflow-level `concurrency`) or one job of a run
  * (job-level). It either holds one of the group's `limit` slots or waits in its
@@ -26,6 +28,13 @@
  * executor would (`job-retrying` or `job-finished`, by its retry policy); a dead
  * letter is `job-finished`; a child run holds its own slots, not its parent's,
  * and the parent's job that waits for it is `job-suspended`.
+ *
+ * Settled when the rules were written down here (they were spread over eight files):
+ * a comment said a job-level holder frees its slot when it "will retry later" while
+ * the retry branch kept it — SPEC keeps a slot until the job finishes, and a retry
+ * is not a finish, so it is kept; a cancel left the slots of the jobs it ended at
+ * once held until the run's running jobs stopped — they finished, so they release;
+ * and "ended" was two different lists for runs and jobs — it is `memberHasEnded`.
  */
 
 export type SlotScope = 'run' | 'job';
