@@ -3,7 +3,8 @@ import type { ScriptRedis } from './scripts.js';
 
 export type SlotAnswer =
   | { granted: true }
-  | { granted: false; position: number; holders: string[] };
+  /** `ahead`: the members in line before this one, when asked for (else empty). */
+  | { granted: false; position: number; holders: string[]; ahead: string[] };
 
 /**
  * Concurrency groups: slots per tenant and group name, FIFO waiting lines. Each
@@ -12,13 +13,17 @@ export type SlotAnswer =
 export function createConcurrencyStore(redis: ScriptRedis, prefix: string) {
   const keysOf = (tenant: string, group: string) => tenantKeys(prefix, tenant).group(group);
   return {
-    /** `limit` undefined keeps the group's current limit (a re-check). */
+    /**
+     * `limit` undefined keeps the group's current limit (a re-check); `withAhead`
+     * also answers a waiter with who is in line before it, read in the same step.
+     */
     async acquire(
       tenant: string,
       group: string,
       member: string,
       limit: number | undefined,
       now: number,
+      withAhead = false,
     ): Promise<SlotAnswer> {
       const k = keysOf(tenant, group);
       const reply = (await redis.acquireSlot(
@@ -28,10 +33,16 @@ export function createConcurrencyStore(redis: ScriptRedis, prefix: string) {
         now,
         member,
         limit ?? '',
+        withAhead ? '1' : '',
       )) as [number, ...unknown[]];
       if (reply[0] === 1) return { granted: true };
-      const [, position, ...holders] = reply as [number, number, ...string[]];
-      return { granted: false, position, holders };
+      const [, position, count, ...members] = reply as [number, number, number, ...string[]];
+      return {
+        granted: false,
+        position,
+        holders: members.slice(0, count),
+        ahead: members.slice(count),
+      };
     },
 
     /** Leave the group (slot or line); returns the members granted the freed slots. */
@@ -45,13 +56,6 @@ export function createConcurrencyStore(redis: ScriptRedis, prefix: string) {
         now,
         member,
       )) as string[];
-    },
-
-    /** The members waiting in line before `member`. */
-    async ahead(tenant: string, group: string, member: string): Promise<string[]> {
-      const k = keysOf(tenant, group);
-      const rank = await redis.zrank(k.queue, member);
-      return rank === null || rank === 0 ? [] : redis.zrange(k.queue, 0, rank - 1);
     },
 
     /** Where a member stands, for the run document: its place in line and who holds the slots. */

@@ -12,10 +12,13 @@
     ARGV[1] now (ms)
     ARGV[2] member
     ARGV[3] limit, or '' to keep the group's
+    ARGV[4] '1' to answer a waiter with the members ahead of it too (cancelInProgress:
+            read with the holders in one step, so a grant in between hides no one)
 
   Output:
     {1} granted
-    {0, position (1-based), holder1, holder2, ...} waiting
+    {0, position (1-based), holder count, holder1, ..., ahead1, ...} waiting
+      (the members ahead, first in line first, only with ARGV[4])
 ]]
 local rcall = redis.call
 local holders, queue, meta = KEYS[1], KEYS[2], KEYS[3]
@@ -36,6 +39,11 @@ end
 if not rcall('ZSCORE', queue, member) then
   rcall('ZADD', queue, rcall('HINCRBY', meta, 'seq', 1), member)
 end
-local result = {0, rcall('ZRANK', queue, member) + 1}
-for _, h in ipairs(rcall('ZRANGE', holders, 0, -1)) do result[#result + 1] = h end
+local position = rcall('ZRANK', queue, member) + 1
+local held = rcall('ZRANGE', holders, 0, -1)
+local result = {0, position, #held}
+for _, h in ipairs(held) do result[#result + 1] = h end
+if ARGV[4] == '1' and position > 1 then
+  for _, m in ipairs(rcall('ZRANGE', queue, 0, position - 2)) do result[#result + 1] = m end
+end
 return result
