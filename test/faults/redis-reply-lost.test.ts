@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
-import { scheduleTick } from '../../lib/engine/schedule-tick.js';
+import { scheduleTick } from '../../lib/engine/tick/schedule.js';
 import { reserveIdempotencyKey } from '../../lib/store/idempotency.js';
 import { SCRIPT_SOURCES } from '../../lib/store/scripts.js';
 import { pollOnce, startTestApp, submitSpec } from '../support/engine.js';
