@@ -7,7 +7,7 @@
 export interface RunKeys {
   /** Hash: run fields (status, spec, inputs, counters, …). */
   run: string;
-  /** Hash: flat job fields `<field>:<jobKey>` (status, attempt, token, fence, …). */
+  /** Hash: flat job fields `<field>:<jobKey>` (status, attempt, token, fence, …: job-fields.ts). */
   jobs: string;
   /** Hash: step records, field `<jobKey>#<stepIndex>` → JSON. */
   steps: string;
@@ -110,6 +110,4 @@ export const globalKeys = (prefix: string) => ({
   reaperCursor: `${prefix}:reaper`,
 });
 
-/** Field of the flat `jobs` hash. The field name comes first so a job key may contain anything. */
-export const jobField = (field: string, jobKey: string) => `${field}:${jobKey}`;
 export const stepField = (jobKey: string, index: number) => `${jobKey}#${index}`;

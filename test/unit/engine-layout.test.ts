@@ -55,10 +55,14 @@ describe('lib/engine layering', () => {
       'decide',
       (i: { target: string; typeOnly: boolean }) =>
         !i.typeOnly &&
-        (/(^|\/)(store|queue)\/(?!keys|message)/.test(i.target) ||
+        (/(^|\/)(store|queue)\/(?!keys|message|job-fields)/.test(i.target) ||
           /^(@aws-sdk|ioredis)/.test(i.target)),
     ],
-    ['run/ does not import tick/', 'run', (i: { target: string }) => /^tick\//.test(i.target)],
+    [
+      'run/ does not import tick/, job/ or the executor',
+      'run',
+      (i: { target: string }) => /^(tick|job)\/|^execute-job/.test(i.target),
+    ],
   ])('%s', (_rule, where, breaks) => {
     const offending = all
       .filter((f) => layer(f.path) === where)

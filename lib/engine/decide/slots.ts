@@ -1,3 +1,5 @@
+import { jobField } from '../../store/job-fields.js';
+
 /**
  * The concurrency slot rules (SPEC.md "Concurrency"), written once. Pure: the
  * callers ask here and do the Redis work themselves through run/concurrency.ts
@@ -105,7 +107,7 @@ export function endedJobsToRelease(
 ): string[] {
   if (releasedBy('job-finished') !== 'job') return [];
   return jobKeys.filter((job) => {
-    const status = jobs[`status:${job}`];
+    const status = jobs[jobField('status', job)];
     return status !== undefined && memberHasEnded(status);
   });
 }

@@ -1,5 +1,6 @@
 import type { JobQueue } from '../../queue/sqs-queue.js';
 import type { ConcurrencyStore } from '../../store/concurrency-store.js';
+import { jobKeyOf } from '../../store/job-fields.js';
 import type { RunSnapshot, RunStore } from '../../store/run-store.js';
 import { afterGrant, endedJobsToRelease, releasedBy, type SlotEvent } from '../decide/slots.js';
 import { memberOf, type WaitingFor } from '../model.js';
@@ -181,10 +182,11 @@ export async function currentWaits(
   const pending: [string, string][] = [];
   if (snap.run.gate) pending.push([memberOf(runId), snap.run.gate]);
   for (const [field, value] of Object.entries(snap.jobs)) {
-    if (!field.startsWith('waitingFor:')) continue;
+    const jobKey = jobKeyOf(field, 'waitingFor');
+    if (jobKey === undefined) continue;
     const wait = JSON.parse(value) as Partial<WaitingFor>;
     if (wait.kind === 'concurrency' && wait.group) {
-      pending.push([memberOf(runId, field.slice('waitingFor:'.length)), wait.group]);
+      pending.push([memberOf(runId, jobKey), wait.group]);
     }
   }
   await Promise.all(
