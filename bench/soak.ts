@@ -11,6 +11,7 @@ import { parseArgs } from 'node:util';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
+import { registerAction } from '../lib/actions/registry.js';
 import { closeApp, createApp } from '../lib/app.js';
 import { planRun } from '../lib/engine/decide/plan.js';
 import { admitRun } from '../lib/engine/run/admit.js';
@@ -154,6 +155,11 @@ function submissionCycle(shapes: Shape[]): Shape[] {
   }
   return cycle;
 }
+
+// The specs name `action:soak-probe`, which the worker processes run
+// (support/soak-worker.ts); loadSpec checks action names here too, so it is known
+// here as well. This process never runs a step.
+registerAction('soak-probe', async () => ({}));
 
 function soakShapes(): Shape[] {
   const spec = (name: string, jobs: Record<string, unknown>, extra: Record<string, unknown> = {}) =>

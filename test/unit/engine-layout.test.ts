@@ -37,7 +37,7 @@ describe('lib/engine layering', () => {
   const all = files(ENGINE).map((f) => ({ path: relative(ENGINE, f), imports: importsOf(f) }));
 
   it('finds the folders it checks', () => {
-    for (const l of ['model.ts', 'decide', 'run', 'tick']) {
+    for (const l of ['model.ts', 'decide', 'run', 'job', 'tick']) {
       expect(all.some((f) => layer(f.path) === l && f.imports.length > 0)).toBe(true);
     }
   });
@@ -63,6 +63,7 @@ describe('lib/engine layering', () => {
       'run',
       (i: { target: string }) => /^(tick|job)\/|^execute-job/.test(i.target),
     ],
+    ['job/ does not import tick/', 'job', (i: { target: string }) => /^tick\//.test(i.target)],
   ])('%s', (_rule, where, breaks) => {
     const offending = all
       .filter((f) => layer(f.path) === where)
