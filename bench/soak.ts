@@ -1,3 +1,4 @@
+import { jobKeyOf } from '../lib/store/job-fields.js';
 import './support/soak-env.js';
 import './support/env.js';
 import type { ChildProcess } from 'node:child_process';
@@ -589,7 +590,9 @@ await runMain(async (cleanup) => {
     for (const d of doubles) problems.push(`double: ${run.id} (${run.shape}) ${d}`);
 
     const snap = await app.runs.snapshot(TENANT, run.id);
-    const jobStatuses = Object.entries(snap?.jobs ?? {}).filter(([k]) => k.startsWith('status:'));
+    const jobStatuses = Object.entries(snap?.jobs ?? {}).filter(
+      ([k]) => jobKeyOf(k, 'status') !== undefined,
+    );
     jobs += jobStatuses.length;
     const onList = active.has(`${TENANT}/${run.id}`);
     const stuckWhy: string[] = [];

@@ -4,6 +4,7 @@ import { hasEnded } from '../engine/model.js';
 import { resolveWait } from '../engine/run/wake.js';
 import { LIMITS, type Workflow } from '../spec/schema.js';
 import { parseUses, SIGNAL_NAME } from '../steps/kinds.js';
+import { jobKeyOf } from '../store/job-fields.js';
 import { parseJsonBody, validateBody } from './body.js';
 import type { RouteContext } from './context.js';
 import { type ApiResponse, HttpError, json } from './http.js';
@@ -35,7 +36,7 @@ export async function decideApproval({
     throw new HttpError(404, 'Not Found', `run '${runId}' has no step '${stepId}'`);
   }
   const waiting = Object.entries(snap.jobs)
-    .filter(([field]) => field.startsWith('waitingFor:'))
+    .filter(([field]) => jobKeyOf(field, 'waitingFor') !== undefined)
     .map(([, value]) => JSON.parse(value) as { kind?: string; step?: string; approvers?: string[] })
     .find((w) => w.kind === 'approval' && w.step === stepId);
   if (!waiting) {

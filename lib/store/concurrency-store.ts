@@ -1,9 +1,11 @@
+import { decode } from './codes.js';
 import { tenantKeys } from './keys.js';
 import type { ScriptRedis } from './scripts.js';
 
 export type SlotAnswer =
   | { granted: true }
-  | { granted: false; position: number; holders: string[] };
+  /** `ahead`: the members in line before this one, when asked for (else empty). */
+  | { granted: false; position: number; holders: string[]; ahead: string[] };
 
 /**
  * Concurrency groups: slots per tenant and group name, FIFO waiting lines. Each
@@ -12,46 +14,41 @@ export type SlotAnswer =
 export function createConcurrencyStore(redis: ScriptRedis, prefix: string) {
   const keysOf = (tenant: string, group: string) => tenantKeys(prefix, tenant).group(group);
   return {
-    /** `limit` undefined keeps the group's current limit (a re-check). */
+    /**
+     * `limit` undefined keeps the group's current limit (a re-check); `withAhead`
+     * also answers a waiter with who is in line before it, read in the same step.
+     */
     async acquire(
       tenant: string,
       group: string,
       member: string,
       limit: number | undefined,
       now: number,
+      withAhead = false,
     ): Promise<SlotAnswer> {
       const k = keysOf(tenant, group);
-      const reply = (await redis.acquireSlot(
-        k.holders,
-        k.queue,
-        k.meta,
-        now,
-        member,
-        limit ?? '',
-      )) as [number, ...unknown[]];
-      if (reply[0] === 1) return { granted: true };
-      const [, position, ...holders] = reply as [number, number, ...string[]];
-      return { granted: false, position, holders };
+      const out = decode.acquireSlot(
+        await redis.acquireSlot(
+          k.holders,
+          k.queue,
+          k.meta,
+          now,
+          member,
+          limit ?? '',
+          withAhead ? '1' : '',
+        ),
+      );
+      if (out.kind === 'granted') return { granted: true };
+      return { granted: false, position: out.position, holders: out.holders, ahead: out.ahead };
     },
 
     /** Leave the group (slot or line); returns the members granted the freed slots. */
     async release(tenant: string, group: string, member: string, now: number): Promise<string[]> {
       const k = keysOf(tenant, group);
-      return (await redis.releaseSlot(
-        k.holders,
-        k.queue,
-        k.meta,
-        k.released(member),
-        now,
-        member,
-      )) as string[];
-    },
-
-    /** The members waiting in line before `member`. */
-    async ahead(tenant: string, group: string, member: string): Promise<string[]> {
-      const k = keysOf(tenant, group);
-      const rank = await redis.zrank(k.queue, member);
-      return rank === null || rank === 0 ? [] : redis.zrange(k.queue, 0, rank - 1);
+      const out = decode.releaseSlot(
+        await redis.releaseSlot(k.holders, k.queue, k.meta, k.released(member), now, member),
+      );
+      return out.granted;
     },
 
     /** Where a member stands, for the run document: its place in line and who holds the slots. */

@@ -7,13 +7,13 @@
 export interface RunKeys {
   /** Hash: run fields (status, spec, inputs, counters, …). */
   run: string;
-  /** Hash: flat job fields `<field>:<jobKey>` (status, attempt, token, fence, …). */
+  /** Hash: flat job fields `<field>:<jobKey>` (status, attempt, token, fence, …: job-fields.ts). */
   jobs: string;
   /** Hash: step records, field `<jobKey>#<stepIndex>` → JSON. */
   steps: string;
   /** Stream: the run's events, in order. */
   events: string;
-  /** Set: concurrency memberships `<group>\n<holder>`, released when the run ends. */
+  /** Set: concurrency memberships `<group>\n<member>`, each dropped on its release (engine/decide/slots.ts says when). */
   groups: string;
   /** Set: run ids of the child runs its `workflow:` steps started. */
   children: string;
@@ -110,6 +110,4 @@ export const globalKeys = (prefix: string) => ({
   reaperCursor: `${prefix}:reaper`,
 });
 
-/** Field of the flat `jobs` hash. The field name comes first so a job key may contain anything. */
-export const jobField = (field: string, jobKey: string) => `${field}:${jobKey}`;
 export const stepField = (jobKey: string, index: number) => `${jobKey}#${index}`;

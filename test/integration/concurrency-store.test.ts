@@ -19,9 +19,17 @@ describe('acquireSlot / releaseSlot', () => {
       granted: false,
       position: 1,
       holders: ['a', 'b'],
+      ahead: [],
     });
     expect(await slots.acquire('t', 'g', 'd', 2, 4)).toMatchObject({ granted: false, position: 2 });
-    expect(await slots.ahead('t', 'g', 'd')).toEqual(['c']);
+    // Asked for (cancelInProgress), the members ahead come with the holders, in line order.
+    await slots.acquire('t', 'g', 'e', 2, 5);
+    expect(await slots.acquire('t', 'g', 'e', undefined, 6, true)).toEqual({
+      granted: false,
+      position: 3,
+      holders: ['a', 'b'],
+      ahead: ['c', 'd'],
+    });
   });
 
   it('is idempotent: a holder asking again is granted, a waiter keeps its place', async () => {

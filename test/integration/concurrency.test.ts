@@ -1,12 +1,24 @@
+import { SendMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
 import { runDocument } from '../../lib/engine/decide/run-document.js';
+import { executeJob } from '../../lib/engine/job/execute.js';
+import { memberOf } from '../../lib/engine/model.js';
+import { acquire } from '../../lib/engine/run/acquire.js';
 import { admitRun } from '../../lib/engine/run/admit.js';
 import { currentWaits } from '../../lib/engine/run/concurrency.js';
+import { cancelAndFinish } from '../../lib/engine/run/finish.js';
 import { scheduleTick } from '../../lib/engine/tick/schedule.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import { tenantKeys } from '../../lib/store/keys.js';
-import { pollOnce, startTestApp, submitSpec } from '../support/engine.js';
+import {
+  currentTask,
+  pollOnce,
+  registerSpec,
+  startTestApp,
+  submitSpec,
+} from '../support/engine.js';
+import { createTestQueue, sqsClient } from '../support/stack.js';
 
 const TENANT = 'acme';
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
@@ -256,5 +268,285 @@ describe('concurrency after a crash', () => {
     expect((await doc(app, summary.id)).waitingFor).toMatchObject({ position: 1, heldBy: [first] });
     const queue = tenantKeys(app.config.keyPrefix, TENANT).group('deploy-prod').queue;
     expect(await app.redis.zcard(queue)).toBe(1);
+  });
+});
+
+/**
+ * One test per rule of lib/engine/decide/slots.ts, on real Redis: who holds a
+ * group's slots (and who waits in its line) after each event.
+ */
+describe('slot rules (decide/slots.ts)', () => {
+  const slotsOf = async (app: App, group: string) => {
+    const k = tenantKeys(app.config.keyPrefix, TENANT).group(group);
+    return {
+      holders: await app.redis.zrange(k.holders, 0, -1),
+      line: await app.redis.zrange(k.queue, 0, -1),
+    };
+  };
+  const jobStatus = async (app: App, runId: string, job: string) =>
+    (await doc(app, runId)).jobs[job]?.status;
+
+  /** A job-level member of group `g` that is never run here (`other`), so its run goes on. */
+  const jobLevel = (g: string, job: string) => `
+name: slot-rule
+on: { manual: true }
+jobs:
+  j: { concurrency: { group: ${g} }, ${job} }
+  other: { steps: [{ uses: action:noop }] }
+`;
+
+  /** Claim `j` and take its slot, as the executor does, then "crash" (by default the lease lapses). */
+  async function claimTakeAndCrash(app: App, runId: string, group: string, leaseMs = 1) {
+    const task = await currentTask(app, TENANT, runId, 'j');
+    expect((await app.runs.claimJob(task, Date.now(), leaseMs)).kind).toBe('claimed');
+    const slot = await acquire(
+      app,
+      TENANT,
+      runId,
+      'j',
+      group,
+      { limit: 1, cancelInProgress: false },
+      Date.now(),
+    );
+    expect(slot.granted).toBe(true);
+    await new Promise((r) => setTimeout(r, 5));
+    return task;
+  }
+
+  it('job-finished: a job frees its slot when it finishes, while its run goes on', async () => {
+    const app = await startTestApp();
+    const spec = `
+name: finish-frees
+on: { manual: true }
+jobs:
+  j: { concurrency: { group: g-finish }, steps: [{ uses: action:noop }] }
+  after: { needs: j, steps: [{ uses: action:noop }] }
+`;
+    const a = await submitSpec(app, spec);
+    await pollOnce(app); // j only: `after` is sent when j finishes
+    expect(await jobStatus(app, a, 'j')).toBe('succeeded');
+    expect(await statusOf(app, a)).toBe('running');
+    expect(await slotsOf(app, 'g-finish')).toEqual({ holders: [], line: [] });
+  });
+
+  it('job-retrying: a job keeps its slot through the retry backoff; the next job waits', async () => {
+    const app = await startTestApp();
+    const spec = `
+name: retry-keeps
+on: { manual: true }
+jobs:
+  j:
+    concurrency: { group: g-retry }
+    retries: { max: 1, backoff: fixed, initialIntervalMs: 2000 }
+    steps: [{ uses: action:fail }]
+`;
+    const a = await submitSpec(app, spec);
+    await pollOnce(app); // attempt 1 fails; attempt 2 is due in 2 s
+    expect((await doc(app, a)).jobs.j).toMatchObject({ status: 'queued' });
+    expect(await slotsOf(app, 'g-retry')).toEqual({ holders: [memberOf(a, 'j')], line: [] });
+
+    const b = await submitSpec(app, spec.replace('action:fail', 'action:noop'));
+    await pollOnce(app, 0); // b's j: in line behind a's, which is only backing off
+    expect(await jobStatus(app, b, 'j')).toBe('waiting');
+    expect(await slotsOf(app, 'g-retry')).toEqual({
+      holders: [memberOf(a, 'j')],
+      line: [memberOf(b, 'j')],
+    });
+
+    await drain(app, [a, b]);
+    expect([await statusOf(app, a), await statusOf(app, b)]).toEqual(['failed', 'succeeded']);
+    const [aj] = (await jobSpans(app, a)).filter((s) => s.job === 'j');
+    const [bj] = (await jobSpans(app, b)).filter((s) => s.job === 'j');
+    expect(bj?.start).toBeGreaterThanOrEqual(aj?.end as number);
+    expect(await slotsOf(app, 'g-retry')).toEqual({ holders: [], line: [] });
+  });
+
+  it('job-suspended: a job keeps its slot while it sleeps; one waiting in line keeps its place', async () => {
+    const app = await startTestApp();
+    const spec = jobLevel('g-wait', 'steps: [{ uses: sleep, with: { seconds: 60 } }]');
+    const a = await submitSpec(app, spec);
+    const b = await submitSpec(app, spec);
+    await pollOnce(app);
+    await pollOnce(app, 0);
+    const statuses = [await jobStatus(app, a, 'j'), await jobStatus(app, b, 'j')];
+    expect(statuses).toEqual(['waiting', 'waiting']);
+    const { holders, line } = await slotsOf(app, 'g-wait');
+    expect(holders).toHaveLength(1);
+    expect(line).toHaveLength(1);
+    const inLine = line[0] === memberOf(a, 'j') ? a : b;
+    expect((await doc(app, inLine)).jobs.j?.waitingFor).toMatchObject({ kind: 'concurrency' });
+    // A reaper pass (a re-check of the one in line) changes neither.
+    await scheduleTick(app, Date.now());
+    expect(await slotsOf(app, 'g-wait')).toEqual({ holders, line });
+  });
+
+  it('job-suspended at workflow level: a run keeps its slot while its job sleeps', async () => {
+    const app = await startTestApp();
+    const spec = `
+name: run-waits
+on: { manual: true }
+concurrency: { group: g-run-wait }
+jobs:
+  j: { steps: [{ uses: sleep, with: { seconds: 60 } }] }
+`;
+    const a = await submitSpec(app, spec);
+    const b = await submitSpec(app, spec);
+    await pollOnce(app);
+    expect(await statusOf(app, a)).toBe('waiting');
+    expect((await doc(app, b)).waitingFor).toMatchObject({ heldBy: [a], position: 1 });
+    expect(await slotsOf(app, 'g-run-wait')).toEqual({ holders: [a], line: [b] });
+  });
+
+  it('run-cancelling: the jobs a cancel ends at once free their slots while its running jobs stop', async () => {
+    const app = await startTestApp();
+    const spec = `
+name: cancel-frees
+on: { manual: true }
+jobs:
+  long: { steps: [{ uses: action:noop }] }
+  j: { concurrency: { group: g-cancel }, steps: [{ uses: sleep, with: { seconds: 60 } }] }
+`;
+    const runJ = async (runId: string) =>
+      executeJob(app, await currentTask(app, TENANT, runId, 'j'), () => 60_000);
+    const a = await submitSpec(app, spec);
+    const b = await submitSpec(app, spec);
+    await runJ(a); // sleeps, holding the slot
+    await runJ(b); // waits in line
+    // a's `long` is running (claimed by an executor that has not yet seen the cancel).
+    const long = await currentTask(app, TENANT, a, 'long');
+    expect((await app.runs.claimJob(long, Date.now(), 60_000)).kind).toBe('claimed');
+    expect(await slotsOf(app, 'g-cancel')).toEqual({
+      holders: [memberOf(a, 'j')],
+      line: [memberOf(b, 'j')],
+    });
+
+    const out = await cancelAndFinish(app, TENANT, a, Date.now(), {
+      finalStatus: 'cancelled',
+      error: { code: 'CANCELLED', message: 'test' },
+      reason: 'test',
+    });
+    expect(out).toMatchObject({ kind: 'cancelling', runStatus: '', running: 1 });
+    expect(await jobStatus(app, a, 'j')).toBe('cancelled');
+    // a goes on until `long` stops, but its cancelled job's slot went to b's at once.
+    expect(await slotsOf(app, 'g-cancel')).toEqual({ holders: [memberOf(b, 'j')], line: [] });
+    expect(await jobStatus(app, b, 'j')).toBe('queued');
+  });
+
+  const child = (group: string) => `
+name: kid
+on: { manual: true }
+concurrency: { group: ${group} }
+jobs:
+  work: { steps: [{ uses: action:noop }] }
+`;
+  const parentOf = (group: string) => `
+name: parent
+on: { manual: true }
+concurrency: { group: ${group} }
+jobs:
+  call: { steps: [{ uses: "workflow:kid" }] }
+`;
+
+  it('child runs: the parent keeps its slot while it waits for its child, which holds its own', async () => {
+    const app = await startTestApp();
+    await registerSpec(app, child('g-kid'));
+    const parent = await submitSpec(app, parentOf('g-parent'));
+    await pollOnce(app); // the parent's job starts the child and waits for it
+    const [kid] = await app.runs.children(TENANT, parent);
+    expect(await jobStatus(app, parent, 'call')).toBe('waiting');
+    expect(await slotsOf(app, 'g-parent')).toEqual({ holders: [parent], line: [] });
+    expect(await slotsOf(app, 'g-kid')).toEqual({ holders: [kid], line: [] });
+    await drain(app, [parent, kid as string]);
+    expect(await statusOf(app, parent)).toBe('succeeded');
+    expect(await slotsOf(app, 'g-parent')).toEqual({ holders: [], line: [] });
+    expect(await slotsOf(app, 'g-kid')).toEqual({ holders: [], line: [] });
+  });
+
+  it('child runs: a child in its parent’s group waits behind it; cancelling the parent frees both', async () => {
+    const app = await startTestApp();
+    await registerSpec(app, child('g-same'));
+    const parent = await submitSpec(app, parentOf('g-same'));
+    await pollOnce(app);
+    const [kid] = await app.runs.children(TENANT, parent);
+    expect((await doc(app, kid as string)).waitingFor).toMatchObject({
+      heldBy: [parent],
+      position: 1,
+    });
+    await cancelAndFinish(app, TENANT, parent, Date.now(), {
+      finalStatus: 'cancelled',
+      error: { code: 'CANCELLED', message: 'test' },
+      reason: 'test',
+    });
+    expect([await statusOf(app, parent), await statusOf(app, kid as string)]).toEqual([
+      'cancelled',
+      'cancelled',
+    ]);
+    expect(await slotsOf(app, 'g-same')).toEqual({ holders: [], line: [] });
+  });
+
+  it('granted-to-ended: a grant that reaches an ended run is handed to the next in line', async () => {
+    const app = await startTestApp();
+    const first = await submitSpec(app, workflowLevel(1));
+    const second = await submitSpec(app, workflowLevel(1));
+    const third = await submitSpec(app, workflowLevel(1));
+    // `second` ends with the store alone: its place in line is not given up.
+    await app.runs.cancelRun(TENANT, second, Date.now(), { finalStatus: 'cancelled' });
+    expect(await slotsOf(app, 'deploy-prod')).toEqual({ holders: [first], line: [second, third] });
+    await drain(app, [first]);
+    // first's end granted second, which gave the slot straight back to third.
+    expect(await slotsOf(app, 'deploy-prod')).toEqual({ holders: [third], line: [] });
+    await drain(app, [third]);
+    expect(await statusOf(app, third)).toBe('succeeded');
+  });
+
+  it('a reaped lease with no retries left fails the job and frees its slot; the run goes on', async () => {
+    const app = await startTestApp();
+    const a = await submitSpec(app, jobLevel('g-reaped', 'steps: [{ uses: action:noop }]'));
+    await claimTakeAndCrash(app, a, 'g-reaped');
+    const tick = await scheduleTick(app, Date.now());
+    expect(tick.reaped.expired).toBe(1);
+    expect((await doc(app, a)).jobs.j).toMatchObject({
+      status: 'failed',
+      error: { code: 'LEASE_EXPIRED' },
+    });
+    expect(await statusOf(app, a)).not.toMatch(/succeeded|failed|cancelled/);
+    expect(await slotsOf(app, 'g-reaped')).toEqual({ holders: [], line: [] });
+  });
+
+  it('a reaped lease with retries left keeps the slot for the next attempt', async () => {
+    const app = await startTestApp();
+    const a = await submitSpec(
+      app,
+      jobLevel(
+        'g-reaped-retry',
+        'retries: { max: 1, initialIntervalMs: 60000 }, steps: [{ uses: action:noop }]',
+      ),
+    );
+    await claimTakeAndCrash(app, a, 'g-reaped-retry');
+    const tick = await scheduleTick(app, Date.now());
+    expect(tick.reaped.expired).toBe(1);
+    expect((await doc(app, a)).jobs.j).toMatchObject({ status: 'queued' });
+    expect(await slotsOf(app, 'g-reaped-retry')).toEqual({
+      holders: [memberOf(a, 'j')],
+      line: [],
+    });
+  });
+
+  it('a dead-lettered job frees its slot (its spec is not looked up)', async () => {
+    const { dlqUrl } = await createTestQueue();
+    const app = await startTestApp({ dlqUrl });
+    const a = await submitSpec(app, jobLevel('g-dead', 'steps: [{ uses: action:noop }]'));
+    // Its lease is still live: the dead letter, not the lease reaper, ends it.
+    const task = await claimTakeAndCrash(app, a, 'g-dead', 60_000);
+    await sqsClient().send(
+      new SendMessageCommand({ QueueUrl: dlqUrl, MessageBody: JSON.stringify(task) }),
+    );
+    const tick = await scheduleTick(app, Date.now());
+    expect(tick.reaped.deadLetters).toBe(1);
+    expect((await doc(app, a)).jobs.j).toMatchObject({
+      status: 'failed',
+      error: { code: 'DEAD_LETTER' },
+    });
+    expect(await slotsOf(app, 'g-dead')).toEqual({ holders: [], line: [] });
   });
 });

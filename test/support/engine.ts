@@ -7,6 +7,7 @@ import { admitRun } from '../../lib/engine/run/admit.js';
 import { type JobTask, parseJobTask } from '../../lib/queue/message.js';
 import { loadSpec, specDigest } from '../../lib/spec/index.js';
 import type { Workflow } from '../../lib/spec/schema.js';
+import { jobField } from '../../lib/store/job-fields.js';
 import { runKeys } from '../../lib/store/keys.js';
 import { createTestQueue, sqsClient, testConfig } from './stack.js';
 
@@ -115,7 +116,11 @@ export async function currentTask(
   jobKey: string,
 ): Promise<JobTask> {
   const jobs = runKeys(app.config.keyPrefix, tenant, runId).jobs;
-  const [attempt, token] = await app.redis.hmget(jobs, `attempt:${jobKey}`, `token:${jobKey}`);
+  const [attempt, token] = await app.redis.hmget(
+    jobs,
+    jobField('attempt', jobKey),
+    jobField('token', jobKey),
+  );
   if (!token) throw new Error(`job ${jobKey} of ${runId} has no dispatch token`);
   return { tenant, runId, jobKey, attempt: Number(attempt), token };
 }

@@ -55,7 +55,7 @@ describe('lib/engine layering', () => {
       'decide',
       (i: { target: string; typeOnly: boolean }) =>
         !i.typeOnly &&
-        (/(^|\/)(store|queue)\/(?!keys|message)/.test(i.target) ||
+        (/(^|\/)(store|queue)\/(?!keys|message|job-fields)/.test(i.target) ||
           /^(@aws-sdk|ioredis)/.test(i.target)),
     ],
     [

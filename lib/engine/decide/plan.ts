@@ -3,6 +3,7 @@ import { usesStatusFunction } from '../../expr/index.js';
 import { stepId } from '../../spec/check.js';
 import { expandMatrix, type MatrixCombination, matrixJobKey } from '../../spec/matrix.js';
 import type { HookName, Job, Step, Workflow } from '../../spec/schema.js';
+import { jobField } from '../../store/job-fields.js';
 
 /**
  * The run plan: the spec's jobs expanded into job instances (one per matrix
@@ -130,25 +131,25 @@ export function initialJobFields(
   const started = new Map<string, number>();
   for (const job of plan) {
     const group = job.matrixGroup;
-    if (group && !fields[`minst:${group.name}`]) {
+    if (group && !fields[jobField('minst', group.name)]) {
       Object.assign(fields, {
-        [`minst:${group.name}`]: JSON.stringify(
+        [jobField('minst', group.name)]: JSON.stringify(
           plan.filter((p) => p.matrixGroup?.name === group.name).map((p) => p.key),
         ),
-        [`mff:${group.name}`]: group.failFast ? '1' : '0',
-        ...(group.maxParallel ? { [`mmax:${group.name}`]: String(group.maxParallel) } : {}),
+        [jobField('mff', group.name)]: group.failFast ? '1' : '0',
+        ...(group.maxParallel ? { [jobField('mmax', group.name)]: String(group.maxParallel) } : {}),
       });
     }
     const outputs = reused.get(job.key);
     const common = {
-      [`fence:${job.key}`]: '0',
-      [`needs:${job.key}`]: JSON.stringify(job.needs),
-      [`deps:${job.key}`]: JSON.stringify(job.dependents),
-      [`gate:${job.key}`]: job.gate,
-      [`coe:${job.key}`]: job.continueOnError ? '1' : '0',
-      [`nsteps:${job.key}`]: String(job.stepCount),
+      [jobField('fence', job.key)]: '0',
+      [jobField('needs', job.key)]: JSON.stringify(job.needs),
+      [jobField('deps', job.key)]: JSON.stringify(job.dependents),
+      [jobField('gate', job.key)]: job.gate,
+      [jobField('coe', job.key)]: job.continueOnError ? '1' : '0',
+      [jobField('nsteps', job.key)]: String(job.stepCount),
       // Read by every script that queues the job, so its tasks take the right queue.
-      ...(job.priority !== 'normal' ? { [`prio:${job.key}`]: job.priority } : {}),
+      ...(job.priority !== 'normal' ? { [jobField('prio', job.key)]: job.priority } : {}),
     };
     if (outputs !== undefined) {
       const rerun = job.needs.find((need) => !reused.has(need));
@@ -160,12 +161,12 @@ export function initialJobFields(
       }
       // Attempt 0: the job never ran in this run; its step records say where it did.
       Object.assign(fields, common, {
-        [`status:${job.key}`]: 'succeeded',
-        [`attempt:${job.key}`]: '0',
-        [`token:${job.key}`]: '',
-        [`waiting:${job.key}`]: '0',
-        [`outputs:${job.key}`]: outputs,
-        [`finishedAt:${job.key}`]: String(now),
+        [jobField('status', job.key)]: 'succeeded',
+        [jobField('attempt', job.key)]: '0',
+        [jobField('token', job.key)]: '',
+        [jobField('waiting', job.key)]: '0',
+        [jobField('outputs', job.key)]: outputs,
+        [jobField('finishedAt', job.key)]: String(now),
       });
       continue;
     }
@@ -177,13 +178,13 @@ export function initialJobFields(
     if (ready) queued.push(job.key);
     if (ready && group) started.set(group.name, running + 1);
     Object.assign(fields, common, {
-      ...(group ? { [`mgroup:${job.key}`]: group.name } : {}),
-      ...(held ? { [`held:${job.key}`]: '1' } : {}),
-      [`status:${job.key}`]: ready ? 'queued' : 'pending',
-      [`attempt:${job.key}`]: ready ? '1' : '0',
-      [`token:${job.key}`]: ready ? tokenOf(queued.length) : '',
-      ...(ready ? { [`queuedAt:${job.key}`]: String(now) } : {}),
-      [`waiting:${job.key}`]: String(waiting),
+      ...(group ? { [jobField('mgroup', job.key)]: group.name } : {}),
+      ...(held ? { [jobField('held', job.key)]: '1' } : {}),
+      [jobField('status', job.key)]: ready ? 'queued' : 'pending',
+      [jobField('attempt', job.key)]: ready ? '1' : '0',
+      [jobField('token', job.key)]: ready ? tokenOf(queued.length) : '',
+      ...(ready ? { [jobField('queuedAt', job.key)]: String(now) } : {}),
+      [jobField('waiting', job.key)]: String(waiting),
     });
   }
   return { fields, queued, pending };

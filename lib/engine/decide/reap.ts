@@ -1,5 +1,6 @@
 import { decodeTime } from 'ulidx';
 import { type JobTask, withPriority } from '../../queue/message.js';
+import { jobField, jobKeyOf } from '../../store/job-fields.js';
 import { hasEnded } from '../model.js';
 
 /** What the reaper does about one run; decided purely from its hashes. */
@@ -39,7 +40,7 @@ export function decideReap(
   const settled = createdAt(ref.runId) + requeueAfterMs < now;
   if (!run.status) return settled ? [{ kind: 'forget' }] : [];
   if (hasEnded(run.status)) return [{ kind: 'forget' }];
-  if (!Object.keys(jobs).some((f) => f.startsWith('status:'))) {
+  if (!Object.keys(jobs).some((f) => jobKeyOf(f, 'status') !== undefined)) {
     return settled ? [{ kind: 'half-written' }] : [];
   }
   const actions: ReapAction[] = [];
@@ -47,11 +48,11 @@ export function decideReap(
     actions.push({ kind: 'timeout' });
   if (run.gate) actions.push({ kind: 'recheck', group: run.gate });
   for (const [field, status] of Object.entries(jobs)) {
-    if (!field.startsWith('status:')) continue;
-    const jobKey = field.slice('status:'.length);
-    const attempt = Number(jobs[`attempt:${jobKey}`]);
-    const waitingFor = jobs[`waitingFor:${jobKey}`];
-    const wakeAt = Number(jobs[`wakeAt:${jobKey}`] ?? Number.POSITIVE_INFINITY);
+    const jobKey = jobKeyOf(field, 'status');
+    if (jobKey === undefined) continue;
+    const attempt = Number(jobs[jobField('attempt', jobKey)]);
+    const waitingFor = jobs[jobField('waitingFor', jobKey)];
+    const wakeAt = Number(jobs[jobField('wakeAt', jobKey)] ?? Number.POSITIVE_INFINITY);
     if (status === 'waiting' && wakeAt + requeueAfterMs < now) {
       // Its wake-up (a delayed message or a timer) was lost: send it again.
       actions.push({ kind: 'resend', task: taskOf(ref, jobs, jobKey, attempt) });
@@ -63,11 +64,16 @@ export function decideReap(
     } else if (
       status === 'queued' &&
       !run.gate &&
-      Number(jobs[`queuedAt:${jobKey}`]) + requeueAfterMs < now
+      Number(jobs[jobField('queuedAt', jobKey)]) + requeueAfterMs < now
     ) {
       actions.push({ kind: 'resend', task: taskOf(ref, jobs, jobKey, attempt) });
-    } else if (status === 'running' && Number(jobs[`lease:${jobKey}`] ?? 0) < now) {
-      actions.push({ kind: 'expire', jobKey, fence: jobs[`fence:${jobKey}`] ?? '', attempt });
+    } else if (status === 'running' && Number(jobs[jobField('lease', jobKey)] ?? 0) < now) {
+      actions.push({
+        kind: 'expire',
+        jobKey,
+        fence: jobs[jobField('fence', jobKey)] ?? '',
+        attempt,
+      });
     }
   }
   return actions;
@@ -94,7 +100,7 @@ function taskOf(
     runId: ref.runId,
     jobKey,
     attempt,
-    token: jobs[`token:${jobKey}`] ?? '',
-    ...withPriority(jobs[`prio:${jobKey}`]),
+    token: jobs[jobField('token', jobKey)] ?? '',
+    ...withPriority(jobs[jobField('prio', jobKey)]),
   };
 }

@@ -1,5 +1,6 @@
 import { ValidationError } from '../../errors.js';
 import type { Workflow } from '../../spec/schema.js';
+import { jobField } from '../../store/job-fields.js';
 import { stepField } from '../../store/keys.js';
 import type { RunSnapshot } from '../../store/run-store.js';
 import type { AdmitRequest } from '../model.js';
@@ -81,8 +82,10 @@ export function rerunAdmission(
   const { run, jobs, steps } = snap;
   const spec = JSON.parse(run.spec ?? '{}') as Workflow;
   const plan = planRun(spec);
-  const selection = selectReuse(plan, (key) => jobs[`status:${key}`], body.fromJob);
-  const reuse = new Map(selection.reused.map((key) => [key, jobs[`outputs:${key}`] ?? '{}']));
+  const selection = selectReuse(plan, (key) => jobs[jobField('status', key)], body.fromJob);
+  const reuse = new Map(
+    selection.reused.map((key) => [key, jobs[jobField('outputs', key)] ?? '{}']),
+  );
   const stepRecords: Record<string, string> = {};
   for (const key of selection.reused) {
     const count = plan.find((p) => p.key === key)?.stepCount ?? 0;

@@ -1,6 +1,7 @@
 import type { ErrorRecord } from '../../errors.js';
 import { evaluateDeep } from '../../expr/index.js';
 import { LIMITS, type Workflow } from '../../spec/schema.js';
+import { jobField } from '../../store/job-fields.js';
 import type { RunSnapshot } from '../../store/run-store.js';
 import { hasEnded, memberOf, type StepRecord, type WaitingFor } from '../model.js';
 import { type NeedState, needsContext } from './job-context.js';
@@ -25,14 +26,14 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
   const states = new Map<string, NeedState>();
   for (const planned of plan) {
     const key = planned.key;
-    const jobStatus = j[`status:${key}`] ?? 'pending';
-    const outputs = json<Record<string, unknown>>(j[`outputs:${key}`], {});
+    const jobStatus = j[jobField('status', key)] ?? 'pending';
+    const outputs = json<Record<string, unknown>>(j[jobField('outputs', key)], {});
     states.set(key, { status: jobStatus, outputs, continueOnError: planned.continueOnError });
     const job = spec.jobs[planned.name];
     const stepDocs = job
       ? stepList(job).flatMap((ps): StepRecord[] => {
           const record = json<Partial<StepRecord> | null>(steps[`${key}#${ps.index}`], null);
-          // A finished run's records are lean (shared.ts endRun): the plan has the rest.
+          // A finished run's records are lean (lua/includes/end-run.lua): the plan has the rest.
           if (record) {
             const full = {
               id: ps.key,
@@ -52,7 +53,7 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
               ...(ps.step.name ? { name: ps.step.name } : {}),
               uses: ps.step.uses,
               status: jobStatus === 'skipped' || hasEnded(jobStatus) ? 'skipped' : 'pending',
-              attempt: Number(j[`attempt:${key}`] ?? 0),
+              attempt: Number(j[jobField('attempt', key)] ?? 0),
               tries: 0,
               outputs: {},
               error: null,
@@ -64,17 +65,17 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
       : [];
     jobs[key] = {
       status: jobStatus,
-      attempt: Number(j[`attempt:${key}`] ?? 0),
+      attempt: Number(j[jobField('attempt', key)] ?? 0),
       needs: planned.needs,
       outputs,
-      startedAt: iso(j[`startedAt:${key}`]),
-      finishedAt: iso(j[`finishedAt:${key}`]),
-      error: json<ErrorRecord | null>(j[`error:${key}`], null),
+      startedAt: iso(j[jobField('startedAt', key)]),
+      finishedAt: iso(j[jobField('finishedAt', key)]),
+      error: json<ErrorRecord | null>(j[jobField('error', key)], null),
       attempts: attemptsOf(j, key),
       waitingFor:
         jobStatus === 'waiting'
           ? (waits.get(memberOf(run.id ?? '', key)) ??
-            json<WaitingFor | null>(j[`waitingFor:${key}`], null))
+            json<WaitingFor | null>(j[jobField('waitingFor', key)], null))
           : null,
       steps: stepDocs,
     };
@@ -115,16 +116,19 @@ function attemptsOf(
   j: Record<string, string>,
   key: string,
 ): { attempt: number; error: ErrorRecord | null }[] {
-  const current = Number(j[`attempt:${key}`] ?? 0);
+  const current = Number(j[jobField('attempt', key)] ?? 0);
   const attempts: { attempt: number; error: ErrorRecord | null }[] = [];
   for (let n = 1; n < current; n++) {
     attempts.push({
       attempt: n,
-      error: json<ErrorRecord | null>(j[`attemptError:${key}#${n}`], null),
+      error: json<ErrorRecord | null>(j[jobField('attemptError', `${key}#${n}`)], null),
     });
   }
   if (current > 0)
-    attempts.push({ attempt: current, error: json<ErrorRecord | null>(j[`error:${key}`], null) });
+    attempts.push({
+      attempt: current,
+      error: json<ErrorRecord | null>(j[jobField('error', key)], null),
+    });
   return attempts;
 }
 
@@ -195,10 +199,10 @@ function shownStep(
     ...record,
     tries,
     status: 'cancelled',
-    error: json<ErrorRecord | null>(j[`error:${key}`], null) ?? {
+    error: json<ErrorRecord | null>(j[jobField('error', key)], null) ?? {
       code: 'CANCELLED',
       message: 'the run was cancelled',
     },
-    finishedAt: iso(j[`finishedAt:${key}`]),
+    finishedAt: iso(j[jobField('finishedAt', key)]),
   };
 }

@@ -4,8 +4,9 @@ import type { JobTask } from '../../queue/message.js';
 import type { Job } from '../../spec/schema.js';
 import type { FinishedStep, SettleMode } from '../../store/run-store.js';
 import { nextAttempt } from '../decide/retry.js';
+import { mayHoldJobSlot, settleEvent } from '../decide/slots.js';
 import type { JobOutcome } from '../model.js';
-import { jobEnded } from '../run/concurrency.js';
+import { onSlotEvent } from '../run/concurrency.js';
 import { runFinished } from '../run/finish.js';
 import type { ExecuteDeps } from './deps.js';
 import { cancelled } from './outcome.js';
@@ -37,6 +38,11 @@ export async function settleJob(
       : undefined;
   if (next) {
     const retried = await retryJob(deps, task, fence, outcome, next, mode, last);
+    if (retried === 'retrying') {
+      // The slot rule of a retry (decide/slots.ts): the job keeps its slot.
+      const event = settleEvent('retrying', false);
+      await onSlotEvent(deps, task.tenant, task.runId, task.jobKey, event, now());
+    }
     if (retried !== 'cancelling') return retried === 'retrying';
     // A retry that found the run cancelling wrote nothing: the finish writes the step.
     final = cancelled();
@@ -71,9 +77,10 @@ async function finishJob(
     return false;
   }
   if (finished.ready.length > 0) await deps.queue.send(finished.ready);
-  // A job of unknown spec (a dead letter) may hold a slot too.
-  if (!finished.runStatus && (!job || job.concurrency)) {
-    await jobEnded(deps, task.tenant, task.runId, task.jobKey, now());
+  // The run's end releases everything it held (runFinished); a job's end, its own.
+  if (!finished.runStatus && mayHoldJobSlot(job)) {
+    const event = settleEvent('finished', false);
+    await onSlotEvent(deps, task.tenant, task.runId, task.jobKey, event, now());
   }
   if (finished.runStatus) {
     recordRunEnded(finished.runStatus);

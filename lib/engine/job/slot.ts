@@ -10,7 +10,7 @@ import { secretLeak } from './secrets.js';
 /**
  * A job with `concurrency:` takes a slot of its group before its first step, or
  * suspends in line for one; undefined when it may go on. The slot rules are
- * concurrency.ts's.
+ * decide/slots.ts's.
  */
 export async function takeSlot(run: JobRun, scope: JobScope): Promise<Ending | undefined> {
   const { deps, task, secrets } = run;

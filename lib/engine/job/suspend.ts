@@ -1,7 +1,7 @@
 import { log } from '../../log.js';
 import { type Suspension, wakeup } from '../decide/waits.js';
 import { wakeIfChildEnded } from '../run/child-run.js';
-import { recheck } from '../run/concurrency.js';
+import { onSlotEvent, recheck } from '../run/concurrency.js';
 import { dispatchAt } from '../run/dispatch.js';
 import type { JobRun } from './job-run.js';
 import { cancelled } from './outcome.js';
@@ -38,6 +38,8 @@ export async function suspend(
     await settleJob(deps, task, fence, cancelled(), undefined, '');
     return;
   }
+  // The slot rule of a wait (decide/slots.ts): the job keeps its slot, or its place in line.
+  await onSlotEvent(deps, task.tenant, task.runId, task.jobKey, 'job-suspended', now());
   const wake = wakeup(s, out.queued);
   if (wake.sendNow) await deps.queue.send([out.task]);
   else if (wake.at !== undefined) await dispatchAt(deps, out.task, wake.at, now());

@@ -23,13 +23,21 @@ export async function acquire(
   const member = memberOf(runId, jobKey);
   // Noted before taken: a crash in between leaves a note whose release is a no-op.
   await deps.runs.addMembership(tenant, runId, group, member);
-  const answer = await deps.concurrency.acquire(tenant, group, member, policy.limit, now);
+  const answer = await deps.concurrency.acquire(
+    tenant,
+    group,
+    member,
+    policy.limit,
+    now,
+    policy.cancelInProgress,
+  );
   if (answer.granted) return answer;
   const heldBy = runIdsOf(answer.holders);
   if (policy.cancelInProgress) {
-    // The newest supersedes everyone before it: the holders and those in line ahead.
-    const ahead = await deps.concurrency.ahead(tenant, group, member);
-    for (const other of runIdsOf([...answer.holders, ...ahead]).filter((id) => id !== runId)) {
+    // The newest supersedes everyone before it: the holders and those in line ahead,
+    // read in one step (a grant between two reads would hide the one it moved).
+    const before = [...answer.holders, ...answer.ahead];
+    for (const other of runIdsOf(before).filter((id) => id !== runId)) {
       await cancelAndFinish(deps, tenant, other, now, {
         finalStatus: 'cancelled',
         error: {

@@ -1,16 +1,17 @@
 import type { JobQueue } from '../../queue/sqs-queue.js';
 import type { ConcurrencyStore } from '../../store/concurrency-store.js';
+import { jobKeyOf } from '../../store/job-fields.js';
 import type { RunSnapshot, RunStore } from '../../store/run-store.js';
-import { hasEnded, memberOf, type WaitingFor } from '../model.js';
+import { afterGrant, endedJobsToRelease, releasedBy, type SlotEvent } from '../decide/slots.js';
+import { memberOf, type WaitingFor } from '../model.js';
 
 /**
  * Concurrency groups (SPEC.md): a run (workflow level) or a job (job level) holds
- * one of `limit` slots of its group while it lives, waiting jobs and runs line up
- * FIFO, and `cancelInProgress` cancels the holders in favour of the newcomer.
- * Slots are released when the holder ends — by the executor, the cancel API, or
- * the reaper when a run finished without releasing (crash) — and each release
- * wakes the members it granted. Taking a slot is in acquire.ts: it may cancel
- * other runs, whose end releases slots here.
+ * one of `limit` slots of its group, waiting jobs and runs line up FIFO, and
+ * `cancelInProgress` cancels the holders in favour of the newcomer. When a slot is
+ * held or released is decided in one place, `decide/slots.ts`; this module does
+ * the Redis work: each release wakes the members it granted. Taking a slot is in
+ * acquire.ts: it may cancel other runs, whose end releases slots here.
  */
 export interface ConcurrencyDeps {
   runs: RunStore;
@@ -50,8 +51,26 @@ export async function release(
   for (const next of granted) await wake(deps, tenant, group, next, now);
 }
 
-/** A job-level holder ended (or will retry later): free its slot. */
-export async function jobEnded(
+/**
+ * Apply the slot rule of `event` (decide/slots.ts) to a run or one of its jobs:
+ * release nothing, the job's memberships, or all of the run's. Idempotent.
+ */
+export async function onSlotEvent(
+  deps: ConcurrencyDeps,
+  tenant: string,
+  runId: string,
+  jobKey: string | undefined,
+  event: SlotEvent,
+  now: number,
+): Promise<void> {
+  const scope = releasedBy(event);
+  if (scope === 'all') await releaseAll(deps, tenant, runId, now);
+  else if (scope === 'job' && jobKey !== undefined)
+    await jobEnded(deps, tenant, runId, jobKey, now);
+}
+
+/** Free a job's slot or place in line (the rule `job-finished`). */
+async function jobEnded(
   deps: ConcurrencyDeps,
   tenant: string,
   runId: string,
@@ -64,8 +83,36 @@ export async function jobEnded(
   }
 }
 
-/** A run finished: free every slot and place in line it still has (idempotent). */
-export async function releaseAll(
+/**
+ * A cancel ends a run's queued and waiting jobs at once but the run goes on until its
+ * running jobs stop: the jobs it ended free their slots now (`job-finished`), not
+ * when the run ends. The jobs hash is read only when a job holds a membership.
+ */
+export async function releaseEndedJobs(
+  deps: ConcurrencyDeps,
+  tenant: string,
+  runId: string,
+  now: number,
+): Promise<void> {
+  const held = (await deps.runs.memberships(tenant, runId)).flatMap((m) => {
+    const { jobKey } = parseMember(m.member);
+    return jobKey === undefined ? [] : [{ ...m, jobKey }];
+  });
+  if (held.length === 0) return;
+  const { jobs } = await deps.runs.reapView(tenant, runId);
+  const ended = new Set(
+    endedJobsToRelease(
+      held.map((m) => m.jobKey),
+      jobs,
+    ),
+  );
+  for (const m of held) {
+    if (ended.has(m.jobKey)) await release(deps, tenant, runId, m.group, m.member, now);
+  }
+}
+
+/** Free every slot and place in line a run still has (the rule `run-ended`). */
+async function releaseAll(
   deps: ConcurrencyDeps,
   tenant: string,
   runId: string,
@@ -94,7 +141,7 @@ async function wake(
     const tasks = await deps.runs.ungateRun(tenant, runId);
     if (tasks.length > 0) await deps.queue.send(tasks);
     const [status] = (await deps.runs.runFields(tenant, [runId], ['status']))[0] ?? [];
-    if (!status || hasEnded(status)) {
+    if (afterGrant('run', status) === 'release') {
       await release(deps, tenant, runId, group, member, now);
     }
     return;
@@ -102,7 +149,7 @@ async function wake(
   const woken = await deps.runs.wakeJob(tenant, runId, jobKey, now);
   if ('token' in woken) {
     await deps.queue.send([woken]);
-  } else if (['succeeded', 'failed', 'skipped', 'cancelled', ''].includes(woken.status)) {
+  } else if (afterGrant('job', woken.status) === 'release') {
     await release(deps, tenant, runId, group, member, now);
   }
 }
@@ -135,10 +182,11 @@ export async function currentWaits(
   const pending: [string, string][] = [];
   if (snap.run.gate) pending.push([memberOf(runId), snap.run.gate]);
   for (const [field, value] of Object.entries(snap.jobs)) {
-    if (!field.startsWith('waitingFor:')) continue;
+    const jobKey = jobKeyOf(field, 'waitingFor');
+    if (jobKey === undefined) continue;
     const wait = JSON.parse(value) as Partial<WaitingFor>;
     if (wait.kind === 'concurrency' && wait.group) {
-      pending.push([memberOf(runId, field.slice('waitingFor:'.length)), wait.group]);
+      pending.push([memberOf(runId, jobKey), wait.group]);
     }
   }
   await Promise.all(

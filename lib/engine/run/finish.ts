@@ -3,7 +3,7 @@ import { log } from '../../log.js';
 import { recordRunEnded } from '../../metrics.js';
 import type { RunEnd, RunStore } from '../../store/run-store.js';
 import { runDocument } from '../decide/run-document.js';
-import { type ConcurrencyDeps, releaseAll } from './concurrency.js';
+import { type ConcurrencyDeps, onSlotEvent, releaseEndedJobs } from './concurrency.js';
 import { resolveWait } from './wake.js';
 
 /** Why a run is cancelled (or, for a timeout, failed) by someone other than its jobs. */
@@ -38,6 +38,10 @@ export async function cancelAndFinish(
   if (out.kind === 'cancelling' && out.runStatus) {
     recordRunEnded(out.runStatus);
     await runFinished(deps, tenant, runId, now);
+  } else if (out.kind === 'cancelling') {
+    // The jobs the cancel ended at once have finished: they free their slots now
+    // (decide/slots.ts), not when the run's running jobs have stopped.
+    await releaseEndedJobs(deps, tenant, runId, now);
   }
   return out;
 }
@@ -58,7 +62,7 @@ export async function runFinished(
   known?: RunEnd,
 ): Promise<void> {
   const end = known ?? (await readRunEnd(deps, tenant, runId));
-  if (end.hasMemberships) await releaseAll(deps, tenant, runId, now);
+  if (end.hasMemberships) await onSlotEvent(deps, tenant, runId, undefined, 'run-ended', now);
   if (end.parentRunId) await wakeParent(deps, tenant, runId, end.parentRunId, now);
   if (end.cancelRequested) await cancelChildren(deps, tenant, runId, now);
   await deps.runs.forgetActive(tenant, runId);
@@ -70,7 +74,7 @@ async function readRunEnd(deps: ConcurrencyDeps, tenant: string, runId: string):
     [];
   return {
     parentRunId: parentRunId ?? '',
-    // releaseAll reads the memberships itself; asking it costs what checking would.
+    // The release reads the memberships itself; asking it costs what checking would.
     hasMemberships: true,
     cancelRequested: status === 'cancelled' || Boolean(cancelRequested),
   };
