@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { isWaitKind } from '../../lib/engine/waits.js';
+import { isWaitKind } from '../../lib/engine/decide/waits.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import { PermissionsSchema } from '../../lib/spec/schema.js';
 import { specWarnings } from '../../lib/spec/warnings.js';

@@ -1,5 +1,5 @@
 import type { ErrorRecord } from '../../errors.js';
-import type { UsesKind } from '../../spec/uses.js';
+import type { UsesKind } from '../../steps/kinds.js';
 import { SIGNAL_NAME } from '../../steps/kinds.js';
 
 /**

@@ -1,8 +1,8 @@
 import type { ErrorCode } from '../../errors.js';
 import type { ExprContext } from '../../expr/index.js';
 import type { Step } from '../../spec/schema.js';
-import { parseUses } from '../../spec/uses.js';
 import { StepFailedError, type StepOutputs } from '../../steps/executor.js';
+import { parseUses } from '../../steps/kinds.js';
 import type { PlannedStep } from '../decide/plan.js';
 import {
   decideWait,
