@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { type FlowJob, FlowProducer, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { createApi } from '../../lib/api/handle.js';
+import type { ApiRequest } from '../../lib/api/http.js';
 import { closeApp, createApp } from '../../lib/app.js';
 import type { Config } from '../../lib/config.js';
 import { admitRun, newRunId } from '../../lib/engine/admit.js';
@@ -18,14 +20,44 @@ export interface Engine {
 
 const RUN_TIMEOUT_MS = 120_000;
 
-/** flowline as deployed, minus Lambda: admitRun, SQS, executeJob in a poll loop. */
+/**
+ * How a flowline run is submitted: `admit` calls admitRun directly; `api` goes the
+ * way a client's does, through the HTTP API's handler (the submit Lambda minus API
+ * Gateway): the shape is registered once (PUT /v1/workflows/:name), then each run is
+ * a POST /v1/workflows/:name/runs, with the workflow lookup that route makes.
+ */
+export type SubmitPath = 'admit' | 'api';
+
+const API_KEY = 'bench-api-key-0001';
+
+/** flowline as deployed, minus Lambda: admitRun (or the API), SQS, executeJob in a poll loop. */
 export async function startFlowline(
   redisUrl: string,
   sqs: LocalSqs,
   overrides: Partial<Config> = {},
+  submitPath: SubmitPath = 'admit',
 ): Promise<Engine> {
   const queueUrl = await sqs.createQueue(`bench-${randomBytes(4).toString('hex')}`);
-  const app = createApp({ ...benchConfig(redisUrl, sqs, queueUrl), ...overrides });
+  const app = createApp({
+    ...benchConfig(redisUrl, sqs, queueUrl),
+    apiKeys: `bench:${API_KEY}`,
+    ...overrides,
+  });
+  const api = createApi(app);
+  const call = async (method: string, path: string, body: unknown) => {
+    const req: ApiRequest = {
+      method,
+      path,
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      query: {},
+      body: JSON.stringify(body),
+    };
+    const res = await api(req);
+    if (res.status >= 300)
+      throw new Error(`${method} ${path}: ${res.status} ${res.text ?? JSON.stringify(res.body)}`);
+    return res.body as { id?: string };
+  };
+  const registered = new Set<string>();
   const tracker = trackRuns(app.runs);
   let fault: Error | undefined;
   const executors = startExecutors(
@@ -43,7 +75,17 @@ export async function startFlowline(
     name: 'flowline',
     async run(shape, runs) {
       if (fault) throw fault;
+      const name = shape.spec.name;
+      if (submitPath === 'api' && !registered.has(name)) {
+        await call('PUT', `/v1/workflows/${name}`, shape.spec);
+        registered.add(name);
+      }
       const done = Array.from({ length: runs }, async () => {
+        if (submitPath === 'api') {
+          const { id } = await call('POST', `/v1/workflows/${name}/runs`, {});
+          if (!id) throw new Error('the submit answered no run id');
+          return tracker.expect(id);
+        }
         const runId = newRunId();
         const finished = tracker.expect(runId);
         await admitRun(app, {

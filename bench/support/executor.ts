@@ -21,6 +21,8 @@ export type Transition = 'claimJob' | 'commitStep' | 'finishJob';
  */
 export function trackRuns(runs: RunStore, onTiming?: (t: Transition, ms: number) => void) {
   const waiters = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
+  /** Runs that ended before anyone expected them (a run id known only once the API answers). */
+  const early = new Map<string, string>();
   const timed = async <T>(t: Transition, call: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     const out = await call();
@@ -36,16 +38,24 @@ export function trackRuns(runs: RunStore, onTiming?: (t: Transition, ms: number)
       if (out?.runStatus) {
         const waiter = waiters.get(task.runId);
         waiters.delete(task.runId);
-        if (out.runStatus === 'succeeded') waiter?.resolve();
-        else waiter?.reject(new Error(`run ${task.runId} ended ${out.runStatus}`));
+        if (!waiter) early.set(task.runId, out.runStatus);
+        else if (out.runStatus === 'succeeded') waiter.resolve();
+        else waiter.reject(new Error(`run ${task.runId} ended ${out.runStatus}`));
       }
       return out;
     },
   };
   return {
     store,
-    /** Call before the run is admitted, so a fast run cannot finish unobserved. */
+    /** Best called before the run is admitted; a run that ended already is answered at once. */
     expect(runId: string): Promise<void> {
+      const ended = early.get(runId);
+      if (ended !== undefined) {
+        early.delete(runId);
+        return ended === 'succeeded'
+          ? Promise.resolve()
+          : Promise.reject(new Error(`run ${runId} ended ${ended}`));
+      }
       return new Promise((resolve, reject) => waiters.set(runId, { resolve, reject }));
     },
     /** An executor fault: every awaited run fails now rather than timing out later. */
