@@ -25,7 +25,7 @@ import { fixed, percentile, table } from './support/table.js';
  * `--submit api` (the default) each run goes through the HTTP API's submit route.
  *
  *   node --import tsx bench/redis-cost.ts [--onestep 200] [--diamond 100] [--fanout 10] [--chain 50]
- *        [--repeat 3] [--aof] [--submit api|admit]
+ *        [--repeat 3] [--aof] [--submit api|admit] [--connections per-poller|shared]
  *
  * Each engine gets its own fresh redis-server and one warm-up run per shape
  * (connections open, Lua scripts cached). Then, `repeat` times, for each shape and
@@ -49,6 +49,7 @@ interface Options {
   repeat: number;
   appendonly: boolean;
   submit: SubmitPath;
+  connections: 'shared' | 'per-poller';
 }
 
 /** One engine on its own redis-server. */
@@ -79,6 +80,7 @@ function parseOptions(shapes: Shape[]): Options {
       repeat: { type: 'string', default: '3' },
       aof: { type: 'boolean', default: false },
       submit: { type: 'string', default: 'api' },
+      connections: { type: 'string', default: 'per-poller' },
     },
   });
   const count = (v: string, flag: string) => {
@@ -88,6 +90,8 @@ function parseOptions(shapes: Shape[]): Options {
   };
   if (values.submit !== 'api' && values.submit !== 'admit')
     throw new Error('--submit takes api or admit');
+  if (values.connections !== 'shared' && values.connections !== 'per-poller')
+    throw new Error('--connections takes shared or per-poller');
   const runs = [
     count(values.onestep, 'onestep'),
     count(values.diamond, 'diamond'),
@@ -99,6 +103,7 @@ function parseOptions(shapes: Shape[]): Options {
     repeat: count(values.repeat, 'repeat'),
     appendonly: values.aof,
     submit: values.submit,
+    connections: values.connections,
   };
 }
 
@@ -157,13 +162,6 @@ function commandUs(m: Measurement): number {
   }
   return us;
 }
-/** Per window: CPU per job inside commands, and outside them (the connections' share). */
-const cpuSplit = (r: Row) =>
-  r.windows.map((m, i) => {
-    const inside = commandUs(m) / jobsPerWindow(r);
-    return { inside, outside: (cpuPerJob(r)[i] ?? 0) - inside };
-  });
-
 function summary(rows: Row[]): string {
   return table(
     [
@@ -178,7 +176,6 @@ function summary(rows: Row[]): string {
       'CPU µs/job',
       'CPU range',
       'in cmds µs/job',
-      'outside µs/job',
       'in B/job',
       'out B/job',
       'run ms',
@@ -196,8 +193,7 @@ function summary(rows: Row[]): string {
         fixed(perJob(r, (m) => total(m.server) - total(m.client))),
         fixed(median(cpu)),
         `${fixed(Math.min(...cpu), 0)}–${fixed(Math.max(...cpu), 0)}`,
-        fixed(median(cpuSplit(r).map((x) => x.inside))),
-        fixed(median(cpuSplit(r).map((x) => x.outside))),
+        fixed(median(r.windows.map((m) => commandUs(m) / jobsPerWindow(r)))),
         fixed(
           perJob(r, (m) => m.netInBytes),
           0,
@@ -291,7 +287,8 @@ function report(rows: Row[], shapes: Shape[], opts: Options): string {
     `Redis cost per job — ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, ` +
       `Node ${process.version}, load before start ${LOAD_AT_START.toFixed(2)}, ` +
       `appendonly ${opts.appendonly ? 'yes' : 'no'}, at most ${IN_FLIGHT} jobs in flight per engine, ` +
-      `flowline submits ${opts.submit === 'api' ? 'through the HTTP API' : 'with admitRun'}`,
+      `flowline submits ${opts.submit === 'api' ? 'through the HTTP API' : 'with admitRun'}, ` +
+      `connections ${opts.connections === 'per-poller' ? 'one per poller and one for submits' : 'one shared'}`,
     '',
     summary(rows),
     '',
@@ -331,7 +328,7 @@ await runMain(async (cleanup) => {
   const sqs = await startLocalSqs(cleanup);
   const sides = [
     await startSide(cleanup, opts, shapes, (redis) =>
-      startFlowline(redis.url, sqs, {}, opts.submit),
+      startFlowline(redis.url, sqs, {}, { submit: opts.submit, connections: opts.connections }),
     ),
     await startSide(cleanup, opts, shapes, (redis) => startBullmq(redis.port, shapes)),
   ];

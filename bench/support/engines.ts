@@ -28,6 +28,17 @@ const RUN_TIMEOUT_MS = 120_000;
  */
 export type SubmitPath = 'admit' | 'api';
 
+export interface FlowlineOptions {
+  submit?: SubmitPath;
+  /**
+   * `shared`: the submitter and every poller share one app, so one Redis connection,
+   * whose auto-pipelining batches requests across all of them. `per-poller`: each
+   * poller has its own app, as each execute Lambda container has, and the submitter
+   * its own; requests then batch only within a poller's SQS batch.
+   */
+  connections?: 'shared' | 'per-poller';
+}
+
 const API_KEY = 'bench-api-key-0001';
 
 /** flowline as deployed, minus Lambda: admitRun (or the API), SQS, executeJob in a poll loop. */
@@ -35,14 +46,16 @@ export async function startFlowline(
   redisUrl: string,
   sqs: LocalSqs,
   overrides: Partial<Config> = {},
-  submitPath: SubmitPath = 'admit',
+  opts: FlowlineOptions = {},
 ): Promise<Engine> {
+  const submitPath = opts.submit ?? 'admit';
   const queueUrl = await sqs.createQueue(`bench-${randomBytes(4).toString('hex')}`);
-  const app = createApp({
+  const config = {
     ...benchConfig(redisUrl, sqs, queueUrl),
     apiKeys: `bench:${API_KEY}`,
     ...overrides,
-  });
+  };
+  const app = createApp(config);
   const api = createApi(app);
   const call = async (method: string, path: string, body: unknown) => {
     const req: ApiRequest = {
@@ -60,17 +73,26 @@ export async function startFlowline(
   const registered = new Set<string>();
   const tracker = trackRuns(app.runs);
   let fault: Error | undefined;
-  const executors = startExecutors(
-    app,
-    { ...app, runs: tracker.store },
-    {
-      pollers: IN_FLIGHT / 10,
-      onError: (err) => {
-        fault ??= err;
-        tracker.failAll(err);
-      },
-    },
-  );
+  const onError = (err: Error) => {
+    fault ??= err;
+    tracker.failAll(err);
+  };
+  const pollerApps =
+    opts.connections === 'per-poller'
+      ? Array.from({ length: IN_FLIGHT / 10 }, () => createApp(config))
+      : [];
+  const executors =
+    pollerApps.length > 0
+      ? pollerApps.map((a) =>
+          startExecutors(a, { ...a, runs: tracker.wrap(a.runs) }, { pollers: 1, onError }),
+        )
+      : [
+          startExecutors(
+            app,
+            { ...app, runs: tracker.store },
+            { pollers: IN_FLIGHT / 10, onError },
+          ),
+        ];
   return {
     name: 'flowline',
     async run(shape, runs) {
@@ -100,8 +122,8 @@ export async function startFlowline(
       await withTimeout(Promise.all(done), `flowline ${shape.name}`);
     },
     async close() {
-      await executors.stop();
-      await closeApp(app);
+      await Promise.all(executors.map((e) => e.stop()));
+      await Promise.all([app, ...pollerApps].map((a) => closeApp(a)));
     },
   };
 }

@@ -1,6 +1,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { App } from '../../lib/app.js';
 import { type ExecuteDeps, executeJob } from '../../lib/engine/execute-job.js';
+import { coalescingQueue } from '../../lib/queue/coalescing-queue.js';
 import { parseJobTask } from '../../lib/queue/message.js';
 import type { RunStore } from '../../lib/store/run-store.js';
 
@@ -29,7 +30,8 @@ export function trackRuns(runs: RunStore, onTiming?: (t: Transition, ms: number)
     onTiming?.(t, performance.now() - t0);
     return out;
   };
-  const store: RunStore = {
+  /** `runs` with its transitions timed and its finishes reported to the waiters. */
+  const wrap = (runs: RunStore): RunStore => ({
     ...runs,
     claimJob: (...args) => timed('claimJob', () => runs.claimJob(...args)),
     commitStep: (...args) => timed('commitStep', () => runs.commitStep(...args)),
@@ -44,9 +46,12 @@ export function trackRuns(runs: RunStore, onTiming?: (t: Transition, ms: number)
       }
       return out;
     },
-  };
+  });
+  const store = wrap(runs);
   return {
     store,
+    /** The same tracking for another app's store (another connection), sharing the waiters. */
+    wrap,
     /** Best called before the run is admitted; a run that ended already is answered at once. */
     expect(runId: string): Promise<void> {
       const ended = early.get(runId);
@@ -92,10 +97,12 @@ export function startExecutors(
       }),
     );
     const messages = out.Messages ?? [];
+    // As functions/execute.ts: the batch's jobs share their SQS sends.
+    const batchDeps = { ...deps, queue: coalescingQueue(deps.queue) };
     const results = await Promise.allSettled(
       messages.map(async (m) => {
         const task = parseJobTask(m.Body ?? '');
-        if (task) await executeJob(deps, task, () => 60_000);
+        if (task) await executeJob(batchDeps, task, () => 60_000);
         return m.ReceiptHandle as string;
       }),
     );

@@ -1,0 +1,172 @@
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
+import type { Redis } from 'ioredis';
+import { ulid } from 'ulidx';
+import { describe, expect, it } from 'vitest';
+import { coalescingQueue } from '../../lib/queue/coalescing-queue.js';
+import type { JobTask } from '../../lib/queue/message.js';
+import { createJobQueue } from '../../lib/queue/sqs-queue.js';
+import { globalKeys, shardOf, tenantKeys } from '../../lib/store/keys.js';
+import { createRunStore, type NewRun } from '../../lib/store/run-store.js';
+import { connectRedis, type ScriptRedis } from '../../lib/store/scripts.js';
+import { createWorkflowStore } from '../../lib/store/workflow-store.js';
+import { createTestQueue, newRedis, redisUrl, sqsClient, uniquePrefix } from '../support/stack.js';
+
+/**
+ * Round trips of the requests the engine sends at the connection level (issue 10,
+ * item 3): what goes out together, what waits for an answer. Counted at the real
+ * socket: every TCP write the client makes (a pipeline is one write).
+ */
+function countedRedis(): { redis: ScriptRedis; writes: () => number } {
+  const redis = connectRedis(redisUrl());
+  newRedis(); // registers cleanup of the file's clients
+  let writes = 0;
+  const patch = () => {
+    const stream = (redis as Redis).stream;
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((...args: unknown[]) => {
+      writes++;
+      return write(...args);
+    }) as typeof stream.write;
+  };
+  redis.once('ready', patch);
+  return { redis, writes: () => writes };
+}
+
+const ready = (redis: ScriptRedis) =>
+  redis.status === 'ready' ? Promise.resolve() : new Promise((r) => redis.once('ready', r));
+
+function newRun(tenant: string, createdAt: number): NewRun {
+  const runId = `run_${ulid(createdAt)}`;
+  return {
+    tenant,
+    runId,
+    createdAt,
+    runFields: { id: runId, tenant, status: 'queued', pending: '1', retainMs: '60000' },
+    jobFields: { 'status:a': 'queued' },
+    queued: ['a'],
+  };
+}
+
+const ADMISSION = {
+  retentionMs: 60_000,
+  maxRunsInFlight: 100,
+  rate: { perSecond: 100, burst: 100 },
+};
+
+describe('admission and run end on one node', () => {
+  it('admits a run in two round trips: worklist and tenant together, then the run', async () => {
+    const { redis, writes } = countedRedis();
+    const prefix = uniquePrefix();
+    const runs = createRunStore(redis, prefix);
+    await ready(redis);
+    // The first use of each script loads it (EVAL): not the steady state.
+    await runs.createRun(newRun('t', Date.now()), ADMISSION);
+    const run = newRun('t', Date.now());
+    const before = writes();
+    expect(await runs.createRun(run, ADMISSION)).toEqual({ kind: 'created' });
+    expect(writes() - before).toBe(2);
+    const member = `t/${run.runId}`;
+    expect(
+      await redis.zscore(globalKeys(prefix).activeRuns(shardOf(run.runId)), member),
+    ).not.toBeNull();
+    expect(await redis.zscore(tenantKeys(prefix, 't').live, run.runId)).not.toBeNull();
+    expect(await redis.hget(`${prefix}:t:{${run.runId}}:run`, 'status')).toBe('queued');
+  });
+
+  it('a refused admission writes no run and leaves no worklist entry', async () => {
+    const { redis } = countedRedis();
+    const prefix = uniquePrefix();
+    const runs = createRunStore(redis, prefix);
+    const full = { ...ADMISSION, maxRunsInFlight: 1 };
+    const first = newRun('t', Date.now());
+    expect(await runs.createRun(first, full)).toEqual({ kind: 'created' });
+    const second = newRun('t', Date.now() + 1);
+    expect(await runs.createRun(second, full)).toEqual({ kind: 'over-quota', live: 1 });
+    expect(await redis.exists(`${prefix}:t:{${second.runId}}:run`)).toBe(0);
+    expect(await runs.allActive()).toEqual([`t/${first.runId}`]);
+  });
+
+  it('forgets an ended run in one round trip, live set and worklist both', async () => {
+    const { redis, writes } = countedRedis();
+    const prefix = uniquePrefix();
+    const runs = createRunStore(redis, prefix);
+    const run = newRun('t', Date.now());
+    await runs.createRun(run, ADMISSION);
+    const before = writes();
+    await runs.forgetActive('t', run.runId);
+    expect(writes() - before).toBe(1);
+    expect(await redis.zcard(tenantKeys(prefix, 't').live)).toBe(0);
+    expect(await runs.allActive()).toEqual([]);
+  });
+});
+
+describe('the latest revision of a workflow', () => {
+  const spec = (n: number) => JSON.stringify({ name: 'wf', on: { manual: true }, n });
+  const rev = (n: number) => ({ version: '', digest: `d${n}`, createdAt: '', spec: spec(n) });
+
+  it('is one request while nothing new is registered, and never stale', async () => {
+    const { redis, writes } = countedRedis();
+    const prefix = uniquePrefix();
+    const mine = createWorkflowStore(redis, prefix);
+    // Another process (another container of the API) registers the next revision.
+    const theirs = createWorkflowStore(connectRedis(redisUrl()), prefix);
+    await mine.register('t', 'wf', rev(1), false);
+    await mine.latest('t', 'wf');
+    let before = writes();
+    expect(await mine.latest('t', 'wf')).toMatchObject({ revision: 1, spec: spec(1) });
+    expect(writes() - before).toBe(1);
+
+    await theirs.register('t', 'wf', rev(2), false);
+    expect(await mine.latest('t', 'wf')).toMatchObject({ revision: 2, spec: spec(2) });
+    before = writes();
+    expect(await mine.latest('t', 'wf')).toMatchObject({ revision: 2, spec: spec(2) });
+    expect(writes() - before).toBe(1);
+    expect(await mine.latest('t', 'nope')).toBeUndefined();
+  });
+});
+
+describe('coalescingQueue', () => {
+  const task = (i: number): JobTask => ({
+    tenant: 't',
+    runId: 'run_1',
+    jobKey: `j${i}`,
+    attempt: 1,
+    token: `k${i}`,
+  });
+
+  it("sends one turn's tasks together, ten to a SendMessageBatch, and answers every caller", async () => {
+    const { queueUrl } = await createTestQueue();
+    const client = sqsClient();
+    let batches = 0;
+    client.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === 'SendMessageBatchCommand') batches++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'countBatches' },
+    );
+    try {
+      const queue = coalescingQueue(createJobQueue(client, queueUrl));
+      await Promise.all(Array.from({ length: 12 }, (_, i) => queue.send([task(i)])));
+      expect(batches).toBe(2);
+      const got = new Set<string>();
+      for (let tries = 0; tries < 10 && got.size < 12; tries++) {
+        const out = await client.send(
+          new ReceiveMessageCommand({ QueueUrl: queueUrl, MaxNumberOfMessages: 10 }),
+        );
+        for (const m of out.Messages ?? []) got.add((JSON.parse(m.Body ?? '{}') as JobTask).jobKey);
+      }
+      expect(got.size).toBe(12);
+    } finally {
+      client.middlewareStack.remove('countBatches');
+    }
+  });
+
+  it('a failed send rejects every caller of that turn', async () => {
+    const queue = coalescingQueue(
+      createJobQueue(sqsClient(), `${(await createTestQueue()).queueUrl}-missing`),
+    );
+    const sends = [queue.send([task(1)]), queue.send([task(2)])];
+    for (const s of sends) await expect(s).rejects.toThrow();
+  });
+});
