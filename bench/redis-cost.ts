@@ -3,6 +3,7 @@ import { cpus, loadavg } from 'node:os';
 import { parseArgs } from 'node:util';
 import { Redis } from 'ioredis';
 import { withScripts } from '../lib/store/scripts.js';
+import { summarizeInside, traceCommands } from './support/command-trace.js';
 import { type Engine, type SubmitPath, startBullmq, startFlowline } from './support/engines.js';
 import { IN_FLIGHT } from './support/executor.js';
 import {
@@ -346,4 +347,19 @@ await runMain(async (cleanup) => {
     }
   }
   console.log(report(rows, shapes, opts));
+  console.log(await traceOneRun(sides[0] as Side, shapes[0] as Shape));
 });
+
+/** The requests of one run of `shape`, alone, with the commands each script ran (MONITOR). */
+async function traceOneRun(side: Side, shape: Shape): Promise<string> {
+  const requests = await traceCommands(side.port, () => side.engine.run(shape, 1));
+  const total = requests.reduce((n, r) => n + 1 + r.inside.length, 0);
+  return [
+    `One run of the ${shape.name} shape on ${side.engine.name}, request by request (MONITOR): ` +
+      `${requests.length} requests, ${total} commands`,
+    table(
+      ['#', 'request', 'commands inside', 'inside'],
+      requests.map((r, i) => [i + 1, r.name, r.inside.length, summarizeInside(r.inside)]),
+    ),
+  ].join('\n');
+}

@@ -40,6 +40,9 @@ export function nameScripts(client: object): void {
   for (const [name, script] of Object.entries(set)) scriptNames.set(script.sha, name);
 }
 
+/** The name nameScripts learnt for a script's SHA1, if any. */
+export const scriptName = (sha: string): string | undefined => scriptNames.get(sha);
+
 /** The counted name of a command: EVALSHA of a named script carries the script's name. */
 function countedName(command: Command): string {
   if (command.name !== 'evalsha' && command.name !== 'eval') return command.name;
