@@ -5,7 +5,7 @@ import { createApi } from '../../lib/api/handle.js';
 import type { ApiRequest } from '../../lib/api/http.js';
 import { closeApp, createApp } from '../../lib/app.js';
 import type { Config } from '../../lib/config.js';
-import { admitRun, newRunId } from '../../lib/engine/admit.js';
+import { admitRun, newRunId } from '../../lib/engine/run/admit.js';
 import { IN_FLIGHT, startExecutors, trackRuns } from './executor.js';
 import type { FlowNode, Shape } from './shapes.js';
 import { benchConfig, type LocalSqs } from './stack.js';

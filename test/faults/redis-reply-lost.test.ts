@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
-import { scheduleTick } from '../../lib/engine/schedule-tick.js';
+import { scheduleTick } from '../../lib/engine/tick/schedule.js';
 import { reserveIdempotencyKey } from '../../lib/store/idempotency.js';
 import cancelRunLua from '../../lib/store/lua/cancel-run.js';
 import claimJobLua from '../../lib/store/lua/claim-job.js';

@@ -1,12 +1,10 @@
-import type { ErrorRecord } from '../errors.js';
-import { evaluateDeep } from '../expr/index.js';
-import { LIMITS, type Workflow } from '../spec/schema.js';
-import type { RunSnapshot } from '../store/run-store.js';
-import { memberOf, type WaitingFor } from './concurrency.js';
-import type { StepRecord } from './execute-job.js';
-import { type NeedState, needsContext } from './job-context.js';
+import type { ErrorRecord } from '../../errors.js';
+import { evaluateDeep } from '../../expr/index.js';
+import { LIMITS, type Workflow } from '../../spec/schema.js';
+import type { RunSnapshot } from '../../store/run-store.js';
+import { type NeedState, needsContext } from '../job-context.js';
+import { hasEnded, memberOf, type StepRecord, type WaitingFor } from '../model.js';
 import { planRun, stepList } from './plan.js';
-import { hasEnded } from './run-status.js';
 
 const iso = (ms: string | undefined) => (ms ? new Date(Number(ms)).toISOString() : null);
 const json = <T>(raw: string | undefined, fallback: T): T =>

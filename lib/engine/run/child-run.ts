@@ -1,13 +1,13 @@
-import { BOUNDS_DEFAULTS, type Config } from '../config.js';
-import { type ErrorRecord, toErrorRecord } from '../errors.js';
-import type { JobTask } from '../queue/message.js';
-import { isPlainObject } from '../steps/executor.js';
-import type { WorkflowStore } from '../store/workflow-store.js';
+import { BOUNDS_DEFAULTS, type Config } from '../../config.js';
+import { type ErrorRecord, toErrorRecord } from '../../errors.js';
+import type { JobTask } from '../../queue/message.js';
+import { isPlainObject } from '../../steps/executor.js';
+import type { WorkflowStore } from '../../store/workflow-store.js';
+import { hasEnded } from '../model.js';
+import type { Suspension } from '../waits.js';
 import { type AdmitConfig, admitRun, type Trigger } from './admit.js';
 import type { ConcurrencyDeps } from './concurrency.js';
-import { wakeParent } from './run-finished.js';
-import { hasEnded } from './run-status.js';
-import type { Suspension } from './waits.js';
+import { wakeParent } from './finish.js';
 
 /** SPEC.md limits: child workflows nest at most this deep. */
 export const MAX_CHILD_DEPTH = 5;

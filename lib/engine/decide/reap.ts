@@ -1,6 +1,6 @@
 import { decodeTime } from 'ulidx';
-import { type JobTask, withPriority } from '../queue/message.js';
-import { hasEnded } from './run-status.js';
+import { type JobTask, withPriority } from '../../queue/message.js';
+import { hasEnded } from '../model.js';
 
 /** What the reaper does about one run; decided purely from its hashes. */
 export type ReapAction =

@@ -1,6 +1,6 @@
-import type { JobTask } from '../queue/message.js';
-import { type JobQueue, MAX_DELAY_SECONDS } from '../queue/sqs-queue.js';
-import type { RunStore } from '../store/run-store.js';
+import type { JobTask } from '../../queue/message.js';
+import { type JobQueue, MAX_DELAY_SECONDS } from '../../queue/sqs-queue.js';
+import type { RunStore } from '../../store/run-store.js';
 
 /**
  * Send a task when it is due: now, with an SQS delay (≤ 15 min), or through the

@@ -1,8 +1,8 @@
-import { FlowlineError } from '../errors.js';
-import { usesStatusFunction } from '../expr/index.js';
-import { stepId } from '../spec/check.js';
-import { expandMatrix, type MatrixCombination, matrixJobKey } from '../spec/matrix.js';
-import type { HookName, Job, Step, Workflow } from '../spec/schema.js';
+import { FlowlineError } from '../../errors.js';
+import { usesStatusFunction } from '../../expr/index.js';
+import { stepId } from '../../spec/check.js';
+import { expandMatrix, type MatrixCombination, matrixJobKey } from '../../spec/matrix.js';
+import type { HookName, Job, Step, Workflow } from '../../spec/schema.js';
 
 /**
  * The run plan: the spec's jobs expanded into job instances (one per matrix

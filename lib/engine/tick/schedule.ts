@@ -1,11 +1,11 @@
-import type { App } from '../app.js';
-import { log } from '../log.js';
-import { JobTask } from '../queue/message.js';
-import type { Workflow } from '../spec/schema.js';
-import { reserveIdempotencyKey } from '../store/idempotency.js';
-import { allShards } from '../store/keys.js';
-import { fireTimesBetween } from '../triggers/cron.js';
-import { admitRun, newRunId } from './admit.js';
+import type { App } from '../../app.js';
+import { log } from '../../log.js';
+import { JobTask } from '../../queue/message.js';
+import type { Workflow } from '../../spec/schema.js';
+import { reserveIdempotencyKey } from '../../store/idempotency.js';
+import { allShards } from '../../store/keys.js';
+import { fireTimesBetween } from '../../triggers/cron.js';
+import { admitRun, newRunId } from '../run/admit.js';
 import { type ReapReport, reapRuns } from './reaper.js';
 
 /**
