@@ -2,6 +2,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Redis } from 'ioredis';
 import { ulid } from 'ulidx';
 import { describe, expect, it } from 'vitest';
+import { executeJob } from '../../lib/engine/execute-job.js';
 import { coalescingQueue } from '../../lib/queue/coalescing-queue.js';
 import type { JobTask } from '../../lib/queue/message.js';
 import { createJobQueue } from '../../lib/queue/sqs-queue.js';
@@ -9,6 +10,7 @@ import { globalKeys, shardOf, tenantKeys } from '../../lib/store/keys.js';
 import { createRunStore, type NewRun } from '../../lib/store/run-store.js';
 import { connectRedis, type ScriptRedis } from '../../lib/store/scripts.js';
 import { createWorkflowStore } from '../../lib/store/workflow-store.js';
+import { currentTask, startTestApp, submitSpec } from '../support/engine.js';
 import { createTestQueue, newRedis, redisUrl, sqsClient, uniquePrefix } from '../support/stack.js';
 
 /**
@@ -168,5 +170,42 @@ describe('coalescingQueue', () => {
     );
     const sends = [queue.send([task(1)]), queue.send([task(2)])];
     for (const s of sends) await expect(s).rejects.toThrow();
+  });
+});
+
+describe('the jobs of one SQS batch', () => {
+  const oneStep =
+    'name: one\non: { manual: true }\njobs:\n  only:\n    steps:\n      - uses: action:noop\n';
+
+  it('claim in one write, and finish in one', async () => {
+    const app = await startTestApp();
+    const shaOf = (name: string) =>
+      ((app.redis as unknown as { scriptsSet: Record<string, { sha: string }> }).scriptsSet[name]
+        ?.sha ?? '') as string;
+    // Warm: the first use of a script on a connection loads it.
+    const warm = await submitSpec(app, oneStep);
+    await executeJob(app, await currentTask(app, 'acme', warm, 'only'), () => 60_000);
+
+    const runIds = await Promise.all(Array.from({ length: 10 }, () => submitSpec(app, oneStep)));
+    const tasks = await Promise.all(runIds.map((id) => currentTask(app, 'acme', id, 'only')));
+    const writes: string[] = [];
+    const stream = (app.redis as Redis).stream;
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((data: unknown, ...rest: unknown[]) => {
+      writes.push(String(data));
+      return write(data, ...rest);
+    }) as typeof stream.write;
+    try {
+      await Promise.all(tasks.map((t) => executeJob(app, t, () => 60_000)));
+    } finally {
+      stream.write = write as typeof stream.write;
+    }
+    const carrying = (name: string) =>
+      writes.map((w) => w.split(shaOf(name)).length - 1).filter((n) => n > 0);
+    expect(carrying('claimJob')).toEqual([10]);
+    expect(carrying('finishJob')).toEqual([10]);
+    for (const id of runIds) {
+      expect((await app.runs.runFields('acme', [id], ['status']))[0]?.[0]).toBe('succeeded');
+    }
   });
 });
