@@ -2,6 +2,7 @@ import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { Redis } from 'ioredis';
 import { ulid } from 'ulidx';
 import { describe, expect, it } from 'vitest';
+import { createApi } from '../../lib/api/handle.js';
 import { executeJob } from '../../lib/engine/execute-job.js';
 import { coalescingQueue } from '../../lib/queue/coalescing-queue.js';
 import type { JobTask } from '../../lib/queue/message.js';
@@ -206,6 +207,51 @@ describe('the jobs of one SQS batch', () => {
     expect(carrying('finishJob')).toEqual([10]);
     for (const id of runIds) {
       expect((await app.runs.runFields('acme', [id], ['status']))[0]?.[0]).toBe('succeeded');
+    }
+  });
+});
+
+describe('a submit through the API', () => {
+  const spec =
+    'name: one\non: { manual: true }\njobs:\n  only:\n    steps:\n      - uses: action:noop\n';
+
+  it('with an Idempotency-Key: lookup, key, admission in four round trips; a replay answers the same run', async () => {
+    const app = await startTestApp();
+    const api = createApi(app);
+    const call = (
+      method: string,
+      path: string,
+      body: string,
+      headers: Record<string, string> = {},
+    ) =>
+      api({
+        method,
+        path,
+        headers: { authorization: 'Bearer test-key-acme-alice', ...headers },
+        query: {},
+        body,
+      });
+    const yaml = { 'content-type': 'application/yaml' };
+    expect((await call('PUT', '/v1/workflows/one', spec, yaml)).status).toBe(201);
+    // Warm: the first lookup learns the latest revision, the first scripts load.
+    expect((await call('POST', '/v1/workflows/one/runs', '{}')).status).toBe(202);
+    let writes = 0;
+    const stream = (app.redis as Redis).stream;
+    const write = stream.write.bind(stream) as (...args: unknown[]) => boolean;
+    stream.write = ((...args: unknown[]) => {
+      writes++;
+      return write(...args);
+    }) as typeof stream.write;
+    try {
+      const first = await call('POST', '/v1/workflows/one/runs', '{}', { 'idempotency-key': 'k1' });
+      expect(first.status).toBe(202);
+      // HMGET workflow; SET NX the key; ZADD worklist + admitTenant; createRun.
+      expect(writes).toBe(4);
+      const again = await call('POST', '/v1/workflows/one/runs', '{}', { 'idempotency-key': 'k1' });
+      expect(again.status).toBe(200);
+      expect((again.body as { id: string }).id).toBe((first.body as { id: string }).id);
+    } finally {
+      stream.write = write as typeof stream.write;
     }
   });
 });
