@@ -150,19 +150,6 @@ const cpuPerJob = (r: Row) =>
   r.windows.map((m) => (m.cpuUs - (r.side.idleUsPerS * m.wallMs) / 1000) / jobsPerWindow(r));
 const median = (xs: number[]) => percentile(xs, 50);
 
-/**
- * Redis time inside the top-level commands of a window, µs: EVALSHA's (its script's
- * commands included) and, for a command also run by scripts, the share sent by clients.
- */
-function commandUs(m: Measurement): number {
-  let us = (m.serverUs.get('evalsha') ?? 0) + (m.serverUs.get('eval') ?? 0);
-  for (const [name, sent] of m.client) {
-    if (name.startsWith('eval')) continue;
-    const calls = m.server.get(name) ?? 0;
-    if (calls > 0) us += (m.serverUs.get(name) ?? 0) * Math.min(1, sent / calls);
-  }
-  return us;
-}
 function summary(rows: Row[]): string {
   return table(
     [
@@ -176,7 +163,6 @@ function summary(rows: Row[]): string {
       'in scripts/job',
       'CPU µs/job',
       'CPU range',
-      'in cmds µs/job',
       'in B/job',
       'out B/job',
       'run ms',
@@ -194,7 +180,6 @@ function summary(rows: Row[]): string {
         fixed(perJob(r, (m) => total(m.server) - total(m.client))),
         fixed(median(cpu)),
         `${fixed(Math.min(...cpu), 0)}–${fixed(Math.max(...cpu), 0)}`,
-        fixed(median(r.windows.map((m) => commandUs(m) / jobsPerWindow(r)))),
         fixed(
           perJob(r, (m) => m.netInBytes),
           0,
@@ -306,9 +291,6 @@ function report(rows: Row[], shapes: Shape[], opts: Options): string {
     "  requeue) sent per job; requests/job adds the run's own (submit, admission, end).",
     'CPU: redis-server used_cpu_user + used_cpu_sys per window, less its idle rate',
     `  (${idle.join(', ')}); median over windows, range = min–max.`,
-    'in cmds µs/job: Redis time inside the top-level commands (commandstats usec: EVALSHA',
-    "  with its script, plain commands); outside: the rest of the CPU, the connections' share",
-    '  (reading and parsing requests, writing replies, the event loop).',
     'in/out B/job: total_net_input_bytes / total_net_output_bytes (requests / replies).',
     `Per-run work (flowline ${opts.submit === 'api' ? 'the API submit route, ' : ''}admission and run end, BullMQ adds) is spread over the jobs.`,
     'run ms: submit to last run succeeded (median); the window adds a 100 ms settle.',

@@ -98,8 +98,8 @@ function cpuUs(fields: Map<string, string>): number {
   return (sys + user) * 1e6;
 }
 
-/** `cmdstat_<name>:calls=N,usec=…` → name → the number after `stat=`. */
-function commandStat(fields: Map<string, string>, stat: 'calls' | 'usec'): Map<string, number> {
+/** `cmdstat_<name>:calls=N,usec=…` → name → calls. */
+function commandStat(fields: Map<string, string>, stat: 'calls'): Map<string, number> {
   const out = new Map<string, number>();
   const pattern = new RegExp(`(?:^|,)${stat}=(\\d+)`);
   for (const [key, value] of fields) {
@@ -149,12 +149,6 @@ export interface Measurement {
   writes: number;
   /** Commands Redis executed, by name, inside scripts included. */
   server: Map<string, number>;
-  /**
-   * Time inside commands, by name (`usec` of commandstats; EVALSHA's includes the
-   * commands its script ran). CPU outside it is the connection's: reading and parsing
-   * requests, writing replies, the event loop.
-   */
-  serverUs: Map<string, number>;
   /** Commands the clients of this process sent, by name (top-level requests). */
   client: Map<string, number>;
 }
@@ -189,7 +183,6 @@ export async function startWindow(port: number): Promise<Window> {
       // One INFO for all sections: INFO does not count itself in its own reply.
       const fields = infoFields(await redisCli(port, 'INFO', 'commandstats', 'cpu', 'stats'));
       const server = commandStat(fields, 'calls');
-      const serverUs = commandStat(fields, 'usec');
       // The meter's own RESETSTAT and baseline INFO are in there; the engines' are not.
       subtract(server, 'config|resetstat', 1);
       subtract(server, 'info', 1);
@@ -203,7 +196,6 @@ export async function startWindow(port: number): Promise<Window> {
         reads: Number(fields.get('total_reads_processed')) - readsBefore - 1,
         writes: Number(fields.get('total_writes_processed')) - writesBefore - 1,
         server,
-        serverUs,
         client,
       };
     },
