@@ -99,12 +99,11 @@ function cpuUs(fields: Map<string, string>): number {
 }
 
 /** `cmdstat_<name>:calls=N,usec=…` → name → calls. */
-function commandStat(fields: Map<string, string>, stat: 'calls'): Map<string, number> {
+function commandCalls(fields: Map<string, string>): Map<string, number> {
   const out = new Map<string, number>();
-  const pattern = new RegExp(`(?:^|,)${stat}=(\\d+)`);
   for (const [key, value] of fields) {
     if (!key.startsWith('cmdstat_')) continue;
-    const n = pattern.exec(value)?.[1];
+    const n = /(?:^|,)calls=(\d+)/.exec(value)?.[1];
     if (n !== undefined) out.set(key.slice('cmdstat_'.length), Number(n));
   }
   return out;
@@ -182,7 +181,7 @@ export async function startWindow(port: number): Promise<Window> {
       }
       // One INFO for all sections: INFO does not count itself in its own reply.
       const fields = infoFields(await redisCli(port, 'INFO', 'commandstats', 'cpu', 'stats'));
-      const server = commandStat(fields, 'calls');
+      const server = commandCalls(fields);
       // The meter's own RESETSTAT and baseline INFO are in there; the engines' are not.
       subtract(server, 'config|resetstat', 1);
       subtract(server, 'info', 1);
