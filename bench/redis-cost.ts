@@ -68,7 +68,7 @@ interface Row {
   shape: Shape;
   side: Side;
   runs: number;
-  windows: (Measurement & { runMs: number })[];
+  windows: (Measurement & { runMs: number; sqsSends: number })[];
 }
 
 function parseOptions(shapes: Shape[]): Options {
@@ -131,19 +131,22 @@ async function measureWindow(
   side: Side,
   shape: Shape,
   runs: number,
-): Promise<Measurement & { runMs: number }> {
+): Promise<Measurement & { runMs: number; sqsSends: number }> {
   // Let the previous window's stragglers (SQS deletes, BullMQ's next fetch) settle.
   await new Promise((r) => setTimeout(r, 250));
   const window = await startWindow(side.port);
+  const sendsBefore = side.engine.sqsSends?.() ?? 0;
   const t0 = performance.now();
   await side.engine.run(shape, runs);
   const runMs = performance.now() - t0;
-  return { ...(await window.end()), runMs };
+  const m = await window.end();
+  return { ...m, runMs, sqsSends: (side.engine.sqsSends?.() ?? 0) - sendsBefore };
 }
 
 const jobsPerWindow = (r: Row) => r.runs * r.shape.jobs.length;
 /** A count summed over all windows, per job. */
-const perJob = (r: Row, count: (m: Measurement) => number) =>
+type WindowMeasurement = Row['windows'][number];
+const perJob = (r: Row, count: (m: WindowMeasurement) => number) =>
   r.windows.reduce((s, m) => s + count(m), 0) / (jobsPerWindow(r) * r.windows.length);
 /** Redis CPU per job of each window, less what the server burns idle over that window. */
 const cpuPerJob = (r: Row) =>
@@ -161,6 +164,7 @@ function summary(rows: Row[]): string {
       'top-level/job',
       'reads/job',
       'in scripts/job',
+      'SQS sends/job',
       'CPU µs/job',
       'CPU range',
       'in B/job',
@@ -178,6 +182,7 @@ function summary(rows: Row[]): string {
         fixed(perJob(r, (m) => total(m.client))),
         fixed(perJob(r, (m) => m.reads)),
         fixed(perJob(r, (m) => total(m.server) - total(m.client))),
+        r.side.engine.sqsSends ? fixed(perJob(r, (m) => m.sqsSends)) : '',
         fixed(median(cpu)),
         `${fixed(Math.min(...cpu), 0)}–${fixed(Math.max(...cpu), 0)}`,
         fixed(
@@ -289,6 +294,7 @@ function report(rows: Row[], shapes: Shape[], opts: Options): string {
     '  the syscalls and event-loop work an unpipelined request costs.',
     'job transitions/job: the EVALSHAs of the job scripts (claim, commit, finish, retry,',
     "  requeue) sent per job; requests/job adds the run's own (submit, admission, end).",
+    'SQS sends/job: SendMessageBatch requests flowline made (first jobs, ready jobs).',
     'CPU: redis-server used_cpu_user + used_cpu_sys per window, less its idle rate',
     `  (${idle.join(', ')}); median over windows, range = min–max.`,
     'in/out B/job: total_net_input_bytes / total_net_output_bytes (requests / replies).',

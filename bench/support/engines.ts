@@ -16,6 +16,8 @@ export interface Engine {
   /** Submits `runs` runs of the shape at once and resolves when all have succeeded. */
   run(shape: Shape, runs: number): Promise<void>;
   close(): Promise<void>;
+  /** SQS SendMessageBatch requests made so far (flowline; BullMQ has no SQS). */
+  sqsSends?(): number;
 }
 
 const RUN_TIMEOUT_MS = 120_000;
@@ -81,6 +83,16 @@ export async function startFlowline(
     opts.connections === 'per-poller'
       ? Array.from({ length: IN_FLIGHT / 10 }, () => createApp(config))
       : [];
+  let sqsSends = 0;
+  for (const a of [app, ...pollerApps]) {
+    a.sqs.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === 'SendMessageBatchCommand') sqsSends++;
+        return next(args);
+      },
+      { step: 'initialize', name: 'benchCountSends' },
+    );
+  }
   const executors =
     pollerApps.length > 0
       ? pollerApps.map((a) =>
@@ -95,6 +107,7 @@ export async function startFlowline(
         ];
   return {
     name: 'flowline',
+    sqsSends: () => sqsSends,
     async run(shape, runs) {
       if (fault) throw fault;
       const name = shape.spec.name;
