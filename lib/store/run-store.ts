@@ -117,7 +117,7 @@ function runEndOf(raw: string): RunEnd {
   return { parentRunId, hasMemberships: groups === '1', cancelRequested: cancelled === '1' };
 }
 
-/** A finished step as the five script arguments writeStep (shared.ts) reads; '' for none. */
+/** A finished step as the five script arguments writeStep (lua/includes/write-step.lua) reads; '' for none. */
 function stepArgs(step: FinishedStep | undefined): (string | number)[] {
   return step
     ? [step.index, step.stepKey, step.record, step.eventType, step.eventData]
@@ -203,8 +203,8 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const created = await redis.createRun(
         k.run,
         k.jobs,
-        k.events,
         k.steps,
+        k.events,
         run.createdAt,
         JSON.stringify(run.runFields),
         JSON.stringify(run.jobFields),
@@ -224,7 +224,18 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       max: number,
     ): Promise<boolean> {
       const root = keysOf(tenant, rootRunId);
-      return (await redis.countDescendant(root.run, root.tree, childRunId, max)) === 1;
+      return (
+        (await redis.countDescendant(
+          root.run,
+          root.jobs,
+          root.steps,
+          root.events,
+          root.tree,
+          Date.now(),
+          childRunId,
+          max,
+        )) === 1
+      );
     },
 
     async claimJob(task: JobTask, now: number, leaseMs: number): Promise<ClaimResult> {
@@ -234,10 +245,10 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         k.jobs,
         k.steps,
         k.events,
+        now,
         task.jobKey,
         task.attempt,
         task.token,
-        now,
         leaseMs,
         randomUUID(),
       )) as [number, ...unknown[]];
@@ -308,9 +319,9 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         k.jobs,
         k.steps,
         k.events,
+        now,
         task.jobKey,
         fence,
-        now,
         leaseMs,
         done?.index ?? '',
         done?.stepKey ?? '',
@@ -344,8 +355,8 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const reply = await redis.finishJob(
         k.run,
         k.jobs,
-        k.events,
         k.steps,
+        k.events,
         k.groups,
         now,
         task.jobKey,
@@ -379,8 +390,8 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const reply = await redis.retryJob(
         k.run,
         k.jobs,
-        k.events,
         k.steps,
+        k.events,
         now,
         task.jobKey,
         fence,
@@ -398,7 +409,15 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     /** Checkpoint: the job goes back to the queue under a new token; undefined when stale. */
     async requeueJob(task: JobTask, fence: string, now: number): Promise<JobTask | undefined> {
       const k = keysOf(task.tenant, task.runId);
-      const reply = await redis.requeueJob(k.run, k.jobs, k.events, now, task.jobKey, fence);
+      const reply = await redis.requeueJob(
+        k.run,
+        k.jobs,
+        k.steps,
+        k.events,
+        now,
+        task.jobKey,
+        fence,
+      );
       if (!Array.isArray(reply)) return undefined;
       const [token, priority] = reply as [string, string];
       return taskOf(task, task.jobKey, task.attempt, token, priority);
@@ -411,7 +430,16 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       leaseMs: number,
     ): Promise<'ok' | 'stale' | 'cancelling'> {
       const k = keysOf(task.tenant, task.runId);
-      const reply = await redis.renewLease(k.run, k.jobs, now, task.jobKey, fence, leaseMs);
+      const reply = await redis.renewLease(
+        k.run,
+        k.jobs,
+        k.steps,
+        k.events,
+        now,
+        task.jobKey,
+        fence,
+        leaseMs,
+      );
       return reply === 1 ? 'ok' : reply === -2 ? 'cancelling' : 'stale';
     },
 
@@ -431,6 +459,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const reply = await redis.cancelRun(
         k.run,
         k.jobs,
+        k.steps,
         k.events,
         now,
         opts.finalStatus,
@@ -582,6 +611,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const reply = await redis.suspendJob(
         k.run,
         k.jobs,
+        k.steps,
         k.events,
         k.signals,
         now,
@@ -617,6 +647,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const reply = await redis.resolveWait(
         k.run,
         k.jobs,
+        k.steps,
         k.events,
         k.signals,
         now,
@@ -650,7 +681,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       now: number,
     ): Promise<JobTask | { status: string }> {
       const k = keysOf(tenant, runId);
-      const reply = (await redis.wakeJob(k.run, k.jobs, k.events, now, jobKey)) as [
+      const reply = (await redis.wakeJob(k.run, k.jobs, k.steps, k.events, now, jobKey)) as [
         number,
         string,
         string,
@@ -663,7 +694,13 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     /** Lift a run's concurrency gate; the tasks of its queued jobs, to send. */
     async ungateRun(tenant: string, runId: string): Promise<JobTask[]> {
       const k = keysOf(tenant, runId);
-      const flat = (await redis.ungateRun(k.run, k.jobs)) as string[];
+      const flat = (await redis.ungateRun(
+        k.run,
+        k.jobs,
+        k.steps,
+        k.events,
+        Date.now(),
+      )) as string[];
       const tasks: JobTask[] = [];
       for (let i = 0; i < flat.length; i += 4) {
         tasks.push(
@@ -716,7 +753,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const start = after ? `(${after}` : '-';
       const [entries, archived] = await Promise.all([
         redis.xrange(k.events, start, '+', 'COUNT', limit),
-        // A finished run's events: archived in one field when it ended (shared.ts endRun).
+        // A finished run's events: archived in one field when it ended (lua/includes/end-run.lua).
         redis.hget(k.run, 'eventLog'),
       ]);
       if (archived) return archivedEvents(archived, after, limit);
@@ -738,7 +775,7 @@ function idAfter(id: string, after: string): boolean {
   return ms > ams || (ms === ams && seq > aseq);
 }
 
-/** The rows of an archived event log (shared.ts endRun): `[id, type, at offset, job, step, data]`. */
+/** The rows of an archived event log (lua/includes/end-run.lua): `[id, type, at offset, job, step, data]`. */
 function archivedRows(archived: string): string[][] {
   if (archived.startsWith('[')) return JSON.parse(archived) as string[][];
   let prevMs = 0;

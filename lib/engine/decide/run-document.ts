@@ -32,7 +32,7 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
     const stepDocs = job
       ? stepList(job).flatMap((ps): StepRecord[] => {
           const record = json<Partial<StepRecord> | null>(steps[`${key}#${ps.index}`], null);
-          // A finished run's records are lean (shared.ts endRun): the plan has the rest.
+          // A finished run's records are lean (lua/includes/end-run.lua): the plan has the rest.
           if (record) {
             const full = {
               id: ps.key,

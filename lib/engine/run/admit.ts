@@ -113,7 +113,7 @@ export async function admitRun(
     pending: String(pending),
     failed: '0',
     dispatch: String(queued.length),
-    // Read by the script that ends the run (shared.ts endRun): how long its keys stay.
+    // Read by the script that ends the run (lua/includes/end-run.lua): how long its keys stay.
     retainMs: String(bounds.retentionMs),
     dispatchKey,
     ...(req.spec.timeoutMs ? { timeoutAt: String(now + req.spec.timeoutMs) } : {}),

@@ -1,15 +1,23 @@
-import { withShared } from './shared.js';
+--[[
+  wakeJob: a waiting job's wait is over: queue it again (same attempt, new
+  dispatch token). Idempotent: a job no longer waiting is left alone.
 
-/**
- * wakeJob — a waiting job's wait is over: queue it again (same attempt, new
- * dispatch token). Idempotent: a job no longer waiting is left alone.
- *
- * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream
- * ARGV[1] now (ms)    ARGV[2] job key
- *
- * Returns {attempt, token, priority or ''} when woken, or {-1, status} when the job was not waiting.
- */
-export default withShared(/* lua */ `
+  Input:
+    KEYS[1] run hash
+    KEYS[2] jobs hash
+    KEYS[3] steps hash
+    KEYS[4] events stream
+    ARGV[1] now (ms)
+    ARGV[2] job key
+
+  Output:
+    {attempt, token, priority or ''} woken
+    {-1, status} the job was not waiting
+]]
+--- @include "run-keys"
+--- @include "mint-token"
+--- @include "emit"
+
 local job = ARGV[2]
 local status = rcall('HGET', jobsKey, 'status:' .. job)
 if status ~= 'waiting' then return {-1, status or ''} end
@@ -20,4 +28,3 @@ if rcall('HGET', runKey, 'status') == 'waiting' then rcall('HSET', runKey, 'stat
 local attempt = rcall('HGET', jobsKey, 'attempt:' .. job)
 emit('job.queued', job, '{"attempt":' .. attempt .. '}')
 return {tonumber(attempt), token, rcall('HGET', jobsKey, 'prio:' .. job) or ''}
-`);

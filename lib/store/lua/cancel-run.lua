@@ -1,20 +1,29 @@
-import { withShared } from './shared.js';
+--[[
+  cancelRun: stop a run: every job not yet running is cancelled at once; running
+  jobs see the request at their next heartbeat or commit, abort their step and
+  finish as cancelled, and the last of them finishes the run; with none running the
+  run ends here, whatever its jobs hash holds. Idempotent.
 
-/**
- * cancelRun — stop a run: every job not yet running is cancelled at once; running
- * jobs see the request at their next heartbeat or commit, abort their step and
- * finish as cancelled, and the last of them finishes the run; with none running the
- * run ends here, whatever its jobs hash holds. Idempotent.
- *
- * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream
- * ARGV[1] now (ms)    ARGV[2] final run status: 'cancelled', or 'failed' (run timeout)
- * ARGV[3] run error JSON or ''   ARGV[4] reason (free text)
- * ARGV[5] cancel id (unique per call): a replay of the call that finished the run
- *         (ioredis resends a command whose reply was lost) answers as it did
- *
- * Returns {runStatus or '', running job count}; -1 no such run; -2 already finished.
- */
-export default withShared(/* lua */ `
+  Input:
+    KEYS[1] run hash
+    KEYS[2] jobs hash
+    KEYS[3] steps hash
+    KEYS[4] events stream
+    ARGV[1] now (ms)
+    ARGV[2] final run status: 'cancelled', or 'failed' (run timeout)
+    ARGV[3] run error JSON or ''
+    ARGV[4] reason (free text)
+    ARGV[5] cancel id (unique per call): a replay of the call that finished the run
+            (ioredis resends a command whose reply was lost) answers as it did
+
+  Output:
+    {runStatus or '', running job count}
+    -1 no such run
+    -2 already finished
+]]
+--- @include "run-keys"
+--- @include "cascade"
+
 local run = rcall('HMGET', runKey, 'status', 'cancelId')
 local status = run[1]
 if not status then return -1 end
@@ -54,4 +63,3 @@ if runStatus == '' and running == 0 then
   end
 end
 return {runStatus, running}
-`);

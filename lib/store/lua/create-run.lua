@@ -1,25 +1,29 @@
-/**
- * createRun — write a new run, its jobs and its first events in one step.
- * Idempotent: a second call with the same run id changes nothing.
- *
- * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream    KEYS[4] steps hash
- * ARGV[1] now (ms)
- * ARGV[2] JSON object of run hash fields (string values)
- * ARGV[3] JSON object of jobs hash fields (string values)
- * ARGV[4] JSON array of job keys queued at creation (for their events)
- * ARGV[5] JSON object of steps hash fields: a rerun's reused step records ('{}' none)
- * ARGV[6] JSON array of the reused job keys, ARGV[7] their job.succeeded event data
- *
- * Everything is decoded before the first write and written in chunks (Lua's
- * unpack takes a few thousand values at most): a script that fails after a
- * write leaves that write behind, a half-created run.
- *
- * Returns 1 created, 0 the run already existed.
- */
-export default /* lua */ `
-local rcall = redis.call
-local runKey, jobsKey, eventsKey, stepsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local now = ARGV[1]
+--[[
+  createRun: write a new run, its jobs and its first events in one step.
+  Idempotent: a second call with the same run id changes nothing.
+
+  Everything is decoded before the first write and written in chunks (Lua's
+  unpack takes a few thousand values at most): a script that fails after a
+  write leaves that write behind, a half-created run.
+
+  Input:
+    KEYS[1] run hash
+    KEYS[2] jobs hash
+    KEYS[3] steps hash
+    KEYS[4] events stream
+    ARGV[1] now (ms)
+    ARGV[2] JSON object of run hash fields (string values)
+    ARGV[3] JSON object of jobs hash fields (string values)
+    ARGV[4] JSON array of job keys queued at creation (for their events)
+    ARGV[5] JSON object of steps hash fields: a rerun's reused step records ('{}' none)
+    ARGV[6] JSON array of the reused job keys
+    ARGV[7] their job.succeeded event data
+
+  Output:
+    1 created
+    0 the run already existed
+]]
+--- @include "run-keys"
 
 if rcall('EXISTS', runKey) == 1 then return 0 end
 
@@ -53,4 +57,3 @@ for _, job in ipairs(queued) do
   rcall('XADD', eventsKey, '*', 'type', 'job.queued', 'at', now, 'job', job, 'data', '{"attempt":1}')
 end
 return 1
-`;

@@ -1,40 +1,47 @@
-/**
- * claimJob — take a queued job (or one whose lease expired) for one attempt.
- * The message's attempt and dispatch token must match the job's; a duplicate or
- * late delivery gets a negative code and is acknowledged by the caller.
- *
- * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] steps hash    KEYS[4] events stream
- * ARGV[1] job key     ARGV[2] attempt      ARGV[3] dispatch token
- * ARGV[4] now (ms)    ARGV[5] lease (ms)    ARGV[6] claim id (unique per call)
- *
- * Replay-safe: ioredis sends a command again when the connection broke before its
- * reply (a Redis restart). A second run with the same claim id answers the claim
- * it already made instead of seeing its own claim as someone else's (-4).
- *
- * A `waiting` job is claimable by the task its suspension minted once its `wakeAt`
- * (a sleep's end, a wait's timeout) has come.
- *
- * The job's `timeoutMs` counts from `timeoutFrom`: set by the attempt's first claim,
- * kept across checkpoints and redeliveries, moved later by the time spent waiting
- * (`waitingSince`, set by suspendJob) on the claim after a wait; retryJob clears
- * both, so a new attempt has its own clock (job-deadline.ts says why).
- *
- * Returns
- *   {1, fence, spec, inputs, trigger, workflow, env, needs, stepRecords, resolved, timeoutFrom}
- *       resolved: what the job's wait was resolved with (JSON), or ''
- *       timeoutFrom: ms, where the attempt's timeoutMs counts from
- *       needs: flat {jobKey, status, outputs, …}; stepRecords: one per step (false when none)
- *  -1 no such run or job
- *  -2 the run has finished
- *  -3 the message is stale (other attempt or token, or the job is past running)
- *  -4 the job is running under a live lease (duplicate delivery)
- *  -5 the run waits for its concurrency slot (the grant sends the task again)
- */
-export default /* lua */ `
-local rcall = redis.call
-local runKey, jobsKey, stepsKey, eventsKey = KEYS[1], KEYS[2], KEYS[3], KEYS[4]
-local job, attempt, token = ARGV[1], ARGV[2], ARGV[3]
-local now, leaseMs, claimId = tonumber(ARGV[4]), tonumber(ARGV[5]), ARGV[6]
+--[[
+  claimJob: take a queued job (or one whose lease expired) for one attempt.
+  The message's attempt and dispatch token must match the job's; a duplicate or
+  late delivery gets a negative code and is acknowledged by the caller.
+
+  Replay-safe: ioredis sends a command again when the connection broke before its
+  reply (a Redis restart). A second run with the same claim id answers the claim
+  it already made instead of seeing its own claim as someone else's (-4).
+
+  A `waiting` job is claimable by the task its suspension minted once its `wakeAt`
+  (a sleep's end, a wait's timeout) has come.
+
+  The job's `timeoutMs` counts from `timeoutFrom`: set by the attempt's first claim,
+  kept across checkpoints and redeliveries, moved later by the time spent waiting
+  (`waitingSince`, set by suspendJob) on the claim after a wait; retryJob clears
+  both, so a new attempt has its own clock (job-deadline.ts says why).
+
+  Input:
+    KEYS[1] run hash
+    KEYS[2] jobs hash
+    KEYS[3] steps hash
+    KEYS[4] events stream
+    ARGV[1] now (ms)
+    ARGV[2] job key
+    ARGV[3] attempt
+    ARGV[4] dispatch token
+    ARGV[5] lease (ms)
+    ARGV[6] claim id (unique per call)
+
+  Output:
+    {1, fence, spec, inputs, trigger, workflow, env, needs, stepRecords, resolved, timeoutFrom}
+        resolved: what the job's wait was resolved with (JSON), or ''
+        timeoutFrom: ms, where the attempt's timeoutMs counts from
+        needs: flat {jobKey, status, outputs, ...}; stepRecords: one per step (false when none)
+    {-1} no such run or job
+    {-2} the run has finished
+    {-3} the message is stale (other attempt or token, or the job is past running)
+    {-4} the job is running under a live lease (duplicate delivery)
+    {-5} the run waits for its concurrency slot (the grant sends the task again)
+]]
+--- @include "run-keys"
+local job, attempt, token = ARGV[2], ARGV[3], ARGV[4]
+local leaseMs, claimId = tonumber(ARGV[5]), ARGV[6]
+now = tonumber(now)
 
 local state = rcall('HMGET', jobsKey, 'status:' .. job, 'attempt:' .. job, 'token:' .. job,
   'lease:' .. job, 'needs:' .. job, 'nsteps:' .. job, 'claim:' .. job, 'fence:' .. job,
@@ -98,4 +105,3 @@ end
 
 return {1, fence, run[2], run[3], run[4], run[5], run[6] or '{}', needs, stepRecords, state[10] or '',
   string.format('%d', timeoutFrom)}
-`;

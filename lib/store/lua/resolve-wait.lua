@@ -1,25 +1,40 @@
-import { withShared } from './shared.js';
+--[[
+  resolveWait: what a waiting job waits for has happened (an approval decided, a
+  signal sent, a child run finished): store it as the job's resolution and queue
+  the job again under a new token; the executor finishes the waiting step with it.
+  The waiter is found by kind and key (`waitingFor.step` for approvals,
+  `.name` for signals, `.runId` for child runs). A signal nobody waits for yet is
+  kept for the run (FIFO per name) and taken by the first step that waits for it:
+  one hash field per kept signal (`<name>#<n>`, with `head:`/`tail:<name>` counters),
+  so keeping or taking one is O(1) whatever is kept already; at most ARGV[7] per run.
 
-/**
- * resolveWait — what a waiting job waits for has happened (an approval decided, a
- * signal sent, a child run finished): store it as the job's resolution and queue
- * the job again under a new token; the executor finishes the waiting step with it.
- * The waiter is found by kind and key (`waitingFor.step` for approvals,
- * `.name` for signals, `.runId` for child runs). A signal nobody waits for yet is
- * kept for the run (FIFO per name) and taken by the first step that waits for it:
- * one hash field per kept signal (`<name>#<n>`, with `head:`/`tail:<name>` counters),
- * so keeping or taking one is O(1) whatever is kept already; at most ARGV[7] per run.
- *
- * KEYS[1] run hash    KEYS[2] jobs hash    KEYS[3] events stream    KEYS[4] kept signals hash
- * ARGV[1] now (ms)    ARGV[2] kind (approval | signal | workflow)    ARGV[3] key
- * ARGV[4] resolution JSON    ARGV[5] event type ('' for none)    ARGV[6] event data JSON
- * ARGV[7] how many signals a run may keep
- *
- * Returns {1, job, attempt, token, priority or ''} woken; {2} a signal kept for later;
- *   -1 no run; -2 the run has finished; -3 nobody waits for this (approval, child run);
- *   -4 the run keeps as many signals as it may.
- */
-export default withShared(/* lua */ `
+  Input:
+    KEYS[1] run hash
+    KEYS[2] jobs hash
+    KEYS[3] steps hash
+    KEYS[4] events stream
+    KEYS[5] kept signals hash
+    ARGV[1] now (ms)
+    ARGV[2] kind (approval | signal | workflow)
+    ARGV[3] key
+    ARGV[4] resolution JSON
+    ARGV[5] event type ('' for none)
+    ARGV[6] event data JSON
+    ARGV[7] how many signals a run may keep
+
+  Output:
+    {1, job, attempt, token, priority or ''} woken
+    {2} a signal kept for later
+    -1 no run
+    -2 the run has finished
+    -3 nobody waits for this (approval, child run)
+    -4 the run keeps as many signals as it may
+]]
+--- @include "run-keys"
+--- @include "mint-token"
+--- @include "emit"
+local signalsKey = KEYS[5]
+
 local kind, key = ARGV[2], ARGV[3]
 local runStatus = rcall('HGET', runKey, 'status')
 if not runStatus then return -1 end
@@ -43,8 +58,8 @@ end
 if not job then
   if kind ~= 'signal' then return -3 end
   if tonumber(rcall('HGET', runKey, 'signalsKept') or '0') >= tonumber(ARGV[7]) then return -4 end
-  local n = rcall('HINCRBY', KEYS[4], 'tail:' .. key, 1)
-  rcall('HSET', KEYS[4], key .. '#' .. n, ARGV[4])
+  local n = rcall('HINCRBY', signalsKey, 'tail:' .. key, 1)
+  rcall('HSET', signalsKey, key .. '#' .. n, ARGV[4])
   rcall('HINCRBY', runKey, 'signalsKept', 1)
   emit(ARGV[5], nil, ARGV[6])
   return {2}
@@ -59,4 +74,3 @@ if ARGV[5] ~= '' then emit(ARGV[5], job, ARGV[6]) end
 emit('job.queued', job, '{"attempt":' .. rcall('HGET', jobsKey, 'attempt:' .. job) .. '}')
 return {1, job, tonumber(rcall('HGET', jobsKey, 'attempt:' .. job)), token,
   rcall('HGET', jobsKey, 'prio:' .. job) or ''}
-`);

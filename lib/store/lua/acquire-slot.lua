@@ -1,13 +1,20 @@
-/**
- * acquireSlot — take a slot of a concurrency group, or wait in line (FIFO).
- * Idempotent: a holder asking again is granted; a waiter keeps its place.
- *
- * KEYS[1] holders zset    KEYS[2] queue zset    KEYS[3] meta hash
- * ARGV[1] now (ms)    ARGV[2] member    ARGV[3] limit, or '' to keep the group's
- *
- * Returns {1} granted, or {0, position (1-based), holder1, holder2, …} waiting.
- */
-export default /* lua */ `
+--[[
+  acquireSlot: take a slot of a concurrency group, or wait in line (FIFO).
+  Idempotent: a holder asking again is granted; a waiter keeps its place.
+  Not run-scoped: the keys are the group's (tenant hash tag).
+
+  Input:
+    KEYS[1] holders zset
+    KEYS[2] queue zset
+    KEYS[3] meta hash
+    ARGV[1] now (ms)
+    ARGV[2] member
+    ARGV[3] limit, or '' to keep the group's
+
+  Output:
+    {1} granted
+    {0, position (1-based), holder1, holder2, ...} waiting
+]]
 local rcall = redis.call
 local holders, queue, meta = KEYS[1], KEYS[2], KEYS[3]
 local now, member, limit = ARGV[1], ARGV[2], tonumber(ARGV[3])
@@ -30,4 +37,3 @@ end
 local result = {0, rcall('ZRANK', queue, member) + 1}
 for _, h in ipairs(rcall('ZRANGE', holders, 0, -1)) do result[#result + 1] = h end
 return result
-`;
