@@ -11,8 +11,15 @@ import { globalKeys, shardOf, tenantKeys } from '../../lib/store/keys.js';
 import { createRunStore, type NewRun } from '../../lib/store/run-store.js';
 import { connectRedis, type ScriptRedis } from '../../lib/store/scripts.js';
 import { createWorkflowStore } from '../../lib/store/workflow-store.js';
-import { currentTask, startTestApp, submitSpec } from '../support/engine.js';
-import { createTestQueue, newRedis, redisUrl, sqsClient, uniquePrefix } from '../support/stack.js';
+import { currentTask, runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
+import {
+  createTestQueue,
+  keysUnder,
+  newRedis,
+  redisUrl,
+  sqsClient,
+  uniquePrefix,
+} from '../support/stack.js';
 
 /**
  * Round trips of the requests the engine sends at the connection level (issue 10,
@@ -252,6 +259,37 @@ describe('a submit through the API', () => {
       expect((again.body as { id: string }).id).toBe((first.body as { id: string }).id);
     } finally {
       stream.write = write as typeof stream.write;
+    }
+  });
+});
+
+describe('the end of a run', () => {
+  const oneStep =
+    'name: one\non: { manual: true }\njobs:\n  only:\n    steps:\n      - uses: action:noop\n';
+
+  it('sets a retention on every key the run has, the optional ones included', async () => {
+    const app = await startTestApp({ retentionMs: 60_000 });
+    const plain = await submitSpec(app, oneStep);
+    // A signal nobody waits for is kept: this run ends with a signals hash too.
+    const withSignal = await submitSpec(app, oneStep);
+    expect(
+      await app.runs.resolveWait(
+        'acme',
+        withSignal,
+        { kind: 'signal', key: 'go' },
+        { ok: true },
+        { type: 'signal.received', data: {} },
+        Date.now(),
+      ),
+    ).toBe('kept');
+    const redis = newRedis();
+    for (const runId of [plain, withSignal]) {
+      expect(await runUntilFinished(app, 'acme', runId)).toBe('succeeded');
+      const keys = await keysUnder(redis, `${app.config.keyPrefix}:acme:{${runId}}:*`);
+      expect(keys.map((k) => k.slice(k.lastIndexOf(':') + 1))).toEqual(
+        runId === plain ? ['jobs', 'run', 'steps'] : ['jobs', 'run', 'signals', 'steps'],
+      );
+      for (const key of keys) expect(await redis.pttl(key), key).toBeGreaterThan(0);
     }
   });
 });
