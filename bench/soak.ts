@@ -12,6 +12,7 @@ import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { closeApp, createApp } from '../lib/app.js';
 import { planRun } from '../lib/engine/decide/plan.js';
+import { registerAction } from '../lib/actions/registry.js';
 import { admitRun } from '../lib/engine/run/admit.js';
 import { type ReapReport, reapRuns } from '../lib/engine/tick/reaper.js';
 import { createSqsClient } from '../lib/queue/sqs-queue.js';
@@ -155,6 +156,11 @@ function submissionCycle(shapes: Shape[]): Shape[] {
 }
 
 function soakShapes(): Shape[] {
+  // The spec check looks the probe up by name, so the submitter must know it; only the
+  // workers (support/soak-worker.ts) run it.
+  registerAction('soak-probe', async () => {
+    throw new Error('soak-probe runs in the soak workers only');
+  });
   const spec = (name: string, jobs: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
     loadSpec({ text: stringify({ name, on: { manual: true }, ...extra, jobs }), format: 'yaml' });
   const chain = Object.fromEntries(
