@@ -108,38 +108,59 @@ export interface RunEvent {
 export function createRunStore(redis: ScriptRedis, prefix: string) {
   const keysOf = (tenant: string, runId: string) => runKeys(prefix, tenant, runId);
 
+  /**
+   * Requests on keys of different slots that must take effect in order, each only if
+   * the ones before it did. On one node they are sent together: one connection runs
+   * them in the order written (auto-pipelining puts them in one write), so whatever
+   * a failure leaves done is a prefix of them, and the caller waits one round trip.
+   * On a cluster their nodes differ, so each waits for the one before it to answer.
+   * Rejects with the first failure.
+   */
+  async function inOrder<T extends unknown[]>(
+    ...requests: { [K in keyof T]: () => Promise<T[K]> }
+  ): Promise<T> {
+    if (!redis.isCluster) return (await Promise.all(requests.map((r) => r()))) as T;
+    const out: unknown[] = [];
+    for (const request of requests) out.push(await request());
+    return out as T;
+  }
+
   return {
     /**
      * Admission is three slots (Redis Cluster), written in this order, each only
      * once the one before it answered: the reaper's worklist, the tenant's quota
      * and indexes, the run. A failure before the run leaves index entries that
      * listings skip and the reaper forgets (reap.ts: a run id it cannot read, once
-     * older than a grace period); never a run that nothing indexes.
+     * older than a grace period); never a run that nothing indexes. On one node the
+     * first two go out together (inOrder): one connection runs them in order.
      */
     async createRun(run: NewRun, tenant: TenantAdmission): Promise<Admission> {
       const k = keysOf(run.tenant, run.runId);
       const member = `${run.tenant}/${run.runId}`;
-      await redis.zadd(
-        globalKeys(prefix).activeRuns(shardOf(run.runId)),
-        'NX',
-        run.createdAt,
-        member,
-      );
       const t = tenantKeys(prefix, run.tenant);
-      const admitted = decode.admitTenant(
-        await redis.admitTenant(
-          t.live,
-          t.runs,
-          t.submitBucket,
-          run.createdAt,
-          run.runId,
-          tenant.maxRunsInFlight ?? '',
-          tenant.rate?.perSecond ?? '',
-          tenant.rate?.burst ?? '',
-          // Score 0 for all: run ids are ULIDs, so lexical order is creation order.
-          `run_${ulid(Math.max(0, run.createdAt - tenant.retentionMs)).slice(0, 10)}`,
-        ),
+      const [, admittedReply] = await inOrder(
+        () =>
+          redis.zadd(
+            globalKeys(prefix).activeRuns(shardOf(run.runId)),
+            'NX',
+            run.createdAt,
+            member,
+          ),
+        () =>
+          redis.admitTenant(
+            t.live,
+            t.runs,
+            t.submitBucket,
+            run.createdAt,
+            run.runId,
+            tenant.maxRunsInFlight ?? '',
+            tenant.rate?.perSecond ?? '',
+            tenant.rate?.burst ?? '',
+            // Score 0 for all: run ids are ULIDs, so lexical order is creation order.
+            `run_${ulid(Math.max(0, run.createdAt - tenant.retentionMs)).slice(0, 10)}`,
+          ),
       );
+      const admitted = decode.admitTenant(admittedReply);
       if (admitted.kind !== 'admitted') {
         // Refused: the worklist entry goes now rather than at the reaper's grace.
         await redis.zrem(globalKeys(prefix).activeRuns(shardOf(run.runId)), member);
@@ -380,8 +401,10 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
 
     /** The run ended: drop it from the tenant's live runs, then from the reaper's worklist. */
     async forgetActive(tenant: string, runId: string): Promise<void> {
-      await redis.zrem(tenantKeys(prefix, tenant).live, runId);
-      await redis.zrem(globalKeys(prefix).activeRuns(shardOf(runId)), `${tenant}/${runId}`);
+      await inOrder(
+        () => redis.zrem(tenantKeys(prefix, tenant).live, runId),
+        () => redis.zrem(globalKeys(prefix).activeRuns(shardOf(runId)), `${tenant}/${runId}`),
+      );
     },
 
     /** Every `<tenant>/<runId>` on the reaper's worklist, all shards (tests, benches). */

@@ -132,7 +132,8 @@ export async function admitRun(
       gate,
       now,
     );
-  const existing = req.runId ? await existingRun(deps, req.tenant, runId) : undefined;
+  const existing =
+    req.runId && !req.runIdIsNew ? await existingRun(deps, req.tenant, runId) : undefined;
   if (existing) return answerExisting(existing, send);
   const admission = await deps.runs
     .createRun(

@@ -19,6 +19,8 @@ local KEEP_AFTER_END = {status = true, attempt = true, outputs = true, error = t
 -- runKeys' suffixes (keys.ts): every key of the run shares runKey's '<base>:' and hash tag.
 local RUN_KEY_SUFFIXES = {{RUN_KEY_SUFFIXES}}
 local DEFAULT_RETAIN_MS = {{DEFAULT_RETAIN_MS}}
+-- The keys every run has when it ends; the others of RUN_KEY_SUFFIXES only some runs.
+local ALWAYS_THERE = {run = true, jobs = true, steps = true}
 
 local function endRun(runStatus)
   local retain = tonumber(rcall('HGET', runKey, 'retainMs') or '') or DEFAULT_RETAIN_MS
@@ -79,5 +81,18 @@ local function endRun(runStatus)
   end
   rcall('DEL', jobsKey)
   hsetChunked(jobsKey, kept)
-  for _, suffix in ipairs(RUN_KEY_SUFFIXES) do rcall('PEXPIREAT', base .. suffix, expiresAt) end
+  -- Every key of the run that exists expires with it. A PEXPIREAT on a missing key does
+  -- nothing, so these are skipped: the events stream (archived above), and the keys only
+  -- some runs have (groups, children, signals, tree) when one EXISTS finds none of them.
+  local optional = {}
+  for _, suffix in ipairs(RUN_KEY_SUFFIXES) do
+    if ALWAYS_THERE[suffix] then
+      rcall('PEXPIREAT', base .. suffix, expiresAt)
+    elseif suffix ~= 'events' then
+      optional[#optional + 1] = base .. suffix
+    end
+  end
+  if rcall('EXISTS', unpack(optional)) > 0 then
+    for _, key in ipairs(optional) do rcall('PEXPIREAT', key, expiresAt) end
+  end
 end
