@@ -104,6 +104,12 @@ export function planRun(spec: Workflow): PlannedJob[] {
  * The `jobs` hash fields of a new run, which jobs start queued, and how many jobs
  * are left to finish (the run's `pending`).
  *
+ * Readiness is decided by the Lua (lib/store/lua/includes/readiness.lua) for every
+ * job whose needs end during the run. Here is only its case at admission, where no
+ * need has ended but a rerun's reused (succeeded) ones and nothing is cancelled: a
+ * job with no need left is queued, or held past its matrix group's maxParallel.
+ * test/integration/dag-cascade.test.ts checks both on one table.
+ *
  * `reused` (a rerun) maps job keys to the outputs JSON they keep from an earlier
  * run: those jobs are written already `succeeded`, count neither towards `pending`
  * nor towards their dependents' `waiting`, so the finish script unblocks the rest

@@ -2,26 +2,16 @@
   finishJob(job, status, outputs, err): end a job, cascade through its dependents
   (queue, skip or cancel them) and finish the run when it was the last. Returns
   runStatus ('' while live), the ready list (flat job, token, priority or ''),
-  whether the run is cancelling.
+  whether the run is cancelling. What a dependent whose needs have all ended
+  becomes is readiness() (readiness.lua); held matrix instances are queued here as
+  their group gets room.
 ]]
 --- @include "run-keys"
 --- @include "mint-token"
 --- @include "emit"
 --- @include "nothing-live"
 --- @include "end-run"
-
--- A need counts as success when it succeeded, or failed under continueOnError.
-local function needsSucceeded(key)
-  for _, need in ipairs(cjson.decode(rcall('HGET', jobsKey, 'needs:' .. key))) do
-    local st = rcall('HGET', jobsKey, 'status:' .. need)
-    if st ~= 'succeeded' and not (st == 'failed' and rcall('HGET', jobsKey, 'coe:' .. need) == '1') then
-      return false
-    end
-  end
-  return true
-end
-
-local ACTIVE = {queued = true, running = true, waiting = true}
+--- @include "readiness"
 
 local function finishJob(job, status, outputs, err)
   local ready = {}
@@ -38,17 +28,6 @@ local function finishJob(job, status, outputs, err)
     ready[#ready + 1] = key
     ready[#ready + 1] = token
     ready[#ready + 1] = rcall('HGET', jobsKey, 'prio:' .. key) or ''
-  end
-
-  -- How many of a matrix group's instances are live, and whether it has room for one more.
-  local function room(group)
-    local max = tonumber(rcall('HGET', jobsKey, 'mmax:' .. group) or '')
-    if not max then return true end
-    local live = 0
-    for _, key in ipairs(cjson.decode(rcall('HGET', jobsKey, 'minst:' .. group))) do
-      if ACTIVE[rcall('HGET', jobsKey, 'status:' .. key)] then live = live + 1 end
-    end
-    return live < max
   end
 
   local function finish(key, st, out, e)
@@ -99,16 +78,11 @@ local function finishJob(job, status, outputs, err)
     i = i + 1
     -- A cancel may already have ended it.
     if rcall('HGET', jobsKey, 'status:' .. dep) == 'pending' then
-      local group = rcall('HGET', jobsKey, 'mgroup:' .. dep)
-      if cancelling then
-        finish(dep, 'cancelled', '{}', '')
-      elseif rcall('HGET', jobsKey, 'gate:' .. dep) == 'custom' or needsSucceeded(dep) then
-        -- maxParallel: past the limit an instance is held, and queued as others end.
-        if group and not room(group) then rcall('HSET', jobsKey, 'held:' .. dep, '1')
-        else queue(dep) end
-      else
-        finish(dep, 'skipped', '{}', '')
-      end
+      local decision = readiness(dep, cancelling)
+      if decision == 'queue' then queue(dep)
+      elseif decision == 'hold' then rcall('HSET', jobsKey, 'held:' .. dep, '1')
+      elseif decision == 'cancel' then finish(dep, 'cancelled', '{}', '')
+      else finish(dep, 'skipped', '{}', '') end
     end
   end
 
