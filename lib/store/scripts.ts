@@ -66,11 +66,13 @@ export type ScriptRedis = RedisClient & {
 };
 
 /** Define one resolved script as a command, its errors naming .lua lines. */
-export function defineScript(redis: RedisClient, name: string, script: ResolvedScript): void {
-  redis.defineCommand(name, {
-    numberOfKeys: script.numberOfKeys,
-    lua: fillConstants(script.source, LUA_CONSTANTS),
-  });
+export function defineScript(
+  redis: RedisClient,
+  name: string,
+  script: ResolvedScript,
+  lua = fillConstants(script.source, LUA_CONSTANTS),
+): void {
+  redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua });
   // A pipeline copies the client's script commands onto itself (chained calls, no
   // promise): only the client's own calls are wrapped; explainScriptError serves those.
   const target = redis as unknown as Record<string, ScriptCall>;
@@ -88,7 +90,9 @@ export function defineScript(redis: RedisClient, name: string, script: ResolvedS
 
 /** Attach every script with `defineCommand` (EVALSHA, falling back to EVAL once). */
 export function withScripts(redis: RedisClient): ScriptRedis {
-  for (const [name, script] of Object.entries(SCRIPTS)) defineScript(redis, name, script);
+  for (const [name, script] of Object.entries(SCRIPTS)) {
+    defineScript(redis, name, script, SCRIPT_SOURCES[name as ScriptName]);
+  }
   return redis as ScriptRedis;
 }
 
