@@ -120,7 +120,6 @@ export async function admitRun(
   const createdAt = new Date(now).toISOString();
   const runFields: Record<string, string> = {
     id: runId,
-    tenant: req.tenant,
     workflow: req.spec.name,
     version: req.spec.version ?? '',
     revision: String(req.revision),
@@ -130,11 +129,6 @@ export async function admitRun(
     env: JSON.stringify(req.env ?? {}),
     trigger: JSON.stringify(trigger),
     createdAt: String(now),
-    pending: String(pending),
-    failed: '0',
-    dispatch: String(queued.length),
-    // Read by the script that ends the run (shared.ts endRun): how long its keys stay.
-    retainMs: String(bounds.retentionMs),
     dispatchKey,
     ...(req.spec.timeoutMs ? { timeoutAt: String(now + req.spec.timeoutMs) } : {}),
     ...(req.parentRunId ? { parentRunId: req.parentRunId } : {}),
@@ -161,7 +155,18 @@ export async function admitRun(
         runId,
         createdAt: now,
         runFields,
-        jobFields: fields,
+        // The run's counters live in its jobs hash, read and written with the jobs'
+        // fields by every transition (shared.ts in lib/store/lua).
+        jobFields: {
+          ...fields,
+          'run:pending': String(pending),
+          'run:failed': '0',
+          'run:dispatch': String(queued.length),
+          'run:key': dispatchKey,
+          'run:tenant': req.tenant,
+          // Read by the script that ends the run (shared.ts endRun): how long its keys stay.
+          'run:retain': String(bounds.retentionMs),
+        },
         queued,
         ...(req.reuse && req.reuse.size > 0
           ? {

@@ -17,6 +17,8 @@ if rcall('SCARD', KEYS[2]) >= tonumber(ARGV[2]) then return -1 end
 rcall('SADD', KEYS[2], ARGV[1])
 local ttl = rcall('PTTL', KEYS[1])
 if ttl > 0 then rcall('PEXPIRE', KEYS[2], ttl)
-elseif ttl == -2 then rcall('PEXPIRE', KEYS[2], 86400000) end
+elseif ttl == -2 then rcall('PEXPIRE', KEYS[2], 86400000)
+-- A live root: its end expires the tree only when flagged (shared.ts endRun).
+else rcall('HSET', KEYS[1], 'hasTree', '1') end
 return 1
 `;

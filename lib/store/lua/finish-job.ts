@@ -16,7 +16,7 @@ import { withShared } from './shared.js';
  * ARGV[7] mode: '' (the caller holds the job), 'expired' (the reaper: only if the
  *         lease has run out) or 'token' (ARGV[3] is a dispatch token: a dead letter)
  *
- * KEYS[5] the run's concurrency memberships (set)
+ * KEYS[5] the run's concurrency memberships (set; endRun checks it by name)
  *
  * Returns {runStatus or '', end, queuedJob1, token1, priority1 or '', queuedJob2, …}
  *   end: when the run finished, what its end sets off (run-finished.ts) as
@@ -24,15 +24,19 @@ import { withShared } from './shared.js';
  *   or -1 when the fence is stale, the job not running (or, mode 'expired', its lease live).
  */
 export default withShared(/* lua */ `
-if not holds(ARGV[2], ARGV[3], ARGV[7]) then return replayed(ARGV[2], ARGV[3], ARGV[7]) or -1 end
-writeStep(ARGV[2], 8)
-local runStatus, ready, cancelling = finishJob(ARGV[2], ARGV[4], ARGV[5], ARGV[6])
+local job = ARGV[2]
+-- What this transition reads of the jobs hash, in one read.
+read(jobsKey, {'fence:' .. job, 'status:' .. job, 'lease:' .. job, 'token:' .. job, 'reply:' .. job,
+  'coe:' .. job, 'deps:' .. job, 'mgroup:' .. job, 'run:pending', 'run:failed', 'run:cancel', 'run:key',
+  'run:dispatch', 'run:waits'})
+if not holds(job, ARGV[3], ARGV[7]) then return replayed(job, ARGV[3], ARGV[7]) or -1 end
+writeStep(job, 8)
+local runStatus, ready, cancelling = finishJob(job, ARGV[4], ARGV[5], ARGV[6])
 local ended = ''
 if runStatus ~= '' then
-  ended = (rcall('HGET', runKey, 'parentRunId') or '') .. '|' .. (rcall('EXISTS', KEYS[5]) == 1 and '1' or '0')
-    .. '|' .. (cancelling and '1' or '0')
+  ended = (get(runKey, 'parentRunId') or '') .. '|' .. (hasGroups and '1' or '0') .. '|' .. (cancelling and '1' or '0')
 end
 local result = {runStatus, ended}
 for _, v in ipairs(ready) do result[#result + 1] = v end
-return remember(ARGV[2], ARGV[3], ARGV[7], result)
+return remember(job, ARGV[3], ARGV[7], result)
 `);
