@@ -15,14 +15,14 @@ import { withShared } from './shared.js';
  * Returns {runStatus or '', running job count}; -1 no such run; -2 already finished.
  */
 export default withShared(/* lua */ `
-local run = read(runKey, {'status', 'cancelId', 'cancelRequested'})
-local status = run[1]
+read(runKey, {'status', 'cancelId', 'cancelRequested'})
+local status = get(runKey, 'status')
 if not status then return -1 end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then
-  if run[2] == ARGV[5] then return {status, 0} end
+  if get(runKey, 'cancelId') == ARGV[5] then return {status, 0} end
   return -2
 end
-if not run[3] then
+if not get(runKey, 'cancelRequested') then
   put(runKey, 'cancelRequested', now)
   put(runKey, 'cancelStatus', ARGV[2])
   put(runKey, 'cancelId', ARGV[5])

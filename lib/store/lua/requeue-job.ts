@@ -12,7 +12,7 @@ import { withShared } from './shared.js';
  */
 export default withShared(/* lua */ `
 local job = ARGV[2]
-read(jobsKey, {'fence:' .. job, 'status:' .. job, 'lease:' .. job, 'token:' .. job, 'reply:' .. job,
+read(jobsKey, {'fence:' .. job, 'status:' .. job,
   'attempt:' .. job, 'prio:' .. job, 'run:key', 'run:dispatch'})
 if not holds(job, ARGV[3], '') then return replayed(job, ARGV[3], '') or -1 end
 local token = mintToken()

@@ -16,7 +16,7 @@ import { withShared } from './shared.js';
  */
 export default withShared(/* lua */ `
 local job, err, due = ARGV[2], ARGV[4], ARGV[5]
-read(jobsKey, {'fence:' .. job, 'status:' .. job, 'lease:' .. job, 'token:' .. job, 'reply:' .. job,
+read(jobsKey, {'fence:' .. job, 'status:' .. job,
   'attempt:' .. job, 'prio:' .. job, 'run:cancel', 'run:key', 'run:dispatch'})
 if not holds(job, ARGV[3], ARGV[6]) then return replayed(job, ARGV[3], ARGV[6]) or -1 end
 if cancelRequested() then return -2 end

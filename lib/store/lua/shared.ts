@@ -70,22 +70,31 @@ local function cacheOf(key)
   return c
 end
 
+-- Read fields into the cache, those not there yet, in one HMGET (a call costs far more
+-- than a field: batch what a transition is sure to read).
 local function read(key, fields)
   local c, missing = cacheOf(key), {}
+  if complete[key] then return end
   for _, f in ipairs(fields) do
-    if c[f] == nil and not complete[key] then missing[#missing + 1] = f end
+    if c[f] == nil then missing[#missing + 1] = f end
   end
   for i = 1, #missing, 1000 do
     local last = math.min(i + 999, #missing)
     local got = rcall('HMGET', key, unpack(missing, i, last))
     for j = i, last do c[missing[j]] = got[j - i + 1] or false end
   end
-  local out = {}
-  for i, f in ipairs(fields) do out[i] = c[f] or nil end
-  return out
 end
 
-local function get(key, field) return read(key, {field})[1] end
+local function get(key, field)
+  local c = cache[key] or cacheOf(key)
+  local v = c[field]
+  if v == nil then
+    if complete[key] then return nil end
+    v = rcall('HGET', key, field)
+    c[field] = v
+  end
+  return v or nil
+end
 
 local function put(key, field, value)
   local c = cacheOf(key)
@@ -208,10 +217,10 @@ local function mintToken()
 end
 
 local function holds(job, fence, mode)
-  local s = read(jobsKey, {'fence:' .. job, 'status:' .. job, 'lease:' .. job, 'token:' .. job})
-  if mode == 'token' then return s[4] == fence and (s[2] == 'queued' or s[2] == 'running') end
-  if s[1] ~= fence or s[2] ~= 'running' then return false end
-  if mode == 'expired' and tonumber(s[3] or '0') > tonumber(now) then return false end
+  local status = get(jobsKey, 'status:' .. job)
+  if mode == 'token' then return get(jobsKey, 'token:' .. job) == fence and (status == 'queued' or status == 'running') end
+  if get(jobsKey, 'fence:' .. job) ~= fence or status ~= 'running' then return false end
+  if mode == 'expired' and tonumber(get(jobsKey, 'lease:' .. job) or '0') > tonumber(now) then return false end
   return true
 end
 
@@ -317,7 +326,7 @@ local RUN_END_FIELDS = {'version', 'env', 'inputs', 'signalsKept', 'hasChildren'
 local LEGACY_RUN_FIELDS = {'retainMs', 'tenant', 'hasWaits', 'dispatch', 'pending', 'failed', 'dispatchKey'}
 
 local function endRun(runStatus)
-  local run = read(runKey, RUN_END_FIELDS)
+  read(runKey, RUN_END_FIELDS)
   -- A run admitted before the counters moved (no run:key) may have keys it never flagged.
   local legacy = get(jobsKey, 'run:key') == nil
   local retain = tonumber(get(jobsKey, 'run:retain') or (legacy and get(runKey, 'retainMs')) or '') or DEFAULT_RETAIN_MS
@@ -335,9 +344,9 @@ local function endRun(runStatus)
     end
   end
   -- Empty values the run document reads as such when absent.
-  if run[1] == '' then del(runKey, 'version') end
-  if run[2] == '{}' then del(runKey, 'env') end
-  if run[3] == '{}' then del(runKey, 'inputs') end
+  if get(runKey, 'version') == '' then del(runKey, 'version') end
+  if get(runKey, 'env') == '{}' then del(runKey, 'env') end
+  if get(runKey, 'inputs') == '{}' then del(runKey, 'inputs') end
   -- Step records lose what the plan restores (run-document.ts): id, a plain name and
   -- uses, and empty outputs with no error. The store writes them so (run-store.ts
   -- leanRecord); a run admitted before it did is rewritten here. Only structural text
@@ -368,12 +377,15 @@ local function endRun(runStatus)
     if KEEP_AFTER_END[kind] or (kind == 'fence' and tonumber(all[i + 1]) > 1) then put(jobsKey, all[i], all[i + 1]) end
   end
   hasGroups = rcall('EXISTS', base .. 'groups') == 1
-  local keep = {run = true, jobs = true, steps = true, groups = hasGroups, signals = run[4] ~= nil,
-    children = run[5] ~= nil, tree = run[6] ~= nil}
+  local keep = {run = true, jobs = true, steps = true, groups = hasGroups, signals = get(runKey, 'signalsKept') ~= nil,
+    children = get(runKey, 'hasChildren') ~= nil, tree = get(runKey, 'hasTree') ~= nil}
   for _, suffix in ipairs(RUN_KEY_SUFFIXES) do
     if suffix ~= 'events' and (legacy or keep[suffix]) then expiring[#expiring + 1] = base .. suffix end
   end
 end
+
+-- What the cascade reads of each dependent of a job that ends.
+local DEP_FIELDS = {'waiting:', 'nfail:', 'status:', 'gate:', 'mgroup:', 'prio:'}
 
 local function finishJob(job, status, outputs, err)
   local ready = {}
@@ -385,7 +397,7 @@ local function finishJob(job, status, outputs, err)
   local function prefetch(keys)
     local fields = {}
     for _, key in ipairs(keys) do
-      for _, kind in ipairs({'status:', 'waiting:', 'nfail:', 'gate:', 'mgroup:', 'prio:', 'held:'}) do
+      for _, kind in ipairs(DEP_FIELDS) do
         fields[#fields + 1] = kind .. key
       end
     end
@@ -409,8 +421,12 @@ local function finishJob(job, status, outputs, err)
   local function instances(group)
     local keys = cjson.decode(get(jobsKey, 'minst:' .. group))
     local fields = {}
-    for i, key in ipairs(keys) do fields[i] = 'status:' .. key end
-    return keys, read(jobsKey, fields)
+    for i, key in ipairs(keys) do
+      fields[2 * i - 1] = 'status:' .. key
+      fields[2 * i] = 'held:' .. key
+    end
+    read(jobsKey, fields)
+    return keys
   end
 
   -- How many of a matrix group's instances are live, and whether it has room for one more.
@@ -418,9 +434,8 @@ local function finishJob(job, status, outputs, err)
     local max = tonumber(get(jobsKey, 'mmax:' .. group) or '')
     if not max then return true end
     local live = 0
-    local _, statuses = instances(group)
-    for i = 1, #statuses do
-      if ACTIVE[statuses[i]] then live = live + 1 end
+    for _, key in ipairs(instances(group)) do
+      if ACTIVE[get(jobsKey, 'status:' .. key)] then live = live + 1 end
     end
     return live < max
   end
@@ -436,16 +451,16 @@ local function finishJob(job, status, outputs, err)
       fields[#fields + 1] = 'status:' .. need
       fields[#fields + 1] = 'coe:' .. need
     end
-    local s = read(jobsKey, fields)
-    for i = 1, #needs do
-      local st = s[2 * i - 1]
-      if st ~= 'succeeded' and not (st == 'failed' and s[2 * i] == '1') then return false end
+    read(jobsKey, fields)
+    for _, need in ipairs(needs) do
+      local st = get(jobsKey, 'status:' .. need)
+      if st ~= 'succeeded' and not (st == 'failed' and get(jobsKey, 'coe:' .. need) == '1') then return false end
     end
     return true
   end
 
   local function finish(key, st, out, e)
-    local f = read(jobsKey, {'status:' .. key, 'coe:' .. key, 'deps:' .. key, 'mgroup:' .. key})
+    read(jobsKey, {'coe:' .. key, 'deps:' .. key, 'mgroup:' .. key})
     -- Its lease stays (only a running job's counts) until the run's end drops it.
     put(jobsKey, 'status:' .. key, st)
     put(jobsKey, 'finishedAt:' .. key, now)
@@ -457,7 +472,7 @@ local function finishJob(job, status, outputs, err)
     end
     emit('job.' .. st, key, data)
     put(jobsKey, 'run:pending', tonumber(counter('run:pending')) - 1)
-    local coe = f[2] == '1'
+    local coe = get(jobsKey, 'coe:' .. key) == '1'
     if st == 'failed' and not coe then
       put(jobsKey, 'run:failed', tonumber(counter('run:failed') or '0') + 1)
       if not get(runKey, 'failedJob') then
@@ -467,21 +482,20 @@ local function finishJob(job, status, outputs, err)
     end
     -- Each dependent counts its needs left (waiting:) and those that did not succeed (nfail:).
     local bad = not (st == 'succeeded' or (st == 'failed' and coe))
-    local deps = cjson.decode(f[3])
+    local deps = cjson.decode(get(jobsKey, 'deps:' .. key))
     prefetch(deps)
     for _, dep in ipairs(deps) do
       local left = incr(jobsKey, 'waiting:' .. dep, -1)
       if bad and get(jobsKey, 'nfail:' .. dep) then incr(jobsKey, 'nfail:' .. dep, 1) end
       if left == 0 then worklist[#worklist + 1] = dep end
     end
-    local group = f[4]
+    local group = get(jobsKey, 'mgroup:' .. key)
     if group then
       groups[#groups + 1] = group
       -- failFast: the group's other instances are cancelled: at once those not running,
       -- at their next commit or heartbeat those running.
       if st == 'failed' and not coe and get(jobsKey, 'mff:' .. group) == '1' then
-        local others, statuses = instances(group)
-        prefetch(others)
+        local others = instances(group)
         for i, other in ipairs(others) do
           local os = get(jobsKey, 'status:' .. other)
           if os == 'pending' or os == 'queued' or os == 'waiting' then
@@ -518,11 +532,7 @@ local function finishJob(job, status, outputs, err)
 
   if not cancelling then
     for _, group in ipairs(groups) do
-      local keys = instances(group)
-      local held = {}
-      for n, key in ipairs(keys) do held[n] = 'held:' .. key end
-      read(jobsKey, held)
-      for _, key in ipairs(keys) do
+      for _, key in ipairs(instances(group)) do
         if get(jobsKey, 'held:' .. key) == '1' and get(jobsKey, 'status:' .. key) == 'pending' then
           if not room(group) then break end
           queue(key)

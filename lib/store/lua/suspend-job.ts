@@ -23,7 +23,7 @@ import { withShared } from './shared.js';
  */
 export default withShared(/* lua */ `
 local job, waitingFor, wakeAt, signal = ARGV[2], ARGV[4], ARGV[5], ARGV[6]
-read(jobsKey, {'fence:' .. job, 'status:' .. job, 'lease:' .. job, 'token:' .. job, 'reply:' .. job,
+read(jobsKey, {'fence:' .. job, 'status:' .. job,
   'prio:' .. job, 'resolved:' .. job, 'wakeAt:' .. job, 'run:cancel', 'run:key', 'run:dispatch'})
 if not holds(job, ARGV[3], '') then return replayed(job, ARGV[3], '') or -1 end
 if cancelRequested() then return -2 end

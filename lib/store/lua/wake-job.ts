@@ -11,7 +11,8 @@ import { withShared } from './shared.js';
  */
 export default withShared(/* lua */ `
 local job = ARGV[2]
-local status = read(jobsKey, {'status:' .. job, 'attempt:' .. job, 'prio:' .. job, 'run:key', 'run:dispatch'})[1]
+read(jobsKey, {'status:' .. job, 'attempt:' .. job, 'prio:' .. job, 'run:key', 'run:dispatch'})
+local status = get(jobsKey, 'status:' .. job)
 if status ~= 'waiting' then return {-1, status or ''} end
 local token = mintToken()
 put(jobsKey, 'status:' .. job, 'queued')
