@@ -3,7 +3,7 @@ import { cpus, loadavg } from 'node:os';
 import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { type App, closeApp, createApp } from '../lib/app.js';
-import { admitRun, newRunId } from '../lib/engine/admit.js';
+import { admitRun, newRunId } from '../lib/engine/run/admit.js';
 import type { JobQueue } from '../lib/queue/sqs-queue.js';
 import type { RunStore } from '../lib/store/run-store.js';
 import { IN_FLIGHT, startExecutors, type Transition, trackRuns } from './support/executor.js';

@@ -11,9 +11,9 @@ import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-s
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
 import { closeApp, createApp } from '../lib/app.js';
-import { admitRun } from '../lib/engine/admit.js';
-import { planRun } from '../lib/engine/plan.js';
-import { type ReapReport, reapRuns } from '../lib/engine/reaper.js';
+import { planRun } from '../lib/engine/decide/plan.js';
+import { admitRun } from '../lib/engine/run/admit.js';
+import { type ReapReport, reapRuns } from '../lib/engine/tick/reaper.js';
 import { createSqsClient } from '../lib/queue/sqs-queue.js';
 import { loadSpec } from '../lib/spec/index.js';
 import type { Workflow } from '../lib/spec/schema.js';

@@ -1,7 +1,7 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
-import { scheduleTick } from '../lib/engine/schedule-tick.js';
+import { scheduleTick } from '../lib/engine/tick/schedule.js';
 import { log } from '../lib/log.js';
 import { metrics } from '../lib/metrics.js';
 import { appStarter } from '../lib/start.js';

@@ -3,7 +3,7 @@ import { type FlowJob, FlowProducer, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
 import { closeApp, createApp } from '../../lib/app.js';
 import type { Config } from '../../lib/config.js';
-import { admitRun, newRunId } from '../../lib/engine/admit.js';
+import { admitRun, newRunId } from '../../lib/engine/run/admit.js';
 import { IN_FLIGHT, startExecutors, trackRuns } from './executor.js';
 import type { FlowNode, Shape } from './shapes.js';
 import { benchConfig, type LocalSqs } from './stack.js';

@@ -1,7 +1,7 @@
 import { z } from 'zod';
-import { admitRun } from '../engine/admit.js';
-import { rerunAdmission } from '../engine/rerun.js';
-import { hasEnded } from '../engine/run-status.js';
+import { rerunAdmission } from '../engine/decide/rerun.js';
+import { hasEnded } from '../engine/model.js';
+import { admitRun } from '../engine/run/admit.js';
 import { parseJsonBody, validateBody } from './body.js';
 import { type ApiResponse, HttpError, json } from './http.js';
 import type { RouteContext } from './routes.js';

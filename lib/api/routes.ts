@@ -2,13 +2,12 @@ import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import FindMyWay from 'find-my-way';
 import type { App } from '../app.js';
 import { boundsOf } from '../config.js';
-import { type AdmitRequest, admitRun, fingerprint, newRunId } from '../engine/admit.js';
-import { currentWaits } from '../engine/concurrency.js';
-import { resolveInputs } from '../engine/inputs.js';
-import { runDocument } from '../engine/run-document.js';
-import { runFinished } from '../engine/run-finished.js';
+import { resolveInputs } from '../engine/decide/inputs.js';
+import { runDocument } from '../engine/decide/run-document.js';
+import { type AdmitRequest, admitRun, fingerprint, newRunId } from '../engine/run/admit.js';
+import { currentWaits } from '../engine/run/concurrency.js';
+import { cancelAndFinish } from '../engine/run/finish.js';
 import { type FieldProblem, ValidationError } from '../errors.js';
-import { recordRunEnded } from '../metrics.js';
 import type { Workflow } from '../spec/schema.js';
 import { specWarnings } from '../spec/warnings.js';
 import { lambdaProblems } from '../steps/lambda-allow.js';
@@ -447,18 +446,14 @@ async function cancelRun({ app, req, params, tenant }: RouteContext): Promise<Ap
   const body = validateBody(CancelRequest, parseJsonBody(req.body));
   const runId = params.runId ?? '';
   const reason = body.reason ?? 'cancelled by request';
-  const out = await app.runs.cancelRun(tenant, runId, Date.now(), {
+  const out = await cancelAndFinish(app, tenant, runId, Date.now(), {
     finalStatus: 'cancelled',
-    error: JSON.stringify({ code: 'CANCELLED', message: reason }),
+    error: { code: 'CANCELLED', message: reason },
     reason,
   });
   if (out.kind === 'missing') throw new HttpError(404, 'Not Found', `no run '${runId}'`);
   if (out.kind !== 'cancelling') {
     throw new HttpError(409, 'Run already finished', `run '${runId}' has already finished`);
-  }
-  if (out.runStatus) {
-    recordRunEnded(out.runStatus);
-    await runFinished(app, tenant, runId, Date.now());
   }
   return json(202, { id: runId, status: out.runStatus || 'cancelling', runningJobs: out.running });
 }

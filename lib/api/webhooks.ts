@@ -1,6 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import type { App } from '../app.js';
-import type { AdmitRequest } from '../engine/admit.js';
+import type { AdmitRequest } from '../engine/run/admit.js';
 import { FlowlineError } from '../errors.js';
 import { log } from '../log.js';
 import type { Workflow } from '../spec/schema.js';

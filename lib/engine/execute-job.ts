@@ -31,16 +31,18 @@ import type {
   StepCommit,
 } from '../store/run-store.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
-import { newRunId, type Trigger } from './admit.js';
-import { type ChildStep, childOutcome, startChild, wakeIfChildEnded } from './child-run.js';
-import { acquire, groupName, jobEnded, recheck } from './concurrency.js';
-import { dispatchAt } from './dispatch.js';
+import { type PlannedStep, planRun, stepList } from './decide/plan.js';
 import { FenceLost, startHeartbeat } from './heartbeat.js';
 import { type NeedState, needsContext, resultOf, statusFromNeeds, toEnv } from './job-context.js';
 import { jobDeadline } from './job-deadline.js';
-import { type PlannedStep, planRun, stepList } from './plan.js';
+import type { JobOutcome, StepRecord } from './model.js';
 import { retryDelayMs } from './retry.js';
-import { runFinished } from './run-finished.js';
+import { acquire } from './run/acquire.js';
+import { newRunId, type Trigger } from './run/admit.js';
+import { type ChildStep, childOutcome, startChild, wakeIfChildEnded } from './run/child-run.js';
+import { groupName, jobEnded, recheck } from './run/concurrency.js';
+import { dispatchAt } from './run/dispatch.js';
+import { runFinished } from './run/finish.js';
 import { runStep } from './run-step.js';
 import {
   decideWait,
@@ -48,7 +50,6 @@ import {
   type Suspension,
   type WaitDecision,
   type WaitKind,
-  type WaitRecord,
 } from './waits.js';
 
 export interface ExecuteDeps {
@@ -73,32 +74,7 @@ export interface ExecuteDeps {
   now?: () => number;
 }
 
-/** A committed step, as stored in the `steps` hash and shown in the run document. */
-export interface StepRecord {
-  id: string;
-  name?: string;
-  uses: string;
-  hook?: string;
-  status: 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
-  /** A waiting step's deadline, kept across the claims that find it still waiting. */
-  wait?: WaitRecord;
-  /** The job attempt that ran it. */
-  attempt: number;
-  /** How many times it ran in this job attempt (step-level retries); 0 when it did not run. */
-  tries?: number;
-  outputs: Record<string, unknown>;
-  error: ErrorRecord | null;
-  startedAt: string | null;
-  finishedAt: string | null;
-}
-
 type Claimed = Extract<ClaimResult, { kind: 'claimed' }>;
-
-export interface JobOutcome {
-  status: 'succeeded' | 'failed' | 'skipped' | 'cancelled';
-  outputs: Record<string, unknown>;
-  error: ErrorRecord | null;
-}
 
 /** How a claimed job's invocation ended. */
 type Ending =

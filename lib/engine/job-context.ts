@@ -1,5 +1,5 @@
 import type { ExprContext, JobStatus } from '../expr/index.js';
-import type { PlannedJob } from './plan.js';
+import type { PlannedJob } from './decide/plan.js';
 
 /** GitHub's words for a finished job or step: `success | failure | cancelled | skipped`. */
 export function resultOf(status: string): string {

@@ -3,7 +3,7 @@ import { type ExprContext, evaluateDeep } from '../expr/index.js';
 import type { JobTask } from '../queue/message.js';
 import type { Workflow } from '../spec/schema.js';
 import { executorFor, runWithTimeout, type StepExecutor } from '../steps/index.js';
-import type { PlannedStep } from './plan.js';
+import type { PlannedStep } from './decide/plan.js';
 import { retryDelayMs } from './retry.js';
 
 /** Step outputs above this are refused (SPEC.md limits). */

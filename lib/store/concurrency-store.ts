@@ -1,3 +1,4 @@
+import { decode } from './codes.js';
 import { tenantKeys } from './keys.js';
 import type { ScriptRedis } from './scripts.js';
 
@@ -21,30 +22,20 @@ export function createConcurrencyStore(redis: ScriptRedis, prefix: string) {
       now: number,
     ): Promise<SlotAnswer> {
       const k = keysOf(tenant, group);
-      const reply = (await redis.acquireSlot(
-        k.holders,
-        k.queue,
-        k.meta,
-        now,
-        member,
-        limit ?? '',
-      )) as [number, ...unknown[]];
-      if (reply[0] === 1) return { granted: true };
-      const [, position, ...holders] = reply as [number, number, ...string[]];
-      return { granted: false, position, holders };
+      const out = decode.acquireSlot(
+        await redis.acquireSlot(k.holders, k.queue, k.meta, now, member, limit ?? ''),
+      );
+      if (out.kind === 'granted') return { granted: true };
+      return { granted: false, position: out.position, holders: out.holders };
     },
 
     /** Leave the group (slot or line); returns the members granted the freed slots. */
     async release(tenant: string, group: string, member: string, now: number): Promise<string[]> {
       const k = keysOf(tenant, group);
-      return (await redis.releaseSlot(
-        k.holders,
-        k.queue,
-        k.meta,
-        k.released(member),
-        now,
-        member,
-      )) as string[];
+      const out = decode.releaseSlot(
+        await redis.releaseSlot(k.holders, k.queue, k.meta, k.released(member), now, member),
+      );
+      return out.granted;
     },
 
     /** The members waiting in line before `member`. */

@@ -2,8 +2,9 @@ import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulidx';
 import { type JobTask, withPriority } from '../queue/message.js';
 import { LIMITS } from '../spec/schema.js';
+import { decode, type QueuedJob, type RunEnd } from './codes.js';
+import { EVENT_SLOTS } from './events.js';
 import { allShards, globalKeys, runKeys, shardOf, tenantKeys } from './keys.js';
-import { EVENT_SLOTS } from './lua/shared.js';
 import type { ScriptRedis } from './scripts.js';
 
 /** What a new run is written with; every value already a string for the hash. */
@@ -64,15 +65,8 @@ type RunConstants = Pick<
 /** Runs whose constants a store keeps (a spec can be large: a fan-out's is ~13 KB). */
 const KNOWN_RUNS = 64;
 
-function constantsOf(reply: unknown[]): RunConstants {
-  const [, , spec, inputs, trigger, workflow, env] = reply as string[];
-  return {
-    spec: spec as string,
-    inputs: inputs as string,
-    trigger: trigger as string,
-    workflow: workflow as string,
-    env: env as string,
-  };
+function constantsOf({ spec, inputs, trigger, workflow, env }: RunConstants): RunConstants {
+  return { spec, inputs, trigger, workflow, env };
 }
 
 /** Keep a run's constants, dropping the least recently added past KNOWN_RUNS. */
@@ -80,14 +74,6 @@ function rememberConstants(known: Map<string, RunConstants>, run: string, c: Run
   known.set(run, c);
   if (known.size > KNOWN_RUNS) known.delete(known.keys().next().value as string);
 }
-
-const CLAIM_CODES = {
-  '-1': 'missing',
-  '-2': 'run-finished',
-  '-3': 'stale',
-  '-4': 'lease-held',
-  '-5': 'gated',
-} as const;
 
 export type JobEnd = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
@@ -99,31 +85,16 @@ export type SettleMode = '' | 'expired' | 'token';
 
 type RunRef = Pick<JobTask, 'tenant' | 'runId'>;
 
-/** The task a script's reply names: its job, attempt and token, and priority ('' normal). */
-function taskOf(
-  run: RunRef,
-  jobKey: string,
-  attempt: number | string,
-  token: unknown,
-  priority: string | undefined,
-): JobTask {
+/** The task to send for a job a script queued (codes.ts). */
+function taskOf(run: RunRef, job: QueuedJob): JobTask {
   return {
     tenant: run.tenant,
     runId: run.runId,
-    jobKey,
-    attempt: Number(attempt),
-    token: String(token),
-    ...withPriority(priority),
+    jobKey: job.jobKey,
+    attempt: job.attempt,
+    token: job.token,
+    ...withPriority(job.priority),
   };
-}
-
-/** Tasks from a script's flat `job, token, priority, …` list: first attempts of newly queued jobs. */
-function tasksOf(run: RunRef, flat: string[]): JobTask[] {
-  const tasks: JobTask[] = [];
-  for (let i = 0; i < flat.length; i += 3) {
-    tasks.push(taskOf(run, flat[i] as string, 1, flat[i + 1], flat[i + 2]));
-  }
-  return tasks;
 }
 
 export interface StepCommit {
@@ -137,19 +108,9 @@ export interface FinishedStep extends StepCommit {
   eventData: string;
 }
 
-/** What a run's end sets off needs to know of it (run-finished.ts), as finishJob tells. */
-export interface RunEnd {
-  parentRunId: string;
-  hasMemberships: boolean;
-  cancelRequested: boolean;
-}
+export type { RunEnd };
 
-function runEndOf(raw: string): RunEnd {
-  const [parentRunId = '', groups, cancelled] = raw.split('|');
-  return { parentRunId, hasMemberships: groups === '1', cancelRequested: cancelled === '1' };
-}
-
-/** A finished step as the five script arguments writeStep (shared.ts) reads; '' for none. */
+/** A finished step as the five script arguments writeStep (lua/includes/write-step.lua) reads; '' for none. */
 function stepArgs(step: FinishedStep | undefined): (string | number)[] {
   return step
     ? [step.index, step.stepKey, leanRecord(step.record), step.eventType, step.eventData]
@@ -160,7 +121,7 @@ function stepArgs(step: FinishedStep | undefined): (string | number)[] {
  * A step record as stored: without what the run document restores from the plan
  * (run-document.ts): its id, a plain name and uses, and empty outputs with no error
  * right after the attempt. Only structural text is matched (quotes inside JSON
- * strings are escaped); the run's end rewrote records so before (shared.ts endRun).
+ * strings are escaped); the run's end rewrote records so before (lua/includes/end-run.lua).
  */
 export function leanRecord(record: string): string {
   return record
@@ -206,30 +167,30 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         member,
       );
       const t = tenantKeys(prefix, run.tenant);
-      const [code, detail] = (await redis.admitTenant(
-        t.live,
-        t.runs,
-        t.submitBucket,
-        run.createdAt,
-        run.runId,
-        tenant.maxRunsInFlight ?? '',
-        tenant.rate?.perSecond ?? '',
-        tenant.rate?.burst ?? '',
-        // Score 0 for all: run ids are ULIDs, so lexical order is creation order.
-        `run_${ulid(Math.max(0, run.createdAt - tenant.retentionMs)).slice(0, 10)}`,
-      )) as [number, number];
-      if (code !== 1) {
+      const admitted = decode.admitTenant(
+        await redis.admitTenant(
+          t.live,
+          t.runs,
+          t.submitBucket,
+          run.createdAt,
+          run.runId,
+          tenant.maxRunsInFlight ?? '',
+          tenant.rate?.perSecond ?? '',
+          tenant.rate?.burst ?? '',
+          // Score 0 for all: run ids are ULIDs, so lexical order is creation order.
+          `run_${ulid(Math.max(0, run.createdAt - tenant.retentionMs)).slice(0, 10)}`,
+        ),
+      );
+      if (admitted.kind !== 'admitted') {
         // Refused: the worklist entry goes now rather than at the reaper's grace.
         await redis.zrem(globalKeys(prefix).activeRuns(shardOf(run.runId)), member);
-        return code === -1
-          ? { kind: 'rate-limited', retryAfterMs: detail }
-          : { kind: 'over-quota', live: detail };
+        return admitted;
       }
       const created = await redis.createRun(
         k.run,
         k.jobs,
-        k.events,
         k.steps,
+        k.events,
         run.createdAt,
         JSON.stringify(run.runFields),
         JSON.stringify(run.jobFields),
@@ -238,7 +199,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         JSON.stringify(run.reused?.jobs ?? []),
         JSON.stringify({ reused: true, from: run.reused?.from ?? '' }),
       );
-      return { kind: created === 1 ? 'created' : 'existed' };
+      return decode.createRun(created);
     },
 
     /** Count a child run against its root's tree; false when the tree is full. */
@@ -249,7 +210,19 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       max: number,
     ): Promise<boolean> {
       const root = keysOf(tenant, rootRunId);
-      return (await redis.countDescendant(root.run, root.tree, childRunId, max)) === 1;
+      const counted = decode.countDescendant(
+        await redis.countDescendant(
+          root.run,
+          root.jobs,
+          root.steps,
+          root.events,
+          root.tree,
+          Date.now(),
+          childRunId,
+          max,
+        ),
+      );
+      return counted.kind === 'counted';
     },
 
     async claimJob(task: JobTask, now: number, leaseMs: number): Promise<ClaimResult> {
@@ -257,53 +230,36 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const runRef = `${task.tenant}/${task.runId}`;
       const known = runConstants.get(runRef);
       const startedAt = new Date(now).toISOString();
-      const reply = (await redis.claimJob(
+      const reply = await redis.claimJob(
         k.run,
         k.jobs,
         k.steps,
         k.events,
+        now,
         task.jobKey,
         task.attempt,
         task.token,
-        now,
         leaseMs,
         randomUUID(),
         known ? 1 : 0,
         startedAt,
-      )) as [number, ...unknown[]];
-      const code = reply[0];
-      if (code !== 1) return { kind: CLAIM_CODES[String(code) as keyof typeof CLAIM_CODES] };
-      const [, fence, , , , , , needsFlat, stepRecords, resolved, timeoutFrom, started] = reply as [
-        number,
-        number,
-        string,
-        string,
-        string,
-        string,
-        string,
-        string[],
-        (string | null)[],
-        string,
-        string,
-        string,
-      ];
-      const constants = known ?? constantsOf(reply);
+      );
+      const claim = decode.claimJob(reply);
+      if (claim.kind !== 'claimed') return claim;
+      const constants = known ?? constantsOf(claim);
       if (!known) rememberConstants(runConstants, runRef, constants);
       const needs = new Map<string, { status: string; outputs: string }>();
-      for (let i = 0; i < needsFlat.length; i += 3) {
-        needs.set(needsFlat[i] as string, {
-          status: needsFlat[i + 1] as string,
-          outputs: needsFlat[i + 2] as string,
+      for (let i = 0; i < claim.needs.length; i += 3) {
+        needs.set(claim.needs[i] as string, {
+          status: claim.needs[i + 1] as string,
+          outputs: claim.needs[i + 2] as string,
         });
       }
+      const { started, ...rest } = claim;
       return {
-        kind: 'claimed',
-        fence: String(fence),
+        ...rest,
         ...constants,
         needs,
-        stepRecords,
-        resolved,
-        timeoutFrom: Number(timeoutFrom),
         ...(started ? { started: { index: Number(started), startedAt } } : {}),
       };
     },
@@ -326,9 +282,9 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         k.jobs,
         k.steps,
         k.events,
+        now,
         task.jobKey,
         fence,
-        now,
         leaseMs,
         done?.index ?? '',
         done?.stepKey ?? '',
@@ -340,7 +296,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         started ? leanRecord(started.record) : '',
         randomUUID(),
       );
-      return reply === 1 ? 'ok' : reply === -2 ? 'cancelling' : 'stale';
+      return decode.commitStep(reply).kind;
     },
 
     /**
@@ -362,8 +318,8 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const reply = await redis.finishJob(
         k.run,
         k.jobs,
-        k.events,
         k.steps,
+        k.events,
         k.groups,
         now,
         task.jobKey,
@@ -374,12 +330,12 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         mode,
         ...stepArgs(last),
       );
-      if (!Array.isArray(reply)) return undefined;
-      const [runStatus, ended, ...flat] = reply as string[];
+      const out = decode.finishJob(reply);
+      if (out.kind === 'stale') return undefined;
       return {
-        runStatus: runStatus ?? '',
-        ready: tasksOf(task, flat),
-        ...(ended ? { ended: runEndOf(ended) } : {}),
+        runStatus: out.runStatus,
+        ready: out.ready.map((job) => taskOf(task, job)),
+        ...(out.ended ? { ended: out.ended } : {}),
       };
     },
 
@@ -397,8 +353,8 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const reply = await redis.retryJob(
         k.run,
         k.jobs,
-        k.events,
         k.steps,
+        k.events,
         now,
         task.jobKey,
         fence,
@@ -407,19 +363,26 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         mode,
         ...stepArgs(last),
       );
-      if (reply === -2) return 'cancelling';
-      if (!Array.isArray(reply)) return undefined;
-      const [attempt, token, priority] = reply as [number, string, string];
-      return taskOf(task, task.jobKey, attempt, token, priority);
+      const out = decode.retryJob(reply);
+      if (out.kind !== 'retrying') return out.kind === 'cancelling' ? 'cancelling' : undefined;
+      return taskOf(task, { ...out, jobKey: task.jobKey });
     },
 
     /** Checkpoint: the job goes back to the queue under a new token; undefined when stale. */
     async requeueJob(task: JobTask, fence: string, now: number): Promise<JobTask | undefined> {
       const k = keysOf(task.tenant, task.runId);
-      const reply = await redis.requeueJob(k.run, k.jobs, k.events, now, task.jobKey, fence);
-      if (!Array.isArray(reply)) return undefined;
-      const [token, priority] = reply as [string, string];
-      return taskOf(task, task.jobKey, task.attempt, token, priority);
+      const reply = await redis.requeueJob(
+        k.run,
+        k.jobs,
+        k.steps,
+        k.events,
+        now,
+        task.jobKey,
+        fence,
+      );
+      const out = decode.requeueJob(reply);
+      if (out.kind === 'stale') return undefined;
+      return taskOf(task, { ...out, jobKey: task.jobKey, attempt: task.attempt });
     },
 
     async renewLease(
@@ -429,8 +392,17 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       leaseMs: number,
     ): Promise<'ok' | 'stale' | 'cancelling'> {
       const k = keysOf(task.tenant, task.runId);
-      const reply = await redis.renewLease(k.run, k.jobs, now, task.jobKey, fence, leaseMs);
-      return reply === 1 ? 'ok' : reply === -2 ? 'cancelling' : 'stale';
+      const reply = await redis.renewLease(
+        k.run,
+        k.jobs,
+        k.steps,
+        k.events,
+        now,
+        task.jobKey,
+        fence,
+        leaseMs,
+      );
+      return decode.renewLease(reply).kind;
     },
 
     /**
@@ -449,6 +421,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const reply = await redis.cancelRun(
         k.run,
         k.jobs,
+        k.steps,
         k.events,
         now,
         opts.finalStatus,
@@ -456,10 +429,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         opts.reason ?? '',
         randomUUID(),
       );
-      if (reply === -1) return { kind: 'missing' };
-      if (reply === -2) return { kind: 'finished' };
-      const [runStatus, running] = reply as [string, number];
-      return { kind: 'cancelling', runStatus, running };
+      return decode.cancelRun(reply);
     },
 
     /** The run ended: drop it from the tenant's live runs, then from the reaper's worklist. */
@@ -560,7 +530,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
 
     async addChild(tenant: string, runId: string, childRunId: string): Promise<void> {
       const k = keysOf(tenant, runId);
-      // Flagged first: the run's end expires the children set only when flagged (shared.ts endRun).
+      // Flagged first: the run's end expires the children set only when flagged (lua/includes/end-run.lua).
       await redis.hset(k.run, 'hasChildren', '1');
       await redis.sadd(k.children, childRunId);
     },
@@ -601,6 +571,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const reply = await redis.suspendJob(
         k.run,
         k.jobs,
+        k.steps,
         k.events,
         k.signals,
         now,
@@ -611,12 +582,11 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         wait.signal ?? '',
         wait.event ?? '',
       );
-      if (reply === -2) return 'cancelling';
-      if (!Array.isArray(reply)) return undefined;
-      const [token, priority, queued] = reply as [string, string, number];
+      const out = decode.suspendJob(reply);
+      if (out.kind !== 'suspended') return out.kind === 'cancelling' ? 'cancelling' : undefined;
       return {
-        task: taskOf(task, task.jobKey, task.attempt, token, priority),
-        queued: queued === 1,
+        task: taskOf(task, { ...out, jobKey: task.jobKey, attempt: task.attempt }),
+        queued: out.queued,
       };
     },
 
@@ -636,6 +606,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const reply = await redis.resolveWait(
         k.run,
         k.jobs,
+        k.steps,
         k.events,
         k.signals,
         now,
@@ -646,19 +617,8 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         JSON.stringify(event.data),
         LIMITS.keptSignals,
       );
-      if (reply === -1) return 'missing';
-      if (reply === -4) return 'full';
-      if (reply === -2) return 'finished';
-      if (reply === -3) return 'not-waiting';
-      const [code, jobKey, attempt, token, priority] = reply as [
-        number,
-        string,
-        number,
-        string,
-        string,
-      ];
-      if (code === 2) return 'kept';
-      return taskOf({ tenant, runId }, jobKey, attempt, token, priority);
+      const out = decode.resolveWait(reply);
+      return out.kind === 'woken' ? taskOf({ tenant, runId }, out.job) : out.kind;
     },
 
     /** Queue a waiting job again; else the status it has instead. */
@@ -669,33 +629,20 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       now: number,
     ): Promise<JobTask | { status: string }> {
       const k = keysOf(tenant, runId);
-      const reply = (await redis.wakeJob(k.run, k.jobs, k.events, now, jobKey)) as [
-        number,
-        string,
-        string,
-      ];
-      if (reply[0] === -1) return { status: reply[1] };
-      const [attempt, token, priority] = reply;
-      return taskOf({ tenant, runId }, jobKey, attempt, token, priority);
+      const out = decode.wakeJob(
+        await redis.wakeJob(k.run, k.jobs, k.steps, k.events, now, jobKey),
+      );
+      if (out.kind === 'not-waiting') return { status: out.status };
+      return taskOf({ tenant, runId }, { ...out, jobKey });
     },
 
     /** Lift a run's concurrency gate; the tasks of its queued jobs, to send. */
     async ungateRun(tenant: string, runId: string): Promise<JobTask[]> {
       const k = keysOf(tenant, runId);
-      const flat = (await redis.ungateRun(k.run, k.jobs)) as string[];
-      const tasks: JobTask[] = [];
-      for (let i = 0; i < flat.length; i += 4) {
-        tasks.push(
-          taskOf(
-            { tenant, runId },
-            flat[i] as string,
-            flat[i + 1] as string,
-            flat[i + 2],
-            flat[i + 3],
-          ),
-        );
-      }
-      return tasks;
+      const out = decode.ungateRun(
+        await redis.ungateRun(k.run, k.jobs, k.steps, k.events, Date.now()),
+      );
+      return out.queued.map((job) => taskOf({ tenant, runId }, job));
     },
 
     async snapshot(tenant: string, runId: string): Promise<RunSnapshot | undefined> {
@@ -738,7 +685,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const start = after ? entryOf(after) : '-';
       const [entries, archived] = await Promise.all([
         redis.xrange(k.events, start, '+', 'COUNT', limit + 1),
-        // A finished run's events: archived in one field when it ended (shared.ts endRun).
+        // A finished run's events: archived in one field when it ended (lua/includes/end-run.lua).
         redis.hget(k.run, 'eventLog'),
       ]);
       if (archived) return archivedEvents(archived, after, limit);
@@ -762,7 +709,7 @@ function entryOf(id: string): string {
 }
 
 /**
- * The events of one stream entry (shared.ts emit): `at` first, then per event `type`
+ * The events of one stream entry (lua/includes/emit.lua): `at` first, then per event `type`
  * and its `job`, `step`, `data`; an entry written before events shared one holds one
  * event with `type` first. The n-th event's id is `<ms>-<seq × EVENT_SLOTS + n>`.
  */
@@ -796,7 +743,7 @@ function idAfter(id: string, after: string): boolean {
   return ms > ams || (ms === ams && seq > aseq);
 }
 
-/** The rows of an archived event log (shared.ts endRun): `[id, type, at offset, job, step, data]`. */
+/** The rows of an archived event log (lua/includes/end-run.lua): `[id, type, at offset, job, step, data]`. */
 function archivedRows(archived: string): string[][] {
   if (archived.startsWith('[')) return JSON.parse(archived) as string[][];
   let prevMs = 0;

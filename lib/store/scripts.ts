@@ -1,20 +1,9 @@
-import acquireSlot from './lua/acquire-slot.js';
-import admitTenant from './lua/admit-tenant.js';
-import cancelRun from './lua/cancel-run.js';
-import claimJob from './lua/claim-job.js';
-import commitStep from './lua/commit-step.js';
-import countDescendant from './lua/count-descendant.js';
-import createRun from './lua/create-run.js';
-import finishJob from './lua/finish-job.js';
-import registerWorkflow from './lua/register-workflow.js';
-import releaseSlot from './lua/release-slot.js';
-import renewLease from './lua/renew-lease.js';
-import requeueJob from './lua/requeue-job.js';
-import resolveWait from './lua/resolve-wait.js';
-import retryJob from './lua/retry-job.js';
-import suspendJob from './lua/suspend-job.js';
-import ungateRun from './lua/ungate-run.js';
-import wakeJob from './lua/wake-job.js';
+import { createHash } from 'node:crypto';
+import { BOUNDS_DEFAULTS } from '../config.js';
+import { EVENT_SLOTS, EVENTS_PER_ENTRY } from './events.js';
+import { RUN_KEY_SUFFIXES } from './keys.js';
+import { explainLines, fillConstants, type ResolvedScript } from './lua/loader.js';
+import { LUA_SCRIPTS } from './lua/scripts.generated.js';
 import {
   createRedisClient,
   logConnectionErrors,
@@ -23,40 +12,86 @@ import {
 } from './redis-client.js';
 
 /**
- * Lua sources live in `lua/*.ts` (template strings) rather than `.lua` files so the
- * same import works under esbuild bundles, vitest and tsx without loaders.
+ * The Lua scripts (lib/store/lua/*.lua, resolved by `npm run build:lua` into
+ * lua/scripts.generated.ts; lua/loader.ts has the rules: headers, includes, and the
+ * KEYS convention of run-scoped scripts: KEYS[1] run hash, KEYS[2] jobs hash,
+ * KEYS[3] steps hash, KEYS[4] events stream, then the script's own; ARGV[1] now).
  */
-const scripts = {
-  createRun: { numberOfKeys: 4, lua: createRun },
-  claimJob: { numberOfKeys: 4, lua: claimJob },
-  commitStep: { numberOfKeys: 4, lua: commitStep },
-  finishJob: { numberOfKeys: 5, lua: finishJob },
-  retryJob: { numberOfKeys: 4, lua: retryJob },
-  requeueJob: { numberOfKeys: 3, lua: requeueJob },
-  renewLease: { numberOfKeys: 2, lua: renewLease },
-  cancelRun: { numberOfKeys: 3, lua: cancelRun },
-  suspendJob: { numberOfKeys: 4, lua: suspendJob },
-  resolveWait: { numberOfKeys: 4, lua: resolveWait },
-  wakeJob: { numberOfKeys: 3, lua: wakeJob },
-  ungateRun: { numberOfKeys: 2, lua: ungateRun },
-  acquireSlot: { numberOfKeys: 3, lua: acquireSlot },
-  releaseSlot: { numberOfKeys: 4, lua: releaseSlot },
-  registerWorkflow: { numberOfKeys: 2, lua: registerWorkflow },
-  admitTenant: { numberOfKeys: 3, lua: admitTenant },
-  countDescendant: { numberOfKeys: 2, lua: countDescendant },
-} as const;
 
-type ScriptName = keyof typeof scripts;
+/** The TypeScript constants the Lua names as `{{NAME}}`, as Lua literals. */
+export const LUA_CONSTANTS: Record<string, string> = {
+  RUN_KEY_SUFFIXES: `{${RUN_KEY_SUFFIXES.map((s) => `'${s}'`).join(', ')}}`,
+  DEFAULT_RETAIN_MS: String(BOUNDS_DEFAULTS.retentionMs),
+  EVENT_SLOTS: String(EVENT_SLOTS),
+  EVENTS_PER_ENTRY: String(EVENTS_PER_ENTRY),
+};
+
+export type ScriptName = keyof typeof LUA_SCRIPTS;
+
+const SCRIPTS = LUA_SCRIPTS as Record<ScriptName, ResolvedScript>;
+
+/** Each script's source as Redis runs it (constants filled in). */
+export const SCRIPT_SOURCES = Object.fromEntries(
+  Object.entries(SCRIPTS).map(([name, s]) => [name, fillConstants(s.source, LUA_CONSTANTS)]),
+) as Record<ScriptName, string>;
+
+/**
+ * A script's error with its line named in the .lua file (`user_script:12` →
+ * `includes/cascade.lua:40`). `name` when known; else the script is found by the
+ * sha Redis quotes (a pipeline's errors).
+ */
+export function explainScriptError<E>(err: E, name?: ScriptName): E {
+  if (!(err instanceof Error) || !err.message.includes('user_script:')) return err;
+  const script = name ? SCRIPTS[name] : scriptOfSha(err.message);
+  if (script) err.message = explainLines(err.message, script);
+  return err;
+}
+
+let shas: Map<string, ResolvedScript> | undefined;
+function scriptOfSha(message: string): ResolvedScript | undefined {
+  const sha = /\b[0-9a-f]{40}\b/.exec(message)?.[0];
+  if (!sha) return undefined;
+  if (!shas) {
+    shas = new Map(
+      Object.entries(SCRIPT_SOURCES).map(([name, src]) => [
+        createHash('sha1').update(src).digest('hex'),
+        SCRIPTS[name as ScriptName],
+      ]),
+    );
+  }
+  return shas.get(sha);
+}
+
 type Arg = string | number;
+type ScriptCall = (...args: Arg[]) => Promise<unknown>;
 export type ScriptRedis = RedisClient & {
   [K in ScriptName]: (...args: Arg[]) => Promise<unknown>;
 };
 
+/** Define one resolved script as a command, its errors naming .lua lines. */
+export function defineScript(redis: RedisClient, name: string, script: ResolvedScript): void {
+  redis.defineCommand(name, {
+    numberOfKeys: script.numberOfKeys,
+    lua: fillConstants(script.source, LUA_CONSTANTS),
+  });
+  // A pipeline copies the client's script commands onto itself (chained calls, no
+  // promise): only the client's own calls are wrapped; explainScriptError serves those.
+  const target = redis as unknown as Record<string, ScriptCall>;
+  const call = target[name] as ScriptCall;
+  target[name] = function (this: unknown, ...args) {
+    const out = call.apply(this, args);
+    if (this !== redis) return out;
+    return out.catch((err: unknown) => {
+      throw err instanceof Error && err.message.includes('user_script:')
+        ? Object.assign(err, { message: explainLines(err.message, script) })
+        : err;
+    });
+  };
+}
+
 /** Attach every script with `defineCommand` (EVALSHA, falling back to EVAL once). */
 export function withScripts(redis: RedisClient): ScriptRedis {
-  for (const [name, { numberOfKeys, lua }] of Object.entries(scripts)) {
-    redis.defineCommand(name, { numberOfKeys, lua });
-  }
+  for (const [name, script] of Object.entries(SCRIPTS)) defineScript(redis, name, script);
   return redis as ScriptRedis;
 }
 

@@ -1,3 +1,4 @@
+import { decode } from './codes.js';
 import { allShards, globalKeys, shardOf, tenantKeys } from './keys.js';
 import type { ScriptRedis } from './scripts.js';
 
@@ -20,20 +21,24 @@ export function createWorkflowStore(redis: ScriptRedis, prefix: string) {
       hasCron: boolean,
     ): Promise<{ revision: number; created: boolean }> {
       const t = tenantKeys(prefix, tenant);
-      const [revision, created] = (await redis.registerWorkflow(
-        t.workflow(name),
-        t.workflows,
-        name,
-        rev.digest,
-        JSON.stringify(rev),
-      )) as [number, number];
+      const added = decode.registerWorkflow(
+        await redis.registerWorkflow(
+          t.workflow(name),
+          t.workflows,
+          name,
+          rev.digest,
+          JSON.stringify(rev),
+        ),
+      );
+      const { revision } = added;
+      const created = added.kind === 'added';
       // The cron index is global (another slot), so it is kept beside the script:
       // the schedule tick re-reads the latest revision and ignores stale members.
       const member = `${tenant}/${name}`;
       const cron = globalKeys(prefix).cronWorkflows(shardOf(member));
       if (hasCron) await redis.sadd(cron, member);
       else await redis.srem(cron, member);
-      return { revision, created: created === 1 };
+      return { revision, created };
     },
 
     async latest(tenant: string, name: string): Promise<WorkflowRevision | undefined> {

@@ -1,9 +1,9 @@
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAction } from '../../lib/actions/registry.js';
 import type { App } from '../../lib/app.js';
+import { runDocument } from '../../lib/engine/decide/run-document.js';
 import { executeJob } from '../../lib/engine/execute-job.js';
-import { reapRuns } from '../../lib/engine/reaper.js';
-import { runDocument } from '../../lib/engine/run-document.js';
+import { reapRuns } from '../../lib/engine/tick/reaper.js';
 import type { JobTask } from '../../lib/queue/message.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import type { ClaimResult } from '../../lib/store/run-store.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
-import { runDocument } from '../../lib/engine/run-document.js';
-import { scheduleTick } from '../../lib/engine/schedule-tick.js';
+import { runDocument } from '../../lib/engine/decide/run-document.js';
+import { scheduleTick } from '../../lib/engine/tick/schedule.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import { runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
 import { spawnExecutor, waitFor } from '../support/faults.js';

@@ -4,7 +4,7 @@ import { RestartableRedis } from '../../bench/support/restartable-redis.js';
 import { createApi } from '../../lib/api/handle.js';
 import type { ApiResponse } from '../../lib/api/http.js';
 import type { App } from '../../lib/app.js';
-import { reapRuns } from '../../lib/engine/reaper.js';
+import { reapRuns } from '../../lib/engine/tick/reaper.js';
 import { runKeys } from '../../lib/store/keys.js';
 import { whenReady } from '../../lib/store/redis-client.js';
 import { sleep } from '../../scripts/processes.js';

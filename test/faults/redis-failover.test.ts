@@ -1,7 +1,7 @@
 import { type Cluster, Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { RestartableRedis } from '../../bench/support/restartable-redis.js';
-import { admitRun, newRunId } from '../../lib/engine/admit.js';
+import { admitRun, newRunId } from '../../lib/engine/run/admit.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import { runKeys } from '../../lib/store/keys.js';
 import { type RedisCluster, sleep, startRedisCluster } from '../../scripts/processes.js';

@@ -1,11 +1,9 @@
 import { createHash } from 'node:crypto';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
-import { scheduleTick } from '../../lib/engine/schedule-tick.js';
+import { scheduleTick } from '../../lib/engine/tick/schedule.js';
 import { reserveIdempotencyKey } from '../../lib/store/idempotency.js';
-import cancelRunLua from '../../lib/store/lua/cancel-run.js';
-import claimJobLua from '../../lib/store/lua/claim-job.js';
-import finishJobLua from '../../lib/store/lua/finish-job.js';
+import { SCRIPT_SOURCES } from '../../lib/store/scripts.js';
 import { pollOnce, startTestApp, submitSpec } from '../support/engine.js';
 import { ReplyDropper } from '../support/faults.js';
 import { redisUrl } from '../support/stack.js';
@@ -61,7 +59,7 @@ describe('a run script replayed after its reply was lost', () => {
     const app = await startTestApp({ redisUrl: proxy.url, leaseMs: 1_500 });
     const runId = await submitSpec(app, ONE_JOB);
     // ioredis sends EVAL with the body on a connection's first use of a script, EVALSHA after.
-    proxy.arm(sha1(claimJobLua), "'job.started'");
+    proxy.arm(sha1(SCRIPT_SOURCES.claimJob), "'job.started'");
     await pollOnce(app, 1);
     expect(proxy.dropped).toBe(1);
     // No executor crashed, so the run must succeed, in its first and only claim.
@@ -95,7 +93,7 @@ describe('a run script replayed after its reply was lost', () => {
       app,
       'name: two\non: { manual: true }\njobs:\n  a: { steps: [{ uses: action:noop }] }\n  b: { needs: a, steps: [{ uses: action:noop }] }\n',
     );
-    proxy.arm(sha1(finishJobLua), 'local runStatus, ready, cancelling = finishJob(job');
+    proxy.arm(sha1(SCRIPT_SOURCES.finishJob), 'local runStatus, ready, cancelling = finishJob(job');
     expect(await drive(app, runId, 4_000)).toBe('succeeded');
     expect(proxy.dropped).toBe(1);
     const evs = await eventsOf(app, runId);
@@ -106,7 +104,7 @@ describe('a run script replayed after its reply was lost', () => {
   it('cancelRun: the replay of the cancel that ended the run answers as it did, not 409', async () => {
     const app = await startTestApp({ redisUrl: proxy.url });
     const runId = await submitSpec(app, ONE_JOB);
-    proxy.arm(sha1(cancelRunLua), "'cancelRequested'");
+    proxy.arm(sha1(SCRIPT_SOURCES.cancelRun), "'cancelRequested'");
     const out = await app.runs.cancelRun(TENANT, runId, Date.now(), { finalStatus: 'cancelled' });
     expect(proxy.dropped).toBe(1);
     expect(out).toEqual({ kind: 'cancelling', runStatus: 'cancelled', running: 0 });

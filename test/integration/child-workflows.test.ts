@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
-import { runDocument } from '../../lib/engine/run-document.js';
+import { runDocument } from '../../lib/engine/decide/run-document.js';
 import {
   pollOnce,
   registerSpec,

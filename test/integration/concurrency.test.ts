@@ -1,9 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
-import { admitRun } from '../../lib/engine/admit.js';
-import { currentWaits } from '../../lib/engine/concurrency.js';
-import { runDocument } from '../../lib/engine/run-document.js';
-import { scheduleTick } from '../../lib/engine/schedule-tick.js';
+import { runDocument } from '../../lib/engine/decide/run-document.js';
+import { admitRun } from '../../lib/engine/run/admit.js';
+import { currentWaits } from '../../lib/engine/run/concurrency.js';
+import { scheduleTick } from '../../lib/engine/tick/schedule.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import { tenantKeys } from '../../lib/store/keys.js';
 import { pollOnce, startTestApp, submitSpec } from '../support/engine.js';

@@ -1,8 +1,8 @@
 import { readFileSync } from 'node:fs';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { admitRun } from '../../lib/engine/admit.js';
-import { runDocument } from '../../lib/engine/run-document.js';
+import { runDocument } from '../../lib/engine/decide/run-document.js';
+import { admitRun } from '../../lib/engine/run/admit.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import { currentTask, pollOnce, runUntilFinished, startTestApp } from '../support/engine.js';
 import { createTestQueue, sqsClient } from '../support/stack.js';

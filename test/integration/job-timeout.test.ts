@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
+import { runDocument } from '../../lib/engine/decide/run-document.js';
 import { executeJob } from '../../lib/engine/execute-job.js';
-import { runDocument } from '../../lib/engine/run-document.js';
 import { currentTask, startTestApp, submitSpec } from '../support/engine.js';
 
 const TENANT = 'acme';

@@ -2,7 +2,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
-import { scheduleTick } from '../../lib/engine/schedule-tick.js';
+import { scheduleTick } from '../../lib/engine/tick/schedule.js';
 import { ValidationError } from '../../lib/errors.js';
 import { loadSpec, SUPPORTED_USES } from '../../lib/spec/index.js';
 import { fireTimesBetween } from '../../lib/triggers/cron.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
-import { runDocument } from '../../lib/engine/run-document.js';
+import { runDocument } from '../../lib/engine/decide/run-document.js';
 import { pollOnce, startTestApp, submitSpec } from '../support/engine.js';
 
 const TENANT = 'acme';

@@ -1,10 +1,10 @@
 import { rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { type App, closeApp, createApp } from '../../lib/app.js';
-import { admitRun } from '../../lib/engine/admit.js';
+import { runDocument } from '../../lib/engine/decide/run-document.js';
 import { executeJob } from '../../lib/engine/execute-job.js';
-import { runDocument } from '../../lib/engine/run-document.js';
-import { scheduleTick } from '../../lib/engine/schedule-tick.js';
+import { admitRun } from '../../lib/engine/run/admit.js';
+import { scheduleTick } from '../../lib/engine/tick/schedule.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import { globalKeys, shardOf } from '../../lib/store/keys.js';
 import {

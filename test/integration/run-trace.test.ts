@@ -3,7 +3,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAction } from '../../lib/actions/registry.js';
 import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
-import { runDocument } from '../../lib/engine/run-document.js';
+import { runDocument } from '../../lib/engine/decide/run-document.js';
 import { createSecretsProvider } from '../../lib/secrets/provider.js';
 import { pollOnce, runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
 import { type SecretsEndpoint, startSecretsEndpoint } from '../support/secrets-endpoint.js';

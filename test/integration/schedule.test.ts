@@ -1,7 +1,7 @@
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { describe, expect, it } from 'vitest';
-import { reapRuns } from '../../lib/engine/reaper.js';
-import { scheduleTick, wakeDueTimers } from '../../lib/engine/schedule-tick.js';
+import { reapRuns } from '../../lib/engine/tick/reaper.js';
+import { scheduleTick, wakeDueTimers } from '../../lib/engine/tick/schedule.js';
 import { allShards, globalKeys, runKeys, shardOf } from '../../lib/store/keys.js';
 import { registerSpec, startTestApp } from '../support/engine.js';
 import { sqsClient } from '../support/stack.js';

@@ -8,7 +8,7 @@ import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
-import { runDocument } from '../../lib/engine/run-document.js';
+import { runDocument } from '../../lib/engine/decide/run-document.js';
 import { MASK } from '../../lib/secrets/mask.js';
 import { createSecretsProvider } from '../../lib/secrets/provider.js';
 import {

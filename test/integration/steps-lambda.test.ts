@@ -1,7 +1,7 @@
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { runDocument } from '../../lib/engine/run-document.js';
+import { runDocument } from '../../lib/engine/decide/run-document.js';
 import { FlowlineError } from '../../lib/errors.js';
 import {
   createLambdaClient,

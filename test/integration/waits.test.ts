@@ -2,9 +2,9 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
+import { runDocument } from '../../lib/engine/decide/run-document.js';
 import { executeJob, settleJob } from '../../lib/engine/execute-job.js';
-import { runDocument } from '../../lib/engine/run-document.js';
-import { scheduleTick } from '../../lib/engine/schedule-tick.js';
+import { scheduleTick } from '../../lib/engine/tick/schedule.js';
 import { globalKeys, shardOf } from '../../lib/store/keys.js';
 import {
   currentTask,

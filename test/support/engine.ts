@@ -2,8 +2,8 @@ import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/clien
 import { afterAll } from 'vitest';
 import { type App, closeApp, createApp } from '../../lib/app.js';
 import type { Config } from '../../lib/config.js';
-import { admitRun } from '../../lib/engine/admit.js';
 import { executeJob } from '../../lib/engine/execute-job.js';
+import { admitRun } from '../../lib/engine/run/admit.js';
 import { type JobTask, parseJobTask } from '../../lib/queue/message.js';
 import { loadSpec, specDigest } from '../../lib/spec/index.js';
 import type { Workflow } from '../../lib/spec/schema.js';

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
+import { initialJobFields, planRun, stepList } from '../../lib/engine/decide/plan.js';
 import { needsContext, statusFromNeeds } from '../../lib/engine/job-context.js';
-import { initialJobFields, planRun, stepList } from '../../lib/engine/plan.js';
 import { loadSpec } from '../../lib/spec/index.js';
 
 const spec = (jobs: string) =>

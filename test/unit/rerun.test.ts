@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { initialJobFields, planRun } from '../../lib/engine/plan.js';
-import { rerunAdmission, selectReuse } from '../../lib/engine/rerun.js';
+import { initialJobFields, planRun } from '../../lib/engine/decide/plan.js';
+import { rerunAdmission, selectReuse } from '../../lib/engine/decide/rerun.js';
 import { ValidationError } from '../../lib/errors.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import {

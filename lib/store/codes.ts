@@ -1,0 +1,297 @@
+/**
+ * Every Lua script's reply, decoded to a typed outcome: one discriminated union per
+ * script, `kind` named for what happened. The codes are per script (a -2 is "the
+ * run has finished" to claimJob, "the run is being cancelled" to commitStep, "over
+ * quota" to admitTenant), so each script has its own table, and the tables are the
+ * only place a code is read: lib/store/*-store.ts decode through them. Each table
+ * matches the Output section of the script's header (lib/store/lua/<script>.lua;
+ * test/unit/codes.test.ts checks they agree). A code no table knows throws: it is a
+ * script and its caller out of step, not an outcome to guess at.
+ */
+
+/** A job a script queued: the task to send for it (attempt 1 unless the reply says). */
+export interface QueuedJob {
+  jobKey: string;
+  attempt: number;
+  token: string;
+  /** '' normal, else `high` / `low`. */
+  priority: string;
+}
+
+/** What a run's end sets off needs to know of it (run-finished.ts), as finishJob tells. */
+export interface RunEnd {
+  parentRunId: string;
+  hasMemberships: boolean;
+  cancelRequested: boolean;
+}
+
+/** The codes of each script, as its header's Output lists them (success payloads aside). */
+export const SCRIPT_CODES = {
+  admitTenant: { 1: 'admitted', [-1]: 'rate-limited', [-2]: 'over-quota' },
+  createRun: { 1: 'created', 0: 'existed' },
+  countDescendant: { 1: 'counted', [-1]: 'tree-full' },
+  claimJob: {
+    1: 'claimed',
+    [-1]: 'missing',
+    [-2]: 'run-finished',
+    [-3]: 'stale',
+    [-4]: 'lease-held',
+    [-5]: 'gated',
+  },
+  commitStep: { 1: 'ok', [-1]: 'stale', [-2]: 'cancelling' },
+  renewLease: { 1: 'ok', [-1]: 'stale', [-2]: 'cancelling' },
+  finishJob: { [-1]: 'stale' },
+  retryJob: { [-1]: 'stale', [-2]: 'cancelling' },
+  requeueJob: { [-1]: 'stale' },
+  suspendJob: { [-1]: 'stale', [-2]: 'cancelling' },
+  cancelRun: { [-1]: 'missing', [-2]: 'finished' },
+  resolveWait: {
+    1: 'woken',
+    2: 'kept',
+    [-1]: 'missing',
+    [-2]: 'finished',
+    [-3]: 'not-waiting',
+    [-4]: 'full',
+  },
+  wakeJob: { [-1]: 'not-waiting' },
+  acquireSlot: { 1: 'granted', 0: 'waiting' },
+} as const satisfies Record<string, Record<number, string>>;
+
+type Codes = typeof SCRIPT_CODES;
+type KindOf<S extends keyof Codes> = Codes[S][keyof Codes[S]];
+
+/** The outcome a code names for `script`; throws on a code its table does not have. */
+function kindOf<S extends keyof Codes>(script: S, code: unknown): KindOf<S> {
+  const kind = (SCRIPT_CODES[script] as Record<number, string>)[Number(code)];
+  if (typeof code !== 'number' || kind === undefined) {
+    throw new Error(`${script} replied ${JSON.stringify(code)}: no such code`);
+  }
+  return kind as KindOf<S>;
+}
+
+/** A bare negative code, or undefined when the reply is a list (a success payload). */
+function codeOrList<S extends keyof Codes>(script: S, reply: unknown): KindOf<S> | undefined {
+  return Array.isArray(reply) ? undefined : kindOf(script, reply);
+}
+
+const str = (v: unknown) => (v === null || v === undefined ? '' : String(v));
+
+/** A flat `job, token, priority, …` list: first attempts of newly queued jobs. */
+function queuedTriples(flat: unknown[]): QueuedJob[] {
+  const jobs: QueuedJob[] = [];
+  for (let i = 0; i < flat.length; i += 3) {
+    jobs.push({
+      jobKey: str(flat[i]),
+      attempt: 1,
+      token: str(flat[i + 1]),
+      priority: str(flat[i + 2]),
+    });
+  }
+  return jobs;
+}
+
+function runEndOf(raw: string): RunEnd {
+  const [parentRunId = '', groups, cancelled] = raw.split('|');
+  return { parentRunId, hasMemberships: groups === '1', cancelRequested: cancelled === '1' };
+}
+
+export type AdmitOutcome =
+  | { kind: 'admitted' }
+  | { kind: 'rate-limited'; retryAfterMs: number }
+  | { kind: 'over-quota'; live: number };
+
+export type ClaimOutcome =
+  | {
+      kind: 'claimed';
+      fence: string;
+      spec: string;
+      inputs: string;
+      trigger: string;
+      workflow: string;
+      env: string;
+      /** Flat `jobKey, status, outputs, …` of each need. */
+      needs: string[];
+      /** Step record JSON by flattened step index, null where none was committed. */
+      stepRecords: (string | null)[];
+      resolved: string;
+      timeoutFrom: number;
+      /** The index of the step the claim started itself, or '' (claim-job.lua). */
+      started: string;
+    }
+  | { kind: 'missing' | 'run-finished' | 'stale' | 'lease-held' | 'gated' };
+
+export type FinishOutcome =
+  | { kind: 'finished'; runStatus: string; ended?: RunEnd; ready: QueuedJob[] }
+  | { kind: 'stale' };
+
+export type RetryOutcome =
+  | { kind: 'retrying'; attempt: number; token: string; priority: string }
+  | { kind: 'stale' | 'cancelling' };
+
+export type SuspendOutcome =
+  | { kind: 'suspended'; token: string; priority: string; queued: boolean }
+  | { kind: 'stale' | 'cancelling' };
+
+export type CancelOutcome =
+  | { kind: 'cancelling'; runStatus: string; running: number }
+  | { kind: 'missing' | 'finished' };
+
+export type ResolveOutcome =
+  | { kind: 'woken'; job: QueuedJob }
+  | { kind: 'kept' | 'missing' | 'finished' | 'not-waiting' | 'full' };
+
+export type WakeOutcome =
+  | { kind: 'woken'; attempt: number; token: string; priority: string }
+  | { kind: 'not-waiting'; status: string };
+
+export type SlotOutcome =
+  | { kind: 'granted' }
+  | { kind: 'waiting'; position: number; holders: string[] };
+
+/** One decoder per script: its raw reply → its outcome. */
+export const decode = {
+  admitTenant(reply: unknown): AdmitOutcome {
+    const [code, detail] = reply as [number, number];
+    const kind = kindOf('admitTenant', code);
+    if (kind === 'rate-limited') return { kind, retryAfterMs: Number(detail) };
+    if (kind === 'over-quota') return { kind, live: Number(detail) };
+    return { kind };
+  },
+
+  createRun(reply: unknown): { kind: 'created' | 'existed' } {
+    return { kind: kindOf('createRun', reply) };
+  },
+
+  countDescendant(reply: unknown): { kind: 'counted' | 'tree-full' } {
+    return { kind: kindOf('countDescendant', reply) };
+  },
+
+  claimJob(reply: unknown): ClaimOutcome {
+    const r = reply as unknown[];
+    const kind = kindOf('claimJob', r[0]);
+    if (kind !== 'claimed') return { kind };
+    return {
+      kind,
+      fence: str(r[1]),
+      spec: str(r[2]),
+      inputs: str(r[3]),
+      trigger: str(r[4]),
+      workflow: str(r[5]),
+      env: str(r[6]),
+      needs: r[7] as string[],
+      stepRecords: r[8] as (string | null)[],
+      resolved: str(r[9]),
+      timeoutFrom: Number(r[10]),
+      started: str(r[11]),
+    };
+  },
+
+  commitStep(reply: unknown): { kind: 'ok' | 'stale' | 'cancelling' } {
+    return { kind: kindOf('commitStep', reply) };
+  },
+
+  renewLease(reply: unknown): { kind: 'ok' | 'stale' | 'cancelling' } {
+    return { kind: kindOf('renewLease', reply) };
+  },
+
+  finishJob(reply: unknown): FinishOutcome {
+    const code = codeOrList('finishJob', reply);
+    if (code) return { kind: code };
+    const [runStatus, ended, ...flat] = reply as unknown[];
+    return {
+      kind: 'finished',
+      runStatus: str(runStatus),
+      ready: queuedTriples(flat),
+      ...(ended ? { ended: runEndOf(str(ended)) } : {}),
+    };
+  },
+
+  retryJob(reply: unknown): RetryOutcome {
+    const code = codeOrList('retryJob', reply);
+    if (code) return { kind: code };
+    const [attempt, token, priority] = reply as unknown[];
+    return {
+      kind: 'retrying',
+      attempt: Number(attempt),
+      token: str(token),
+      priority: str(priority),
+    };
+  },
+
+  requeueJob(
+    reply: unknown,
+  ): { kind: 'requeued'; token: string; priority: string } | { kind: 'stale' } {
+    const code = codeOrList('requeueJob', reply);
+    if (code) return { kind: code };
+    const [token, priority] = reply as unknown[];
+    return { kind: 'requeued', token: str(token), priority: str(priority) };
+  },
+
+  suspendJob(reply: unknown): SuspendOutcome {
+    const code = codeOrList('suspendJob', reply);
+    if (code) return { kind: code };
+    const [token, priority, queued] = reply as unknown[];
+    return { kind: 'suspended', token: str(token), priority: str(priority), queued: queued === 1 };
+  },
+
+  cancelRun(reply: unknown): CancelOutcome {
+    const code = codeOrList('cancelRun', reply);
+    if (code) return { kind: code };
+    const [runStatus, running] = reply as unknown[];
+    return { kind: 'cancelling', runStatus: str(runStatus), running: Number(running) };
+  },
+
+  resolveWait(reply: unknown): ResolveOutcome {
+    const r = Array.isArray(reply) ? reply : [reply];
+    const kind = kindOf('resolveWait', r[0]);
+    if (kind !== 'woken') return { kind };
+    const [, jobKey, attempt, token, priority] = r;
+    return {
+      kind,
+      job: {
+        jobKey: str(jobKey),
+        attempt: Number(attempt),
+        token: str(token),
+        priority: str(priority),
+      },
+    };
+  },
+
+  wakeJob(reply: unknown): WakeOutcome {
+    const [first, second, third] = reply as unknown[];
+    if (first !== undefined && Number(first) < 0) {
+      return { kind: kindOf('wakeJob', first), status: str(second) };
+    }
+    return { kind: 'woken', attempt: Number(first), token: str(second), priority: str(third) };
+  },
+
+  ungateRun(reply: unknown): { kind: 'ungated'; queued: QueuedJob[] } {
+    const flat = reply as unknown[];
+    const queued: QueuedJob[] = [];
+    for (let i = 0; i < flat.length; i += 4) {
+      queued.push({
+        jobKey: str(flat[i]),
+        attempt: Number(flat[i + 1]),
+        token: str(flat[i + 2]),
+        priority: str(flat[i + 3]),
+      });
+    }
+    return { kind: 'ungated', queued };
+  },
+
+  acquireSlot(reply: unknown): SlotOutcome {
+    const [code, position, ...holders] = reply as unknown[];
+    const kind = kindOf('acquireSlot', code);
+    if (kind === 'granted') return { kind };
+    return { kind, position: Number(position), holders: holders.map(str) };
+  },
+
+  releaseSlot(reply: unknown): { kind: 'released'; granted: string[] } {
+    return { kind: 'released', granted: (reply as unknown[]).map(str) };
+  },
+
+  registerWorkflow(reply: unknown): { kind: 'added' | 'unchanged'; revision: number } {
+    const [revision, created] = reply as [number, number];
+    return { kind: created === 1 ? 'added' : 'unchanged', revision: Number(revision) };
+  },
+};

@@ -1,0 +1,196 @@
+--[[
+  finishJob(job, status, outputs, err): end a job, cascade through its dependents
+  (queue, skip or cancel them) and finish the run when it was the last. Returns
+  runStatus ('' while live), the ready list (flat job, token, priority or ''),
+  whether the run is cancelling.
+
+  Each dependent counts its needs left (waiting:) and those that ended without
+  success (nfail:, written at admission; a run admitted before reads its needs),
+  so deciding it reads its own fields only, those of all of a job's dependents
+  in one read.
+]]
+--- @include "run-keys"
+--- @include "fields"
+--- @include "mint-token"
+--- @include "emit"
+--- @include "nothing-live"
+--- @include "end-run"
+
+local ACTIVE = {queued = true, running = true, waiting = true}
+
+-- What the cascade reads of each dependent of a job that ends.
+local DEP_FIELDS = {'waiting:', 'nfail:', 'status:', 'gate:', 'mgroup:', 'prio:'}
+
+local function finishJob(job, status, outputs, err)
+  local ready = {}
+  local worklist = {}
+  local groups = {}
+  local cancelling = cancelRequested()
+
+  -- The fields a dependent's decision reads, for all of them in one read.
+  local function prefetch(keys)
+    local fields = {}
+    for _, key in ipairs(keys) do
+      for _, kind in ipairs(DEP_FIELDS) do
+        fields[#fields + 1] = kind .. key
+      end
+    end
+    read(jobsKey, fields)
+  end
+
+  local function queue(key)
+    local token = mintToken()
+    put(jobsKey, 'status:' .. key, 'queued')
+    put(jobsKey, 'attempt:' .. key, '1')
+    put(jobsKey, 'token:' .. key, token)
+    put(jobsKey, 'queuedAt:' .. key, now)
+    if get(jobsKey, 'held:' .. key) then del(jobsKey, 'held:' .. key) end
+    emit('job.queued', key, '{"attempt":1}')
+    ready[#ready + 1] = key
+    ready[#ready + 1] = token
+    ready[#ready + 1] = get(jobsKey, 'prio:' .. key) or ''
+  end
+
+  -- A matrix group's instances with their status, read at once.
+  local function instances(group)
+    local keys = cjson.decode(get(jobsKey, 'minst:' .. group))
+    local fields = {}
+    for i, key in ipairs(keys) do
+      fields[2 * i - 1] = 'status:' .. key
+      fields[2 * i] = 'held:' .. key
+    end
+    read(jobsKey, fields)
+    return keys
+  end
+
+  -- How many of a matrix group's instances are live, and whether it has room for one more.
+  local function room(group)
+    local max = tonumber(get(jobsKey, 'mmax:' .. group) or '')
+    if not max then return true end
+    local live = 0
+    for _, key in ipairs(instances(group)) do
+      if ACTIVE[get(jobsKey, 'status:' .. key)] then live = live + 1 end
+    end
+    return live < max
+  end
+
+  -- A need counts as success when it succeeded, or failed under continueOnError.
+  -- Runs admitted before the nfail: counters read their needs.
+  local function needsSucceeded(key)
+    local nfail = get(jobsKey, 'nfail:' .. key)
+    if nfail then return nfail == '0' end
+    local needs = cjson.decode(get(jobsKey, 'needs:' .. key))
+    local fields = {}
+    for _, need in ipairs(needs) do
+      fields[#fields + 1] = 'status:' .. need
+      fields[#fields + 1] = 'coe:' .. need
+    end
+    read(jobsKey, fields)
+    for _, need in ipairs(needs) do
+      local st = get(jobsKey, 'status:' .. need)
+      if st ~= 'succeeded' and not (st == 'failed' and get(jobsKey, 'coe:' .. need) == '1') then return false end
+    end
+    return true
+  end
+
+  local function finish(key, st, out, e)
+    read(jobsKey, {'coe:' .. key, 'deps:' .. key, 'mgroup:' .. key})
+    -- Its lease stays (only a running job's counts) until the run's end drops it.
+    put(jobsKey, 'status:' .. key, st)
+    put(jobsKey, 'finishedAt:' .. key, now)
+    put(jobsKey, 'outputs:' .. key, out)
+    local data = '{}'
+    if e ~= '' then
+      put(jobsKey, 'error:' .. key, e)
+      data = '{"error":' .. e .. '}'
+    end
+    emit('job.' .. st, key, data)
+    put(jobsKey, 'run:pending', tonumber(counter('run:pending')) - 1)
+    local coe = get(jobsKey, 'coe:' .. key) == '1'
+    if st == 'failed' and not coe then
+      put(jobsKey, 'run:failed', tonumber(counter('run:failed') or '0') + 1)
+      if not get(runKey, 'failedJob') then
+        put(runKey, 'failedJob', key)
+        if e ~= '' then put(runKey, 'failedError', e) end
+      end
+    end
+    -- Each dependent counts its needs left (waiting:) and those that did not succeed (nfail:).
+    local bad = not (st == 'succeeded' or (st == 'failed' and coe))
+    local deps = cjson.decode(get(jobsKey, 'deps:' .. key))
+    prefetch(deps)
+    for _, dep in ipairs(deps) do
+      local left = incr(jobsKey, 'waiting:' .. dep, -1)
+      if bad and get(jobsKey, 'nfail:' .. dep) then incr(jobsKey, 'nfail:' .. dep, 1) end
+      if left == 0 then worklist[#worklist + 1] = dep end
+    end
+    local group = get(jobsKey, 'mgroup:' .. key)
+    if group then
+      groups[#groups + 1] = group
+      -- failFast: the group's other instances are cancelled: at once those not running,
+      -- at their next commit or heartbeat those running.
+      if st == 'failed' and not coe and get(jobsKey, 'mff:' .. group) == '1' then
+        local others = instances(group)
+        for i, other in ipairs(others) do
+          local os = get(jobsKey, 'status:' .. other)
+          if os == 'pending' or os == 'queued' or os == 'waiting' then
+            if get(jobsKey, 'held:' .. other) then del(jobsKey, 'held:' .. other) end
+            finish(other, 'cancelled', '{}', '{"code":"CANCELLED","message":"failFast: instance ' .. key .. ' failed"}')
+          elseif os == 'running' then
+            -- Its executor learns at its next commit or heartbeat, and stops as cancelled.
+            put(jobsKey, 'cancel:' .. other, key)
+          end
+        end
+      end
+    end
+  end
+
+  finish(job, status, outputs, err)
+  local i = 1
+  while i <= #worklist do
+    local dep = worklist[i]
+    i = i + 1
+    -- A cancel may already have ended it.
+    if get(jobsKey, 'status:' .. dep) == 'pending' then
+      local group = get(jobsKey, 'mgroup:' .. dep)
+      if cancelling then
+        finish(dep, 'cancelled', '{}', '')
+      elseif get(jobsKey, 'gate:' .. dep) == 'custom' or needsSucceeded(dep) then
+        -- maxParallel: past the limit an instance is held, and queued as others end.
+        if group and not room(group) then put(jobsKey, 'held:' .. dep, '1')
+        else queue(dep) end
+      else
+        finish(dep, 'skipped', '{}', '')
+      end
+    end
+  end
+
+  if not cancelling then
+    for _, group in ipairs(groups) do
+      for _, key in ipairs(instances(group)) do
+        if get(jobsKey, 'held:' .. key) == '1' and get(jobsKey, 'status:' .. key) == 'pending' then
+          if not room(group) then break end
+          queue(key)
+        end
+      end
+    end
+  end
+
+  local runStatus = ''
+  if tonumber(counter('run:pending')) == 0 then
+    read(runKey, RUN_END_FIELDS)
+    runStatus = 'succeeded'
+    if cancelling then
+      runStatus = get(runKey, 'cancelStatus') or 'cancelled'
+    elseif tonumber(counter('run:failed') or '0') > 0 then
+      runStatus = 'failed'
+    end
+    endRun(runStatus)
+  elseif #ready == 0 and not cancelling and counter('run:waits') then
+    -- Only waiting jobs are left (SPEC.md: the run waits while all live jobs wait).
+    if get(runKey, 'status') == 'running' and nothingLive() then
+      put(runKey, 'status', 'waiting')
+      emit('run.waiting')
+    end
+  end
+  return runStatus, ready, cancelling
+end
