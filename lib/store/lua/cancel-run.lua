@@ -44,7 +44,7 @@ put(jobsKey, 'run:cancel', '1')
 
 local running = 0
 local runStatus = ''
-local fields = allFields(jobsKey)
+local fields = allFields(jobsKey, true)
 for i = 1, #fields, 2 do
   local field = fields[i]
   if string.sub(field, 1, 7) == 'status:' then

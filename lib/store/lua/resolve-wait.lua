@@ -43,7 +43,7 @@ if runStatus == 'succeeded' or runStatus == 'failed' or runStatus == 'cancelled'
 
 local field = {approval = 'step', signal = 'name', workflow = 'runId'}
 local job
-local fields = allFields(jobsKey)
+local fields = allFields(jobsKey, true)
 for i = 1, #fields, 2 do
   if string.sub(fields[i], 1, 11) == 'waitingFor:' then
     local wait = cjson.decode(fields[i + 1])

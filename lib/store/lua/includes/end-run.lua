@@ -34,15 +34,16 @@ local hasGroups = false
 -- holding either separator (a matrix value could) makes it JSON rows instead:
 -- {id, type, at, job, step, data}.
 local function archivedEvents()
-  local rows, json, prevMs, plain = {}, {}, 0, true
+  local rows, parts, prevMs, plain = {}, {}, 0, true
   local lastMs, lastSeq = 0, -1
   local function row(ms, seq, m)
     local at = m.at and string.format('%d', tonumber(m.at) - ms) or ''
-    local fields = {m.type or '', at, m.job or '', m.step or '', (m.data and m.data ~= '{}') and m.data or ''}
-    if string.find(fields[3] .. fields[4], '[\30\31]') then plain = false end
     local id = string.format('%d', seq)
-    rows[#rows + 1] = string.format('%d', ms - prevMs) .. '-' .. id .. '\31' .. table.concat(fields, '\31')
-    json[#json + 1] = {string.format('%d', ms) .. '-' .. id, fields[1], fields[2], fields[3], fields[4], fields[5]}
+    local fields = {m.type or '', at, m.job or '', m.step or '', (m.data and m.data ~= '{}') and m.data or '',
+      string.format('%d', ms) .. '-' .. id}
+    if plain and string.find(fields[3] .. fields[4], '[\30\31]') then plain = false end
+    rows[#rows + 1] = string.format('%d', ms - prevMs) .. '-' .. id .. '\31' .. table.concat(fields, '\31', 1, 5)
+    parts[#parts + 1] = fields
     prevMs = ms
   end
   local function expand(ms, seq, f)
@@ -75,7 +76,10 @@ local function archivedEvents()
     expand(ms, ms == lastMs and lastSeq + 1 or 0, f)
     events, eventCount = {}, 0
   end
-  return plain and table.concat(rows, '\30') or cjson.encode(json)
+  if plain then return table.concat(rows, '\30') end
+  local json = {}
+  for i, f in ipairs(parts) do json[i] = {f[6], f[1], f[2], f[3], f[4], f[5]} end
+  return cjson.encode(json)
 end
 
 -- The run fields its end reads (and what finish-job and finishJob read with them).

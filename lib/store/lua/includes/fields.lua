@@ -7,7 +7,8 @@
     read(key, fields)        into the cache, one HMGET for the fields not there yet
     get(key, field)          a field (nil when absent)
     put(key, field, value) / del(key, field) / incr(key, field, n)
-    allFields(key)           every field as the transition sees it, flat
+    allFields(key, fill)     every field as the transition sees it, flat (fill: and
+                             keep them in the cache, for reads to come)
     counter(field)           a run counter: run:pending, run:failed, run:dispatch,
                              run:key (the dispatch key), run:waits, run:cancel; they
                              live in the jobs hash (read and written with the jobs'
@@ -103,24 +104,28 @@ end
 local function cancelRequested() return counter('run:cancel') ~= nil end
 
 -- Every field of a hash as this transition sees it, flat.
-local function allFields(key)
-  local c, flat, seen = cacheOf(key), {}, {}
+local function allFields(key, fill)
+  local c, flat, unstored = cacheOf(key), {}, {}
+  local list = changed[key] and changed[key].list or {}
+  for _, f in ipairs(list) do unstored[f] = true end
   local stored = rcall('HGETALL', key)
   for i = 1, #stored, 2 do
     local f = stored[i]
-    seen[f] = true
-    if c[f] == nil then c[f] = stored[i + 1] end
-    if c[f] then
+    local v = c[f]
+    if v == nil then
+      v = stored[i + 1]
+      if fill then c[f] = v end
+    end
+    unstored[f] = nil
+    if v then
       flat[#flat + 1] = f
-      flat[#flat + 1] = c[f]
+      flat[#flat + 1] = v
     end
   end
-  if changed[key] then
-    for _, f in ipairs(changed[key].list) do
-      if not seen[f] and c[f] then
-        flat[#flat + 1] = f
-        flat[#flat + 1] = c[f]
-      end
+  for _, f in ipairs(list) do
+    if unstored[f] and c[f] then
+      flat[#flat + 1] = f
+      flat[#flat + 1] = c[f]
     end
   end
   return flat
