@@ -295,12 +295,14 @@ async function runClaimedJob(
   // A finished step's result waits here for the next write (the next step's start,
   // or the job's finish), which carries it: one round trip less per step.
   let unsaved: FinishedStep | undefined;
-  const done = (outcome: JobOutcome): Ending => ({
-    kind: 'done',
-    outcome,
-    job,
-    ...(unsaved ? { last: unsaved } : {}),
-  });
+  // The step the claim started (claim-job.ts), until the loop reaches it; a job that
+  // ends before (its env failed) closes its record as skipped.
+  let prestarted = claim.started;
+  const done = (outcome: JobOutcome): Ending => {
+    const last =
+      unsaved ?? (prestarted && job ? notRun(job, prestarted.index, task, now) : undefined);
+    return { kind: 'done', outcome, job, ...(last ? { last } : {}) };
+  };
   const save = async (started?: StepCommit): Promise<'ok' | 'cancelling'> => {
     const state = await commit(deps, task, claim, now, unsaved, started);
     unsaved = undefined;
@@ -440,7 +442,10 @@ async function runClaimedJob(
     // later attempt (a crash after the wake): the decision, the sleep's end and the
     // child run stay the ones already made.
     const waiting = record?.status === 'waiting' ? record : undefined;
-    const startedAt = waiting?.startedAt ?? new Date(now()).toISOString();
+    const claimStarted = prestarted?.index === ps.index ? prestarted : undefined;
+    if (claimStarted) prestarted = undefined;
+    const startedAt =
+      waiting?.startedAt ?? claimStarted?.startedAt ?? new Date(now()).toISOString();
     let tries = 1;
     const fresh = (s: StepRecord['status'], extra: Partial<StepRecord> = {}): StepRecord => ({
       id: ps.key,
@@ -501,7 +506,8 @@ async function runClaimedJob(
           finishedAt: new Date(now()).toISOString(),
         });
       } else {
-        if ((await save(startedStep(fresh('running'), ps))) === 'cancelling') {
+        // Started by the claim already: nothing to write (the claim found no cancel).
+        if (!claimStarted && (await save(startedStep(fresh('running'), ps))) === 'cancelling') {
           throw new FlowlineError('CANCELLED', 'the run was cancelled');
         }
         const outputs = await runStep({
@@ -711,6 +717,27 @@ function retryingStep(
     eventType: 'step.retrying',
     eventData: JSON.stringify({ try: failedTry, error, delayMs }),
   };
+}
+
+/** The claim's started step, closed as skipped: the job ended before it ran. */
+function notRun(
+  job: Job,
+  index: number,
+  task: JobTask,
+  now: () => number,
+): FinishedStep | undefined {
+  const ps = stepList(job)[index];
+  if (!ps) return undefined;
+  const record = {
+    status: 'skipped',
+    attempt: task.attempt,
+    tries: 0,
+    outputs: {},
+    error: null,
+    startedAt: null,
+    finishedAt: new Date(now()).toISOString(),
+  };
+  return finishedStep(record as StepRecord, ps);
 }
 
 function startedStep(record: StepRecord, ps: PlannedStep): StepCommit {

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BOUNDS_DEFAULTS } from '../config.js';
+import { EVENT_SLOTS, EVENTS_PER_ENTRY } from './events.js';
 import { RUN_KEY_SUFFIXES } from './keys.js';
 import { explainLines, fillConstants, type ResolvedScript } from './lua/loader.js';
 import { LUA_SCRIPTS } from './lua/scripts.generated.js';
@@ -21,6 +22,8 @@ import {
 export const LUA_CONSTANTS: Record<string, string> = {
   RUN_KEY_SUFFIXES: `{${RUN_KEY_SUFFIXES.map((s) => `'${s}'`).join(', ')}}`,
   DEFAULT_RETAIN_MS: String(BOUNDS_DEFAULTS.retentionMs),
+  EVENT_SLOTS: String(EVENT_SLOTS),
+  EVENTS_PER_ENTRY: String(EVENTS_PER_ENTRY),
 };
 
 export type ScriptName = keyof typeof LUA_SCRIPTS;

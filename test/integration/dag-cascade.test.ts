@@ -3,7 +3,7 @@ import { initialJobFields, planRun } from '../../lib/engine/decide/plan.js';
 import type { JobTask } from '../../lib/queue/message.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import { dispatchToken, newDispatchKey } from '../../lib/store/dispatch-token.js';
-import { jobKeyOf } from '../../lib/store/job-fields.js';
+import { jobKeyOf, runCounter } from '../../lib/store/job-fields.js';
 import { createRunStore, type JobEnd } from '../../lib/store/run-store.js';
 import { withScripts } from '../../lib/store/scripts.js';
 import { newRedis, uniquePrefix } from '../support/stack.js';
@@ -45,17 +45,25 @@ async function drive(row: Row) {
   const { fields, queued, pending } = initialJobFields(plan, now, new Map(), (n) =>
     dispatchToken(key, n),
   );
-  const runFields = {
-    id: runId,
-    status: 'queued',
-    pending: String(pending),
-    failed: '0',
-    dispatch: String(queued.length),
-    dispatchKey: key,
-    retainMs: '60000',
+  // As admission writes it (run/admit.ts): the run's counters in its jobs hash.
+  const jobFields = {
+    ...fields,
+    [runCounter('pending')]: String(pending),
+    [runCounter('failed')]: '0',
+    [runCounter('dispatch')]: String(queued.length),
+    [runCounter('key')]: key,
+    [runCounter('tenant')]: TENANT,
+    [runCounter('retain')]: '60000',
   };
   await runs.createRun(
-    { tenant: TENANT, runId, createdAt: now, runFields, jobFields: fields, queued },
+    {
+      tenant: TENANT,
+      runId,
+      createdAt: now,
+      runFields: { id: runId, status: 'queued' },
+      jobFields,
+      queued,
+    },
     { retentionMs: 60_000 },
   );
   const tasks: JobTask[] = queued.map((jobKey, i) => ({
