@@ -98,6 +98,9 @@ local function endRun(runStatus)
   put(runKey, 'finishedAt', now)
   put(runKey, 'expiresAt', expiresAt)
   emit('run.' .. runStatus)
+  -- Which optional keys the run has, read before their flags go.
+  local flagged = {signals = get(runKey, 'signalsKept') ~= nil, children = get(runKey, 'hasChildren') ~= nil,
+    tree = get(runKey, 'hasTree') ~= nil}
   -- Flags that only served the live run (read above: only those present are deleted).
   for _, f in ipairs({'signalsKept', 'hasChildren', 'hasTree'}) do del(runKey, f) end
   if legacy then
@@ -140,8 +143,8 @@ local function endRun(runStatus)
     if KEEP_AFTER_END[kind] or (kind == 'fence' and tonumber(all[i + 1]) > 1) then put(jobsKey, all[i], all[i + 1]) end
   end
   hasGroups = rcall('EXISTS', base .. 'groups') == 1
-  local keep = {run = true, jobs = true, steps = true, groups = hasGroups, signals = get(runKey, 'signalsKept') ~= nil,
-    children = get(runKey, 'hasChildren') ~= nil, tree = get(runKey, 'hasTree') ~= nil}
+  local keep = {run = true, jobs = true, steps = true, groups = hasGroups, signals = flagged.signals,
+    children = flagged.children, tree = flagged.tree}
   for _, suffix in ipairs(RUN_KEY_SUFFIXES) do
     if suffix ~= 'events' and (legacy or keep[suffix]) then expiring[#expiring + 1] = base .. suffix end
   end
