@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * Environment → typed config, parsed once at cold start. `lib/` never reads

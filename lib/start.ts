@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type App, createApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { log } from './log.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { HttpError } from './http.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { rerunAdmission } from '../engine/decide/rerun.js';
 import { hasEnded } from '../engine/model.js';
 import { admitRun } from '../engine/run/admit.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 import { type PlannedStep, stepList } from '../engine/decide/plan.js';
 import { hasEnded } from '../engine/model.js';
 import type { JobTask } from '../queue/message.js';

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * One SQS message is one job task and nothing else (DESIGN.md): payloads stay in

@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod';
 
 /**
  * What the engine hands the runner and gets back (SPEC.md: `shell` steps run in the

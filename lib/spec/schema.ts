@@ -4,7 +4,7 @@
  * is worse than a rejected registration. Parsing also normalises shapes the engine
  * would otherwise special-case (see the `.default()`s and transforms).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { kbLabsWith, kbLabsWithConflicts, oneOrMany } from './kb-labs.js';
 import { parseUses } from './uses.js';
 
