@@ -1,8 +1,9 @@
-import * as z from 'zod';
+import * as z from 'zod/mini';
 import { type PlannedStep, stepList } from '../engine/decide/plan.js';
 import { hasEnded } from '../engine/model.js';
 import type { JobTask } from '../queue/message.js';
-import { LIMITS, type Workflow } from '../spec/schema.js';
+import { LIMITS } from '../spec/limits.js';
+import type { Workflow } from '../spec/schema.js';
 import { parseUses } from '../spec/uses.js';
 import { parseJsonBody, validateBody } from './body.js';
 import { type ApiResponse, HttpError, json } from './http.js';
@@ -11,11 +12,11 @@ import type { RouteContext } from './routes.js';
 export const ApprovalRequest = z.strictObject({
   approve: z.boolean(),
   /** Deprecated and ignored: the actor is the identity of the API key (API.md "Auth"). */
-  actor: z.string().max(256).optional(),
-  comment: z.string().max(4096).optional(),
+  actor: z.optional(z.string().check(z.maxLength(256))),
+  comment: z.optional(z.string().check(z.maxLength(4096))),
 });
 
-export const SignalRequest = z.strictObject({ payload: z.unknown().optional() });
+export const SignalRequest = z.strictObject({ payload: z.optional(z.unknown()) });
 
 const SIGNAL_NAME = /^[A-Za-z0-9_.:-]{1,128}$/;
 

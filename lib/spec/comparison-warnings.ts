@@ -14,7 +14,8 @@ import { compare, parseNumber } from '../expr/values.js';
 import { walk } from '../expr/walk.js';
 import { isConditionPath, stepId } from './check.js';
 import { joinPath, type PathSegment } from './path.js';
-import { HOOK_NAMES, type Job, type Workflow } from './schema.js';
+import { HOOK_NAMES } from './placed-steps.js';
+import type { Job, Workflow } from './schema.js';
 
 type Known = 'boolean' | 'number';
 

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulidx';
 import { type JobTask, withPriority } from '../queue/message.js';
-import { LIMITS } from '../spec/schema.js';
+import { LIMITS } from '../spec/limits.js';
 import { allShards, globalKeys, runKeys, shardOf, tenantKeys } from './keys.js';
 import type { ScriptRedis } from './scripts.js';
 
