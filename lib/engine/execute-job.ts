@@ -14,7 +14,7 @@ import type { JobTask } from '../queue/message.js';
 import type { JobQueue } from '../queue/sqs-queue.js';
 import { createMasker, type Masker } from '../secrets/mask.js';
 import type { SecretsProvider } from '../secrets/provider.js';
-import type { Job, Workflow } from '../spec/schema.js';
+import type { Job } from '../spec/schema.js';
 import { parseUses } from '../spec/uses.js';
 import {
   isPlainObject,
@@ -31,7 +31,7 @@ import type {
   StepCommit,
 } from '../store/run-store.js';
 import type { WorkflowStore } from '../store/workflow-store.js';
-import { type PlannedStep, planRun, stepList } from './decide/plan.js';
+import { type PlannedStep, stepList } from './decide/plan.js';
 import { FenceLost, startHeartbeat } from './heartbeat.js';
 import { type NeedState, needsContext, resultOf, statusFromNeeds, toEnv } from './job-context.js';
 import { jobDeadline } from './job-deadline.js';
@@ -43,6 +43,7 @@ import { acquire, groupName, jobEnded, recheck } from './run/concurrency.js';
 import { dispatchAt } from './run/dispatch.js';
 import { runFinished } from './run/finish.js';
 import { runStep } from './run-step.js';
+import { parsedSpec } from './spec-cache.js';
 import {
   decideWait,
   isWaitKind,
@@ -287,8 +288,7 @@ async function runClaimedJob(
   stop: AbortSignal,
   held: HeldSecrets,
 ): Promise<Ending> {
-  const spec = JSON.parse(claim.spec) as Workflow;
-  const plan = planRun(spec);
+  const { spec, plan } = parsedSpec(claim.spec);
   const planned = plan.find((p) => p.key === task.jobKey);
   const job = planned ? spec.jobs[planned.name] : undefined;
   // A finished step's result waits here for the next write (the next step's start,
