@@ -18,6 +18,7 @@ import { fixed, percentile, table } from './support/table.js';
  * redis-server, fauxqs in this process, executors long-polling it.
  *
  *   node --import tsx bench/latency.ts [--submits 1000] [--diamonds 50] [--chains 10] [--direct 500] [--aof]
+ *     [--no-profile] [--sqs-in-process]
  *
  * 1. submit: admitRun, one at a time, with the executors not yet started, so each
  *    figure is Redis + SQS send alone (what the API handler waits for).
@@ -48,6 +49,8 @@ interface Options {
   appendonly: boolean;
   /** CPU profile of the phases, summed by owner (inspector; ~1 ms sampling). */
   profile: boolean;
+  /** fauxqs on this event loop (the earlier figures) instead of in a child process. */
+  sqsInProcess: boolean;
 }
 
 type Samples = Map<Transition, number[]>;
@@ -62,6 +65,7 @@ function parseOptions(): Options {
       direct: { type: 'string', default: '500' },
       aof: { type: 'boolean', default: false },
       profile: { type: 'boolean', default: true },
+      'sqs-in-process': { type: 'boolean', default: false },
     },
   });
   const count = (v: string, flag: string) => {
@@ -76,6 +80,7 @@ function parseOptions(): Options {
     direct: count(values.direct, 'direct'),
     appendonly: values.aof,
     profile: values.profile,
+    sqsInProcess: values['sqs-in-process'],
   };
 }
 
@@ -335,7 +340,10 @@ function whereTimeGoes(opts: Options, r: Results): string {
       .sort((a, b) => Number.parseFloat(String(b[1])) - Number.parseFloat(String(a[1])));
     out.push(
       '',
-      "CPU profile by owner, ms (share of the busy samples); the loaded phase runs the bench's SQS (fauxqs) and the pollers' receive/delete in this process too, which a Lambda does not:",
+      'CPU profile by owner: sampled ms (share of the busy samples). Samples are 1 ms of wall ' +
+        'time apart, so on a busy machine ms overstate CPU; read the shares. The loaded phase ' +
+        "also runs the pollers' ReceiveMessage/DeleteMessageBatch (on AWS the event source " +
+        `mapping does those)${opts.sqsInProcess ? ' and the SQS server (fauxqs)' : ''} in this process:`,
       table(['owner', ...phases.map(([n]) => n)], ownerRows),
     );
   }
@@ -347,7 +355,7 @@ function report(opts: Options, r: Results): string {
   const deps = r.dependency.flatMap(([, xs]) => xs);
   return [
     `Latency — ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load before start ${LOAD_AT_START.toFixed(2)}, ` +
-      `appendonly ${opts.appendonly ? 'yes' : 'no'}; Redis and SQS (fauxqs, in this process) on loopback`,
+      `appendonly ${opts.appendonly ? 'yes' : 'no'}; Redis and SQS (fauxqs, ${opts.sqsInProcess ? 'in this process' : 'its own process'}) on loopback`,
     '',
     `Submit: admitRun × ${opts.submits} (diamond), one at a time, executors idle`,
     table(
@@ -416,7 +424,7 @@ function meterSqs(app: App): { calls: Map<string, number[]>; stop(): void } {
 
 async function main(cleanup: Cleanup): Promise<void> {
   const opts = parseOptions();
-  const sqs = await startLocalSqs(cleanup);
+  const sqs = await startLocalSqs(cleanup, { ownProcess: !opts.sqsInProcess });
   const redis = await startRedis(cleanup, { appendonly: opts.appendonly });
   const app = createApp(benchConfig(redis.url, sqs, await sqs.createQueue('bench-latency')));
   cleanup.add('flowline app', () => closeApp(app));
