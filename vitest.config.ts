@@ -9,6 +9,7 @@ const ON_CLUSTER = [
   'engine',
   'matrix',
   'concurrency',
+  'cancel',
   'waits',
   'child-workflows',
   'schedule',

@@ -6,9 +6,8 @@ import { resolveInputs } from '../engine/decide/inputs.js';
 import { runDocument } from '../engine/decide/run-document.js';
 import { type AdmitRequest, admitRun, fingerprint, newRunId } from '../engine/run/admit.js';
 import { currentWaits } from '../engine/run/concurrency.js';
-import { runFinished } from '../engine/run/finish.js';
+import { cancelAndFinish } from '../engine/run/finish.js';
 import { type FieldProblem, ValidationError } from '../errors.js';
-import { recordRunEnded } from '../metrics.js';
 import type { Workflow } from '../spec/schema.js';
 import { lambdaProblems } from '../steps/lambda-allow.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
@@ -448,18 +447,14 @@ async function cancelRun({ app, req, params, tenant }: RouteContext): Promise<Ap
   const body = validateBody(CancelRequest, parseJsonBody(req.body));
   const runId = params.runId ?? '';
   const reason = body.reason ?? 'cancelled by request';
-  const out = await app.runs.cancelRun(tenant, runId, Date.now(), {
+  const out = await cancelAndFinish(app, tenant, runId, Date.now(), {
     finalStatus: 'cancelled',
-    error: JSON.stringify({ code: 'CANCELLED', message: reason }),
+    error: { code: 'CANCELLED', message: reason },
     reason,
   });
   if (out.kind === 'missing') throw new HttpError(404, 'Not Found', `no run '${runId}'`);
   if (out.kind !== 'cancelling') {
     throw new HttpError(409, 'Run already finished', `run '${runId}' has already finished`);
-  }
-  if (out.runStatus) {
-    recordRunEnded(out.runStatus);
-    await runFinished(app, tenant, runId, Date.now());
   }
   return json(202, { id: runId, status: out.runStatus || 'cancelling', runningJobs: out.running });
 }

@@ -1,7 +1,7 @@
 import * as z from 'zod/mini';
 import { type PlannedStep, stepList } from '../engine/decide/plan.js';
 import { hasEnded } from '../engine/model.js';
-import type { JobTask } from '../queue/message.js';
+import { resolveWait } from '../engine/run/wake.js';
 import { LIMITS } from '../spec/limits.js';
 import type { Workflow } from '../spec/schema.js';
 import { parseUses } from '../spec/uses.js';
@@ -57,7 +57,8 @@ export async function decideApproval({
     actor: identity,
     comment: body.comment ?? null,
   };
-  const woken = await app.runs.resolveWait(
+  const woken = await resolveWait(
+    app,
     tenant,
     runId,
     { kind: 'approval', key: stepId },
@@ -67,10 +68,9 @@ export async function decideApproval({
     { type: 'approval.decided', data: { step: stepId, ...decision } },
     Date.now(),
   );
-  if (typeof woken === 'string') {
+  if (woken !== 'woken') {
     throw new HttpError(409, 'Not waiting', `step '${stepId}' is not waiting for approval`);
   }
-  await app.queue.send([woken]);
   return json(200, { id: runId, step: stepId, ...decision });
 }
 
@@ -104,7 +104,8 @@ export async function sendSignal({ app, req, params, tenant }: RouteContext): Pr
       [{ path: 'payload', message: `at most ${LIMITS.signalPayloadBytes} bytes` }],
     );
   }
-  const out = await app.runs.resolveWait(
+  const out = await resolveWait(
+    app,
     tenant,
     runId,
     { kind: 'signal', key: name },
@@ -125,8 +126,7 @@ export async function sendSignal({ app, req, params, tenant }: RouteContext): Pr
       `run '${runId}' already keeps ${LIMITS.keptSignals} signals no step waits for yet`,
     );
   }
-  if (out !== 'kept') await app.queue.send([out satisfies JobTask]);
-  return json(202, { id: runId, signal: name, delivered: out !== 'kept' });
+  return json(202, { id: runId, signal: name, delivered: out === 'woken' });
 }
 
 /** Whether some step of `kind` in the spec satisfies `test`. */

@@ -37,9 +37,10 @@ import { type NeedState, needsContext, resultOf, statusFromNeeds, toEnv } from '
 import { jobDeadline } from './job-deadline.js';
 import type { JobOutcome, StepRecord } from './model.js';
 import { retryDelayMs } from './retry.js';
+import { acquire } from './run/acquire.js';
 import { newRunId, type Trigger } from './run/admit.js';
 import { type ChildStep, childOutcome, startChild, wakeIfChildEnded } from './run/child-run.js';
-import { acquire, groupName, jobEnded, recheck } from './run/concurrency.js';
+import { groupName, jobEnded, recheck } from './run/concurrency.js';
 import { dispatchAt } from './run/dispatch.js';
 import { runFinished } from './run/finish.js';
 import { runStep } from './run-step.js';

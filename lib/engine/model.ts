@@ -1,4 +1,5 @@
 import type { ErrorRecord } from '../errors.js';
+import type { Workflow } from '../spec/schema.js';
 import type { WaitRecord } from './waits.js';
 
 /**
@@ -50,3 +51,29 @@ export interface WaitingFor {
 /** `<runId>` for a workflow-level member, `<runId>/<jobKey>` for a job-level one. */
 export const memberOf = (runId: string, jobKey?: string) =>
   jobKey === undefined ? runId : `${runId}/${jobKey}`;
+
+/** What started a run, as its document shows. */
+export interface Trigger {
+  type: 'api' | 'schedule' | 'webhook' | 'workflow' | 'rerun';
+  actor?: string;
+  payload?: unknown;
+}
+
+/** A run to admit: a spec, its inputs and why (lib/engine/run/admit.ts). */
+export interface AdmitRequest {
+  tenant: string;
+  spec: Workflow;
+  /** 0 for an inline (unregistered) spec. */
+  revision: number;
+  inputs?: Record<string, unknown>;
+  env?: Record<string, string>;
+  trigger: Trigger;
+  /** A caller-chosen id makes admission idempotent (cron fires, idempotency keys). */
+  runId?: string;
+  parentRunId?: string;
+  rerunOf?: string;
+  /** A rerun: job keys → outputs JSON of the jobs written already succeeded (`initialJobFields`). */
+  reuse?: ReadonlyMap<string, string>;
+  /** A rerun: the reused jobs' step records (steps hash fields), written with the run. */
+  reusedSteps?: Record<string, string>;
+}

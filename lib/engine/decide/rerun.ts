@@ -2,7 +2,7 @@ import { ValidationError } from '../../errors.js';
 import type { Workflow } from '../../spec/schema.js';
 import { stepField } from '../../store/keys.js';
 import type { RunSnapshot } from '../../store/run-store.js';
-import type { AdmitRequest } from '../run/admit.js';
+import type { AdmitRequest } from '../model.js';
 import { type PlannedJob, planRun } from './plan.js';
 
 /** A run that can be rerun: no job of it can still change. */

@@ -7,35 +7,15 @@ import { log } from '../../log.js';
 import { recordRunStarted } from '../../metrics.js';
 import { type JobTask, withPriority } from '../../queue/message.js';
 import { canonicalJson } from '../../spec/canonical-json.js';
-import type { Concurrency, Workflow } from '../../spec/schema.js';
+import type { Concurrency } from '../../spec/schema.js';
 import { dispatchToken, newDispatchKey } from '../../store/dispatch-token.js';
 import { resolveInputs } from '../decide/inputs.js';
 import { initialJobFields, type PlannedJob, planRun } from '../decide/plan.js';
-import { acquire, type ConcurrencyDeps, groupName } from './concurrency.js';
+import type { AdmitRequest, Trigger } from '../model.js';
+import { acquire } from './acquire.js';
+import { type ConcurrencyDeps, groupName } from './concurrency.js';
 
-export interface Trigger {
-  type: 'api' | 'schedule' | 'webhook' | 'workflow' | 'rerun';
-  actor?: string;
-  payload?: unknown;
-}
-
-export interface AdmitRequest {
-  tenant: string;
-  spec: Workflow;
-  /** 0 for an inline (unregistered) spec. */
-  revision: number;
-  inputs?: Record<string, unknown>;
-  env?: Record<string, string>;
-  trigger: Trigger;
-  /** A caller-chosen id makes admission idempotent (cron fires, idempotency keys). */
-  runId?: string;
-  parentRunId?: string;
-  rerunOf?: string;
-  /** A rerun: job keys → outputs JSON of the jobs written already succeeded (`initialJobFields`). */
-  reuse?: ReadonlyMap<string, string>;
-  /** A rerun: the reused jobs' step records (steps hash fields), written with the run. */
-  reusedSteps?: Record<string, string>;
-}
+export type { AdmitRequest, Trigger };
 
 /** The bounds admission applies (lib/config.ts); the defaults where a config leaves one out. */
 export type AdmitConfig = Partial<

@@ -1,10 +1,7 @@
-import { log } from '../../log.js';
 import type { JobQueue } from '../../queue/sqs-queue.js';
-import type { Concurrency } from '../../spec/schema.js';
 import type { ConcurrencyStore } from '../../store/concurrency-store.js';
 import type { RunSnapshot, RunStore } from '../../store/run-store.js';
 import { hasEnded, memberOf, type WaitingFor } from '../model.js';
-import { runFinished } from './finish.js';
 
 /**
  * Concurrency groups (SPEC.md): a run (workflow level) or a job (job level) holds
@@ -12,7 +9,8 @@ import { runFinished } from './finish.js';
  * FIFO, and `cancelInProgress` cancels the holders in favour of the newcomer.
  * Slots are released when the holder ends — by the executor, the cancel API, or
  * the reaper when a run finished without releasing (crash) — and each release
- * wakes the members it granted.
+ * wakes the members it granted. Taking a slot is in acquire.ts: it may cancel
+ * other runs, whose end releases slots here.
  */
 export interface ConcurrencyDeps {
   runs: RunStore;
@@ -27,64 +25,15 @@ function parseMember(member: string): { runId: string; jobKey?: string } {
     : { runId: member.slice(0, slash), jobKey: member.slice(slash + 1) };
 }
 
-const runIdsOf = (members: string[]) => [...new Set(members.map((m) => parseMember(m).runId))];
+/** The runs of these members, each once. */
+export const runIdsOf = (members: string[]) => [
+  ...new Set(members.map((m) => parseMember(m).runId)),
+];
 
 /** A group name is an evaluated expression: anything becomes its text. */
 export function groupName(value: unknown): string {
   const text = typeof value === 'string' ? value : JSON.stringify(value ?? null);
   return text.slice(0, 256);
-}
-
-/**
- * Take a slot for `member`, or join the line. With `cancelInProgress`, a newcomer
- * that must wait cancels the runs holding the slots or waiting ahead of it; it gets
- * a slot when they end. (At job level too it is their runs that are cancelled.)
- */
-export async function acquire(
-  deps: ConcurrencyDeps,
-  tenant: string,
-  runId: string,
-  jobKey: string | undefined,
-  group: string,
-  policy: Pick<Concurrency, 'limit' | 'cancelInProgress'>,
-  now: number,
-): Promise<{ granted: true } | { granted: false; waitingFor: WaitingFor }> {
-  const member = memberOf(runId, jobKey);
-  // Noted before taken: a crash in between leaves a note whose release is a no-op.
-  await deps.runs.addMembership(tenant, runId, group, member);
-  const answer = await deps.concurrency.acquire(tenant, group, member, policy.limit, now);
-  if (answer.granted) return answer;
-  const heldBy = runIdsOf(answer.holders);
-  if (policy.cancelInProgress) {
-    // The newest supersedes everyone before it: the holders and those in line ahead.
-    const ahead = await deps.concurrency.ahead(tenant, group, member);
-    for (const other of runIdsOf([...answer.holders, ...ahead]).filter((id) => id !== runId)) {
-      await cancelSuperseded(deps, tenant, other, now);
-    }
-  }
-  return {
-    granted: false,
-    waitingFor: { kind: 'concurrency', group, heldBy, position: answer.position },
-  };
-}
-
-async function cancelSuperseded(
-  deps: ConcurrencyDeps,
-  tenant: string,
-  runId: string,
-  now: number,
-): Promise<void> {
-  const error = JSON.stringify({
-    code: 'CANCELLED',
-    message: 'cancelled in favour of a newer run (cancelInProgress)',
-  });
-  const out = await deps.runs.cancelRun(tenant, runId, now, {
-    finalStatus: 'cancelled',
-    error,
-    reason: 'cancelInProgress',
-  });
-  if (out.kind === 'cancelling' && out.runStatus) await runFinished(deps, tenant, runId, now);
-  log.info({ runId }, 'run cancelled in favour of a newer one');
 }
 
 /** Release one member's slot (or place in line) and wake whoever it granted. */

@@ -1,7 +1,46 @@
+import type { ErrorRecord } from '../../errors.js';
 import { log } from '../../log.js';
-import type { RunEnd } from '../../store/run-store.js';
+import { recordRunEnded } from '../../metrics.js';
+import type { RunEnd, RunStore } from '../../store/run-store.js';
 import { runDocument } from '../decide/run-document.js';
 import { type ConcurrencyDeps, releaseAll } from './concurrency.js';
+import { resolveWait } from './wake.js';
+
+/** Why a run is cancelled (or, for a timeout, failed) by someone other than its jobs. */
+export interface CancelCause {
+  finalStatus: 'cancelled' | 'failed';
+  error: ErrorRecord;
+  /** Short words for the run's cancel event: 'parent cancelled', 'timeout'... */
+  reason: string;
+}
+
+export type CancelOutcome = Awaited<ReturnType<RunStore['cancelRun']>>;
+
+/**
+ * Cancel a run, then do its end-of-run work if the cancel ended it. Every cancel goes
+ * through here: the API, the reaper (timeouts, half-written runs), cancelInProgress
+ * and a cancelled parent's children. A run with jobs still running only ends when
+ * the last of them settles (the executor then calls runFinished). Lives with
+ * runFinished because they call each other: a cancelled run cancels its children.
+ */
+export async function cancelAndFinish(
+  deps: ConcurrencyDeps,
+  tenant: string,
+  runId: string,
+  now: number,
+  cause: CancelCause,
+): Promise<CancelOutcome> {
+  const out = await deps.runs.cancelRun(tenant, runId, now, {
+    finalStatus: cause.finalStatus,
+    error: JSON.stringify(cause.error),
+    reason: cause.reason,
+  });
+  if (out.kind === 'cancelling' && out.runStatus) {
+    recordRunEnded(out.runStatus);
+    await runFinished(deps, tenant, runId, now);
+  }
+  return out;
+}
 
 /**
  * Everything a run's end sets off, after the transition that ended it: its
@@ -48,7 +87,8 @@ export async function wakeParent(
   const snap = await deps.runs.snapshot(tenant, runId);
   if (!snap) return;
   const doc = runDocument(snap);
-  const woken = await deps.runs.resolveWait(
+  await resolveWait(
+    deps,
     tenant,
     parentRunId,
     { kind: 'workflow', key: runId },
@@ -61,23 +101,17 @@ export async function wakeParent(
     { type: '', data: {} },
     now,
   );
-  // Not waiting: a `wait: false` step, a parent already ended, or one not yet
-  // suspended, which looks for the finished child itself after suspending.
-  if (typeof woken !== 'string') await deps.queue.send([woken]);
+  // Nothing woken when not waiting: a `wait: false` step, a parent already ended, or
+  // one not yet suspended, which looks for the finished child itself after suspending.
 }
 
 async function cancelChildren(deps: ConcurrencyDeps, tenant: string, runId: string, now: number) {
   for (const child of await deps.runs.children(tenant, runId)) {
-    const error = JSON.stringify({
-      code: 'CANCELLED',
-      message: `parent run ${runId} was cancelled`,
-    });
-    const out = await deps.runs.cancelRun(tenant, child, now, {
+    await cancelAndFinish(deps, tenant, child, now, {
       finalStatus: 'cancelled',
-      error,
+      error: { code: 'CANCELLED', message: `parent run ${runId} was cancelled` },
       reason: 'parent cancelled',
     });
-    if (out.kind === 'cancelling' && out.runStatus) await runFinished(deps, tenant, child, now);
     log.info({ runId: child, parentRunId: runId }, 'child run cancelled with its parent');
   }
 }

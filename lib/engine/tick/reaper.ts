@@ -1,14 +1,13 @@
 import { DeleteMessageCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { App } from '../../app.js';
 import { log } from '../../log.js';
-import { recordRunEnded } from '../../metrics.js';
 import { parseJobTask } from '../../queue/message.js';
 import type { Workflow } from '../../spec/schema.js';
 import { allShards } from '../../store/keys.js';
 import { planRun } from '../decide/plan.js';
 import { decideReap, type ReapAction } from '../decide/reap.js';
 import { recheck } from '../run/concurrency.js';
-import { runFinished } from '../run/finish.js';
+import { cancelAndFinish, runFinished } from '../run/finish.js';
 
 /**
  * The executor's settle, loaded when a lease expired or a dead letter is found: most
@@ -112,20 +111,14 @@ async function apply(
     }
     case 'half-written':
     case 'timeout': {
-      const error = JSON.stringify(
-        action.kind === 'timeout'
-          ? { code: 'TIMEOUT', message: 'the run exceeded its timeoutMs' }
-          : { code: 'INTERNAL', message: 'the run was only partly written at admission' },
-      );
-      const out = await app.runs.cancelRun(ref.tenant, ref.runId, now, {
+      await cancelAndFinish(app, ref.tenant, ref.runId, now, {
         finalStatus: 'failed',
-        error,
+        error:
+          action.kind === 'timeout'
+            ? { code: 'TIMEOUT', message: 'the run exceeded its timeoutMs' }
+            : { code: 'INTERNAL', message: 'the run was only partly written at admission' },
         reason: action.kind,
       });
-      if (out.kind === 'cancelling' && out.runStatus) {
-        recordRunEnded(out.runStatus);
-        await runFinished(app, ref.tenant, ref.runId, now);
-      }
       if (action.kind === 'timeout') report.timedOut++;
       log.warn({ runId: ref.runId, reason: action.kind }, 'run ended failed by the reaper');
       return;
