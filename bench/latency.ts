@@ -64,7 +64,7 @@ function parseOptions(): Options {
       chains: { type: 'string', default: '10' },
       direct: { type: 'string', default: '500' },
       aof: { type: 'boolean', default: false },
-      profile: { type: 'boolean', default: true },
+      'no-profile': { type: 'boolean', default: false },
       'sqs-in-process': { type: 'boolean', default: false },
     },
   });
@@ -79,7 +79,7 @@ function parseOptions(): Options {
     chains: count(values.chains, 'chains'),
     direct: count(values.direct, 'direct'),
     appendonly: values.aof,
-    profile: values.profile,
+    profile: !values['no-profile'],
     sqsInProcess: values['sqs-in-process'],
   };
 }
