@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulidx';
 import { type JobTask, withPriority } from '../queue/message.js';
-import { LIMITS } from '../spec/schema.js';
+import { LIMITS } from '../spec/limits.js';
 import { decode, type QueuedJob, type RunEnd } from './codes.js';
 import { EVENT_SLOTS } from './events.js';
 import { allShards, globalKeys, runKeys, shardOf, tenantKeys } from './keys.js';

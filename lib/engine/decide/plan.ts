@@ -1,7 +1,7 @@
 import { FlowlineError } from '../../errors.js';
 import { usesStatusFunction } from '../../expr/index.js';
-import { stepId } from '../../spec/check.js';
 import { expandMatrix, type MatrixCombination, matrixJobKey } from '../../spec/matrix.js';
+import { stepId } from '../../spec/placed-steps.js';
 import type { HookName, Job, Step, Workflow } from '../../spec/schema.js';
 import { parseUses } from '../../steps/kinds.js';
 import { jobField } from '../../store/job-fields.js';
