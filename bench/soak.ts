@@ -10,6 +10,7 @@ import { parseArgs } from 'node:util';
 import { CreateQueueCommand, GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
 import { Redis } from 'ioredis';
 import { stringify } from 'yaml';
+import { registerAction } from '../lib/actions/registry.js';
 import { closeApp, createApp } from '../lib/app.js';
 import { planRun } from '../lib/engine/decide/plan.js';
 import { admitRun } from '../lib/engine/run/admit.js';
@@ -155,6 +156,9 @@ function submissionCycle(shapes: Shape[]): Shape[] {
 }
 
 function soakShapes(): Shape[] {
+  // Spec checks know registered actions only: the probe runs in the workers
+  // (support/soak-worker.ts), this process only loads the specs.
+  registerAction('soak-probe', async () => ({}));
   const spec = (name: string, jobs: Record<string, unknown>, extra: Record<string, unknown> = {}) =>
     loadSpec({ text: stringify({ name, on: { manual: true }, ...extra, jobs }), format: 'yaml' });
   const chain = Object.fromEntries(
