@@ -295,7 +295,7 @@ async function runClaimedJob(
   // A finished step's result waits here for the next write (the next step's start,
   // or the job's finish), which carries it: one round trip less per step.
   let unsaved: FinishedStep | undefined;
-  // The step the claim started (claim-job.ts), until the loop reaches it; a job that
+  // The step the claim started (lua/claim-job.lua), until the loop reaches it; a job that
   // ends before (its env failed) closes its record as skipped.
   let prestarted = claim.started;
   const done = (outcome: JobOutcome): Ending => {
