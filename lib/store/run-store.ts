@@ -49,7 +49,7 @@ export type ClaimResult =
       /** Where this attempt's timeoutMs counts from (ms; see job-deadline.ts). */
       timeoutFrom: number;
       /**
-       * The step this claim started itself (claim-job.ts: the plan's first step, with
+       * The step this claim started itself (lua/claim-job.lua: the plan's first step, with
        * no record yet): its `running` record and step.started event are written.
        */
       started?: { index: number; startedAt: string };
