@@ -17,6 +17,8 @@ const ON_CLUSTER = [
   'rerun',
   'api',
   'redis-cluster',
+  'dag-cascade',
+  'lua-errors',
 ].map((name) => `test/integration/${name}.test.ts`);
 
 export default defineConfig({

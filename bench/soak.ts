@@ -162,12 +162,12 @@ function submissionCycle(shapes: Shape[]): Shape[] {
   return cycle;
 }
 
-// The specs name `action:soak-probe`, which the worker processes run
-// (support/soak-worker.ts); loadSpec checks action names here too, so it is known
-// here as well. This process never runs a step.
-registerAction('soak-probe', async () => ({}));
-
 function soakShapes(): Shape[] {
+  // The spec check looks the probe up by name, so the submitter must know it; only the
+  // workers (support/soak-worker.ts) run it.
+  registerAction('soak-probe', async () => {
+    throw new Error('soak-probe runs in the soak workers only');
+  });
   const yamlOf = new Map<Workflow, string>();
   const spec = (
     name: string,

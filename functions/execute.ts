@@ -4,6 +4,7 @@ import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { executeJob } from '../lib/engine/job/execute.js';
 import { log } from '../lib/log.js';
 import { metrics, queueLagMs, recordJobTask } from '../lib/metrics.js';
+import { coalescingQueue } from '../lib/queue/coalescing-queue.js';
 import { parseJobTask } from '../lib/queue/message.js';
 import { appStarter } from '../lib/start.js';
 
@@ -18,7 +19,9 @@ const GIVE_UP_BEFORE_MS = 2_000;
  * invocation's time ran out (Redis hung), is reported in `batchItemFailures` so
  * SQS redelivers only that one; its fenced claim makes a redelivery safe. A
  * malformed body can never succeed, so it is acknowledged and logged instead of
- * looping to the DLQ.
+ * looping to the DLQ. The records share their sends: the jobs they make ready go to
+ * SQS together (coalescing-queue.ts), as their Redis requests share writes (ioredis
+ * auto-pipelining, redis-client.ts).
  */
 export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
   .handler(async (event, context) => {
@@ -27,7 +30,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
       // The bad setting was logged at cold start; SQS keeps the tasks.
       return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
     }
-    const app = started.app;
+    const app = { ...started.app, queue: coalescingQueue(started.app.queue) };
     const receivedAt = Date.now();
     const done = new Set<string>();
     const failures: SQSBatchResponse['batchItemFailures'] = [];

@@ -1,6 +1,8 @@
 import { randomBytes } from 'node:crypto';
 import { type FlowJob, FlowProducer, type Job, Queue, Worker } from 'bullmq';
 import { Redis } from 'ioredis';
+import { createApi } from '../../lib/api/handle.js';
+import type { ApiRequest } from '../../lib/api/http.js';
 import { closeApp, createApp } from '../../lib/app.js';
 import type { Config } from '../../lib/config.js';
 import { admitRun, newRunId } from '../../lib/engine/run/admit.js';
@@ -14,36 +16,111 @@ export interface Engine {
   /** Submits `runs` runs of the shape at once and resolves when all have succeeded. */
   run(shape: Shape, runs: number): Promise<void>;
   close(): Promise<void>;
+  /** SQS SendMessageBatch requests made so far (flowline; BullMQ has no SQS). */
+  sqsSends?(): number;
 }
 
 const RUN_TIMEOUT_MS = 120_000;
 
-/** flowline as deployed, minus Lambda: admitRun, SQS, executeJob in a poll loop. */
+/**
+ * How a flowline run is submitted: `admit` calls admitRun directly; `api` goes the
+ * way a client's does, through the HTTP API's handler (the submit Lambda minus API
+ * Gateway): the shape is registered once (PUT /v1/workflows/:name), then each run is
+ * a POST /v1/workflows/:name/runs, with the workflow lookup that route makes.
+ */
+export type SubmitPath = 'admit' | 'api';
+
+export interface FlowlineOptions {
+  submit?: SubmitPath;
+  /**
+   * `shared`: the submitter and every poller share one app, so one Redis connection,
+   * whose auto-pipelining batches requests across all of them. `per-poller`: each
+   * poller has its own app, as each execute Lambda container has, and the submitter
+   * its own; requests then batch only within a poller's SQS batch.
+   */
+  connections?: 'shared' | 'per-poller';
+}
+
+const API_KEY = 'bench-api-key-0001';
+
+/** flowline as deployed, minus Lambda: admitRun (or the API), SQS, executeJob in a poll loop. */
 export async function startFlowline(
   redisUrl: string,
   sqs: LocalSqs,
   overrides: Partial<Config> = {},
+  opts: FlowlineOptions = {},
 ): Promise<Engine> {
+  const submitPath = opts.submit ?? 'admit';
   const queueUrl = await sqs.createQueue(`bench-${randomBytes(4).toString('hex')}`);
-  const app = createApp({ ...benchConfig(redisUrl, sqs, queueUrl), ...overrides });
+  const config = {
+    ...benchConfig(redisUrl, sqs, queueUrl),
+    apiKeys: `bench:${API_KEY}`,
+    ...overrides,
+  };
+  const app = createApp(config);
+  const api = createApi(app);
+  const call = async (method: string, path: string, body: unknown) => {
+    const req: ApiRequest = {
+      method,
+      path,
+      headers: { authorization: `Bearer ${API_KEY}`, 'content-type': 'application/json' },
+      query: {},
+      body: JSON.stringify(body),
+    };
+    const res = await api(req);
+    if (res.status >= 300)
+      throw new Error(`${method} ${path}: ${res.status} ${res.text ?? JSON.stringify(res.body)}`);
+    return res.body as { id?: string };
+  };
+  const registered = new Set<string>();
   const tracker = trackRuns(app.runs);
   let fault: Error | undefined;
-  const executors = startExecutors(
-    app,
-    { ...app, runs: tracker.store },
-    {
-      pollers: IN_FLIGHT / 10,
-      onError: (err) => {
-        fault ??= err;
-        tracker.failAll(err);
+  const onError = (err: Error) => {
+    fault ??= err;
+    tracker.failAll(err);
+  };
+  const pollerApps =
+    opts.connections === 'per-poller'
+      ? Array.from({ length: IN_FLIGHT / 10 }, () => createApp(config))
+      : [];
+  let sqsSends = 0;
+  for (const a of [app, ...pollerApps]) {
+    a.sqs.middlewareStack.add(
+      (next, context) => (args) => {
+        if (context.commandName === 'SendMessageBatchCommand') sqsSends++;
+        return next(args);
       },
-    },
-  );
+      { step: 'initialize', name: 'benchCountSends' },
+    );
+  }
+  const executors =
+    pollerApps.length > 0
+      ? pollerApps.map((a) =>
+          startExecutors(a, { ...a, runs: tracker.wrap(a.runs) }, { pollers: 1, onError }),
+        )
+      : [
+          startExecutors(
+            app,
+            { ...app, runs: tracker.store },
+            { pollers: IN_FLIGHT / 10, onError },
+          ),
+        ];
   return {
     name: 'flowline',
+    sqsSends: () => sqsSends,
     async run(shape, runs) {
       if (fault) throw fault;
+      const name = shape.spec.name;
+      if (submitPath === 'api' && !registered.has(name)) {
+        await call('PUT', `/v1/workflows/${name}`, shape.spec);
+        registered.add(name);
+      }
       const done = Array.from({ length: runs }, async () => {
+        if (submitPath === 'api') {
+          const { id } = await call('POST', `/v1/workflows/${name}/runs`, {});
+          if (!id) throw new Error('the submit answered no run id');
+          return tracker.expect(id);
+        }
         const runId = newRunId();
         const finished = tracker.expect(runId);
         await admitRun(app, {
@@ -58,8 +135,8 @@ export async function startFlowline(
       await withTimeout(Promise.all(done), `flowline ${shape.name}`);
     },
     async close() {
-      await executors.stop();
-      await closeApp(app);
+      await Promise.all(executors.map((e) => e.stop()));
+      await Promise.all([app, ...pollerApps].map((a) => closeApp(a)));
     },
   };
 }

@@ -1,6 +1,7 @@
 import { DeleteMessageBatchCommand, ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { App } from '../../lib/app.js';
 import { type ExecuteDeps, executeJob } from '../../lib/engine/job/execute.js';
+import { coalescingQueue } from '../../lib/queue/coalescing-queue.js';
 import { parseJobTask } from '../../lib/queue/message.js';
 import type { RunStore } from '../../lib/store/run-store.js';
 
@@ -21,13 +22,16 @@ export type Transition = 'claimJob' | 'commitStep' | 'finishJob';
  */
 export function trackRuns(runs: RunStore, onTiming?: (t: Transition, ms: number) => void) {
   const waiters = new Map<string, { resolve: () => void; reject: (e: Error) => void }>();
+  /** Runs that ended before anyone expected them (a run id known only once the API answers). */
+  const early = new Map<string, string>();
   const timed = async <T>(t: Transition, call: () => Promise<T>): Promise<T> => {
     const t0 = performance.now();
     const out = await call();
     onTiming?.(t, performance.now() - t0);
     return out;
   };
-  const store: RunStore = {
+  /** `runs` with its transitions timed and its finishes reported to the waiters. */
+  const wrap = (runs: RunStore): RunStore => ({
     ...runs,
     claimJob: (...args) => timed('claimJob', () => runs.claimJob(...args)),
     commitStep: (...args) => timed('commitStep', () => runs.commitStep(...args)),
@@ -36,16 +40,27 @@ export function trackRuns(runs: RunStore, onTiming?: (t: Transition, ms: number)
       if (out?.runStatus) {
         const waiter = waiters.get(task.runId);
         waiters.delete(task.runId);
-        if (out.runStatus === 'succeeded') waiter?.resolve();
-        else waiter?.reject(new Error(`run ${task.runId} ended ${out.runStatus}`));
+        if (!waiter) early.set(task.runId, out.runStatus);
+        else if (out.runStatus === 'succeeded') waiter.resolve();
+        else waiter.reject(new Error(`run ${task.runId} ended ${out.runStatus}`));
       }
       return out;
     },
-  };
+  });
+  const store = wrap(runs);
   return {
     store,
-    /** Call before the run is admitted, so a fast run cannot finish unobserved. */
+    /** The same tracking for another app's store (another connection), sharing the waiters. */
+    wrap,
+    /** Best called before the run is admitted; a run that ended already is answered at once. */
     expect(runId: string): Promise<void> {
+      const ended = early.get(runId);
+      if (ended !== undefined) {
+        early.delete(runId);
+        return ended === 'succeeded'
+          ? Promise.resolve()
+          : Promise.reject(new Error(`run ${runId} ended ${ended}`));
+      }
       return new Promise((resolve, reject) => waiters.set(runId, { resolve, reject }));
     },
     /** An executor fault: every awaited run fails now rather than timing out later. */
@@ -82,10 +97,12 @@ export function startExecutors(
       }),
     );
     const messages = out.Messages ?? [];
+    // As functions/execute.ts: the batch's jobs share their SQS sends.
+    const batchDeps = { ...deps, queue: coalescingQueue(deps.queue) };
     const results = await Promise.allSettled(
       messages.map(async (m) => {
         const task = parseJobTask(m.Body ?? '');
-        if (task) await executeJob(deps, task, () => 60_000);
+        if (task) await executeJob(batchDeps, task, () => 60_000);
         return m.ReceiptHandle as string;
       }),
     );

@@ -28,6 +28,29 @@ const run = promisify(execFile);
 const clientCounts = new Map<number, Map<string, number>>();
 let installed = false;
 
+/** Script SHA1 → name, so a sent EVALSHA is counted as `evalsha <name>` (see nameScripts). */
+const scriptNames = new Map<string, string>();
+
+/**
+ * Name the scripts a client defined (ioredis `defineCommand` keeps them in
+ * `scriptsSet`), so the client-side counts tell claimJob from finishJob.
+ */
+export function nameScripts(client: object): void {
+  const set = (client as { scriptsSet?: Record<string, { sha: string }> }).scriptsSet ?? {};
+  for (const [name, script] of Object.entries(set)) scriptNames.set(script.sha, name);
+}
+
+/** The name nameScripts learnt for a script's SHA1, if any. */
+export const scriptName = (sha: string): string | undefined => scriptNames.get(sha);
+
+/** The counted name of a command: EVALSHA of a named script carries the script's name. */
+function countedName(command: Command): string {
+  if (command.name !== 'evalsha' && command.name !== 'eval') return command.name;
+  const sha = command.args[0];
+  const name = typeof sha === 'string' ? scriptNames.get(sha) : undefined;
+  return name ? `${command.name} ${name}` : command.name;
+}
+
 /**
  * Patches ioredis once so every command written by any client in this process is
  * counted, by the port of the server it went to: both engines can then stay
@@ -41,7 +64,8 @@ export function installClientCounter(): void {
     const port = (socket as { remotePort?: number }).remotePort ?? 0;
     const counts = clientCounts.get(port) ?? new Map<string, number>();
     clientCounts.set(port, counts);
-    counts.set(this.name, (counts.get(this.name) ?? 0) + 1);
+    const name = countedName(this);
+    counts.set(name, (counts.get(name) ?? 0) + 1);
     return original.call(this, socket);
   };
 }
@@ -76,13 +100,13 @@ function cpuUs(fields: Map<string, string>): number {
 
 /** `cmdstat_<name>:calls=N,usec=…` → name → calls. */
 function commandCalls(fields: Map<string, string>): Map<string, number> {
-  const calls = new Map<string, number>();
+  const out = new Map<string, number>();
   for (const [key, value] of fields) {
     if (!key.startsWith('cmdstat_')) continue;
     const n = /(?:^|,)calls=(\d+)/.exec(value)?.[1];
-    if (n !== undefined) calls.set(key.slice('cmdstat_'.length), Number(n));
+    if (n !== undefined) out.set(key.slice('cmdstat_'.length), Number(n));
   }
-  return calls;
+  return out;
 }
 
 /** Server-side p50/p99 (µs) per command from `INFO latencystats` (Redis ≥ 7). */
@@ -114,6 +138,14 @@ export interface Measurement {
   /** Bytes Redis read from / wrote to clients (the meter's own few hundred included). */
   netInBytes: number;
   netOutBytes: number;
+  /**
+   * Reads Redis made from client sockets (`total_reads_processed`): one per batch of
+   * requests that arrived together, so pipelined requests sharing a TCP write count
+   * once. The per-request overhead (syscalls, event loop) is paid per read.
+   */
+  reads: number;
+  /** Replies written back (`total_writes_processed`): one per batch answered. */
+  writes: number;
   /** Commands Redis executed, by name, inside scripts included. */
   server: Map<string, number>;
   /** Commands the clients of this process sent, by name (top-level requests). */
@@ -127,8 +159,11 @@ export interface Window {
 /** Resets Redis' command statistics and starts counting. Call with the engines idle. */
 export async function startWindow(port: number): Promise<Window> {
   await redisCli(port, 'CONFIG', 'RESETSTAT');
-  // RESETSTAT does not reset CPU (it is getrusage), so take a baseline.
-  const cpuBefore = cpuUs(infoFields(await redisCli(port, 'INFO', 'cpu')));
+  // RESETSTAT resets neither CPU (it is getrusage) nor the read/write counts: baselines.
+  const before = infoFields(await redisCli(port, 'INFO', 'cpu', 'stats'));
+  const cpuBefore = cpuUs(before);
+  const readsBefore = Number(before.get('total_reads_processed'));
+  const writesBefore = Number(before.get('total_writes_processed'));
   const clientBefore = new Map(clientCounts.get(port));
   const t0 = performance.now();
   return {
@@ -156,6 +191,9 @@ export async function startWindow(port: number): Promise<Window> {
         // RESETSTAT zeroes these, so they need no baseline.
         netInBytes: Number(fields.get('total_net_input_bytes') ?? Number.NaN),
         netOutBytes: Number(fields.get('total_net_output_bytes') ?? Number.NaN),
+        // Less the closing INFO's own read (the baseline INFO counted itself already).
+        reads: Number(fields.get('total_reads_processed')) - readsBefore - 1,
+        writes: Number(fields.get('total_writes_processed')) - writesBefore - 1,
         server,
         client,
       };

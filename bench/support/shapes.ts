@@ -43,6 +43,14 @@ export interface Shape {
 
 const pad = (i: number, width: number) => String(i).padStart(width, '0');
 
+/** A run of one job with one step: the whole cost of a run lands on that job. */
+export function oneStep(): Shape {
+  return shape('one-step job', [{ name: 'only', needs: [] }], {
+    submit: { job: 'only' },
+    last: 'only',
+  });
+}
+
 /** a → (b, c) → d */
 export function diamond(): Shape {
   const jobs: ShapeJob[] = [

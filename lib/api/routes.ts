@@ -330,7 +330,11 @@ async function submit(
       [{ path: 'headers.idempotency-key', message: `already used for run ${reservation.runId}` }],
     );
   }
-  const { summary } = await admitRun(app, { ...admit, runId: reservation.runId });
+  const { summary } = await admitRun(app, {
+    ...admit,
+    runId: reservation.runId,
+    runIdIsNew: reservation.kind === 'fresh',
+  });
   return reservation.kind === 'fresh'
     ? json(202, summary, { location: summary.links.self })
     : json(200, summary, { 'idempotent-replayed': 'true' });

@@ -70,6 +70,11 @@ export interface AdmitRequest {
   trigger: Trigger;
   /** A caller-chosen id makes admission idempotent (cron fires, idempotency keys). */
   runId?: string;
+  /**
+   * `runId` was minted for this very request (a fresh idempotency reservation), so no
+   * run holds it yet: admission skips the read that looks for one.
+   */
+  runIdIsNew?: boolean;
   parentRunId?: string;
   rerunOf?: string;
   /** A rerun: job keys → outputs JSON of the jobs written already succeeded (`initialJobFields`). */

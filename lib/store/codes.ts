@@ -115,6 +115,8 @@ export type ClaimOutcome =
       stepRecords: (string | null)[];
       resolved: string;
       timeoutFrom: number;
+      /** The index of the step the claim started itself, or '' (claim-job.lua). */
+      started: string;
     }
   | { kind: 'missing' | 'run-finished' | 'stale' | 'lease-held' | 'gated' };
 
@@ -180,6 +182,7 @@ export const decode = {
       stepRecords: r[8] as (string | null)[],
       resolved: str(r[9]),
       timeoutFrom: Number(r[10]),
+      started: str(r[11]),
     };
   },
 

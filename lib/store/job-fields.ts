@@ -26,10 +26,12 @@ export const JOB_FIELDS = {
   // The DAG (written at admission).
   needs: 'JSON list of the job keys it needs',
   deps: 'JSON list of the job keys that need it',
-  waiting: 'how many of its needs have not ended yet; 0 decides it (readiness)',
+  waiting: 'how many of its needs have not ended yet; 0 decides it (lua/includes/readiness.lua)',
+  nfail: 'how many of its needs ended without success (continueOnError counts as success)',
   gate: '`success` (the default if: skipped unless its needs succeeded) or `custom` (queued; the executor evaluates its if)',
   coe: '1 under continueOnError: its failure counts as success for its dependents',
   nsteps: 'how many steps it has (the claim reads their records)',
+  first: 'the id of the step its claim starts itself (a plain first step)',
   prio: '`high` / `low` (absent: normal): which queue its tasks take',
   // A matrix instance; its group's fields are keyed by the group.
   mgroup: 'the matrix group of an instance',
@@ -51,6 +53,28 @@ export const JOB_FIELDS = {
 } as const;
 
 export type JobFieldName = keyof typeof JOB_FIELDS;
+
+/**
+ * The run's counters, kept in the jobs hash as `run:<name>` (read and written with
+ * the jobs' fields; lua/includes/fields.lua `counter`); a run admitted before they
+ * moved has them in the run hash under their old names.
+ */
+export const RUN_COUNTERS = {
+  pending: 'jobs not ended yet: 0 ends the run',
+  failed: 'jobs failed (not under continueOnError): the run fails',
+  dispatch: 'dispatch tokens minted so far (the n of the next)',
+  key: 'the run’s dispatch key (dispatch-token.ts)',
+  tenant: 'the run’s tenant',
+  retain: 'ms the run’s keys stay after its end',
+  cancel: 'mirrors the run’s cancelRequested',
+  started: 'the run has started (its run.started event is written)',
+  waits: 'the run has had a waiting job (finishJob checks whether only waits are left)',
+} as const;
+
+export type RunCounter = keyof typeof RUN_COUNTERS;
+
+/** The jobs-hash field of a run counter. */
+export const runCounter = (name: RunCounter): string => `run:${name}`;
 
 /** What the run document and a rerun read of a finished run (end-run.lua's KEEP_AFTER_END). */
 export const KEPT_AFTER_END: readonly JobFieldName[] = [

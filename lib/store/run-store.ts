@@ -3,6 +3,7 @@ import { ulid } from 'ulidx';
 import { type JobTask, withPriority } from '../queue/message.js';
 import { LIMITS } from '../spec/schema.js';
 import { decode, type QueuedJob, type RunEnd } from './codes.js';
+import { EVENT_SLOTS } from './events.js';
 import { allShards, globalKeys, runKeys, shardOf, tenantKeys } from './keys.js';
 import type { ScriptRedis } from './scripts.js';
 
@@ -47,8 +48,32 @@ export type ClaimResult =
       resolved: string;
       /** Where this attempt's timeoutMs counts from (ms; see job-deadline.ts). */
       timeoutFrom: number;
+      /**
+       * The step this claim started itself (claim-job.ts: the plan's first step, with
+       * no record yet): its `running` record and step.started event are written.
+       */
+      started?: { index: number; startedAt: string };
     }
   | { kind: 'missing' | 'run-finished' | 'stale' | 'lease-held' | 'gated' };
+
+/** What a run is created with and never changes; a claim returns it unless the caller has it. */
+type RunConstants = Pick<
+  Extract<ClaimResult, { kind: 'claimed' }>,
+  'spec' | 'inputs' | 'trigger' | 'workflow' | 'env'
+>;
+
+/** Runs whose constants a store keeps (a spec can be large: a fan-out's is ~13 KB). */
+const KNOWN_RUNS = 64;
+
+function constantsOf({ spec, inputs, trigger, workflow, env }: RunConstants): RunConstants {
+  return { spec, inputs, trigger, workflow, env };
+}
+
+/** Keep a run's constants, dropping the least recently added past KNOWN_RUNS. */
+function rememberConstants(known: Map<string, RunConstants>, run: string, c: RunConstants): void {
+  known.set(run, c);
+  if (known.size > KNOWN_RUNS) known.delete(known.keys().next().value as string);
+}
 
 export type JobEnd = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
@@ -88,8 +113,22 @@ export type { RunEnd };
 /** A finished step as the five script arguments writeStep (lua/includes/write-step.lua) reads; '' for none. */
 function stepArgs(step: FinishedStep | undefined): (string | number)[] {
   return step
-    ? [step.index, step.stepKey, step.record, step.eventType, step.eventData]
+    ? [step.index, step.stepKey, leanRecord(step.record), step.eventType, step.eventData]
     : ['', '', '', '', ''];
+}
+
+/**
+ * A step record as stored: without what the run document restores from the plan
+ * (run-document.ts): its id, a plain name and uses, and empty outputs with no error
+ * right after the attempt. Only structural text is matched (quotes inside JSON
+ * strings are escaped); the run's end rewrote records so before (lua/includes/end-run.lua).
+ */
+export function leanRecord(record: string): string {
+  return record
+    .replace(/^\{"id":"[\w-]*",/, '{')
+    .replace(/^\{"name":"[^"\\]*",/, '{')
+    .replace(/^\{"uses":"[^"\\]*",/, '{')
+    .replace(/("attempt":\d+,)"outputs":\{\},"error":null,/, '$1');
 }
 
 /** Raw hashes of one run, for the run document. */
@@ -107,6 +146,25 @@ export interface RunEvent {
 /** Typed wrappers over the run scripts: one Redis round trip each. */
 export function createRunStore(redis: ScriptRedis, prefix: string) {
   const keysOf = (tenant: string, runId: string) => runKeys(prefix, tenant, runId);
+  /** What a run never changes, of the runs this process claimed jobs of lately. */
+  const runConstants = new Map<string, RunConstants>();
+
+  /**
+   * Requests on keys of different slots that must take effect in order, each only if
+   * the ones before it did. On one node they are sent together: one connection runs
+   * them in the order written (auto-pipelining puts them in one write), so whatever
+   * a failure leaves done is a prefix of them, and the caller waits one round trip.
+   * On a cluster their nodes differ, so each waits for the one before it to answer.
+   * Rejects with the first failure.
+   */
+  async function inOrder<T extends unknown[]>(
+    ...requests: { [K in keyof T]: () => Promise<T[K]> }
+  ): Promise<T> {
+    if (!redis.isCluster) return (await Promise.all(requests.map((r) => r()))) as T;
+    const out: unknown[] = [];
+    for (const request of requests) out.push(await request());
+    return out as T;
+  }
 
   return {
     /**
@@ -114,32 +172,36 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
      * once the one before it answered: the reaper's worklist, the tenant's quota
      * and indexes, the run. A failure before the run leaves index entries that
      * listings skip and the reaper forgets (reap.ts: a run id it cannot read, once
-     * older than a grace period); never a run that nothing indexes.
+     * older than a grace period); never a run that nothing indexes. On one node the
+     * first two go out together (inOrder): one connection runs them in order.
      */
     async createRun(run: NewRun, tenant: TenantAdmission): Promise<Admission> {
       const k = keysOf(run.tenant, run.runId);
       const member = `${run.tenant}/${run.runId}`;
-      await redis.zadd(
-        globalKeys(prefix).activeRuns(shardOf(run.runId)),
-        'NX',
-        run.createdAt,
-        member,
-      );
       const t = tenantKeys(prefix, run.tenant);
-      const admitted = decode.admitTenant(
-        await redis.admitTenant(
-          t.live,
-          t.runs,
-          t.submitBucket,
-          run.createdAt,
-          run.runId,
-          tenant.maxRunsInFlight ?? '',
-          tenant.rate?.perSecond ?? '',
-          tenant.rate?.burst ?? '',
-          // Score 0 for all: run ids are ULIDs, so lexical order is creation order.
-          `run_${ulid(Math.max(0, run.createdAt - tenant.retentionMs)).slice(0, 10)}`,
-        ),
+      const [, admittedReply] = await inOrder(
+        () =>
+          redis.zadd(
+            globalKeys(prefix).activeRuns(shardOf(run.runId)),
+            'NX',
+            run.createdAt,
+            member,
+          ),
+        () =>
+          redis.admitTenant(
+            t.live,
+            t.runs,
+            t.submitBucket,
+            run.createdAt,
+            run.runId,
+            tenant.maxRunsInFlight ?? '',
+            tenant.rate?.perSecond ?? '',
+            tenant.rate?.burst ?? '',
+            // Score 0 for all: run ids are ULIDs, so lexical order is creation order.
+            `run_${ulid(Math.max(0, run.createdAt - tenant.retentionMs)).slice(0, 10)}`,
+          ),
       );
+      const admitted = decode.admitTenant(admittedReply);
       if (admitted.kind !== 'admitted') {
         // Refused: the worklist entry goes now rather than at the reaper's grace.
         await redis.zrem(globalKeys(prefix).activeRuns(shardOf(run.runId)), member);
@@ -186,6 +248,9 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
 
     async claimJob(task: JobTask, now: number, leaseMs: number): Promise<ClaimResult> {
       const k = keysOf(task.tenant, task.runId);
+      const runRef = `${task.tenant}/${task.runId}`;
+      const known = runConstants.get(runRef);
+      const startedAt = new Date(now).toISOString();
       const reply = await redis.claimJob(
         k.run,
         k.jobs,
@@ -197,9 +262,13 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         task.token,
         leaseMs,
         randomUUID(),
+        known ? 1 : 0,
+        startedAt,
       );
       const claim = decode.claimJob(reply);
       if (claim.kind !== 'claimed') return claim;
+      const constants = known ?? constantsOf(claim);
+      if (!known) rememberConstants(runConstants, runRef, constants);
       const needs = new Map<string, { status: string; outputs: string }>();
       for (let i = 0; i < claim.needs.length; i += 3) {
         needs.set(claim.needs[i] as string, {
@@ -207,7 +276,13 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
           outputs: claim.needs[i + 2] as string,
         });
       }
-      return { ...claim, needs };
+      const { started, ...rest } = claim;
+      return {
+        ...rest,
+        ...constants,
+        needs,
+        ...(started ? { started: { index: Number(started), startedAt } } : {}),
+      };
     },
 
     /**
@@ -234,12 +309,12 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         leaseMs,
         done?.index ?? '',
         done?.stepKey ?? '',
-        done?.record ?? '',
+        done ? leanRecord(done.record) : '',
         done?.eventType ?? '',
         done?.eventData ?? '',
         started?.index ?? '',
         started?.stepKey ?? '',
-        started?.record ?? '',
+        started ? leanRecord(started.record) : '',
         randomUUID(),
       );
       return decode.commitStep(reply).kind;
@@ -380,8 +455,10 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
 
     /** The run ended: drop it from the tenant's live runs, then from the reaper's worklist. */
     async forgetActive(tenant: string, runId: string): Promise<void> {
-      await redis.zrem(tenantKeys(prefix, tenant).live, runId);
-      await redis.zrem(globalKeys(prefix).activeRuns(shardOf(runId)), `${tenant}/${runId}`);
+      await inOrder(
+        () => redis.zrem(tenantKeys(prefix, tenant).live, runId),
+        () => redis.zrem(globalKeys(prefix).activeRuns(shardOf(runId)), `${tenant}/${runId}`),
+      );
     },
 
     /** Every `<tenant>/<runId>` on the reaper's worklist, all shards (tests, benches). */
@@ -475,7 +552,10 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     },
 
     async addChild(tenant: string, runId: string, childRunId: string): Promise<void> {
-      await redis.sadd(keysOf(tenant, runId).children, childRunId);
+      const k = keysOf(tenant, runId);
+      // Flagged first: the run's end expires the children set only when flagged (lua/includes/end-run.lua).
+      await redis.hset(k.run, 'hasChildren', '1');
+      await redis.sadd(k.children, childRunId);
     },
 
     async children(tenant: string, runId: string): Promise<string[]> {
@@ -622,20 +702,59 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       limit: number,
     ): Promise<RunEvent[]> {
       const k = keysOf(tenant, runId);
-      const start = after ? `(${after}` : '-';
+      // Event ids are <entry ms>-<entry seq × EVENT_SLOTS + place in the entry>: the
+      // entry `after` is in is read again and its events up to `after` dropped. An
+      // entry holds at least one event, so `limit` entries after it hold enough.
+      const start = after ? entryOf(after) : '-';
       const [entries, archived] = await Promise.all([
-        redis.xrange(k.events, start, '+', 'COUNT', limit),
+        redis.xrange(k.events, start, '+', 'COUNT', limit + 1),
         // A finished run's events: archived in one field when it ended (lua/includes/end-run.lua).
         redis.hget(k.run, 'eventLog'),
       ]);
       if (archived) return archivedEvents(archived, after, limit);
-      return entries.map(([id, flat]) => {
-        const fields: Record<string, string> = {};
-        for (let i = 0; i < flat.length; i += 2) fields[flat[i] as string] = flat[i + 1] as string;
-        return { id, fields };
-      });
+      const out: RunEvent[] = [];
+      for (const [id, flat] of entries) {
+        for (const event of expandEntry(id, flat)) {
+          if (after !== undefined && !idAfter(event.id, after)) continue;
+          out.push(event);
+          if (out.length === limit) return out;
+        }
+      }
+      return out;
     },
   };
+}
+
+/** The stream entry holding the event `id` (see expandEntry). */
+function entryOf(id: string): string {
+  const [ms = '0', n = '0'] = id.split('-');
+  return `${ms}-${Math.floor(Number(n) / EVENT_SLOTS)}`;
+}
+
+/**
+ * The events of one stream entry (lua/includes/emit.lua): `at` first, then per event `type`
+ * and its `job`, `step`, `data`; an entry written before events shared one holds one
+ * event with `type` first. The n-th event's id is `<ms>-<seq × EVENT_SLOTS + n>`.
+ */
+export function expandEntry(id: string, flat: string[]): RunEvent[] {
+  const [ms = '0', seq = '0'] = id.split('-');
+  const events: RunEvent[] = [];
+  let at: string | undefined;
+  let current: Record<string, string> | undefined;
+  for (let i = 0; i < flat.length; i += 2) {
+    const field = flat[i] as string;
+    const value = flat[i + 1] as string;
+    if (field === 'type') {
+      current = at === undefined ? { type: value } : { type: value, at };
+      events.push({ id: `${ms}-${Number(seq) * EVENT_SLOTS + events.length}`, fields: current });
+    } else if (field === 'at') {
+      at = value;
+      if (current && current.at === undefined) current.at = value;
+    } else if (current) {
+      current[field] = value;
+    }
+  }
+  return events;
 }
 
 export type RunStore = ReturnType<typeof createRunStore>;

@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { BOUNDS_DEFAULTS } from '../config.js';
+import { EVENT_SLOTS, EVENTS_PER_ENTRY } from './events.js';
 import { RUN_KEY_SUFFIXES } from './keys.js';
 import { explainLines, fillConstants, type ResolvedScript } from './lua/loader.js';
 import { LUA_SCRIPTS } from './lua/scripts.generated.js';
@@ -21,6 +22,8 @@ import {
 export const LUA_CONSTANTS: Record<string, string> = {
   RUN_KEY_SUFFIXES: `{${RUN_KEY_SUFFIXES.map((s) => `'${s}'`).join(', ')}}`,
   DEFAULT_RETAIN_MS: String(BOUNDS_DEFAULTS.retentionMs),
+  EVENT_SLOTS: String(EVENT_SLOTS),
+  EVENTS_PER_ENTRY: String(EVENTS_PER_ENTRY),
 };
 
 export type ScriptName = keyof typeof LUA_SCRIPTS;
@@ -66,11 +69,13 @@ export type ScriptRedis = RedisClient & {
 };
 
 /** Define one resolved script as a command, its errors naming .lua lines. */
-export function defineScript(redis: RedisClient, name: string, script: ResolvedScript): void {
-  redis.defineCommand(name, {
-    numberOfKeys: script.numberOfKeys,
-    lua: fillConstants(script.source, LUA_CONSTANTS),
-  });
+export function defineScript(
+  redis: RedisClient,
+  name: string,
+  script: ResolvedScript,
+  lua = fillConstants(script.source, LUA_CONSTANTS),
+): void {
+  redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua });
   // A pipeline copies the client's script commands onto itself (chained calls, no
   // promise): only the client's own calls are wrapped; explainScriptError serves those.
   const target = redis as unknown as Record<string, ScriptCall>;
@@ -88,7 +93,9 @@ export function defineScript(redis: RedisClient, name: string, script: ResolvedS
 
 /** Attach every script with `defineCommand` (EVALSHA, falling back to EVAL once). */
 export function withScripts(redis: RedisClient): ScriptRedis {
-  for (const [name, script] of Object.entries(SCRIPTS)) defineScript(redis, name, script);
+  for (const [name, script] of Object.entries(SCRIPTS)) {
+    defineScript(redis, name, script, SCRIPT_SOURCES[name as ScriptName]);
+  }
   return redis as ScriptRedis;
 }
 

@@ -11,8 +11,18 @@ export interface WorkflowRevision {
   spec: string;
 }
 
+/** How many workflows' latest revision numbers a process remembers (see `latest`). */
+const LATEST_SEEN_MAX = 1_000;
+
 /** Registered workflows: numbered revisions per tenant and name. */
 export function createWorkflowStore(redis: ScriptRedis, prefix: string) {
+  /** The latest revision number last read per workflow key: a guess, checked on every read. */
+  const latestSeen = new Map<string, string>();
+  const parseRevision = (raw: string, revision: number): WorkflowRevision => ({
+    ...(JSON.parse(raw) as Omit<WorkflowRevision, 'revision'>),
+    revision,
+  });
+
   return {
     async register(
       tenant: string,
@@ -41,10 +51,22 @@ export function createWorkflowStore(redis: ScriptRedis, prefix: string) {
       return { revision, created };
     },
 
+    /**
+     * The latest revision in one request when nothing was registered since the last
+     * read: `latest` and the revision it named last time come in one HMGET, and the
+     * guess is used only if `latest` still names it; else a second read fetches it.
+     */
     async latest(tenant: string, name: string): Promise<WorkflowRevision | undefined> {
       const key = tenantKeys(prefix, tenant).workflow(name);
-      const latest = await redis.hget(key, 'latest');
-      return latest ? this.revision(tenant, name, Number(latest)) : undefined;
+      const guess = latestSeen.get(key);
+      const [latest, raw] = guess
+        ? await redis.hmget(key, 'latest', `rev:${guess}`)
+        : [await redis.hget(key, 'latest'), null];
+      if (!latest) return undefined;
+      if (latestSeen.size >= LATEST_SEEN_MAX && !latestSeen.has(key)) latestSeen.clear();
+      latestSeen.set(key, latest);
+      if (latest === guess && raw) return parseRevision(raw, Number(latest));
+      return this.revision(tenant, name, Number(latest));
     },
 
     async revision(
@@ -53,9 +75,7 @@ export function createWorkflowStore(redis: ScriptRedis, prefix: string) {
       revision: number,
     ): Promise<WorkflowRevision | undefined> {
       const raw = await redis.hget(tenantKeys(prefix, tenant).workflow(name), `rev:${revision}`);
-      return raw
-        ? { ...(JSON.parse(raw) as Omit<WorkflowRevision, 'revision'>), revision }
-        : undefined;
+      return raw ? parseRevision(raw, revision) : undefined;
     },
 
     async revisions(tenant: string, name: string): Promise<WorkflowRevision[]> {

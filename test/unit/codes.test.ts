@@ -51,7 +51,7 @@ describe('script codes (lib/store/codes.ts)', () => {
     ['claimJob', [-5], { kind: 'gated' }],
     [
       'claimJob',
-      [1, 3, 'spec', '{}', 'trig', 'wf', '{}', ['a', 'succeeded', '{}'], [null], '', '1000'],
+      [1, 3, 'spec', '{}', 'trig', 'wf', '{}', ['a', 'succeeded', '{}'], [null], '', '1000', '0'],
       {
         kind: 'claimed',
         fence: '3',
@@ -64,6 +64,7 @@ describe('script codes (lib/store/codes.ts)', () => {
         stepRecords: [null],
         resolved: '',
         timeoutFrom: 1000,
+        started: '0',
       },
     ],
     ['commitStep', 1, { kind: 'ok' }],

@@ -1,7 +1,13 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { JOB_FIELDS, jobField, jobKeyOf, KEPT_AFTER_END } from '../../lib/store/job-fields.js';
+import {
+  JOB_FIELDS,
+  jobField,
+  jobKeyOf,
+  KEPT_AFTER_END,
+  RUN_COUNTERS,
+} from '../../lib/store/job-fields.js';
 import { LUA_DIR } from '../../scripts/build-lua.js';
 
 /** Every .lua file's text, includes too. */
@@ -25,6 +31,15 @@ describe('the jobs hash field names (lib/store/job-fields.ts)', () => {
       }
     }
     expect([...used].sort()).toEqual(Object.keys(JOB_FIELDS).sort());
+  });
+
+  it('the run counters the Lua keeps in the jobs hash are listed', () => {
+    const used = new Set<string>();
+    for (const src of luaSources()) {
+      for (const [, name] of src.matchAll(/'run:(\w+)'/g)) used.add(name as string);
+    }
+    expect(used.size).toBeGreaterThan(0);
+    for (const name of used) expect(Object.keys(RUN_COUNTERS)).toContain(name);
   });
 
   it('what the run keeps after its end is what end-run.lua keeps', () => {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { needsContext, statusFromNeeds } from '../../lib/engine/decide/job-context.js';
-import { initialJobFields, planRun, stepList } from '../../lib/engine/decide/plan.js';
+import { firstStep, initialJobFields, planRun, stepList } from '../../lib/engine/decide/plan.js';
 import { loadSpec } from '../../lib/spec/index.js';
 
 const spec = (jobs: string) =>
@@ -90,6 +90,41 @@ describe('stepList', () => {
       [4, 'onFailure0', 'onFailure'],
       [5, 'post0', 'post'],
     ]);
+  });
+});
+
+describe('firstStep (the step a claim starts itself)', () => {
+  it.each([
+    ['a plain first step', '{ steps: [{ id: s, uses: action:noop }] }', 's'],
+    [
+      'one without an id, by its key',
+      '{ steps: [{ uses: action:noop }, { uses: action:noop }] }',
+      's0',
+    ],
+    [
+      'none: the step has an if',
+      '{ steps: [{ if: "${{ true }}", uses: action:noop }] }',
+      undefined,
+    ],
+    ['none: the job has an if', '{ if: "${{ true }}", steps: [{ uses: action:noop }] }', undefined],
+    [
+      'none: the job takes a concurrency slot',
+      '{ concurrency: { group: g }, steps: [{ uses: action:noop }] }',
+      undefined,
+    ],
+    [
+      'none: a pre hook comes first',
+      '{ hooks: { pre: [{ uses: action:noop }] }, steps: [{ uses: action:noop }] }',
+      undefined,
+    ],
+    ['none: a sleep waits', '{ steps: [{ uses: sleep, with: { ms: 10 } }] }', undefined],
+    ['none: an approval waits', '{ steps: [{ uses: approval }] }', undefined],
+    ['none: a child workflow', '{ steps: [{ uses: "workflow:other" }] }', undefined],
+  ])('%s', (_, job, expected) => {
+    const workflow = spec(`  j: ${job}\n`);
+    expect(firstStep(workflow.jobs.j as never)).toBe(expected);
+    const { fields } = initialJobFields(planRun(workflow), 0);
+    expect(fields['first:j']).toBe(expected);
   });
 });
 

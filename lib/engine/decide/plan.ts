@@ -3,6 +3,7 @@ import { usesStatusFunction } from '../../expr/index.js';
 import { stepId } from '../../spec/check.js';
 import { expandMatrix, type MatrixCombination, matrixJobKey } from '../../spec/matrix.js';
 import type { HookName, Job, Step, Workflow } from '../../spec/schema.js';
+import { parseUses } from '../../steps/kinds.js';
 import { jobField } from '../../store/job-fields.js';
 
 /**
@@ -23,6 +24,8 @@ export interface PlannedJob {
   gate: 'success' | 'custom';
   continueOnError: boolean;
   stepCount: number;
+  /** The id of the step the claim starts itself (`firstStep`), if any. */
+  firstStep?: string;
   priority: 'high' | 'normal' | 'low';
   /** An instance of a matrix job: its `strategy` limits, shared by all its instances. */
   matrixGroup?: { name: string; maxParallel?: number; failFast: boolean };
@@ -61,6 +64,22 @@ export function stepList(job: Job): PlannedStep[] {
   return list;
 }
 
+/**
+ * The step that starts as soon as its job is claimed, whatever the run holds: the
+ * claim script then starts it itself (claim-job.ts), sparing the executor a round
+ * trip. Only a plain first step (no hook, no `if`, not a wait or a child run) of a
+ * job with neither an `if` nor a concurrency group, whose decisions come first.
+ */
+export function firstStep(job: Job): string | undefined {
+  const first = stepList(job)[0];
+  if (!first || first.hook || first.step.if !== undefined) return undefined;
+  if (job.if !== undefined || job.concurrency) return undefined;
+  const uses = parseUses(first.step.uses);
+  if (typeof uses === 'string') return undefined;
+  const waits = ['sleep', 'approval', 'signal', 'workflow'].includes(uses.kind);
+  return waits ? undefined : first.key;
+}
+
 export function planRun(spec: Workflow): PlannedJob[] {
   const instances = new Map<string, PlannedJob[]>();
   for (const [name, job] of Object.entries(spec.jobs)) {
@@ -76,6 +95,7 @@ export function planRun(spec: Workflow): PlannedJob[] {
         gate: job.if !== undefined && usesStatusFunction(job.if) ? 'custom' : 'success',
         continueOnError: job.continueOnError,
         stepCount: stepList(job).length,
+        ...(firstStep(job) !== undefined ? { firstStep: firstStep(job) } : {}),
         priority: job.priority,
         ...(matrix && job.strategy
           ? {
@@ -103,6 +123,12 @@ export function planRun(spec: Workflow): PlannedJob[] {
 /**
  * The `jobs` hash fields of a new run, which jobs start queued, and how many jobs
  * are left to finish (the run's `pending`).
+ *
+ * Readiness is decided by the Lua (lib/store/lua/includes/readiness.lua) for every
+ * job whose needs end during the run. Here is only its case at admission, where no
+ * need has ended but a rerun's reused (succeeded) ones and nothing is cancelled: a
+ * job with no need left is queued, or held past its matrix group's maxParallel.
+ * test/integration/dag-cascade.test.ts checks both on one table.
  *
  * `reused` (a rerun) maps job keys to the outputs JSON they keep from an earlier
  * run: those jobs are written already `succeeded`, count neither towards `pending`
@@ -185,6 +211,9 @@ export function initialJobFields(
       [jobField('token', job.key)]: ready ? tokenOf(queued.length) : '',
       ...(ready ? { [jobField('queuedAt', job.key)]: String(now) } : {}),
       [jobField('waiting', job.key)]: String(waiting),
+      // Needs that ended without success so far (the finish script skips the job on one).
+      ...(waiting > 0 ? { [jobField('nfail', job.key)]: '0' } : {}),
+      ...(job.firstStep !== undefined ? { [jobField('first', job.key)]: job.firstStep } : {}),
     });
   }
   return { fields, queued, pending };

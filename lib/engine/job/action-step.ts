@@ -18,6 +18,8 @@ export interface ActionAt {
   record: (status: StepRecord['status'], extra?: Partial<StepRecord>) => StepRecord;
   /** Told the try about to start (2, 3, …) after a failed one. */
   onTry: (n: number) => void;
+  /** The claim wrote this step's start already (claim-job.lua). */
+  startedByClaim: boolean;
 }
 
 /**
@@ -28,7 +30,7 @@ export interface ActionAt {
 export async function actionStep(run: JobRun, at: ActionAt): Promise<Record<string, unknown>> {
   const { deps, now } = run;
   const { ps } = at;
-  await run.steps.start(startedStep(at.record('running'), ps));
+  if (!at.startedByClaim) await run.steps.start(startedStep(at.record('running'), ps));
   return runStep({
     task: run.task,
     step: ps,

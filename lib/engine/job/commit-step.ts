@@ -1,8 +1,11 @@
 import { FlowlineError } from '../../errors.js';
 import type { JobTask } from '../../queue/message.js';
+import type { Job } from '../../spec/schema.js';
 import type { FinishedStep, StepCommit } from '../../store/run-store.js';
+import { stepList } from '../decide/plan.js';
 import type { ExecuteDeps } from './deps.js';
 import { FenceLost } from './heartbeat.js';
+import { finishedStep, stepRecord } from './step-record.js';
 
 /**
  * The commit-step transition, and the carry of unsaved step results: a finished
@@ -12,6 +15,10 @@ import { FenceLost } from './heartbeat.js';
  * Every write renews the lease and checks the fence: a stale fence throws
  * FenceLost (a newer claim holds the job), and a start or a retried try refused
  * because the run is being cancelled throws CANCELLED.
+ *
+ * The claim may have started the job's first step itself (claim-job.lua): its
+ * `running` record is written, so the step's own start writes nothing, and a job
+ * that ends before reaching it closes it as skipped.
  */
 export class StepLog {
   private unsaved: FinishedStep | undefined;
@@ -21,7 +28,17 @@ export class StepLog {
     private readonly task: JobTask,
     private readonly fence: string,
     private readonly now: () => number,
+    /** The step the claim started, until the job reaches it. */
+    private claimStarted?: { index: number; startedAt: string },
   ) {}
+
+  /** When the claim started this step: its start time (once; the start is written). */
+  startedByClaim(index: number): string | undefined {
+    if (this.claimStarted?.index !== index) return undefined;
+    const { startedAt } = this.claimStarted;
+    this.claimStarted = undefined;
+    return startedAt;
+  }
 
   /** Record a step's start (a `running` or `waiting` record), with the carried result. */
   async start(started: StepCommit): Promise<void> {
@@ -48,11 +65,27 @@ export class StepLog {
     this.unsaved = undefined;
   }
 
-  /** The carried result, handed to the finish (or retry) script, which writes it. */
-  take(): FinishedStep | undefined {
-    const done = this.unsaved;
+  /**
+   * The carried result, handed to the finish (or retry) script, which writes it; or,
+   * when the job ends before the step the claim started, that step closed as skipped.
+   */
+  take(job: Job | undefined): FinishedStep | undefined {
+    const done = this.unsaved ?? this.notRun(job);
     this.unsaved = undefined;
+    this.claimStarted = undefined;
     return done;
+  }
+
+  private notRun(job: Job | undefined): FinishedStep | undefined {
+    const ps = job && this.claimStarted ? stepList(job)[this.claimStarted.index] : undefined;
+    if (!ps) return undefined;
+    const at = new Date(this.now()).toISOString();
+    const record = stepRecord(ps, this.task.attempt, 'skipped', {
+      tries: 0,
+      startedAt: null,
+      finishedAt: at,
+    });
+    return finishedStep(record, ps);
   }
 
   private async commit(

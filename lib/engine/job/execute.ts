@@ -43,7 +43,7 @@ export async function executeJob(
     remainingMs,
     stop: heartbeat.signal,
     secrets: new JobSecrets(deps.secrets, task.tenant),
-    steps: new StepLog(deps, task, claim.fence, now),
+    steps: new StepLog(deps, task, claim.fence, now, claim.started),
   };
   let ending: Ending;
   try {

@@ -22,9 +22,11 @@ import { suspendingStep } from './wait-step.js';
  */
 export async function runClaimedJob(run: JobRun): Promise<Ending> {
   const prepared = await prepareJob(run);
+  if (prepared.kind === 'done') return done(run, prepared.job, prepared.outcome);
   if (prepared.kind !== 'ready') return prepared;
   const { scope } = prepared;
   const slot = await takeSlot(run, scope);
+  if (slot?.kind === 'done') return done(run, scope.job, slot.outcome);
   if (slot) return slot;
 
   const { job } = scope;
@@ -62,8 +64,8 @@ export async function runClaimedJob(run: JobRun): Promise<Ending> {
 }
 
 /** The job's outcome, with the last step's result for the finish to write. */
-function done(run: JobRun, job: Job, outcome: JobOutcome): Ending {
-  const last = run.steps.take();
+function done(run: JobRun, job: Job | undefined, outcome: JobOutcome): Ending {
+  const last = run.steps.take(job);
   return { kind: 'done', outcome, job, ...(last ? { last } : {}) };
 }
 

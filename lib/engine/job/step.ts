@@ -47,7 +47,8 @@ export async function runOneStep(
 ): Promise<StepEnd> {
   const { now, secrets } = run;
   const { step } = ps;
-  const startedAt = at.waiting?.startedAt ?? new Date(now()).toISOString();
+  const byClaim = run.steps.startedByClaim(ps.index);
+  const startedAt = at.waiting?.startedAt ?? byClaim ?? new Date(now()).toISOString();
   let tries = 1;
   const record = (status: StepRecord['status'], extra: Partial<StepRecord> = {}) =>
     stepRecord(ps, run.task.attempt, status, { tries, startedAt, ...extra });
@@ -85,6 +86,7 @@ export async function runOneStep(
       deadline,
       record,
       onTry,
+      startedByClaim: byClaim !== undefined,
     });
     return finished('succeeded', { outputs: secrets.mask(outputs) });
   } catch (err) {

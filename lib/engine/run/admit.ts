@@ -9,6 +9,7 @@ import { type JobTask, withPriority } from '../../queue/message.js';
 import { canonicalJson } from '../../spec/canonical-json.js';
 import type { Concurrency } from '../../spec/schema.js';
 import { dispatchToken, newDispatchKey } from '../../store/dispatch-token.js';
+import { runCounter } from '../../store/job-fields.js';
 import { resolveInputs } from '../decide/inputs.js';
 import { initialJobFields, type PlannedJob, planRun } from '../decide/plan.js';
 import type { AdmitRequest, Trigger } from '../model.js';
@@ -100,7 +101,6 @@ export async function admitRun(
   const createdAt = new Date(now).toISOString();
   const runFields: Record<string, string> = {
     id: runId,
-    tenant: req.tenant,
     workflow: req.spec.name,
     version: req.spec.version ?? '',
     revision: String(req.revision),
@@ -110,11 +110,6 @@ export async function admitRun(
     env: JSON.stringify(req.env ?? {}),
     trigger: JSON.stringify(trigger),
     createdAt: String(now),
-    pending: String(pending),
-    failed: '0',
-    dispatch: String(queued.length),
-    // Read by the script that ends the run (lua/includes/end-run.lua): how long its keys stay.
-    retainMs: String(bounds.retentionMs),
     dispatchKey,
     ...(req.spec.timeoutMs ? { timeoutAt: String(now + req.spec.timeoutMs) } : {}),
     ...(req.parentRunId ? { parentRunId: req.parentRunId } : {}),
@@ -132,7 +127,8 @@ export async function admitRun(
       gate,
       now,
     );
-  const existing = req.runId ? await existingRun(deps, req.tenant, runId) : undefined;
+  const existing =
+    req.runId && !req.runIdIsNew ? await existingRun(deps, req.tenant, runId) : undefined;
   if (existing) return answerExisting(existing, send);
   const admission = await deps.runs
     .createRun(
@@ -141,7 +137,18 @@ export async function admitRun(
         runId,
         createdAt: now,
         runFields,
-        jobFields: fields,
+        // The run's counters live in its jobs hash, read and written with the jobs'
+        // fields by every transition (lib/store/lua/includes/fields.lua).
+        jobFields: {
+          ...fields,
+          [runCounter('pending')]: String(pending),
+          [runCounter('failed')]: '0',
+          [runCounter('dispatch')]: String(queued.length),
+          [runCounter('key')]: dispatchKey,
+          [runCounter('tenant')]: req.tenant,
+          // Read by the script that ends the run (lua/includes/end-run.lua): how long its keys stay.
+          [runCounter('retain')]: String(bounds.retentionMs),
+        },
         queued,
         ...(req.reuse && req.reuse.size > 0
           ? {

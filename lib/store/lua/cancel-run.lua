@@ -22,30 +22,35 @@
     -2 already finished
 ]]
 --- @include "run-keys"
+--- @include "fields"
 --- @include "cascade"
 
-local run = rcall('HMGET', runKey, 'status', 'cancelId')
-local status = run[1]
+read(runKey, {'status', 'cancelId', 'cancelRequested'})
+local status = get(runKey, 'status')
 if not status then return -1 end
 if status == 'succeeded' or status == 'failed' or status == 'cancelled' then
-  if run[2] == ARGV[5] then return {status, 0} end
+  if get(runKey, 'cancelId') == ARGV[5] then return {status, 0} end
   return -2
 end
-if rcall('HSETNX', runKey, 'cancelRequested', now) == 1 then
-  rcall('HSET', runKey, 'cancelStatus', ARGV[2], 'cancelId', ARGV[5])
-  if ARGV[3] ~= '' then rcall('HSET', runKey, 'error', ARGV[3]) end
-  if ARGV[4] ~= '' then rcall('HSET', runKey, 'cancelReason', ARGV[4]) end
+if not get(runKey, 'cancelRequested') then
+  put(runKey, 'cancelRequested', now)
+  put(runKey, 'cancelStatus', ARGV[2])
+  put(runKey, 'cancelId', ARGV[5])
+  if ARGV[3] ~= '' then put(runKey, 'error', ARGV[3]) end
+  if ARGV[4] ~= '' then put(runKey, 'cancelReason', ARGV[4]) end
 end
+-- Read by every transition of the run's jobs with their own fields (finishJob, commitStep, …).
+put(jobsKey, 'run:cancel', '1')
 
 local running = 0
 local runStatus = ''
-local fields = rcall('HGETALL', jobsKey)
+local fields = allFields(jobsKey, true)
 for i = 1, #fields, 2 do
   local field = fields[i]
   if string.sub(field, 1, 7) == 'status:' then
     local job = string.sub(field, 8)
-    -- Re-read: an earlier finishJob in this loop may have cascaded to this job.
-    local st = rcall('HGET', jobsKey, field)
+    -- Through the cache: an earlier finishJob in this loop may have cascaded to this job.
+    local st = get(jobsKey, field)
     if st == 'pending' or st == 'queued' or st == 'waiting' then
       local rs = finishJob(job, 'cancelled', '{}', '')
       if rs ~= '' then runStatus = rs end
@@ -56,10 +61,11 @@ for i = 1, #fields, 2 do
 end
 -- Nothing left to end it (a run stuck queued, one half-written at admission): end it now.
 if runStatus == '' and running == 0 then
-  local st = rcall('HGET', runKey, 'status')
+  local st = get(runKey, 'status')
   if st ~= 'succeeded' and st ~= 'failed' and st ~= 'cancelled' then
     runStatus = ARGV[2]
     endRun(runStatus)
   end
 end
+flush()
 return {runStatus, running}

@@ -23,6 +23,8 @@
     ARGV[13] commit id (unique per call): a replay of this call (ioredis resends a
              command whose reply a broken connection lost) writes nothing again
 
+  The records go out in one HSET and the events in one stream entry.
+
   Output:
      1 committed
     -1 stale fence (or the job is no longer running), nothing written
@@ -32,22 +34,35 @@
 local job, fence, leaseMs = ARGV[2], ARGV[3], tonumber(ARGV[4])
 now = tonumber(now)
 
-local state = rcall('HMGET', jobsKey, 'fence:' .. job, 'status:' .. job, 'commit:' .. job, 'cancel:' .. job)
+-- run:cancel mirrors the run's cancelRequested (cancel-run.ts); cancel:<job> is failFast of its matrix.
+local state = rcall('HMGET', jobsKey, 'fence:' .. job, 'status:' .. job, 'commit:' .. job, 'cancel:' .. job,
+  'run:cancel', 'run:key')
 if state[1] ~= fence or state[2] ~= 'running' then return -1 end
+local function cancelling()
+  if state[4] or state[5] then return true end
+  -- A run admitted before run:cancel existed (it has no run:key either).
+  return not state[6] and rcall('HEXISTS', runKey, 'cancelRequested') == 1
+end
 if state[3] == ARGV[13] then
-  if state[4] or rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
+  if cancelling() then return -2 end
   return 1
 end
-rcall('HSET', jobsKey, 'lease:' .. job, now + leaseMs, 'commit:' .. job, ARGV[13])
+rcall('HSET', jobsKey, 'lease:' .. job, string.format('%d', now + leaseMs), 'commit:' .. job, ARGV[13])
 
+local records, events = {}, {'at', ARGV[1]}
 if ARGV[5] ~= '' then
-  rcall('HSET', stepsKey, job .. '#' .. ARGV[5], ARGV[7])
-  rcall('XADD', eventsKey, '*', 'type', ARGV[8], 'at', now, 'job', job, 'step', ARGV[6], 'data', ARGV[9])
+  records[#records + 1] = job .. '#' .. ARGV[5]
+  records[#records + 1] = ARGV[7]
+  for _, v in ipairs({'type', ARGV[8], 'job', job, 'step', ARGV[6], 'data', ARGV[9]}) do events[#events + 1] = v end
 end
 if ARGV[10] ~= '' then
-  rcall('HSET', stepsKey, job .. '#' .. ARGV[10], ARGV[12])
-  rcall('XADD', eventsKey, '*', 'type', 'step.started', 'at', now, 'job', job, 'step', ARGV[11])
+  records[#records + 1] = job .. '#' .. ARGV[10]
+  records[#records + 1] = ARGV[12]
+  for _, v in ipairs({'type', 'step.started', 'job', job, 'step', ARGV[11]}) do events[#events + 1] = v end
 end
--- The run is being cancelled, or just this job (failFast of its matrix).
-if state[4] or rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
+if #records > 0 then
+  rcall('HSET', stepsKey, unpack(records))
+  rcall('XADD', eventsKey, '*', unpack(events))
+end
+if cancelling() then return -2 end
 return 1

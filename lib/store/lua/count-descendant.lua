@@ -26,5 +26,7 @@ if rcall('SCARD', treeKey) >= max then return -1 end
 rcall('SADD', treeKey, child)
 local ttl = rcall('PTTL', runKey)
 if ttl > 0 then rcall('PEXPIRE', treeKey, ttl)
-elseif ttl == -2 then rcall('PEXPIRE', treeKey, 86400000) end
+elseif ttl == -2 then rcall('PEXPIRE', treeKey, 86400000)
+-- A live root: its end expires the tree only when flagged (includes/end-run.lua).
+else rcall('HSET', runKey, 'hasTree', '1') end
 return 1

@@ -49,11 +49,18 @@ hsetAll(runKey, runFields)
 hsetAll(jobsKey, jobFields)
 hsetAll(stepsKey, stepFields)
 
-rcall('XADD', eventsKey, '*', 'type', 'run.created', 'at', now)
-for _, job in ipairs(reused) do
-  rcall('XADD', eventsKey, '*', 'type', 'job.succeeded', 'at', now, 'job', job, 'data', ARGV[7])
+-- The run's first events in one stream entry (includes/emit.lua; a longer list
+-- takes an entry per {{EVENTS_PER_ENTRY}} events).
+local events, count = {'at', now, 'type', 'run.created'}, 1
+local function add(type, job, data)
+  if count == {{EVENTS_PER_ENTRY}} then
+    rcall('XADD', eventsKey, '*', unpack(events))
+    events, count = {'at', now}, 0
+  end
+  for _, v in ipairs({'type', type, 'job', job, 'data', data}) do events[#events + 1] = v end
+  count = count + 1
 end
-for _, job in ipairs(queued) do
-  rcall('XADD', eventsKey, '*', 'type', 'job.queued', 'at', now, 'job', job, 'data', '{"attempt":1}')
-end
+for _, job in ipairs(reused) do add('job.succeeded', job, ARGV[7]) end
+for _, job in ipairs(queued) do add('job.queued', job, '{"attempt":1}') end
+rcall('XADD', eventsKey, '*', unpack(events))
 return 1

@@ -28,19 +28,23 @@
     -1 the fence is stale, the job not running (or, mode 'expired', its lease live)
 ]]
 --- @include "run-keys"
+--- @include "fields"
 --- @include "holds"
 --- @include "write-step"
 --- @include "replay"
 --- @include "cascade"
 
-if not holds(ARGV[2], ARGV[3], ARGV[7]) then return replayed(ARGV[2], ARGV[3], ARGV[7]) or -1 end
-writeStep(ARGV[2], 8)
-local runStatus, ready, cancelling = finishJob(ARGV[2], ARGV[4], ARGV[5], ARGV[6])
+local job = ARGV[2]
+-- What this transition reads of the jobs hash, in one read.
+read(jobsKey, {'fence:' .. job, 'status:' .. job, 'coe:' .. job, 'deps:' .. job, 'mgroup:' .. job,
+  'run:pending', 'run:cancel', 'run:key', 'run:dispatch'})
+if not holds(job, ARGV[3], ARGV[7]) then return replayed(job, ARGV[3], ARGV[7]) or -1 end
+writeStep(job, 8)
+local runStatus, ready, cancelling = finishJob(job, ARGV[4], ARGV[5], ARGV[6])
 local ended = ''
 if runStatus ~= '' then
-  ended = (rcall('HGET', runKey, 'parentRunId') or '') .. '|' .. (rcall('EXISTS', KEYS[5]) == 1 and '1' or '0')
-    .. '|' .. (cancelling and '1' or '0')
+  ended = (get(runKey, 'parentRunId') or '') .. '|' .. (hasGroups and '1' or '0') .. '|' .. (cancelling and '1' or '0')
 end
 local result = {runStatus, ended}
 for _, v in ipairs(ready) do result[#result + 1] = v end
-return remember(ARGV[2], ARGV[3], ARGV[7], result)
+return remember(job, ARGV[3], ARGV[7], result)

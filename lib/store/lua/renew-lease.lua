@@ -21,9 +21,10 @@
 --- @include "run-keys"
 local job, fence, leaseMs = ARGV[2], ARGV[3], tonumber(ARGV[4])
 now = tonumber(now)
-local s = rcall('HMGET', jobsKey, 'fence:' .. job, 'status:' .. job, 'cancel:' .. job)
+local s = rcall('HMGET', jobsKey, 'fence:' .. job, 'status:' .. job, 'cancel:' .. job, 'run:cancel', 'run:key')
 if s[1] ~= fence or s[2] ~= 'running' then return -1 end
-rcall('HSET', jobsKey, 'lease:' .. job, now + leaseMs)
--- The run is being cancelled, or just this job (failFast of its matrix).
-if s[3] or rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
+rcall('HSET', jobsKey, 'lease:' .. job, string.format('%d', now + leaseMs))
+-- The run is being cancelled (run:cancel mirrors its cancelRequested; a run admitted
+-- before that has no run:key), or just this job (failFast of its matrix).
+if s[3] or s[4] or (not s[5] and rcall('HEXISTS', runKey, 'cancelRequested') == 1) then return -2 end
 return 1

@@ -17,15 +17,19 @@
     -1 stale fence
 ]]
 --- @include "run-keys"
+--- @include "fields"
 --- @include "holds"
 --- @include "replay"
 --- @include "mint-token"
 --- @include "emit"
 
 local job = ARGV[2]
+read(jobsKey, {'fence:' .. job, 'status:' .. job,
+  'attempt:' .. job, 'prio:' .. job, 'run:key', 'run:dispatch'})
 if not holds(job, ARGV[3], '') then return replayed(job, ARGV[3], '') or -1 end
 local token = mintToken()
-rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now)
-rcall('HDEL', jobsKey, 'lease:' .. job)
-emit('job.queued', job, '{"attempt":' .. rcall('HGET', jobsKey, 'attempt:' .. job) .. ',"checkpoint":true}')
-return remember(job, ARGV[3], '', {token, rcall('HGET', jobsKey, 'prio:' .. job) or ''})
+put(jobsKey, 'status:' .. job, 'queued')
+put(jobsKey, 'token:' .. job, token)
+put(jobsKey, 'queuedAt:' .. job, now)
+emit('job.queued', job, '{"attempt":' .. get(jobsKey, 'attempt:' .. job) .. ',"checkpoint":true}')
+return remember(job, ARGV[3], '', {token, get(jobsKey, 'prio:' .. job) or ''})

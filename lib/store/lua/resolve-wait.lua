@@ -31,24 +31,24 @@
     -4 the run keeps as many signals as it may
 ]]
 --- @include "run-keys"
+--- @include "fields"
 --- @include "mint-token"
 --- @include "emit"
-local signalsKey = KEYS[5]
 
+local signalsKey = KEYS[5]
 local kind, key = ARGV[2], ARGV[3]
-local runStatus = rcall('HGET', runKey, 'status')
+local runStatus = get(runKey, 'status')
 if not runStatus then return -1 end
 if runStatus == 'succeeded' or runStatus == 'failed' or runStatus == 'cancelled' then return -2 end
 
 local field = {approval = 'step', signal = 'name', workflow = 'runId'}
 local job
-local fields = rcall('HGETALL', jobsKey)
+local fields = allFields(jobsKey, true)
 for i = 1, #fields, 2 do
   if string.sub(fields[i], 1, 11) == 'waitingFor:' then
     local wait = cjson.decode(fields[i + 1])
     local candidate = string.sub(fields[i], 12)
-    if wait.kind == kind and wait[field[kind]] == key
-      and rcall('HGET', jobsKey, 'status:' .. candidate) == 'waiting' then
+    if wait.kind == kind and wait[field[kind]] == key and get(jobsKey, 'status:' .. candidate) == 'waiting' then
       job = candidate
       break
     end
@@ -57,20 +57,25 @@ end
 
 if not job then
   if kind ~= 'signal' then return -3 end
-  if tonumber(rcall('HGET', runKey, 'signalsKept') or '0') >= tonumber(ARGV[7]) then return -4 end
+  if tonumber(get(runKey, 'signalsKept') or '0') >= tonumber(ARGV[7]) then return -4 end
   local n = rcall('HINCRBY', signalsKey, 'tail:' .. key, 1)
   rcall('HSET', signalsKey, key .. '#' .. n, ARGV[4])
-  rcall('HINCRBY', runKey, 'signalsKept', 1)
+  incr(runKey, 'signalsKept', 1)
   emit(ARGV[5], nil, ARGV[6])
+  flush()
   return {2}
 end
 
 local token = mintToken()
-rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now,
-  'resolved:' .. job, ARGV[4])
-rcall('HDEL', jobsKey, 'waitingFor:' .. job, 'wakeAt:' .. job)
-if runStatus == 'waiting' then rcall('HSET', runKey, 'status', 'running') end
+put(jobsKey, 'status:' .. job, 'queued')
+put(jobsKey, 'token:' .. job, token)
+put(jobsKey, 'queuedAt:' .. job, now)
+put(jobsKey, 'resolved:' .. job, ARGV[4])
+del(jobsKey, 'waitingFor:' .. job)
+del(jobsKey, 'wakeAt:' .. job)
+if runStatus == 'waiting' then put(runKey, 'status', 'running') end
 if ARGV[5] ~= '' then emit(ARGV[5], job, ARGV[6]) end
-emit('job.queued', job, '{"attempt":' .. rcall('HGET', jobsKey, 'attempt:' .. job) .. '}')
-return {1, job, tonumber(rcall('HGET', jobsKey, 'attempt:' .. job)), token,
-  rcall('HGET', jobsKey, 'prio:' .. job) or ''}
+local attempt = get(jobsKey, 'attempt:' .. job)
+emit('job.queued', job, '{"attempt":' .. attempt .. '}')
+flush()
+return {1, job, tonumber(attempt), token, get(jobsKey, 'prio:' .. job) or ''}

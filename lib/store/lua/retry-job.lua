@@ -22,6 +22,7 @@
     -2 the run is being cancelled (the caller finishes the job as cancelled instead)
 ]]
 --- @include "run-keys"
+--- @include "fields"
 --- @include "holds"
 --- @include "write-step"
 --- @include "replay"
@@ -29,14 +30,19 @@
 --- @include "emit"
 
 local job, err, due = ARGV[2], ARGV[4], ARGV[5]
+read(jobsKey, {'fence:' .. job, 'status:' .. job,
+  'attempt:' .. job, 'prio:' .. job, 'run:cancel', 'run:key', 'run:dispatch'})
 if not holds(job, ARGV[3], ARGV[6]) then return replayed(job, ARGV[3], ARGV[6]) or -1 end
-if rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
+if cancelRequested() then return -2 end
 writeStep(job, 7)
-local attempt = tonumber(rcall('HGET', jobsKey, 'attempt:' .. job))
+local attempt = tonumber(get(jobsKey, 'attempt:' .. job))
 local token = mintToken()
-rcall('HSET', jobsKey, 'attemptError:' .. job .. '#' .. attempt, err,
-  'status:' .. job, 'queued', 'attempt:' .. job, attempt + 1, 'token:' .. job, token, 'queuedAt:' .. job, due)
+put(jobsKey, 'attemptError:' .. job .. '#' .. attempt, err)
+put(jobsKey, 'status:' .. job, 'queued')
+put(jobsKey, 'attempt:' .. job, attempt + 1)
+put(jobsKey, 'token:' .. job, token)
+put(jobsKey, 'queuedAt:' .. job, due)
 -- A new attempt is a new try: its timeoutMs clock starts at its own first claim.
-rcall('HDEL', jobsKey, 'lease:' .. job, 'timeoutFrom:' .. job, 'waitingSince:' .. job)
+for _, f in ipairs({'timeoutFrom:', 'waitingSince:'}) do del(jobsKey, f .. job) end
 emit('job.retrying', job, '{"attempt":' .. (attempt + 1) .. ',"dueAt":' .. due .. ',"error":' .. err .. '}')
-return remember(job, ARGV[3], ARGV[6], {attempt + 1, token, rcall('HGET', jobsKey, 'prio:' .. job) or ''})
+return remember(job, ARGV[3], ARGV[6], {attempt + 1, token, get(jobsKey, 'prio:' .. job) or ''})

@@ -30,20 +30,23 @@
        (a job that went waiting now would never be cancelled: the cancel has passed)
 ]]
 --- @include "run-keys"
+--- @include "fields"
 --- @include "holds"
 --- @include "replay"
 --- @include "mint-token"
 --- @include "emit"
 --- @include "nothing-live"
-local signalsKey = KEYS[5]
 
+local signalsKey = KEYS[5]
 local job, waitingFor, wakeAt, signal = ARGV[2], ARGV[4], ARGV[5], ARGV[6]
+read(jobsKey, {'fence:' .. job, 'status:' .. job,
+  'prio:' .. job, 'resolved:' .. job, 'wakeAt:' .. job, 'run:cancel', 'run:key', 'run:dispatch'})
 if not holds(job, ARGV[3], '') then return replayed(job, ARGV[3], '') or -1 end
-if rcall('HEXISTS', runKey, 'cancelRequested') == 1 then return -2 end
+if cancelRequested() then return -2 end
 local token = mintToken()
-local prio = rcall('HGET', jobsKey, 'prio:' .. job) or ''
-rcall('HDEL', jobsKey, 'lease:' .. job, 'resolved:' .. job, 'wakeAt:' .. job)
-rcall('HSET', jobsKey, 'waitingSince:' .. job, now)
+local prio = get(jobsKey, 'prio:' .. job) or ''
+for _, f in ipairs({'resolved:', 'wakeAt:'}) do del(jobsKey, f .. job) end
+put(jobsKey, 'waitingSince:' .. job, now)
 
 if signal ~= '' then
   local kept = rcall('HMGET', signalsKey, 'head:' .. signal, 'tail:' .. signal)
@@ -53,23 +56,27 @@ if signal ~= '' then
     local resolution = rcall('HGET', signalsKey, field)
     rcall('HDEL', signalsKey, field)
     rcall('HSET', signalsKey, 'head:' .. signal, head)
-    rcall('HINCRBY', runKey, 'signalsKept', -1)
-    rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now,
-      'resolved:' .. job, resolution)
+    incr(runKey, 'signalsKept', -1)
+    put(jobsKey, 'status:' .. job, 'queued')
+    put(jobsKey, 'token:' .. job, token)
+    put(jobsKey, 'queuedAt:' .. job, now)
+    put(jobsKey, 'resolved:' .. job, resolution)
     emit('signal.received', job, cjson.encode({name = signal, buffered = true}))
     return remember(job, ARGV[3], '', {token, prio, 1})
   end
 end
 
-rcall('HSET', jobsKey, 'status:' .. job, 'waiting', 'waitingFor:' .. job, waitingFor, 'token:' .. job, token)
+put(jobsKey, 'status:' .. job, 'waiting')
+put(jobsKey, 'waitingFor:' .. job, waitingFor)
+put(jobsKey, 'token:' .. job, token)
 -- Tells finishJob that this run has waits, so it checks whether only they are left.
-rcall('HSET', runKey, 'hasWaits', '1')
-if wakeAt ~= '' then rcall('HSET', jobsKey, 'wakeAt:' .. job, wakeAt) end
+put(jobsKey, 'run:waits', '1')
+if wakeAt ~= '' then put(jobsKey, 'wakeAt:' .. job, wakeAt) end
 emit('job.waiting', job, waitingFor)
 if ARGV[7] ~= '' then emit(ARGV[7], job, waitingFor) end
 
-if nothingLive() and rcall('HGET', runKey, 'status') == 'running' then
-  rcall('HSET', runKey, 'status', 'waiting')
+if get(runKey, 'status') == 'running' and nothingLive() then
+  put(runKey, 'status', 'waiting')
   emit('run.waiting')
 end
 return remember(job, ARGV[3], '', {token, prio, 0})

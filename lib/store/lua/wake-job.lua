@@ -15,16 +15,22 @@
     {-1, status} the job was not waiting
 ]]
 --- @include "run-keys"
+--- @include "fields"
 --- @include "mint-token"
 --- @include "emit"
 
 local job = ARGV[2]
-local status = rcall('HGET', jobsKey, 'status:' .. job)
+read(jobsKey, {'status:' .. job, 'attempt:' .. job, 'prio:' .. job, 'run:key', 'run:dispatch'})
+local status = get(jobsKey, 'status:' .. job)
 if status ~= 'waiting' then return {-1, status or ''} end
 local token = mintToken()
-rcall('HSET', jobsKey, 'status:' .. job, 'queued', 'token:' .. job, token, 'queuedAt:' .. job, now)
-rcall('HDEL', jobsKey, 'waitingFor:' .. job, 'wakeAt:' .. job)
-if rcall('HGET', runKey, 'status') == 'waiting' then rcall('HSET', runKey, 'status', 'running') end
-local attempt = rcall('HGET', jobsKey, 'attempt:' .. job)
+put(jobsKey, 'status:' .. job, 'queued')
+put(jobsKey, 'token:' .. job, token)
+put(jobsKey, 'queuedAt:' .. job, now)
+del(jobsKey, 'waitingFor:' .. job)
+del(jobsKey, 'wakeAt:' .. job)
+if get(runKey, 'status') == 'waiting' then put(runKey, 'status', 'running') end
+local attempt = get(jobsKey, 'attempt:' .. job)
 emit('job.queued', job, '{"attempt":' .. attempt .. '}')
-return {tonumber(attempt), token, rcall('HGET', jobsKey, 'prio:' .. job) or ''}
+flush()
+return {tonumber(attempt), token, get(jobsKey, 'prio:' .. job) or ''}

@@ -2,90 +2,101 @@
   finishJob(job, status, outputs, err): end a job, cascade through its dependents
   (queue, skip or cancel them) and finish the run when it was the last. Returns
   runStatus ('' while live), the ready list (flat job, token, priority or ''),
-  whether the run is cancelling.
+  whether the run is cancelling. What a dependent whose needs have all ended
+  becomes is readiness() (readiness.lua); held matrix instances are queued here as
+  their group gets room.
+
+  Each dependent counts its needs left (waiting:) and those that ended without
+  success (nfail:, written at admission; a run admitted before reads its needs),
+  so deciding it reads its own fields only, those of all of a job's dependents
+  in one read.
 ]]
 --- @include "run-keys"
+--- @include "fields"
 --- @include "mint-token"
 --- @include "emit"
 --- @include "nothing-live"
 --- @include "end-run"
+--- @include "readiness"
 
--- A need counts as success when it succeeded, or failed under continueOnError.
-local function needsSucceeded(key)
-  for _, need in ipairs(cjson.decode(rcall('HGET', jobsKey, 'needs:' .. key))) do
-    local st = rcall('HGET', jobsKey, 'status:' .. need)
-    if st ~= 'succeeded' and not (st == 'failed' and rcall('HGET', jobsKey, 'coe:' .. need) == '1') then
-      return false
-    end
-  end
-  return true
-end
-
-local ACTIVE = {queued = true, running = true, waiting = true}
+-- What the cascade reads of each dependent of a job that ends.
+local DEP_FIELDS = {'waiting:', 'nfail:', 'status:', 'gate:', 'mgroup:', 'prio:'}
 
 local function finishJob(job, status, outputs, err)
   local ready = {}
   local worklist = {}
   local groups = {}
-  local cancelling = rcall('HEXISTS', runKey, 'cancelRequested') == 1
+  local cancelling = cancelRequested()
+
+  -- The fields a dependent's decision reads, for all of them in one read.
+  local function prefetch(keys)
+    local fields = {}
+    for _, key in ipairs(keys) do
+      for _, kind in ipairs(DEP_FIELDS) do
+        fields[#fields + 1] = kind .. key
+      end
+    end
+    read(jobsKey, fields)
+  end
 
   local function queue(key)
     local token = mintToken()
-    rcall('HSET', jobsKey, 'status:' .. key, 'queued', 'attempt:' .. key, '1', 'token:' .. key, token,
-      'queuedAt:' .. key, now)
-    rcall('HDEL', jobsKey, 'held:' .. key)
+    put(jobsKey, 'status:' .. key, 'queued')
+    put(jobsKey, 'attempt:' .. key, '1')
+    put(jobsKey, 'token:' .. key, token)
+    put(jobsKey, 'queuedAt:' .. key, now)
+    if get(jobsKey, 'held:' .. key) then del(jobsKey, 'held:' .. key) end
     emit('job.queued', key, '{"attempt":1}')
     ready[#ready + 1] = key
     ready[#ready + 1] = token
-    ready[#ready + 1] = rcall('HGET', jobsKey, 'prio:' .. key) or ''
-  end
-
-  -- How many of a matrix group's instances are live, and whether it has room for one more.
-  local function room(group)
-    local max = tonumber(rcall('HGET', jobsKey, 'mmax:' .. group) or '')
-    if not max then return true end
-    local live = 0
-    for _, key in ipairs(cjson.decode(rcall('HGET', jobsKey, 'minst:' .. group))) do
-      if ACTIVE[rcall('HGET', jobsKey, 'status:' .. key)] then live = live + 1 end
-    end
-    return live < max
+    ready[#ready + 1] = get(jobsKey, 'prio:' .. key) or ''
   end
 
   local function finish(key, st, out, e)
-    rcall('HSET', jobsKey, 'status:' .. key, st, 'finishedAt:' .. key, now, 'outputs:' .. key, out)
-    rcall('HDEL', jobsKey, 'lease:' .. key)
+    read(jobsKey, {'coe:' .. key, 'deps:' .. key, 'mgroup:' .. key})
+    -- Its lease stays (only a running job's counts) until the run's end drops it.
+    put(jobsKey, 'status:' .. key, st)
+    put(jobsKey, 'finishedAt:' .. key, now)
+    put(jobsKey, 'outputs:' .. key, out)
     local data = '{}'
     if e ~= '' then
-      rcall('HSET', jobsKey, 'error:' .. key, e)
+      put(jobsKey, 'error:' .. key, e)
       data = '{"error":' .. e .. '}'
     end
     emit('job.' .. st, key, data)
-    rcall('HINCRBY', runKey, 'pending', -1)
-    if st == 'failed' and rcall('HGET', jobsKey, 'coe:' .. key) ~= '1' then
-      rcall('HINCRBY', runKey, 'failed', 1)
-      if rcall('HSETNX', runKey, 'failedJob', key) == 1 and e ~= '' then
-        rcall('HSET', runKey, 'failedError', e)
+    put(jobsKey, 'run:pending', tonumber(counter('run:pending')) - 1)
+    local coe = get(jobsKey, 'coe:' .. key) == '1'
+    if st == 'failed' and not coe then
+      put(jobsKey, 'run:failed', tonumber(counter('run:failed') or '0') + 1)
+      if not get(runKey, 'failedJob') then
+        put(runKey, 'failedJob', key)
+        if e ~= '' then put(runKey, 'failedError', e) end
       end
     end
-    local links = rcall('HMGET', jobsKey, 'deps:' .. key, 'mgroup:' .. key)
-    for _, dep in ipairs(cjson.decode(links[1])) do
-      if rcall('HINCRBY', jobsKey, 'waiting:' .. dep, -1) == 0 then worklist[#worklist + 1] = dep end
+    -- Each dependent counts its needs left (waiting:) and those that did not succeed (nfail:).
+    local bad = not (st == 'succeeded' or (st == 'failed' and coe))
+    local deps = cjson.decode(get(jobsKey, 'deps:' .. key))
+    prefetch(deps)
+    for _, dep in ipairs(deps) do
+      local left = incr(jobsKey, 'waiting:' .. dep, -1)
+      if bad and get(jobsKey, 'nfail:' .. dep) then incr(jobsKey, 'nfail:' .. dep, 1) end
+      if left == 0 then worklist[#worklist + 1] = dep end
     end
-    local group = links[2]
+    local group = get(jobsKey, 'mgroup:' .. key)
     if group then
       groups[#groups + 1] = group
       -- failFast: the group's other instances are cancelled: at once those not running,
       -- at their next commit or heartbeat those running.
-      if st == 'failed' and rcall('HGET', jobsKey, 'mff:' .. group) == '1'
-        and rcall('HGET', jobsKey, 'coe:' .. key) ~= '1' then
-        for _, other in ipairs(cjson.decode(rcall('HGET', jobsKey, 'minst:' .. group))) do
-          local os = rcall('HGET', jobsKey, 'status:' .. other)
+      if st == 'failed' and not coe and get(jobsKey, 'mff:' .. group) == '1' then
+        local others = instances(group)
+        for i, other in ipairs(others) do
+          local os = get(jobsKey, 'status:' .. other)
           if os == 'pending' or os == 'queued' or os == 'waiting' then
-            rcall('HDEL', jobsKey, 'held:' .. other)
+            if get(jobsKey, 'held:' .. other) then del(jobsKey, 'held:' .. other) end
             finish(other, 'cancelled', '{}', '{"code":"CANCELLED","message":"failFast: instance ' .. key .. ' failed"}')
           elseif os == 'running' then
             -- Its executor learns at its next commit or heartbeat, and stops as cancelled.
-            rcall('HSET', jobsKey, 'cancel:' .. other, key)
+            put(jobsKey, 'cancel:' .. other, key)
           end
         end
       end
@@ -98,24 +109,19 @@ local function finishJob(job, status, outputs, err)
     local dep = worklist[i]
     i = i + 1
     -- A cancel may already have ended it.
-    if rcall('HGET', jobsKey, 'status:' .. dep) == 'pending' then
-      local group = rcall('HGET', jobsKey, 'mgroup:' .. dep)
-      if cancelling then
-        finish(dep, 'cancelled', '{}', '')
-      elseif rcall('HGET', jobsKey, 'gate:' .. dep) == 'custom' or needsSucceeded(dep) then
-        -- maxParallel: past the limit an instance is held, and queued as others end.
-        if group and not room(group) then rcall('HSET', jobsKey, 'held:' .. dep, '1')
-        else queue(dep) end
-      else
-        finish(dep, 'skipped', '{}', '')
-      end
+    if get(jobsKey, 'status:' .. dep) == 'pending' then
+      local decision = readiness(dep, cancelling)
+      if decision == 'queue' then queue(dep)
+      elseif decision == 'hold' then put(jobsKey, 'held:' .. dep, '1')
+      elseif decision == 'cancel' then finish(dep, 'cancelled', '{}', '')
+      else finish(dep, 'skipped', '{}', '') end
     end
   end
 
   if not cancelling then
     for _, group in ipairs(groups) do
-      for _, key in ipairs(cjson.decode(rcall('HGET', jobsKey, 'minst:' .. group))) do
-        if rcall('HGET', jobsKey, 'held:' .. key) == '1' and rcall('HGET', jobsKey, 'status:' .. key) == 'pending' then
+      for _, key in ipairs(instances(group)) do
+        if get(jobsKey, 'held:' .. key) == '1' and get(jobsKey, 'status:' .. key) == 'pending' then
           if not room(group) then break end
           queue(key)
         end
@@ -124,19 +130,19 @@ local function finishJob(job, status, outputs, err)
   end
 
   local runStatus = ''
-  if tonumber(rcall('HGET', runKey, 'pending')) == 0 then
+  if tonumber(counter('run:pending')) == 0 then
+    read(runKey, RUN_END_FIELDS)
     runStatus = 'succeeded'
     if cancelling then
-      runStatus = rcall('HGET', runKey, 'cancelStatus') or 'cancelled'
-    elseif tonumber(rcall('HGET', runKey, 'failed')) > 0 then
+      runStatus = get(runKey, 'cancelStatus') or 'cancelled'
+    elseif tonumber(counter('run:failed') or '0') > 0 then
       runStatus = 'failed'
     end
     endRun(runStatus)
-  elseif #ready == 0 and not cancelling and rcall('HGET', runKey, 'hasWaits')
-    and rcall('HGET', runKey, 'status') == 'running' then
+  elseif #ready == 0 and not cancelling and counter('run:waits') then
     -- Only waiting jobs are left (SPEC.md: the run waits while all live jobs wait).
-    if nothingLive() then
-      rcall('HSET', runKey, 'status', 'waiting')
+    if get(runKey, 'status') == 'running' and nothingLive() then
+      put(runKey, 'status', 'waiting')
       emit('run.waiting')
     end
   end

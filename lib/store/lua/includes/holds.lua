@@ -4,10 +4,12 @@
   dispatch token that must be the job's, queued or running (a dead letter).
 ]]
 --- @include "run-keys"
+--- @include "fields"
+
 local function holds(job, fence, mode)
-  local s = rcall('HMGET', jobsKey, 'fence:' .. job, 'status:' .. job, 'lease:' .. job, 'token:' .. job)
-  if mode == 'token' then return s[4] == fence and (s[2] == 'queued' or s[2] == 'running') end
-  if s[1] ~= fence or s[2] ~= 'running' then return false end
-  if mode == 'expired' and tonumber(s[3] or '0') > tonumber(now) then return false end
+  local status = get(jobsKey, 'status:' .. job)
+  if mode == 'token' then return get(jobsKey, 'token:' .. job) == fence and (status == 'queued' or status == 'running') end
+  if get(jobsKey, 'fence:' .. job) ~= fence or status ~= 'running' then return false end
+  if mode == 'expired' and tonumber(get(jobsKey, 'lease:' .. job) or '0') > tonumber(now) then return false end
   return true
 end

@@ -3,8 +3,10 @@
   waiting jobs).
 ]]
 --- @include "run-keys"
+--- @include "fields"
+
 local function nothingLive()
-  local fields = rcall('HGETALL', jobsKey)
+  local fields = allFields(jobsKey)
   for i = 1, #fields, 2 do
     if string.sub(fields[i], 1, 7) == 'status:' and (fields[i + 1] == 'queued' or fields[i + 1] == 'running') then
       return false

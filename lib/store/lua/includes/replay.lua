@@ -2,16 +2,19 @@
   remember(job, fence, mode, reply) / replayed(job, fence, mode): replay safety.
   ioredis sends a command again when a broken connection lost its reply (Redis
   restart); a transition keeps its reply under the fence that made it, so the
-  replay answers the same, not "stale".
+  replay answers the same, not "stale". remember() flushes the transition's writes.
 ]]
 --- @include "run-keys"
+--- @include "fields"
+
 local function remember(job, fence, mode, reply)
-  rcall('HSET', jobsKey, 'reply:' .. job, fence .. '|' .. mode .. '|' .. cjson.encode(reply))
+  put(jobsKey, 'reply:' .. job, fence .. '|' .. mode .. '|' .. cjson.encode(reply))
+  flush()
   return reply
 end
 
 local function replayed(job, fence, mode)
-  local prior = rcall('HGET', jobsKey, 'reply:' .. job)
+  local prior = get(jobsKey, 'reply:' .. job)
   local head = fence .. '|' .. mode .. '|'
   if prior and string.sub(prior, 1, #head) == head then return cjson.decode(string.sub(prior, #head + 1)) end
   return nil
