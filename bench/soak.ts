@@ -3,7 +3,7 @@ import './support/soak-env.js';
 import './support/env.js';
 import type { ChildProcess } from 'node:child_process';
 import { createWriteStream } from 'node:fs';
-import { mkdtemp, rm } from 'node:fs/promises';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { cpus, loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -699,6 +699,9 @@ await runMain(async (cleanup) => {
     ];
     double += doubles.length;
     for (const d of doubles) problems.push(`double: ${run.id} (${run.shape}) ${d}`);
+    // The evidence, kept with the worker logs: the streams are gone with the Redis.
+    if (doubles.length > 0)
+      await writeFile(join(logDir, `${run.id}.events.json`), JSON.stringify(events, null, 1));
 
     const snap = await app.runs.snapshot(TENANT, run.id);
     const jobStatuses = Object.entries(snap?.jobs ?? {}).filter(
