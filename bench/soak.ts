@@ -887,8 +887,9 @@ await runMain(async (cleanup) => {
     console.log(`\nProblems (${problems.length}; first 40):\n`);
     for (const p of problems.slice(0, 40)) console.log(`- ${p}`);
   }
-  if (lost + double + stuck + overLimit + earlyWakes + matrixOver > 0) {
-    process.exitCode = 1;
+  const failed = lost + double + stuck + overLimit + earlyWakes + matrixOver > 0;
+  if (failed) process.exitCode = 1;
+  if (failed || (stats['worker exits unasked'] ?? 0) > 0) {
     console.error(`worker logs (stderr of each worker): ${logDir}`);
   } else {
     await rm(logDir, { recursive: true, force: true });
