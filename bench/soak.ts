@@ -65,6 +65,11 @@ import { percentile, table } from './support/table.js';
  * fsynced on every write and is restarted that often (± 50 %), by SIGTERM and
  * SIGKILL in turn, down for 300 ms each time: every client reconnects, and ioredis
  * sends again each command whose reply the restart lost.
+ *
+ * Runs are submitted through the HTTP API in process, each with its own
+ * Idempotency-Key, by a careful client: a 503 (RUN_STATE_UNKNOWN, or the store
+ * unavailable), a 429 or an error is asked again with the same key until answered,
+ * so each logical run is one run; a run no answer named counts as a double.
  */
 
 const TENANT = 'soak';
