@@ -1,6 +1,6 @@
 import { execFile, spawnSync } from 'node:child_process';
 import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
@@ -46,15 +46,21 @@ const INIT_ENV: NodeJS.ProcessEnv = {
   POWERTOOLS_SERVICE_NAME: 'flowline-bench',
 };
 
-/** Imports the handler module and prints ms since process start, and of the import alone. */
+/**
+ * Imports the handler module and prints ms since process start, of the import alone,
+ * and the process's CPU (user + sys, all threads) so far: CPU does not count the time
+ * other processes held the cores, so it varies less on a shared machine.
+ */
 const PROBE = `const t0 = performance.now();
 const m = await import(process.argv[1]);
 if (typeof m.handler !== 'function') throw new Error('no handler');
-console.log(JSON.stringify({ total: performance.now(), importMs: performance.now() - t0 }));`;
+const cpu = process.cpuUsage();
+console.log(JSON.stringify({ total: performance.now(), importMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 }));`;
 
 interface Sample {
   total: number;
   importMs: number;
+  cpuMs: number;
 }
 
 function initOnce(modulePath: string): Sample {
@@ -107,6 +113,7 @@ async function bundleBaseline(dir: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
+  const loadAtStart = loadavg()[0] ?? 0;
   const work = await mkdtemp(join(tmpdir(), 'flowline-cold-start-'));
   try {
     const zips = args.package ?? join(work, 'package');
@@ -136,7 +143,9 @@ async function main(): Promise<void> {
     }
     process.stderr.write('\n');
     const median = (n: string) => percentile(samples[n]?.map((s) => s.total) ?? [], 50);
+    const medianCpu = (n: string) => percentile(samples[n]?.map((s) => s.cpuMs) ?? [], 50);
     const base = median('baseline');
+    const baseCpu = medianCpu('baseline');
     const rows = names.map((n) => {
       const totals = samples[n]?.map((s) => s.total) ?? [];
       const imports = samples[n]?.map((s) => s.importMs) ?? [];
@@ -146,16 +155,31 @@ async function main(): Promise<void> {
         fixed(percentile(totals, 90)),
         fixed(percentile(imports, 50)),
         fixed(median(n) / base, 2),
+        fixed(medianCpu(n)),
+        fixed(medianCpu(n) / baseCpu, 2),
         n === 'baseline'
           ? `${fixed((sizes[n] as number) / 1024, 0)} KiB (.mjs)`
           : `${fixed((sizes[n] as number) / 1024, 0)} KiB`,
       ];
     });
     console.log(
-      `Cold start, ${runs} fresh node processes per function (Node ${process.versions.node}):\n`,
+      `Cold start, ${runs} fresh node processes per function (Node ${process.versions.node}, ` +
+        `load ${loadAtStart.toFixed(1)} → ${(loadavg()[0] ?? 0).toFixed(1)}):\n`,
     );
     console.log(
-      table(['function', 'init p50 ms', 'init p90 ms', 'import p50 ms', '× baseline', 'zip'], rows),
+      table(
+        [
+          'function',
+          'init p50 ms',
+          'init p90 ms',
+          'import p50 ms',
+          '× baseline',
+          'CPU p50 ms',
+          'CPU × baseline',
+          'zip',
+        ],
+        rows,
+      ),
     );
   } finally {
     await rm(work, { recursive: true, force: true });

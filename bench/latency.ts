@@ -1,12 +1,13 @@
 import './support/env.js';
 import { cpus, loadavg } from 'node:os';
-import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
 import { parseArgs } from 'node:util';
 import { type App, closeApp, createApp } from '../lib/app.js';
 import { admitRun, newRunId } from '../lib/engine/run/admit.js';
+import type { JobTask } from '../lib/queue/message.js';
 import type { JobQueue } from '../lib/queue/sqs-queue.js';
 import type { RunStore } from '../lib/store/run-store.js';
 import { IN_FLIGHT, startExecutors, type Transition, trackRuns } from './support/executor.js';
+import { type PhaseReport, startPhaseProbe } from './support/phase-probe.js';
 import { latencyPercentiles, startWindow } from './support/redis-meter.js';
 import { chain, diamond, type Shape } from './support/shapes.js';
 import { benchConfig, type Cleanup, runMain, startLocalSqs, startRedis } from './support/stack.js';
@@ -17,6 +18,7 @@ import { fixed, percentile, table } from './support/table.js';
  * redis-server, fauxqs in this process, executors long-polling it.
  *
  *   node --import tsx bench/latency.ts [--submits 1000] [--diamonds 50] [--chains 10] [--direct 500] [--aof]
+ *     [--no-profile] [--sqs-in-process]
  *
  * 1. submit: admitRun, one at a time, with the executors not yet started, so each
  *    figure is Redis + SQS send alone (what the API handler waits for).
@@ -45,6 +47,10 @@ interface Options {
   chains: number;
   direct: number;
   appendonly: boolean;
+  /** CPU profile of the phases, summed by owner (inspector; ~1 ms sampling). */
+  profile: boolean;
+  /** fauxqs on this event loop (the earlier figures) instead of in a child process. */
+  sqsInProcess: boolean;
 }
 
 type Samples = Map<Transition, number[]>;
@@ -58,6 +64,8 @@ function parseOptions(): Options {
       chains: { type: 'string', default: '10' },
       direct: { type: 'string', default: '500' },
       aof: { type: 'boolean', default: false },
+      'no-profile': { type: 'boolean', default: false },
+      'sqs-in-process': { type: 'boolean', default: false },
     },
   });
   const count = (v: string, flag: string) => {
@@ -71,6 +79,8 @@ function parseOptions(): Options {
     chains: count(values.chains, 'chains'),
     direct: count(values.direct, 'direct'),
     appendonly: values.aof,
+    profile: !values['no-profile'],
+    sqsInProcess: values['sqs-in-process'],
   };
 }
 
@@ -160,9 +170,16 @@ async function directTransitions(app: App, shape: Shape, n: number): Promise<Sam
   const record = (status: string) => JSON.stringify({ id: 's0', status });
   for (let i = 0; i < n; i++) {
     const runId = newRunId();
-    await admitRun(app, { ...req, runId });
-    // Token 1: admitRun numbers the tasks it queues from one.
-    const task = { tenant: TENANT, runId, jobKey: first, attempt: 1, token: '1' };
+    // The task admitRun queues (its dispatch token is unguessable), taken before SQS.
+    let queued: JobTask[] = [];
+    const queue: JobQueue = {
+      send: async (tasks) => {
+        queued = tasks;
+      },
+    };
+    await admitRun({ ...app, queue }, { ...req, runId });
+    const task = queued.find((t) => t.jobKey === first);
+    if (!task) throw new Error(`direct: admitRun of ${runId} queued no task for ${first}`);
     const claim = await runs.claimJob(task, Date.now(), app.config.leaseMs);
     if (claim.kind !== 'claimed') throw new Error(`direct claim of ${runId} got ${claim.kind}`);
     const step = { index: 0, stepKey: 's0' };
@@ -251,12 +268,86 @@ interface Results {
   loadedMs: number;
   serial: Samples;
   direct: Samples;
-  /** Event-loop delay during the serial phase, ms. */
-  loopDelay: { p50: number; p99: number; max: number };
-  /** Garbage-collection pauses during the serial phase, ms each. */
-  gcPauses: number[];
-  evalsha: { p50: number; p99: number } | undefined;
+  /** Where each phase's time went in this process. */
+  probes: { loaded: PhaseReport; serial: PhaseReport; direct: PhaseReport };
+  /** SQS calls the process made in the loaded phase: command → count and client ms. */
+  sqsLoaded: Map<string, number[]>;
+  /** INFO latencystats EVALSHA, µs: loaded and serial phases. */
+  evalsha: { loaded?: { p50: number; p99: number }; serial?: { p50: number; p99: number } };
   dependency: [Shape, number[]][];
+}
+
+const us = (x?: { p50: number; p99: number }) =>
+  x ? `${fixed(x.p50, 0)} / ${fixed(x.p99, 0)}` : 'n/a';
+
+/**
+ * The breakdown of a transition's client-side time, per phase: Redis's own time for
+ * the script (latencystats), and what else this process's event loop was doing
+ * (CPU, loop delay, GC, CPU taken by other processes), with the CPU by owner.
+ */
+function whereTimeGoes(opts: Options, r: Results): string {
+  const phases = [
+    ['loaded', r.probes.loaded],
+    ['serial', r.probes.serial],
+    ['direct', r.probes.direct],
+  ] as const;
+  const jobs = (phase: string) =>
+    (phase === 'loaded' ? r.loaded : phase === 'serial' ? r.serial : r.direct).get('claimJob')
+      ?.length ?? 0;
+  const rows = phases.map(([name, p]) => [
+    name,
+    fixed(p.wallMs, 0),
+    fixed(p.cpuMs, 0),
+    fixed(p.cpuMs / Math.max(1, jobs(name)), 2),
+    `${fixed(p.loop.p50, 1)} / ${fixed(p.loop.p99, 1)} / ${fixed(p.loop.max, 1)}`,
+    `${p.gc.count} / ${fixed(p.gc.totalMs, 0)} / ${fixed(p.gc.maxMs, 1)}`,
+    p.involuntarySwitches,
+    `${fixed(p.load.start, 1)} → ${fixed(p.load.end, 1)}`,
+    name === 'direct' ? 'n/a' : us(name === 'loaded' ? r.evalsha.loaded : r.evalsha.serial),
+  ]);
+  const out = [
+    "Where a transition's time goes (this process; the transitions above are timed inside it):",
+    table(
+      [
+        'phase',
+        'wall ms',
+        'CPU ms',
+        'CPU ms/job',
+        'loop delay p50 / p99 / max ms',
+        'GC n / ms / max',
+        'ctx switches (involuntary)',
+        'load 1-min',
+        'EVALSHA in Redis p50 / p99 µs',
+      ],
+      rows,
+    ),
+  ];
+  const sqs = [...r.sqsLoaded].map(([cmd, xs]) => `${cmd} ${xs.length} (p50 ${ms(xs, 50)} ms)`);
+  out.push(`SQS calls in the loaded phase: ${sqs.join(', ')}.`);
+  if (opts.profile) {
+    const owners = new Set(phases.flatMap(([, p]) => [...p.byOwner.keys()]));
+    const busy = (p: PhaseReport) =>
+      [...p.byOwner].filter(([o]) => o !== 'idle').reduce((a, [, v]) => a + v, 0);
+    const ownerRows = [...owners]
+      .filter((o) => o !== 'idle')
+      .map((o) => [
+        o,
+        ...phases.map(([, p]) => {
+          const v = p.byOwner.get(o) ?? 0;
+          return `${fixed(v, 0)} (${fixed((100 * v) / Math.max(1, busy(p)), 0)} %)`;
+        }),
+      ])
+      .sort((a, b) => Number.parseFloat(String(b[1])) - Number.parseFloat(String(a[1])));
+    out.push(
+      '',
+      'CPU profile by owner: sampled ms (share of the busy samples). Samples are 1 ms of wall ' +
+        'time apart, so on a busy machine ms overstate CPU; read the shares. The loaded phase ' +
+        "also runs the pollers' ReceiveMessage/DeleteMessageBatch (on AWS the event source " +
+        `mapping does those)${opts.sqsInProcess ? ' and the SQS server (fauxqs)' : ''} in this process:`,
+      table(['owner', ...phases.map(([n]) => n)], ownerRows),
+    );
+  }
+  return out.join('\n');
 }
 
 function report(opts: Options, r: Results): string {
@@ -264,7 +355,7 @@ function report(opts: Options, r: Results): string {
   const deps = r.dependency.flatMap(([, xs]) => xs);
   return [
     `Latency — ${cpus().length} cores, ${cpus()[0]?.model ?? 'unknown CPU'}, Node ${process.version}, load before start ${LOAD_AT_START.toFixed(2)}, ` +
-      `appendonly ${opts.appendonly ? 'yes' : 'no'}; Redis and SQS (fauxqs, in this process) on loopback`,
+      `appendonly ${opts.appendonly ? 'yes' : 'no'}; Redis and SQS (fauxqs, ${opts.sqsInProcess ? 'in this process' : 'its own process'}) on loopback`,
     '',
     `Submit: admitRun × ${opts.submits} (diamond), one at a time, executors idle`,
     table(
@@ -290,17 +381,8 @@ function report(opts: Options, r: Results): string {
     ),
     `direct = job a of ${opts.direct} runs claimed, committed and finished back to back ` +
       'from the bench, no poller or SQS call in between.',
-    `Event-loop delay during the serial phase: p50 ${fixed(r.loopDelay.p50, 2)} ms, ` +
-      `p99 ${fixed(r.loopDelay.p99, 2)} ms, max ${fixed(r.loopDelay.max, 2)} ms ` +
-      `(the histogram's floor is its 1 ms resolution). GC pauses: ${r.gcPauses.length}, ` +
-      `${fixed(
-        r.gcPauses.reduce((a, b) => a + b, 0),
-        1,
-      )} ms in all, longest ${max([0, ...r.gcPauses])} ms.`,
-    r.evalsha
-      ? `Inside Redis (INFO latencystats, serial phase, all scripts together): ` +
-        `EVALSHA p50 ${r.evalsha.p50} µs, p99 ${r.evalsha.p99} µs.`
-      : 'Inside Redis: no EVALSHA latency recorded.',
+    '',
+    whereTimeGoes(opts, r),
     '',
     'Job done → dependent job started (event stream `at`, ms resolution; serial phase):',
     table(
@@ -321,9 +403,28 @@ function report(opts: Options, r: Results): string {
   ].join('\n');
 }
 
+/** Times every SQS call of the app's client (command name → client ms) until stop(). */
+function meterSqs(app: App): { calls: Map<string, number[]>; stop(): void } {
+  const calls = new Map<string, number[]>();
+  const sqs = app.sqs as unknown as { send: (cmd: object, ...rest: unknown[]) => Promise<unknown> };
+  const original = sqs.send;
+  sqs.send = async function timedSend(this: unknown, cmd: object, ...rest: unknown[]) {
+    const name = cmd.constructor.name.replace(/Command$/, '');
+    const xs = calls.get(name) ?? [];
+    calls.set(name, xs);
+    return timed(xs, () => original.call(this, cmd, ...rest) as Promise<unknown>);
+  };
+  return {
+    calls,
+    stop: () => {
+      sqs.send = original;
+    },
+  };
+}
+
 async function main(cleanup: Cleanup): Promise<void> {
   const opts = parseOptions();
-  const sqs = await startLocalSqs(cleanup);
+  const sqs = await startLocalSqs(cleanup, { ownProcess: !opts.sqsInProcess });
   const redis = await startRedis(cleanup, { appendonly: opts.appendonly });
   const app = createApp(benchConfig(redis.url, sqs, await sqs.createQueue('bench-latency')));
   cleanup.add('flowline app', () => closeApp(app));
@@ -337,39 +438,35 @@ async function main(cleanup: Cleanup): Promise<void> {
   let samples = newSamples();
   const tracker = trackRuns(app.runs, (t, ms) => samples.get(t)?.push(ms));
   const backlog = [...warmup.runIds, ...submits.runIds].map((id) => tracker.expect(id));
+  const sqsLoaded = meterSqs(app);
+  let window = await startWindow(redis.port);
+  let probe = await startPhaseProbe({ profile: opts.profile });
   const t0 = performance.now();
   await withExecutors(app, tracker, IN_FLIGHT / 10, () => Promise.all(backlog));
   const loadedMs = performance.now() - t0;
+  const loadedProbe = await probe.stop();
+  sqsLoaded.stop();
+  await window.end();
+  const evalshaLoaded = (await latencyPercentiles(redis.port)).get('evalsha');
   const loaded = samples;
 
   // Phase 3.
   samples = newSamples();
-  const window = await startWindow(redis.port);
-  // Where a slow client-side figure comes from: a blocked event loop, GC, or neither.
-  const loop = monitorEventLoopDelay({ resolution: 1 });
-  loop.enable();
-  const gcPauses: number[] = [];
-  const gc = new PerformanceObserver((list) => {
-    for (const entry of list.getEntries()) gcPauses.push(entry.duration);
-  });
-  gc.observe({ entryTypes: ['gc'] });
+  window = await startWindow(redis.port);
+  probe = await startPhaseProbe({ profile: opts.profile });
   const [diamondIds, chainIds] = await withExecutors(app, tracker, 1, async () => [
     await serialRuns(app, tracker, shapeD, opts.diamonds),
     await serialRuns(app, tracker, shapeC, opts.chains),
   ]);
-  loop.disable();
-  gc.disconnect();
+  const serialProbe = await probe.stop();
   await window.end();
-  const evalsha = (await latencyPercentiles(redis.port)).get('evalsha');
+  const evalshaSerial = (await latencyPercentiles(redis.port)).get('evalsha');
   const serial = samples;
-  const loopDelay = {
-    p50: loop.percentile(50) / 1e6,
-    p99: loop.percentile(99) / 1e6,
-    max: loop.max / 1e6,
-  };
 
   // Phase 4 (the executors are stopped: the tasks admitRun queues stay unconsumed).
+  probe = await startPhaseProbe({ profile: opts.profile });
   const direct = await directTransitions(app, shapeD, opts.direct);
+  const directProbe = await probe.stop();
 
   const dependency: [Shape, number[]][] = [
     [shapeD, await dependencyLatencies(app, shapeD, diamondIds)],
@@ -382,9 +479,12 @@ async function main(cleanup: Cleanup): Promise<void> {
       loadedMs,
       serial,
       direct,
-      loopDelay,
-      gcPauses,
-      evalsha,
+      probes: { loaded: loadedProbe, serial: serialProbe, direct: directProbe },
+      sqsLoaded: sqsLoaded.calls,
+      evalsha: {
+        ...(evalshaLoaded ? { loaded: evalshaLoaded } : {}),
+        ...(evalshaSerial ? { serial: evalshaSerial } : {}),
+      },
       dependency,
     }),
   );

@@ -1,68 +1,85 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import './zod-messages.js';
 
 /**
  * Environment → typed config, parsed once at cold start. `lib/` never reads
  * `process.env` itself: handlers call `loadConfig()` and pass the result in.
+ * zod/mini (functional API) rather than classic zod: every function parses this at
+ * its first invocation, and classic zod's import costs tens of ms of init.
  */
-const csv = z.string().transform((s) =>
-  s
-    .split(',')
-    .map((x) => x.trim())
-    .filter(Boolean),
+const csv = z.pipe(
+  z.string(),
+  z.transform((s) =>
+    s
+      .split(',')
+      .map((x) => x.trim())
+      .filter(Boolean),
+  ),
 );
+const url = z.url();
+const text = z.string();
+/** An integer from a string, at least `min`, else `fallback` when unset. */
+const int = (fallback: number, min: 0 | 1) =>
+  z._default(
+    z.coerce.number().check(z.int(), min === 0 ? z.nonnegative() : z.positive()),
+    fallback,
+  );
 
 const Env = z.object({
-  REDIS_URL: z
-    .string()
-    .url()
-    .refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss:// (TLS)')
-    .default('redis://127.0.0.1:6379'),
+  REDIS_URL: z._default(
+    z
+      .url()
+      .check(
+        z.refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss:// (TLS)'),
+      ),
+    'redis://127.0.0.1:6379',
+  ),
   /** `cluster`: REDIS_URL is one node of a Redis Cluster (ElastiCache cluster mode). */
-  FLOWLINE_REDIS_MODE: z.enum(['standalone', 'cluster']).default('standalone'),
+  FLOWLINE_REDIS_MODE: z._default(z.enum(['standalone', 'cluster']), 'standalone'),
   /** Secrets Manager id of `{"username","password"}` for Redis, read at cold start. */
-  FLOWLINE_REDIS_AUTH_SECRET: z.string().optional(),
-  FLOWLINE_KEY_PREFIX: z.string().min(1).default('fl'),
-  FLOWLINE_QUEUE_URL: z.string().url(),
+  FLOWLINE_REDIS_AUTH_SECRET: z.optional(text),
+  FLOWLINE_KEY_PREFIX: z._default(z.string().check(z.minLength(1)), 'fl'),
+  FLOWLINE_QUEUE_URL: url,
   /** Queues of `priority: high` / `low` jobs; without them those jobs share the execute queue. */
-  FLOWLINE_QUEUE_URL_HIGH: z.string().url().optional(),
-  FLOWLINE_QUEUE_URL_LOW: z.string().url().optional(),
+  FLOWLINE_QUEUE_URL_HIGH: z.optional(url),
+  FLOWLINE_QUEUE_URL_LOW: z.optional(url),
   /** The execute queue's dead-letter queue, reconciled by the schedule tick. */
-  FLOWLINE_DLQ_URL: z.string().url().optional(),
+  FLOWLINE_DLQ_URL: z.optional(url),
   /** Explicit SQS endpoint (local fauxqs); on AWS the SDK default is used. */
-  AWS_ENDPOINT_URL_SQS: z.string().url().optional(),
+  AWS_ENDPOINT_URL_SQS: z.optional(url),
   /** Explicit Lambda endpoint for `lambda:` steps (locally serverless offline's lambdaPort). */
-  AWS_ENDPOINT_URL_LAMBDA: z.string().url().optional(),
+  AWS_ENDPOINT_URL_LAMBDA: z.optional(url),
   /** `<service>-<stage>-` (serverless.yml): `lambda:<short name>` means this service's function. */
-  FLOWLINE_LAMBDA_PREFIX: z.string().optional(),
+  FLOWLINE_LAMBDA_PREFIX: z.optional(text),
   /** Functions `lambda:` steps may invoke: full names or globs; empty (the default) allows none. */
-  FLOWLINE_LAMBDA_ALLOW: csv.default([]),
+  FLOWLINE_LAMBDA_ALLOW: z._default(csv, []),
   /** The runner Lambda of `shell` steps; unset: commands run in this process's sandbox. */
-  FLOWLINE_RUNNER_FUNCTION: z.string().optional(),
+  FLOWLINE_RUNNER_FUNCTION: z.optional(text),
   /** Local sandbox only: `shared` gives commands the host's network (default: none at all). */
-  FLOWLINE_RUNNER_NETWORK: z.enum(['isolated', 'shared']).default('isolated'),
-  AWS_REGION: z.string().default('us-east-1'),
-  FLOWLINE_SECRETS_PREFIX: z.string().default('flowline/'),
-  FLOWLINE_SECRETS_TTL_MS: z.coerce.number().int().nonnegative().default(300_000),
-  FLOWLINE_API_KEYS: z.string().optional(),
-  FLOWLINE_API_KEYS_SECRET: z.string().optional(),
-  FLOWLINE_CAPABILITIES: csv.default(['http', 'lambda']),
-  FLOWLINE_LEASE_MS: z.coerce.number().int().positive().default(60_000),
-  FLOWLINE_IDEMPOTENCY_TTL_S: z.coerce.number().int().positive().default(86_400),
+  FLOWLINE_RUNNER_NETWORK: z._default(z.enum(['isolated', 'shared']), 'isolated'),
+  AWS_REGION: z._default(text, 'us-east-1'),
+  FLOWLINE_SECRETS_PREFIX: z._default(text, 'flowline/'),
+  FLOWLINE_SECRETS_TTL_MS: int(300_000, 0),
+  FLOWLINE_API_KEYS: z.optional(text),
+  FLOWLINE_API_KEYS_SECRET: z.optional(text),
+  FLOWLINE_CAPABILITIES: z._default(csv, ['http', 'lambda']),
+  FLOWLINE_LEASE_MS: int(60_000, 1),
+  FLOWLINE_IDEMPOTENCY_TTL_S: int(86_400, 1),
   /** Keep this much of the invocation's time in reserve for committing results. */
-  FLOWLINE_SAFETY_MARGIN_MS: z.coerce.number().int().nonnegative().default(5_000),
+  FLOWLINE_SAFETY_MARGIN_MS: int(5_000, 0),
   /** A step without timeoutMs is started only with this much time left, else the job checkpoints. */
-  FLOWLINE_MIN_STEP_BUDGET_MS: z.coerce.number().int().nonnegative().default(10_000),
+  FLOWLINE_MIN_STEP_BUDGET_MS: int(10_000, 0),
   /** A queued job with no claim for this long is sent again by the schedule tick. */
-  FLOWLINE_REQUEUE_AFTER_MS: z.coerce.number().int().positive().default(120_000),
+  FLOWLINE_REQUEUE_AFTER_MS: int(120_000, 1),
   /** A finished run's keys expire this long after its end (fractions allowed: benches, tests). */
-  FLOWLINE_RETENTION_DAYS: z.coerce.number().positive().default(30),
+  FLOWLINE_RETENTION_DAYS: z._default(z.coerce.number().check(z.positive()), 30),
   /** Per tenant: runs not yet finished; a submit past it is 429. */
-  FLOWLINE_MAX_RUNS_IN_FLIGHT: z.coerce.number().int().positive().default(10_000),
+  FLOWLINE_MAX_RUNS_IN_FLIGHT: int(10_000, 1),
   /** Per run tree: runs created by one run and all its descendants; past it a child step fails. */
-  FLOWLINE_MAX_DESCENDANTS: z.coerce.number().int().positive().default(1_000),
+  FLOWLINE_MAX_DESCENDANTS: int(1_000, 1),
   /** Per tenant: run starts per second (token bucket refill) and the bucket's size. */
-  FLOWLINE_SUBMIT_RATE: z.coerce.number().positive().default(100),
-  FLOWLINE_SUBMIT_BURST: z.coerce.number().int().positive().default(1_000),
+  FLOWLINE_SUBMIT_RATE: z._default(z.coerce.number().check(z.positive()), 100),
+  FLOWLINE_SUBMIT_BURST: int(1_000, 1),
 });
 
 export interface Config {

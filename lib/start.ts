@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type App, createApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { log } from './log.js';
@@ -18,7 +18,10 @@ export type Started = { ok: true; app: App } | { ok: false; problem: StartProble
 
 const SECRET_TIMEOUT_MS = 3_000;
 const CONNECT_WAIT_MS = 1_000;
-const RedisAuthSecret = z.object({ username: z.string().optional(), password: z.string().min(1) });
+const RedisAuthSecret = z.object({
+  username: z.optional(z.string()),
+  password: z.string().check(z.minLength(1)),
+});
 
 /**
  * The cold start of a handler, once per container: config, then (in cluster or

@@ -2,7 +2,13 @@ import { CreateQueueCommand } from '@aws-sdk/client-sqs';
 import { startFauxqs } from 'fauxqs';
 import { type Config, loadConfig } from '../../lib/config.js';
 import { createSqsClient } from '../../lib/queue/sqs-queue.js';
-import { type RedisServer, startRedisServer } from '../../scripts/processes.js';
+import {
+  type RedisServer,
+  spawnGroup,
+  startRedisServer,
+  stopGroup,
+} from '../../scripts/processes.js';
+import { ROOT } from '../../scripts/stack.js';
 
 export const REGION = 'us-east-1';
 
@@ -79,14 +85,46 @@ export interface LocalSqs {
   createQueue(name: string): Promise<string>;
 }
 
-/** fauxqs in this process (as the test setup runs it), stopped by cleanup. */
-export async function startLocalSqs(cleanup: Cleanup): Promise<LocalSqs> {
-  const server = await startFauxqs({ port: 0, logger: false, defaultRegion: REGION });
-  cleanup.add('fauxqs', () => server.stop());
-  const client = createSqsClient({ region: REGION, sqsEndpoint: server.address });
+/** Starts fauxqs in a child process and prints its address (`ownProcess`). */
+const FAUXQS_CHILD = `import { startFauxqs } from 'fauxqs';
+const server = await startFauxqs({ port: 0, logger: false, defaultRegion: process.argv[1] });
+console.log(server.address);`;
+
+/**
+ * fauxqs, stopped by cleanup: in this process (as the test setup runs it), or with
+ * `ownProcess` in a child, so its HTTP server's CPU does not land on the event loop
+ * whose latencies a bench measures (on AWS, SQS is not in the function's process).
+ */
+export async function startLocalSqs(
+  cleanup: Cleanup,
+  opts: { ownProcess?: boolean } = {},
+): Promise<LocalSqs> {
+  let address: string;
+  if (opts.ownProcess) {
+    const child = spawnGroup(
+      process.execPath,
+      ['--input-type=module', '-e', FAUXQS_CHILD, REGION],
+      { cwd: ROOT },
+    );
+    cleanup.add('fauxqs process', () => stopGroup(child));
+    address = await new Promise<string>((resolve, reject) => {
+      let out = '';
+      child.stdout?.on('data', (chunk: Buffer) => {
+        out += chunk.toString();
+        const line = out.split('\n')[0] ?? '';
+        if (out.includes('\n')) resolve(line.trim());
+      });
+      child.once('exit', (code) => reject(new Error(`fauxqs process exited with ${code}`)));
+    });
+  } else {
+    const server = await startFauxqs({ port: 0, logger: false, defaultRegion: REGION });
+    cleanup.add('fauxqs', () => server.stop());
+    address = server.address;
+  }
+  const client = createSqsClient({ region: REGION, sqsEndpoint: address });
   cleanup.add('sqs setup client', async () => client.destroy());
   return {
-    endpoint: server.address,
+    endpoint: address,
     async createQueue(name) {
       // Visibility well above any bench's length: a redelivery would be a second
       // claim attempt and muddle both the command counts and the latencies.

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages.js';
 import { HttpError } from './http.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -45,9 +46,13 @@ export function parseJsonBody(raw: string): unknown {
   }
 }
 
-/** Validate with zod; every issue becomes a 422 problem naming its path. */
-export function validateBody<T>(schema: z.ZodType<T>, value: unknown, what = 'body'): T {
-  const parsed = schema.safeParse(value);
+/**
+ * Validate with zod; every issue becomes a 422 problem naming its path. The request
+ * schemas are zod/mini: every submit parses one, and classic zod's import costs tens
+ * of ms of a cold start (bench/cold-start.ts).
+ */
+export function validateBody<T>(schema: z.ZodMiniType<T>, value: unknown, what = 'body'): T {
+  const parsed = z.safeParse(schema, value);
   if (parsed.success) return parsed.data;
   throw new HttpError(
     422,
@@ -65,21 +70,25 @@ export function validateBody<T>(schema: z.ZodType<T>, value: unknown, what = 'bo
 
 const jsonObject = z.record(z.string(), z.unknown());
 
+const runEnv = z.optional(
+  z.record(
+    z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names are [A-Za-z_][A-Za-z0-9_]*')),
+    z.string(),
+  ),
+);
+
 export const RunRequest = z.strictObject({
-  inputs: jsonObject.optional(),
-  env: z
-    .record(
-      z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names are [A-Za-z_][A-Za-z0-9_]*'),
-      z.string(),
-    )
-    .optional(),
+  inputs: z.optional(jsonObject),
+  env: runEnv,
 });
 
 export const InlineRunRequest = z.strictObject({
   /** The spec as a JSON object, or YAML/JSON text. */
   spec: z.union([jsonObject, z.string()]),
-  inputs: jsonObject.optional(),
-  env: RunRequest.shape.env,
+  inputs: z.optional(jsonObject),
+  env: runEnv,
 });
 
-export const CancelRequest = z.strictObject({ reason: z.string().max(1024).optional() });
+export const CancelRequest = z.strictObject({
+  reason: z.optional(z.string().check(z.maxLength(1024))),
+});

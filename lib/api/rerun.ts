@@ -1,4 +1,4 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { rerunAdmission } from '../engine/decide/rerun.js';
 import { hasEnded } from '../engine/model.js';
 import { admitRun } from '../engine/run/admit.js';
@@ -7,8 +7,8 @@ import type { RouteContext } from './context.js';
 import { type ApiResponse, HttpError, json } from './http.js';
 
 export const RerunRequest = z.strictObject({
-  fromJob: z.string().min(1).max(256).optional(),
-  inputs: z.record(z.string(), z.unknown()).optional(),
+  fromJob: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
+  inputs: z.optional(z.record(z.string(), z.unknown())),
 });
 
 /**

@@ -9,7 +9,6 @@ import { currentWaits } from '../engine/run/concurrency.js';
 import { cancelAndFinish } from '../engine/run/finish.js';
 import { type FieldProblem, ValidationError } from '../errors.js';
 import type { Workflow } from '../spec/schema.js';
-import { specWarnings } from '../spec/warnings.js';
 import { lambdaProblems } from '../steps/lambda-registration.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
 import {
@@ -123,6 +122,8 @@ async function health({ app, apiKeys }: RouteContext): Promise<ApiResponse> {
 
 /** The spec loader and its YAML parser: loaded by the routes that take a spec, not at a cold start. */
 const specLoader = () => import('../spec/load.js');
+/** The spec's static checks (and through them the zod schemas): the same routes only. */
+const specChecks = () => import('../spec/warnings.js');
 
 /** YAML when the content type says so, else JSON; problems carry YAML line numbers. */
 async function specFromBody(req: ApiRequest): Promise<Workflow> {
@@ -170,12 +171,12 @@ async function putWorkflow({ app, req, params, tenant }: RouteContext): Promise<
     },
     (spec.on.schedule?.length ?? 0) > 0,
   );
-  return json(created ? 201 : 200, { name, version, revision, ...warningsOf(spec) });
+  return json(created ? 201 : 200, { name, version, revision, ...(await warningsOf(spec)) });
 }
 
 /** `{warnings}` when the spec has some (lib/spec/warnings.ts): it is registered all the same. */
-function warningsOf(spec: Workflow): { warnings?: FieldProblem[] } {
-  const warnings = specWarnings(spec);
+async function warningsOf(spec: Workflow): Promise<{ warnings?: FieldProblem[] }> {
+  const warnings = (await specChecks()).specWarnings(spec);
   return warnings.length > 0 ? { warnings } : {};
 }
 
@@ -268,7 +269,7 @@ async function submitInline({ app, req, tenant, identity }: RouteContext): Promi
     trigger: { type: 'api', actor: identity },
   });
   // Paths name the body field, as the spec's problems do.
-  const { warnings } = warningsOf(spec);
+  const { warnings } = await warningsOf(spec);
   if (!warnings) return res;
   const prefixed = warnings.map((w) => ({ ...w, path: `spec.${w.path}` }));
   return { ...res, body: { ...(res.body as object), warnings: prefixed } };

@@ -1,8 +1,9 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
 import { type PlannedStep, stepList } from '../engine/decide/plan.js';
 import { hasEnded } from '../engine/model.js';
 import { resolveWait } from '../engine/run/wake.js';
-import { LIMITS, type Workflow } from '../spec/schema.js';
+import { LIMITS } from '../spec/limits.js';
+import type { Workflow } from '../spec/schema.js';
 import { parseUses, SIGNAL_NAME } from '../steps/kinds.js';
 import { jobKeyOf } from '../store/job-fields.js';
 import { parseJsonBody, validateBody } from './body.js';
@@ -12,11 +13,11 @@ import { type ApiResponse, HttpError, json } from './http.js';
 export const ApprovalRequest = z.strictObject({
   approve: z.boolean(),
   /** Deprecated and ignored: the actor is the identity of the API key (API.md "Auth"). */
-  actor: z.string().max(256).optional(),
-  comment: z.string().max(4096).optional(),
+  actor: z.optional(z.string().check(z.maxLength(256))),
+  comment: z.optional(z.string().check(z.maxLength(4096))),
 });
 
-export const SignalRequest = z.strictObject({ payload: z.unknown().optional() });
+export const SignalRequest = z.strictObject({ payload: z.optional(z.unknown()) });
 
 /** `POST /v1/runs/{runId}/approvals/{stepId}`: decide the approval a job waits at. */
 export async function decideApproval({

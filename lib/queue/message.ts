@@ -1,17 +1,20 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages.js';
 
 /**
  * One SQS message is one job task and nothing else (DESIGN.md): payloads stay in
  * Redis, so ten tasks always fit one SendMessageBatch.
  */
+const id = z.string().check(z.minLength(1));
+// zod/mini: parsed on every task, at init only the small core is loaded (config.ts).
 export const JobTask = z.object({
-  tenant: z.string().min(1),
-  runId: z.string().min(1),
-  jobKey: z.string().min(1),
-  attempt: z.number().int().positive(),
-  token: z.string().min(1),
+  tenant: id,
+  runId: id,
+  jobKey: id,
+  attempt: z.int().check(z.positive()),
+  token: id,
   /** Which queue the task travels on; absent for `normal`, the common case. */
-  priority: z.enum(['high', 'low']).optional(),
+  priority: z.optional(z.enum(['high', 'low'])),
 });
 export type JobTask = z.infer<typeof JobTask>;
 export type Priority = 'high' | 'normal' | 'low';

@@ -1,4 +1,5 @@
-import { z } from 'zod';
+import * as z from 'zod/mini';
+import '../zod-messages.js';
 
 /**
  * What the engine hands the runner and gets back (SPEC.md: `shell` steps run in the
@@ -13,15 +14,15 @@ export const RUNNER_OUTPUT_CAP_BYTES = 64 * 1024;
 const MAX_COMMAND_BYTES = 256 * 1024;
 
 export const RunnerRequestSchema = z.strictObject({
-  command: z
-    .string()
-    .min(1)
-    .refine((c) => Buffer.byteLength(c) <= MAX_COMMAND_BYTES, 'command too long'),
+  command: z.string().check(
+    z.minLength(1),
+    z.refine((c) => Buffer.byteLength(c) <= MAX_COMMAND_BYTES, 'command too long'),
+  ),
   /** The step's own env (workflow → job → step), nothing of the engine's. */
-  env: z.record(z.string(), z.string()).default({}),
-  cwd: z.string().min(1).optional(),
+  env: z._default(z.record(z.string(), z.string()), {}),
+  cwd: z.optional(z.string().check(z.minLength(1))),
   /** The step's time budget: the runner kills the command's processes when it runs out. */
-  timeoutMs: z.number().positive().optional(),
+  timeoutMs: z.optional(z.number().check(z.positive())),
 });
 export type RunnerRequest = z.input<typeof RunnerRequestSchema>;
 

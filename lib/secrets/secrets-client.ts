@@ -2,6 +2,7 @@ import type {
   GetSecretValueCommandOutput,
   SecretsManagerClient,
 } from '@aws-sdk/client-secrets-manager';
+import { cjsExports } from '../cjs-exports.js';
 
 /**
  * What flowline uses of a Secrets Manager client. A SecretsManagerClient is one;
@@ -13,7 +14,7 @@ export type SecretsClient = Pick<SecretsManagerClient, 'send' | 'destroy'>;
 export function createSecretsClient(region: string): SecretsClient {
   let client: SecretsManagerClient | undefined;
   const built = async () => {
-    const sdk = await import('@aws-sdk/client-secrets-manager');
+    const sdk = cjsExports(await import('@aws-sdk/client-secrets-manager'));
     client ??= new sdk.SecretsManagerClient({ region });
     return client;
   };
@@ -34,6 +35,6 @@ export async function getSecretValue(
   secretId: string | undefined,
   options?: { abortSignal?: AbortSignal },
 ): Promise<GetSecretValueCommandOutput> {
-  const { GetSecretValueCommand } = await import('@aws-sdk/client-secrets-manager');
+  const { GetSecretValueCommand } = cjsExports(await import('@aws-sdk/client-secrets-manager'));
   return client.send(new GetSecretValueCommand({ SecretId: secretId }), options);
 }

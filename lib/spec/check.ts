@@ -15,14 +15,12 @@ import { walk } from '../expr/walk.js';
 import { parseUses } from '../steps/kinds.js';
 import { expandMatrix, rawMatrixSize } from './matrix.js';
 import { joinPath, type PathSegment } from './path.js';
-import { HOOK_NAMES, type HookName, type Job, LIMITS, type Step, type Workflow } from './schema.js';
+import { type PlacedStep, placedSteps } from './placed-steps.js';
+import { type Job, LIMITS, type Workflow } from './schema.js';
+
+export { type PlacedStep, placedSteps, stepId } from './placed-steps.js';
 
 const OPEN = '${{';
-
-/** The id a step is known by in `steps.<id>` and in the run document. */
-export function stepId(step: Pick<Step, 'id'>, index: number, hook?: HookName): string {
-  return step.id ?? (hook ? `${hook}${index}` : `s${index}`);
-}
 
 /**
  * What is not known of a spec the schema rejected, so the checks of the rest run
@@ -103,38 +101,6 @@ function checkCycles(spec: Workflow, problems: FieldProblem[]): void {
 }
 
 // ---------------------------------------------------------------------------- steps
-
-export interface PlacedStep {
-  step: Step;
-  path: string;
-  id: string;
-  /** Where it sits: main steps or a hook list. */
-  list: 'steps' | HookName;
-  index: number;
-}
-
-/** A job's steps and hook steps, each with its id and path. */
-export function placedSteps(job: Job, base: string): PlacedStep[] {
-  const out: PlacedStep[] = job.steps.map((step, index) => ({
-    step,
-    index,
-    list: 'steps' as const,
-    id: stepId(step, index),
-    path: joinPath(base, 'steps', index),
-  }));
-  for (const hook of HOOK_NAMES) {
-    job.hooks?.[hook]?.forEach((step, index) => {
-      out.push({
-        step,
-        index,
-        list: hook,
-        id: stepId(step, index, hook),
-        path: joinPath(base, 'hooks', hook, index),
-      });
-    });
-  }
-  return out;
-}
 
 function checkStepIds(job: Job, base: string, problems: FieldProblem[]): void {
   const seen = new Map<string, PlacedStep>();

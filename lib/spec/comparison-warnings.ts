@@ -15,7 +15,8 @@ import { walk } from '../expr/walk.js';
 import { parseUses, stepKind } from '../steps/kinds.js';
 import { isConditionPath, stepId } from './check.js';
 import { joinPath, type PathSegment } from './path.js';
-import { HOOK_NAMES, type Job, type Workflow } from './schema.js';
+import { HOOK_NAMES } from './placed-steps.js';
+import type { Job, Workflow } from './schema.js';
 
 type Known = 'boolean' | 'number';
 

@@ -18,10 +18,10 @@ export {
   matrixSize,
 } from './matrix.js';
 export { formatPath, parsePath } from './path.js';
+export { HOOK_NAMES } from './placed-steps.js';
 export {
   type Concurrency,
   ConcurrencySchema,
-  HOOK_NAMES,
   type HookName,
   type Hooks,
   type InputDef,

@@ -12,7 +12,7 @@ import {
   parseDocument,
   type Node as YamlNode,
 } from 'yaml';
-import type { z } from 'zod';
+import type * as z from 'zod';
 import { type FieldProblem, ValidationError } from '../errors.js';
 import { unknownKeyMessage } from '../suggest.js';
 import { canonicalJson } from './canonical-json.js';

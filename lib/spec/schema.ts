@@ -4,24 +4,12 @@
  * is worse than a rejected registration. Parsing also normalises shapes the engine
  * would otherwise special-case (see the `.default()`s and transforms).
  */
-import { z } from 'zod';
+import * as z from 'zod';
 import { CAPABILITIES, parseUses, WORKFLOW_NAME } from '../steps/kinds.js';
 import { kbLabsWith, kbLabsWithConflicts, oneOrMany } from './kb-labs.js';
+import { jsonType, LIMITS } from './limits.js';
 
-export const LIMITS = {
-  specBytes: 256 * 1024,
-  jobs: 200,
-  stepsPerJob: 100,
-  matrixEntries: 256,
-  /** Job instances per run, after matrix expansion. */
-  jobInstances: 1_000,
-  expressionBytes: 4 * 1024,
-  /** Workflow outputs, and a child run's outputs as its parent's step receives them. */
-  outputBytes: 256 * 1024,
-  signalPayloadBytes: 64 * 1024,
-  /** Signals kept for steps not yet waiting, per run. */
-  keptSignals: 100,
-} as const;
+export { jsonType, LIMITS } from './limits.js';
 
 export { WORKFLOW_NAME };
 /** Job names, step ids, input, output and matrix keys. */
@@ -228,13 +216,6 @@ export const InputDefSchema = strict({
   }
 });
 
-/** The JSON-Schema-like type name of a parsed JSON value. */
-export function jsonType(value: unknown): string {
-  if (Array.isArray(value)) return 'array';
-  if (value === null) return 'null';
-  return typeof value;
-}
-
 function isTimeZone(tz: string): boolean {
   try {
     new Intl.DateTimeFormat('en-US', { timeZone: tz });
@@ -329,4 +310,3 @@ export type Hooks = z.infer<typeof HooksSchema>;
 export type Triggers = z.infer<typeof TriggersSchema>;
 export type Permissions = z.infer<typeof PermissionsSchema>;
 export type HookName = keyof Hooks;
-export const HOOK_NAMES: readonly HookName[] = ['pre', 'post', 'onSuccess', 'onFailure'];

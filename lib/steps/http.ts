@@ -1,6 +1,7 @@
 import { lookup as dnsLookup } from 'node:dns/promises';
 import { isIP, type LookupFunction } from 'node:net';
 import type { Dispatcher, Response } from 'undici';
+import { cjsExports } from '../cjs-exports.js';
 import { FlowlineError } from '../errors.js';
 import { CappedText } from './capped-text.js';
 import {
@@ -207,7 +208,7 @@ async function checkDestination(
 /** An undici dispatcher whose connections go only to `addresses`, whatever DNS says now. */
 async function pinnedDispatcher(addresses: string[]): Promise<Dispatcher> {
   // Loaded at the first http step: a cold start that runs none pays nothing for it.
-  const { Agent } = await import('undici');
+  const { Agent } = cjsExports(await import('undici'));
   const pinned = addresses.map((address) => ({ address, family: isIP(address) }));
   const lookup: LookupFunction = (_hostname, options, callback) => {
     const first = pinned[0] ?? { address: '', family: 4 };
@@ -262,7 +263,7 @@ export function createHttpExecutor(options: HttpExecutorOptions = {}): StepExecu
         try {
           const addresses = await checkDestination(url, req, lookup, signal);
           dispatcher = await pinnedDispatcher(addresses);
-          const { fetch } = await import('undici');
+          const { fetch } = cjsExports(await import('undici'));
           res = await fetch(url, {
             method,
             headers: [...headers],

@@ -12,6 +12,7 @@
  * executor files do not import this module.
  */
 import { ACTION_NAME } from '../actions/model.js';
+import { jsonType } from '../spec/limits.js';
 import { closest, unknownKeyMessage } from '../suggest.js';
 
 /** Capabilities a deployment can grant (SPEC.md "Capabilities and isolation"). */
@@ -185,8 +186,6 @@ export interface WithProblem {
   message: string;
 }
 
-const jsonType = (v: unknown): string =>
-  Array.isArray(v) ? 'array' : v === null ? 'null' : typeof v;
 const isExpression = (v: unknown): boolean => typeof v === 'string' && v.includes('${{');
 
 /**

@@ -1,4 +1,5 @@
 import type { InvokeCommandInput, InvokeCommandOutput, LambdaClient } from '@aws-sdk/client-lambda';
+import { cjsExports } from '../cjs-exports.js';
 import type { Config } from '../config.js';
 
 /**
@@ -25,7 +26,7 @@ export function createLambdaClient(
   let client: LambdaClient | undefined;
   return {
     async invoke(input, options) {
-      const sdk = await import('@aws-sdk/client-lambda');
+      const sdk = cjsExports(await import('@aws-sdk/client-lambda'));
       client ??= new sdk.LambdaClient({
         region: config.region,
         ...(config.lambdaEndpoint ? { endpoint: config.lambdaEndpoint } : {}),

@@ -1,6 +1,6 @@
 import type { FieldProblem } from '../errors.js';
-import { placedSteps } from '../spec/check.js';
 import { joinPath } from '../spec/path.js';
+import { placedSteps } from '../spec/placed-steps.js';
 import type { Workflow } from '../spec/schema.js';
 import { parseUses } from './kinds.js';
 import { decideLambdaTarget, type LambdaPolicy } from './lambda-allow.js';

@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulidx';
 import { type JobTask, withPriority } from '../queue/message.js';
-import { LIMITS } from '../spec/schema.js';
+import { LIMITS } from '../spec/limits.js';
 import { decode, type QueuedJob, type RunEnd } from './codes.js';
 import { EVENT_SLOTS } from './events.js';
 import { allShards, globalKeys, runKeys, shardOf, tenantKeys } from './keys.js';
@@ -49,7 +49,7 @@ export type ClaimResult =
       /** Where this attempt's timeoutMs counts from (ms; see job-deadline.ts). */
       timeoutFrom: number;
       /**
-       * The step this claim started itself (claim-job.ts: the plan's first step, with
+       * The step this claim started itself (lua/claim-job.lua: the plan's first step, with
        * no record yet): its `running` record and step.started event are written.
        */
       started?: { index: number; startedAt: string };

@@ -198,7 +198,7 @@ jobs:
       if (!snap) throw new Error('run vanished');
       const job = (runDocument(snap).jobs as Record<string, { attempts: unknown[] }>).j;
       expect(runDocument(snap).status).toBe('succeeded');
-      // The dead executor's claim started the step (claim-job.ts starts a job's plain
+      // The dead executor's claim started the step (claim-job.lua starts a job's plain
       // first step); the claim that ran it found that record and started it again.
       expect(keysOf(evs, 'step.started')).toEqual(['j/s', 'j/s']);
       expect(keysOf(evs, 'step.succeeded')).toEqual(['j/s']);

@@ -1,5 +1,6 @@
 import { type FieldProblem, ValidationError } from '../../errors.js';
-import { jsonType, type Workflow } from '../../spec/schema.js';
+import { jsonType } from '../../spec/limits.js';
+import type { Workflow } from '../../spec/schema.js';
 
 /** Inputs above this are refused at submit (SPEC.md limits). */
 const MAX_INPUT_BYTES = 256 * 1024;

@@ -27,7 +27,7 @@ export interface NeedState {
  * `failure` if any instance failed (SPEC.md).
  */
 export function needsContext(
-  plan: PlannedJob[],
+  plan: readonly PlannedJob[],
   needKeys: string[],
   states: Map<string, NeedState>,
 ): NonNullable<ExprContext['needs']> {

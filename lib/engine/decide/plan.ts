@@ -1,7 +1,7 @@
 import { FlowlineError } from '../../errors.js';
 import { usesStatusFunction } from '../../expr/index.js';
-import { stepId } from '../../spec/check.js';
 import { expandMatrix, type MatrixCombination, matrixJobKey } from '../../spec/matrix.js';
+import { stepId } from '../../spec/placed-steps.js';
 import type { HookName, Job, Step, Workflow } from '../../spec/schema.js';
 import { parseUses } from '../../steps/kinds.js';
 import { jobField } from '../../store/job-fields.js';
@@ -66,7 +66,7 @@ export function stepList(job: Job): PlannedStep[] {
 
 /**
  * The step that starts as soon as its job is claimed, whatever the run holds: the
- * claim script then starts it itself (claim-job.ts), sparing the executor a round
+ * claim script then starts it itself (lua/claim-job.lua), sparing the executor a round
  * trip. Only a plain first step (no hook, no `if`, not a wait or a child run) of a
  * job with neither an `if` nor a concurrency group, whose decisions come first.
  */

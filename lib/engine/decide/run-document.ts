@@ -1,6 +1,7 @@
 import type { ErrorRecord } from '../../errors.js';
 import { evaluateDeep } from '../../expr/index.js';
-import { LIMITS, type Workflow } from '../../spec/schema.js';
+import { LIMITS } from '../../spec/limits.js';
+import type { Workflow } from '../../spec/schema.js';
 import { jobField } from '../../store/job-fields.js';
 import type { RunSnapshot } from '../../store/run-store.js';
 import { hasEnded, memberOf, type StepRecord, type WaitingFor } from '../model.js';

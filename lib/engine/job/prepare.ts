@@ -7,10 +7,11 @@ import {
 } from '../../expr/index.js';
 import type { Job, Workflow } from '../../spec/schema.js';
 import { type NeedState, needsContext, statusFromNeeds, toEnv } from '../decide/job-context.js';
-import { type PlannedJob, planRun } from '../decide/plan.js';
+import type { PlannedJob } from '../decide/plan.js';
 import type { Claimed, JobRun } from './job-run.js';
 import { type Ending, failed } from './outcome.js';
 import { grantedSecrets } from './secrets.js';
+import { parsedSpec } from './spec-cache.js';
 
 /** What every step of a job starts from. */
 export interface JobScope {
@@ -33,8 +34,7 @@ export async function prepareJob(
   run: JobRun,
 ): Promise<{ kind: 'ready'; scope: JobScope } | Ending> {
   const { task, claim, secrets } = run;
-  const spec = JSON.parse(claim.spec) as Workflow;
-  const plan = planRun(spec);
+  const { spec, plan } = parsedSpec(claim.spec);
   const planned = plan.find((p) => p.key === task.jobKey);
   const job = planned ? spec.jobs[planned.name] : undefined;
   if (!planned || !job) {
@@ -78,7 +78,7 @@ function readsSecrets(condition: string | undefined): boolean {
 }
 
 /** The state of each need the claim read, as `needs.<job>` and the job's `if` see it. */
-function needStates(plan: PlannedJob[], claim: Claimed): Map<string, NeedState> {
+function needStates(plan: readonly PlannedJob[], claim: Claimed): Map<string, NeedState> {
   const states = new Map<string, NeedState>();
   for (const [key, need] of claim.needs) {
     const continueOnError = plan.find((p) => p.key === key)?.continueOnError ?? false;

@@ -37,7 +37,7 @@
 local job = ARGV[2]
 -- What this transition reads of the jobs hash, in one read.
 read(jobsKey, {'fence:' .. job, 'status:' .. job, 'coe:' .. job, 'deps:' .. job, 'mgroup:' .. job,
-  'run:pending', 'run:cancel', 'run:key', 'run:dispatch'})
+  'run:pending', 'run:failed', 'run:cancel', 'run:key', 'run:dispatch', 'run:waits', 'run:retain'})
 if not holds(job, ARGV[3], ARGV[7]) then return replayed(job, ARGV[3], ARGV[7]) or -1 end
 writeStep(job, 8)
 local runStatus, ready, cancelling = finishJob(job, ARGV[4], ARGV[5], ARGV[6])

@@ -45,7 +45,8 @@ local function finishJob(job, status, outputs, err)
     put(jobsKey, 'attempt:' .. key, '1')
     put(jobsKey, 'token:' .. key, token)
     put(jobsKey, 'queuedAt:' .. key, now)
-    if get(jobsKey, 'held:' .. key) then del(jobsKey, 'held:' .. key) end
+    -- Only a matrix instance is ever held (maxParallel).
+    if get(jobsKey, 'mgroup:' .. key) and get(jobsKey, 'held:' .. key) then del(jobsKey, 'held:' .. key) end
     emit('job.queued', key, '{"attempt":1}')
     ready[#ready + 1] = key
     ready[#ready + 1] = token

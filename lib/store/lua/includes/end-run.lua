@@ -142,6 +142,7 @@ local function endRun(runStatus)
     local kind = string.match(all[i], '^[^:]*')
     if KEEP_AFTER_END[kind] or (kind == 'fence' and tonumber(all[i + 1]) > 1) then put(jobsKey, all[i], all[i + 1]) end
   end
+  -- Read, not flagged: a run's memberships may be noted before the run is written (admit.ts).
   hasGroups = rcall('EXISTS', base .. 'groups') == 1
   local keep = {run = true, jobs = true, steps = true, groups = hasGroups, signals = flagged.signals,
     children = flagged.children, tree = flagged.tree}

@@ -1,0 +1,151 @@
+import { Session } from 'node:inspector/promises';
+import { loadavg } from 'node:os';
+import { monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+
+/**
+ * Where a bench phase's time goes in this process, to explain client-side
+ * latencies: a transition's figure is Redis + loopback + the wait for this event
+ * loop, and under load the wait is most of it. Measured over one phase:
+ *
+ * - CPU of the process (user + sys, all threads) against the wall time;
+ * - event-loop delay (a blocked loop delays every reply behind it);
+ * - GC pauses (each one stops the loop);
+ * - involuntary context switches and the load average: the CPU others took;
+ * - optionally a CPU profile (inspector, 1 ms samples) summed by who ran: the
+ *   engine, the store, ioredis, the AWS SDK, pino, the bench's in-process SQS…
+ */
+export interface PhaseReport {
+  wallMs: number;
+  cpuMs: number;
+  loop: { p50: number; p99: number; max: number };
+  gc: { count: number; totalMs: number; maxMs: number };
+  involuntarySwitches: number;
+  load: { start: number; end: number };
+  /** CPU ms by who ran it (profile); empty without `profile`. */
+  byOwner: Map<string, number>;
+}
+
+/** Owner of a profile frame by its script URL; undefined: look at the caller. */
+function ownerOf(url: string): string | undefined {
+  const m = /node_modules\/((?:@[^/]+\/)?[^/]+)/.exec(url);
+  const pkg = m?.[1];
+  if (pkg) {
+    if (/^(@aws-sdk|@smithy|@aws-crypto)\//.test(pkg)) return 'AWS SDK (SQS client)';
+    if (
+      /^(ioredis|redis-parser|redis-errors|denque|cluster-key-slot|standard-as-callback)$/.test(pkg)
+    )
+      return 'ioredis';
+    if (/^(pino|sonic-boom|thread-stream|safe-stable-stringify|quick-format-unescaped)$/.test(pkg))
+      return 'pino (logging)';
+    if (/^(fauxqs|fastify|@fastify\/.*|avvio|light-my-request|find-my-way|toad-cache)$/.test(pkg))
+      return 'local SQS server (fauxqs: bench only)';
+    if (pkg === 'tsx' || pkg === 'esbuild') return 'tsx (bench only)';
+    return `other packages (${pkg}…)`;
+  }
+  if (/\/lib\/engine\//.test(url)) return 'flowline engine';
+  if (/\/lib\/store\//.test(url)) return 'flowline store (run-store, scripts)';
+  if (/\/lib\/queue\//.test(url)) return 'flowline queue';
+  if (/\/lib\/expr\//.test(url)) return 'flowline expressions';
+  if (/\/lib\//.test(url)) return 'flowline, other';
+  if (/\/bench\//.test(url)) return 'bench';
+  return undefined;
+}
+
+interface ProfileNode {
+  id: number;
+  callFrame: { functionName: string; url: string };
+  children?: number[];
+}
+
+/** Self time of each sample, given to the nearest frame (itself or a caller) with an owner. */
+function byOwner(profile: {
+  nodes: ProfileNode[];
+  samples: number[];
+  timeDeltas: number[];
+}): Map<string, number> {
+  const parent = new Map<number, number>();
+  const nodes = new Map<number, ProfileNode>();
+  for (const n of profile.nodes) {
+    nodes.set(n.id, n);
+    for (const c of n.children ?? []) parent.set(c, n.id);
+  }
+  const owners = new Map<number, string>();
+  const ownerOfNode = (id: number): string => {
+    const known = owners.get(id);
+    if (known) return known;
+    const n = nodes.get(id);
+    const name = n?.callFrame.functionName ?? '';
+    let owner: string | undefined;
+    if (name === '(garbage collector)') owner = 'GC';
+    else if (name === '(idle)') owner = 'idle';
+    else if (name === '(program)') owner = 'V8 / native';
+    else owner = ownerOf(n?.callFrame.url ?? '');
+    if (!owner) {
+      const up = parent.get(id);
+      owner = up === undefined ? 'Node internals' : ownerOfNode(up);
+    }
+    owners.set(id, owner);
+    return owner;
+  };
+  const out = new Map<string, number>();
+  profile.samples.forEach((id, i) => {
+    const owner = ownerOfNode(id);
+    out.set(owner, (out.get(owner) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+  });
+  return out;
+}
+
+export async function startPhaseProbe(opts: { profile?: boolean } = {}): Promise<{
+  stop(): Promise<PhaseReport>;
+}> {
+  const loop = monitorEventLoopDelay({ resolution: 1 });
+  const gcPauses: number[] = [];
+  const gc = new PerformanceObserver((list) => {
+    for (const entry of list.getEntries()) gcPauses.push(entry.duration);
+  });
+  let session: Session | undefined;
+  if (opts.profile) {
+    session = new Session();
+    session.connect();
+    await session.post('Profiler.enable');
+    await session.post('Profiler.setSamplingInterval', { interval: 1000 });
+    await session.post('Profiler.start');
+  }
+  const load = loadavg()[0] ?? 0;
+  const switches = process.resourceUsage().involuntaryContextSwitches;
+  const cpu = process.cpuUsage();
+  const t0 = performance.now();
+  loop.enable();
+  gc.observe({ entryTypes: ['gc'] });
+  return {
+    async stop() {
+      const wallMs = performance.now() - t0;
+      const used = process.cpuUsage(cpu);
+      loop.disable();
+      gc.disconnect();
+      let owners = new Map<string, number>();
+      if (session) {
+        const { profile } = await session.post('Profiler.stop');
+        owners = byOwner(profile as Parameters<typeof byOwner>[0]);
+        session.disconnect();
+      }
+      return {
+        wallMs,
+        cpuMs: (used.user + used.system) / 1000,
+        loop: {
+          p50: loop.percentile(50) / 1e6,
+          p99: loop.percentile(99) / 1e6,
+          max: loop.max / 1e6,
+        },
+        gc: {
+          count: gcPauses.length,
+          totalMs: gcPauses.reduce((a, b) => a + b, 0),
+          maxMs: Math.max(0, ...gcPauses),
+        },
+        involuntarySwitches: process.resourceUsage().involuntaryContextSwitches - switches,
+        load: { start: load, end: loadavg()[0] ?? 0 },
+        byOwner: owners,
+      };
+    },
+  };
+}
