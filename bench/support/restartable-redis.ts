@@ -32,8 +32,36 @@ export class RestartableRedis {
     return `redis://127.0.0.1:${this.port}`;
   }
 
-  /** Starts redis-server and resolves once it answers PING (the AOF is loaded by then). */
+  /**
+   * Starts redis-server and resolves once it answers PING (the AOF is loaded by then).
+   * A server that exits before answering (on a loaded machine the port of the one
+   * just killed can still be held for a moment) is started again until `timeoutMs`.
+   */
   async up(timeoutMs = 10_000): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    let exited = this.spawn();
+    for (;;) {
+      const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null });
+      probe.on('error', () => {});
+      try {
+        await probe.connect();
+        // While the AOF loads, commands answer LOADING.
+        if ((await probe.ping()) === 'PONG') return;
+      } catch {
+        if (Date.now() > deadline)
+          throw new Error(
+            `redis-server on :${this.port} did not come up in ${timeoutMs} ms (log: ${this.dir}/redis.log)`,
+          );
+        await sleep(25);
+        if (exited.done) exited = this.spawn();
+      } finally {
+        probe.disconnect();
+      }
+    }
+  }
+
+  private spawn(): { done: boolean } {
+    const exited = { done: false };
     this.child = spawnGroup('redis-server', [
       '--port',
       String(this.port),
@@ -50,24 +78,10 @@ export class RestartableRedis {
       '--logfile',
       join(this.dir, 'redis.log'),
     ]);
-    const deadline = Date.now() + timeoutMs;
-    for (;;) {
-      const probe = new Redis(this.url, { lazyConnect: true, retryStrategy: () => null });
-      probe.on('error', () => {});
-      try {
-        await probe.connect();
-        // While the AOF loads, commands answer LOADING.
-        if ((await probe.ping()) === 'PONG') return;
-      } catch {
-        if (Date.now() > deadline)
-          throw new Error(
-            `redis-server on :${this.port} did not come up (log: ${this.dir}/redis.log)`,
-          );
-        await sleep(25);
-      } finally {
-        probe.disconnect();
-      }
-    }
+    this.child.once('exit', () => {
+      exited.done = true;
+    });
+    return exited;
   }
 
   /** SIGTERM is Redis' SHUTDOWN (fsync, then exit); SIGKILL gives it no chance to. */
@@ -89,11 +103,16 @@ export class RestartableRedis {
   /** Milliseconds from each stop's start to PONG after the restart. */
   readonly outagesMs: number[] = [];
 
-  async restart(signal: 'SIGTERM' | 'SIGKILL', downMs: number): Promise<void> {
+  /** `upTimeoutMs`: how long the start may take (a loaded machine needs patience). */
+  async restart(
+    signal: 'SIGTERM' | 'SIGKILL',
+    downMs: number,
+    upTimeoutMs = 10_000,
+  ): Promise<void> {
     const t0 = Date.now();
     await this.down(signal);
     await sleep(downMs);
-    await this.up();
+    await this.up(upTimeoutMs);
     this.outagesMs.push(Date.now() - t0);
     this.restarts++;
   }

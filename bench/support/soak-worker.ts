@@ -40,7 +40,13 @@ registerAction('soak-probe', async (w, ctx) => {
   return { by: workerId };
 });
 
-await Promise.all([app.redis.ping(), probe.ping()]);
+// A worker started while Redis restarts waits for it (the command timeout would fail
+// the ping, and the process would exit unasked).
+for (;;) {
+  const up = await Promise.all([app.redis.ping(), probe.ping()]).catch(() => undefined);
+  if (up) break;
+  await sleep(100);
+}
 const executors = startExecutors(app, app, {
   pollers,
   onError: (err) => console.error(`${workerId}: task failed, SQS will deliver it again:`, err),

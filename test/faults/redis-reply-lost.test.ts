@@ -1,12 +1,15 @@
 import { createHash } from 'node:crypto';
+import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { App } from '../../lib/app.js';
+import { executeJob } from '../../lib/engine/job/execute.js';
 import { scheduleTick } from '../../lib/engine/tick/schedule.js';
+import { parseJobTask } from '../../lib/queue/message.js';
 import { reserveIdempotencyKey } from '../../lib/store/idempotency.js';
 import { SCRIPT_SOURCES } from '../../lib/store/scripts.js';
 import { pollOnce, startTestApp, submitSpec } from '../support/engine.js';
 import { ReplyDropper } from '../support/faults.js';
-import { redisUrl } from '../support/stack.js';
+import { redisUrl, sqsClient } from '../support/stack.js';
 
 /**
  * A Redis reply lost after the command ran (the node died, or the path broke,
@@ -84,6 +87,44 @@ describe('a run script replayed after its reply was lost', () => {
     const evs = await eventsOf(app, runId);
     expect(evs.filter((e) => e.type === 'step.started').map((e) => e.step)).toEqual(['s', 't']);
     expect(evs.filter((e) => e.type === 'step.succeeded').map((e) => e.step)).toEqual(['s', 't']);
+  });
+
+  it('commitStep: a write that ran but timed out is no step failure, and its result is not written again (invariant 3)', async () => {
+    // The commit carrying s's result and t's start runs, then Redis is away past the
+    // 300 ms command timeout. Seen in the soak with Redis restarts: t was recorded
+    // failed ("Command timed out"), and the failure's write carried s's result again
+    // under a new commit id, so s succeeded twice in one attempt.
+    const app = await startTestApp({
+      redisUrl: proxy.url,
+      redisCommandTimeoutMs: 300,
+      leaseMs: 800,
+    });
+    const runId = await submitSpec(
+      app,
+      'name: two-steps\non: { manual: true }\njobs:\n  j: { steps: [{ id: s, uses: action:noop }, { id: t, uses: action:noop }] }\n',
+    );
+    const received = await sqsClient().send(
+      new ReceiveMessageCommand({ QueueUrl: app.config.queueUrl, WaitTimeSeconds: 1 }),
+    );
+    const task = parseJobTask(received.Messages?.[0]?.Body ?? '');
+    if (!task) throw new Error('no task for the run');
+    proxy.armOutage(1_000, 'step.succeeded');
+    // The invocation stops (SQS would deliver the task again), not the step.
+    await expect(executeJob(app, task, () => 60_000)).rejects.toThrow();
+    expect(proxy.dropped).toBe(1);
+    // The redelivery: refused while the lease lives, then a reclaim of the same attempt.
+    // Reads fail too while the proxy refuses connections (the 300 ms timeout).
+    const settled = () => statusOf(app, runId).catch(() => 'unknown');
+    const deadline = Date.now() + 8_000;
+    while (!FINAL.has(await settled()) && Date.now() < deadline) {
+      await executeJob(app, task, () => 60_000).catch(() => undefined);
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(await statusOf(app, runId)).toBe('succeeded');
+    const evs = await eventsOf(app, runId);
+    expect(evs.filter((e) => e.type === 'step.succeeded').map((e) => e.step)).toEqual(['s', 't']);
+    expect(evs.filter((e) => e.type === 'step.failed')).toHaveLength(0);
+    expect(evs.filter((e) => e.type === 'job.retrying')).toHaveLength(0);
   });
 
   it('finishJob: the replay still hands back the dependents it queued, so they are sent at once', async () => {

@@ -116,6 +116,9 @@ export async function waitFor<T>(
  */
 export class ReplyDropper {
   private markers: string[] = [];
+  /** After a lost reply, new connections are refused until then (ms): an outage. */
+  private outageMs = 0;
+  private refuseUntil = 0;
   private readonly sockets = new Set<Socket>();
   /** Replies lost since the last arm(). */
   dropped = 0;
@@ -159,9 +162,24 @@ export class ReplyDropper {
   arm(...markers: string[]): void {
     this.markers = markers;
     this.dropped = 0;
+    this.outageMs = 0;
+  }
+
+  /**
+   * As arm(), and then refuse new connections for `ms`: Redis is away longer than the
+   * client's command timeout, so the command fails with "Command timed out" although
+   * it ran (a restart on a loaded machine).
+   */
+  armOutage(ms: number, ...markers: string[]): void {
+    this.arm(...markers);
+    this.outageMs = ms;
   }
 
   private accept(client: Socket, upstreamPort: number): void {
+    if (Date.now() < this.refuseUntil) {
+      client.destroy();
+      return;
+    }
     const upstream = createConnection({ port: upstreamPort, host: '127.0.0.1' });
     this.sockets.add(client).add(upstream);
     let dropNextReply = false;
@@ -180,6 +198,7 @@ export class ReplyDropper {
       // Redis has executed the request (this is its reply): the client never learns.
       if (client.destroyed) return;
       this.dropped++;
+      this.refuseUntil = Date.now() + this.outageMs;
       client.destroy();
       upstream.destroy();
     });

@@ -93,18 +93,29 @@ export class StepLog {
     started: StepCommit | undefined,
   ): Promise<'ok' | 'cancelling'> {
     const { runs, config } = this.deps;
-    const state = await runs.commitStep(
-      this.task,
-      this.fence,
-      this.now(),
-      config.leaseMs,
-      done,
-      started,
-    );
+    const state = await runs
+      .commitStep(this.task, this.fence, this.now(), config.leaseMs, done, started)
+      .catch((err: unknown) => {
+        throw new CommitUnknown(this.task.jobKey, err);
+      });
     if (state === 'stale') {
       throw new FenceLost(`job ${this.task.jobKey} was claimed by a newer attempt`);
     }
     return state;
+  }
+}
+
+/**
+ * A step write that got no answer (a command timeout, a lost connection): it may
+ * have landed, and ioredis may still send it after a reconnect. So it is no step
+ * failure, and the carried result must not be written again under a new commit id
+ * (the same result twice in one attempt): the invocation stops, SQS delivers the
+ * task again, and the reclaim reads what landed (runOneStep rethrows it).
+ */
+export class CommitUnknown extends Error {
+  constructor(job: string, cause: unknown) {
+    super(`a step write of job ${job} got no answer; it may have landed`, { cause });
+    this.name = 'CommitUnknown';
   }
 }
 

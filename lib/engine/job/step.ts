@@ -13,6 +13,7 @@ import { jobTimedOut } from '../decide/timeouts.js';
 import type { Suspension } from '../decide/waits.js';
 import type { StepRecord } from '../model.js';
 import { actionStep } from './action-step.js';
+import { CommitUnknown } from './commit-step.js';
 import { FenceLost } from './heartbeat.js';
 import type { JobRun } from './job-run.js';
 import type { JobScope } from './prepare.js';
@@ -36,7 +37,8 @@ export interface StepAt {
 /**
  * Run one step: its env and `if`, then the action, the wait or the child run. Any
  * error becomes the step's failed (or cancelled) record; only a takeover
- * (FenceLost) goes up, and the job stops where it is.
+ * (FenceLost) or a step write of unknown outcome (CommitUnknown) goes up, and the
+ * job stops where it is.
  */
 export async function runOneStep(
   run: JobRun,
@@ -90,7 +92,8 @@ export async function runOneStep(
     });
     return finished('succeeded', { outputs: secrets.mask(outputs) });
   } catch (err) {
-    if (err instanceof FenceLost) throw err;
+    // A takeover, or a step write of unknown outcome: the job stops where it is.
+    if (err instanceof FenceLost || err instanceof CommitUnknown) throw err;
     if (run.stop.reason instanceof FenceLost) throw run.stop.reason;
     const outputs = err instanceof StepFailedError && err.outputs ? secrets.mask(err.outputs) : {};
     const error = toErrorRecord(err);
