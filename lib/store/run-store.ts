@@ -146,6 +146,8 @@ export interface RunEvent {
 /** Typed wrappers over the run scripts: one Redis round trip each. */
 export function createRunStore(redis: ScriptRedis, prefix: string) {
   const keysOf = (tenant: string, runId: string) => runKeys(prefix, tenant, runId);
+  /** KEYS[1..4] of every run-scoped script (lua/loader.ts): run, jobs, steps, events. */
+  const scriptKeys = (k: ReturnType<typeof keysOf>) => [k.run, k.jobs, k.steps, k.events] as const;
   /** What a run never changes, of the runs this process claimed jobs of lately. */
   const runConstants = new Map<string, RunConstants>();
 
@@ -208,10 +210,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         return admitted;
       }
       const created = await redis.createRun(
-        k.run,
-        k.jobs,
-        k.steps,
-        k.events,
+        ...scriptKeys(k),
         run.createdAt,
         JSON.stringify(run.runFields),
         JSON.stringify(run.jobFields),
@@ -252,10 +251,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       const known = runConstants.get(runRef);
       const startedAt = new Date(now).toISOString();
       const reply = await redis.claimJob(
-        k.run,
-        k.jobs,
-        k.steps,
-        k.events,
+        ...scriptKeys(k),
         now,
         task.jobKey,
         task.attempt,
@@ -299,10 +295,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     ): Promise<'ok' | 'stale' | 'cancelling'> {
       const k = keysOf(task.tenant, task.runId);
       const reply = await redis.commitStep(
-        k.run,
-        k.jobs,
-        k.steps,
-        k.events,
+        ...scriptKeys(k),
         now,
         task.jobKey,
         fence,
@@ -337,10 +330,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     ): Promise<{ runStatus: string; ready: JobTask[]; ended?: RunEnd } | undefined> {
       const k = keysOf(task.tenant, task.runId);
       const reply = await redis.finishJob(
-        k.run,
-        k.jobs,
-        k.steps,
-        k.events,
+        ...scriptKeys(k),
         k.groups,
         now,
         task.jobKey,
@@ -372,10 +362,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     ): Promise<JobTask | 'cancelling' | undefined> {
       const k = keysOf(task.tenant, task.runId);
       const reply = await redis.retryJob(
-        k.run,
-        k.jobs,
-        k.steps,
-        k.events,
+        ...scriptKeys(k),
         now,
         task.jobKey,
         fence,
@@ -392,15 +379,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     /** Checkpoint: the job goes back to the queue under a new token; undefined when stale. */
     async requeueJob(task: JobTask, fence: string, now: number): Promise<JobTask | undefined> {
       const k = keysOf(task.tenant, task.runId);
-      const reply = await redis.requeueJob(
-        k.run,
-        k.jobs,
-        k.steps,
-        k.events,
-        now,
-        task.jobKey,
-        fence,
-      );
+      const reply = await redis.requeueJob(...scriptKeys(k), now, task.jobKey, fence);
       const out = decode.requeueJob(reply);
       if (out.kind === 'stale') return undefined;
       return taskOf(task, { ...out, jobKey: task.jobKey, attempt: task.attempt });
@@ -413,16 +392,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       leaseMs: number,
     ): Promise<'ok' | 'stale' | 'cancelling'> {
       const k = keysOf(task.tenant, task.runId);
-      const reply = await redis.renewLease(
-        k.run,
-        k.jobs,
-        k.steps,
-        k.events,
-        now,
-        task.jobKey,
-        fence,
-        leaseMs,
-      );
+      const reply = await redis.renewLease(...scriptKeys(k), now, task.jobKey, fence, leaseMs);
       return decode.renewLease(reply).kind;
     },
 
@@ -440,10 +410,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     > {
       const k = keysOf(tenant, runId);
       const reply = await redis.cancelRun(
-        k.run,
-        k.jobs,
-        k.steps,
-        k.events,
+        ...scriptKeys(k),
         now,
         opts.finalStatus,
         opts.error ?? '',
@@ -592,10 +559,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     ): Promise<{ task: JobTask; queued: boolean } | 'cancelling' | undefined> {
       const k = keysOf(task.tenant, task.runId);
       const reply = await redis.suspendJob(
-        k.run,
-        k.jobs,
-        k.steps,
-        k.events,
+        ...scriptKeys(k),
         k.signals,
         now,
         task.jobKey,
@@ -627,10 +591,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     ): Promise<JobTask | 'kept' | 'missing' | 'finished' | 'not-waiting' | 'full'> {
       const k = keysOf(tenant, runId);
       const reply = await redis.resolveWait(
-        k.run,
-        k.jobs,
-        k.steps,
-        k.events,
+        ...scriptKeys(k),
         k.signals,
         now,
         wait.kind,
