@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import '../zod-messages.js';
 import { rerunAdmission } from '../engine/decide/rerun.js';
 import { hasEnded } from '../engine/model.js';
 import { admitRun } from '../engine/run/admit.js';

@@ -1,4 +1,5 @@
 import * as z from 'zod/mini';
+import '../zod-messages.js';
 import { type PlannedStep, stepList } from '../engine/decide/plan.js';
 import { hasEnded } from '../engine/model.js';
 import { resolveWait } from '../engine/run/wake.js';
