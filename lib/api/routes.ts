@@ -11,13 +11,7 @@ import { type FieldProblem, ValidationError } from '../errors.js';
 import type { Workflow } from '../spec/schema.js';
 import { lambdaProblems } from '../steps/lambda-registration.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
-import {
-  CancelRequest,
-  InlineRunRequest,
-  parseJsonBody,
-  RunRequest,
-  validateBody,
-} from './body.js';
+import { parseJsonBody, validateRequest } from './body.js';
 import type { Route, RouteContext } from './context.js';
 import { type ApiRequest, type ApiResponse, HttpError, json } from './http.js';
 import { describeKeys } from './key-source.js';
@@ -224,7 +218,7 @@ async function submitRegistered({
   tenant,
   identity,
 }: RouteContext): Promise<ApiResponse> {
-  const body = validateBody(RunRequest, parseJsonBody(req.body));
+  const body = await validateRequest('run', parseJsonBody(req.body));
   const name = params.name ?? '';
   const latest = await app.workflows.latest(tenant, name);
   if (!latest) throw new HttpError(404, 'Not Found', `no workflow named '${name}'`);
@@ -247,7 +241,7 @@ async function submitRegistered({
 }
 
 async function submitInline({ app, req, tenant, identity }: RouteContext): Promise<ApiResponse> {
-  const body = validateBody(InlineRunRequest, parseJsonBody(req.body));
+  const body = await validateRequest('inlineRun', parseJsonBody(req.body));
   const { loadSpec } = await specLoader();
   const spec = prefixProblems(() => {
     const loaded =
@@ -436,7 +430,7 @@ async function getEvents({ app, req, params, tenant }: RouteContext): Promise<Ap
 }
 
 async function cancelRun({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
-  const body = validateBody(CancelRequest, parseJsonBody(req.body));
+  const body = await validateRequest('cancel', parseJsonBody(req.body));
   const runId = params.runId ?? '';
   const reason = body.reason ?? 'cancelled by request';
   const out = await cancelAndFinish(app, tenant, runId, Date.now(), {
