@@ -13,6 +13,7 @@ import { fixed, percentile, table } from './support/table.js';
  * Cold start of each function, from the zips `serverless package` builds:
  *
  *   node --import tsx bench/cold-start.ts [--runs 15] [--package <dir of built zips>]
+ *                                         [--before <dir of zips built from an older commit>]
  *
  * Each function's zip is unzipped into a temp dir; a fresh `node` (the NODE_OPTIONS
  * of provider.environment, i.e. with source maps) imports its handler module and
@@ -27,7 +28,12 @@ const FUNCTIONS = ['submit', 'schedule', 'execute', 'runner', 'echo'] as const;
 const SERVERLESS = join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
 
 const { values: args } = parseArgs({
-  options: { runs: { type: 'string', default: '15' }, package: { type: 'string' } },
+  options: {
+    runs: { type: 'string', default: '15' },
+    package: { type: 'string' },
+    /** Zips of another commit (`serverless package --package <dir>` there): rows `<fn> before`, same run. */
+    before: { type: 'string' },
+  },
 });
 const runs = Number(args.runs);
 
@@ -125,15 +131,22 @@ async function main(): Promise<void> {
     const sizes: Record<string, number> = {
       baseline: (await stat(modules.baseline as string)).size,
     };
-    for (const fn of FUNCTIONS) {
-      const zip = join(zips, `${fn}.zip`);
-      const into = join(work, fn);
-      await promisify(execFile)('unzip', ['-q', '-o', zip, '-d', into]);
-      modules[fn] = pathToFileURL(join(into, 'functions', `${fn}.mjs`)).href;
-      sizes[fn] = (await stat(zip)).size;
+    const builds = [{ dir: zips, suffix: '' }];
+    if (args.before) builds.push({ dir: args.before, suffix: ' before' });
+    for (const { dir, suffix } of builds) {
+      for (const fn of FUNCTIONS) {
+        const zip = join(dir, `${fn}.zip`);
+        const into = join(work, `${fn}${suffix.replace(' ', '-')}`);
+        await promisify(execFile)('unzip', ['-q', '-o', zip, '-d', into]);
+        modules[fn + suffix] = pathToFileURL(join(into, 'functions', `${fn}.mjs`)).href;
+        sizes[fn + suffix] = (await stat(zip)).size;
+      }
     }
     modules.baseline = pathToFileURL(modules.baseline as string).href;
-    const names = ['baseline', ...FUNCTIONS];
+    const names = [
+      'baseline',
+      ...FUNCTIONS.flatMap((fn) => (args.before ? [`${fn} before`, fn] : [fn])),
+    ];
     const samples = Object.fromEntries(names.map((n) => [n, [] as Sample[]]));
     // One warm-up round (file cache), not counted.
     for (const n of names) initOnce(modules[n] as string);

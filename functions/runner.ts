@@ -1,7 +1,8 @@
 import middy from '@middy/core';
 import type { Context } from 'aws-lambda';
 import { createLocalRunner } from '../lib/runner/local-runner.js';
-import { RunnerRequestSchema, type RunnerResult } from '../lib/runner/model.js';
+import type { RunnerResult } from '../lib/runner/model.js';
+import { RunnerRequestSchema } from '../lib/runner/request.js';
 
 /** Time kept to answer after killing a command that ran out of the invocation's time. */
 const ANSWER_MARGIN_MS = 2_000;

@@ -1,86 +1,74 @@
-import * as z from 'zod/mini';
-import './zod-messages.js';
+import {
+  integer,
+  list,
+  oneOf,
+  optional,
+  positive,
+  readEnv,
+  text,
+  url,
+  urlWithScheme,
+  withDefault,
+} from './env-values.js';
 
 /**
  * Environment → typed config, parsed once at cold start. `lib/` never reads
  * `process.env` itself: handlers call `loadConfig()` and pass the result in.
- * zod/mini (functional API) rather than classic zod: every function parses this at
- * its first invocation, and classic zod's import costs tens of ms of init.
+ * Read by the small readers of env-values.ts rather than a zod schema: every
+ * function parses this at its first invocation, and zod's import is init time.
  */
-const csv = z.pipe(
-  z.string(),
-  z.transform((s) =>
-    s
-      .split(',')
-      .map((x) => x.trim())
-      .filter(Boolean),
-  ),
-);
-const url = z.url();
-const text = z.string();
-/** An integer from a string, at least `min`, else `fallback` when unset. */
-const int = (fallback: number, min: 0 | 1) =>
-  z._default(
-    z.coerce.number().check(z.int(), min === 0 ? z.nonnegative() : z.positive()),
-    fallback,
-  );
-
-const Env = z.object({
-  REDIS_URL: z._default(
-    z
-      .url()
-      .check(
-        z.refine((u) => /^rediss?:\/\//.test(u), 'must start with redis:// or rediss:// (TLS)'),
-      ),
+const Env = {
+  REDIS_URL: withDefault(
+    urlWithScheme(/^rediss?:\/\//, 'must start with redis:// or rediss:// (TLS)'),
     'redis://127.0.0.1:6379',
   ),
   /** `cluster`: REDIS_URL is one node of a Redis Cluster (ElastiCache cluster mode). */
-  FLOWLINE_REDIS_MODE: z._default(z.enum(['standalone', 'cluster']), 'standalone'),
+  FLOWLINE_REDIS_MODE: withDefault(oneOf(['standalone', 'cluster']), 'standalone'),
   /** Secrets Manager id of `{"username","password"}` for Redis, read at cold start. */
-  FLOWLINE_REDIS_AUTH_SECRET: z.optional(text),
-  FLOWLINE_KEY_PREFIX: z._default(z.string().check(z.minLength(1)), 'fl'),
+  FLOWLINE_REDIS_AUTH_SECRET: optional(text),
+  FLOWLINE_KEY_PREFIX: withDefault(text, 'fl'),
   FLOWLINE_QUEUE_URL: url,
   /** Queues of `priority: high` / `low` jobs; without them those jobs share the execute queue. */
-  FLOWLINE_QUEUE_URL_HIGH: z.optional(url),
-  FLOWLINE_QUEUE_URL_LOW: z.optional(url),
+  FLOWLINE_QUEUE_URL_HIGH: optional(url),
+  FLOWLINE_QUEUE_URL_LOW: optional(url),
   /** The execute queue's dead-letter queue, reconciled by the schedule tick. */
-  FLOWLINE_DLQ_URL: z.optional(url),
+  FLOWLINE_DLQ_URL: optional(url),
   /** Explicit SQS endpoint (local fauxqs); on AWS the SDK default is used. */
-  AWS_ENDPOINT_URL_SQS: z.optional(url),
+  AWS_ENDPOINT_URL_SQS: optional(url),
   /** Explicit Lambda endpoint for `lambda:` steps (locally serverless offline's lambdaPort). */
-  AWS_ENDPOINT_URL_LAMBDA: z.optional(url),
+  AWS_ENDPOINT_URL_LAMBDA: optional(url),
   /** `<service>-<stage>-` (serverless.yml): `lambda:<short name>` means this service's function. */
-  FLOWLINE_LAMBDA_PREFIX: z.optional(text),
+  FLOWLINE_LAMBDA_PREFIX: optional(text),
   /** Functions `lambda:` steps may invoke: full names or globs; empty (the default) allows none. */
-  FLOWLINE_LAMBDA_ALLOW: z._default(csv, []),
+  FLOWLINE_LAMBDA_ALLOW: withDefault(list, []),
   /** The runner Lambda of `shell` steps; unset: commands run in this process's sandbox. */
-  FLOWLINE_RUNNER_FUNCTION: z.optional(text),
+  FLOWLINE_RUNNER_FUNCTION: optional(text),
   /** Local sandbox only: `shared` gives commands the host's network (default: none at all). */
-  FLOWLINE_RUNNER_NETWORK: z._default(z.enum(['isolated', 'shared']), 'isolated'),
-  AWS_REGION: z._default(text, 'us-east-1'),
-  FLOWLINE_SECRETS_PREFIX: z._default(text, 'flowline/'),
-  FLOWLINE_SECRETS_TTL_MS: int(300_000, 0),
-  FLOWLINE_API_KEYS: z.optional(text),
-  FLOWLINE_API_KEYS_SECRET: z.optional(text),
-  FLOWLINE_CAPABILITIES: z._default(csv, ['http', 'lambda']),
-  FLOWLINE_LEASE_MS: int(60_000, 1),
-  FLOWLINE_IDEMPOTENCY_TTL_S: int(86_400, 1),
+  FLOWLINE_RUNNER_NETWORK: withDefault(oneOf(['isolated', 'shared']), 'isolated'),
+  AWS_REGION: withDefault(text, 'us-east-1'),
+  FLOWLINE_SECRETS_PREFIX: withDefault(text, 'flowline/'),
+  FLOWLINE_SECRETS_TTL_MS: withDefault(integer(0), 300_000),
+  FLOWLINE_API_KEYS: optional(text),
+  FLOWLINE_API_KEYS_SECRET: optional(text),
+  FLOWLINE_CAPABILITIES: withDefault(list, ['http', 'lambda']),
+  FLOWLINE_LEASE_MS: withDefault(integer(1), 60_000),
+  FLOWLINE_IDEMPOTENCY_TTL_S: withDefault(integer(1), 86_400),
   /** Keep this much of the invocation's time in reserve for committing results. */
-  FLOWLINE_SAFETY_MARGIN_MS: int(5_000, 0),
+  FLOWLINE_SAFETY_MARGIN_MS: withDefault(integer(0), 5_000),
   /** A step without timeoutMs is started only with this much time left, else the job checkpoints. */
-  FLOWLINE_MIN_STEP_BUDGET_MS: int(10_000, 0),
+  FLOWLINE_MIN_STEP_BUDGET_MS: withDefault(integer(0), 10_000),
   /** A queued job with no claim for this long is sent again by the schedule tick. */
-  FLOWLINE_REQUEUE_AFTER_MS: int(120_000, 1),
+  FLOWLINE_REQUEUE_AFTER_MS: withDefault(integer(1), 120_000),
   /** A finished run's keys expire this long after its end (fractions allowed: benches, tests). */
-  FLOWLINE_RETENTION_DAYS: z._default(z.coerce.number().check(z.positive()), 30),
+  FLOWLINE_RETENTION_DAYS: withDefault(positive, 30),
   /** Per tenant: runs not yet finished; a submit past it is 429. */
-  FLOWLINE_MAX_RUNS_IN_FLIGHT: int(10_000, 1),
+  FLOWLINE_MAX_RUNS_IN_FLIGHT: withDefault(integer(1), 10_000),
   /** Per run tree: runs created by one run and all its descendants; past it a child step fails. */
-  FLOWLINE_MAX_DESCENDANTS: int(1_000, 1),
+  FLOWLINE_MAX_DESCENDANTS: withDefault(integer(1), 1_000),
   /** Per tenant: run starts per second (token bucket refill) and the bucket's size. */
-  FLOWLINE_SUBMIT_RATE: z._default(z.coerce.number().check(z.positive()), 100),
-  FLOWLINE_SUBMIT_BURST: int(1_000, 1),
-});
+  FLOWLINE_SUBMIT_RATE: withDefault(positive, 100),
+  FLOWLINE_SUBMIT_BURST: withDefault(integer(1), 1_000),
+};
 
 export interface Config {
   redisUrl: string;
@@ -157,16 +145,15 @@ export class ConfigError extends Error {
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): Config {
   // serverless.yml passes unset optional variables as '' (`${env:X, ''}`): treat them as unset.
   const present = Object.fromEntries(Object.entries(env).filter(([, v]) => v !== ''));
-  const parsed = Env.safeParse(present);
-  if (!parsed.success) {
-    const issues = parsed.error.issues;
-    const detail = issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ');
+  const parsed = readEnv(Env, present);
+  if (!parsed.ok) {
+    const detail = parsed.problems.map((p) => `${p.variable}: ${p.reason}`).join('; ');
     throw new ConfigError(
-      [...new Set(issues.map((i) => i.path.join('.')))],
+      [...new Set(parsed.problems.map((p) => p.variable))],
       `invalid setting ${detail}`,
     );
   }
-  const e = parsed.data;
+  const e = parsed.values;
   return {
     redisUrl: e.REDIS_URL,
     redisMode: e.FLOWLINE_REDIS_MODE,

@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import { type App, createApp } from './app.js';
 import { type Config, ConfigError, loadConfig } from './config.js';
 import { log } from './log.js';
@@ -18,10 +17,15 @@ export type Started = { ok: true; app: App } | { ok: false; problem: StartProble
 
 const SECRET_TIMEOUT_MS = 3_000;
 const CONNECT_WAIT_MS = 1_000;
-const RedisAuthSecret = z.object({
-  username: z.optional(z.string()),
-  password: z.string().check(z.minLength(1)),
-});
+
+/** `{"username"?: string, "password": non-empty string}`, only those fields; else undefined. */
+export function toRedisAuth(value: unknown): RedisAuth | undefined {
+  if (typeof value !== 'object' || value === null) return undefined;
+  const { username, password } = value as Record<string, unknown>;
+  if (username !== undefined && typeof username !== 'string') return undefined;
+  if (typeof password !== 'string' || password === '') return undefined;
+  return username === undefined ? { password } : { username, password };
+}
 
 /**
  * The cold start of a handler, once per container: config, then (in cluster or
@@ -86,8 +90,8 @@ async function readRedisAuth(
     } catch {
       json = undefined;
     }
-    const parsed = RedisAuthSecret.safeParse(json);
-    if (!parsed.success) {
+    const auth = toRedisAuth(json);
+    if (!auth) {
       return {
         problem: {
           variables: [variable],
@@ -95,7 +99,7 @@ async function readRedisAuth(
         },
       };
     }
-    return { auth: parsed.data };
+    return { auth };
   } catch (err) {
     const name = err instanceof Error ? err.name : 'Error';
     return {

@@ -1,5 +1,4 @@
-import * as z from 'zod/mini';
-import '../zod-messages.js';
+import type * as z from 'zod/mini';
 import { HttpError } from './http.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
@@ -46,49 +45,19 @@ export function parseJsonBody(raw: string): unknown {
   }
 }
 
+type Schemas = typeof import('./body-schemas.js').REQUEST_SCHEMAS;
+
 /**
- * Validate with zod; every issue becomes a 422 problem naming its path. The request
- * schemas are zod/mini: every submit parses one, and classic zod's import costs tens
- * of ms of a cold start (bench/cold-start.ts).
+ * The body as the named request schema, or a 422 naming each bad path. The schemas
+ * (zod) load at the first request that has a body: none of it at the submit
+ * function's init, nothing for health or reads (bench/cold-start.ts).
  */
-export function validateBody<T>(schema: z.ZodMiniType<T>, value: unknown, what = 'body'): T {
-  const parsed = z.safeParse(schema, value);
-  if (parsed.success) return parsed.data;
-  throw new HttpError(
-    422,
-    'Invalid request body',
-    `the ${what} does not match the expected shape`,
-    parsed.error.issues.map((issue) => ({
-      path: issue.path
-        .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
-        .join('')
-        .replace(/^\./, ''),
-      message: issue.message,
-    })),
-  );
+export async function validateRequest<K extends keyof Schemas>(
+  name: K,
+  value: unknown,
+  what = 'body',
+): Promise<z.output<Schemas[K]>> {
+  const { REQUEST_SCHEMAS, validateBody } = await import('./body-schemas.js');
+  const schema: z.ZodMiniType = REQUEST_SCHEMAS[name];
+  return validateBody(schema, value, what) as z.output<Schemas[K]>;
 }
-
-const jsonObject = z.record(z.string(), z.unknown());
-
-const runEnv = z.optional(
-  z.record(
-    z.string().check(z.regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'env names are [A-Za-z_][A-Za-z0-9_]*')),
-    z.string(),
-  ),
-);
-
-export const RunRequest = z.strictObject({
-  inputs: z.optional(jsonObject),
-  env: runEnv,
-});
-
-export const InlineRunRequest = z.strictObject({
-  /** The spec as a JSON object, or YAML/JSON text. */
-  spec: z.union([jsonObject, z.string()]),
-  inputs: z.optional(jsonObject),
-  env: runEnv,
-});
-
-export const CancelRequest = z.strictObject({
-  reason: z.optional(z.string().check(z.maxLength(1024))),
-});

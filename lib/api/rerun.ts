@@ -1,15 +1,9 @@
-import * as z from 'zod/mini';
 import { rerunAdmission } from '../engine/decide/rerun.js';
 import { hasEnded } from '../engine/model.js';
 import { admitRun } from '../engine/run/admit.js';
-import { parseJsonBody, validateBody } from './body.js';
+import { parseJsonBody, validateRequest } from './body.js';
 import type { RouteContext } from './context.js';
 import { type ApiResponse, HttpError, json } from './http.js';
-
-export const RerunRequest = z.strictObject({
-  fromJob: z.optional(z.string().check(z.minLength(1), z.maxLength(256))),
-  inputs: z.optional(z.record(z.string(), z.unknown())),
-});
 
 /**
  * `POST /v1/runs/{runId}/rerun` (API.md): a new run of the finished run's pinned
@@ -23,7 +17,7 @@ export async function rerunRun({
   tenant,
   identity,
 }: RouteContext): Promise<ApiResponse> {
-  const body = validateBody(RerunRequest, parseJsonBody(req.body));
+  const body = await validateRequest('rerun', parseJsonBody(req.body));
   const runId = params.runId ?? '';
   const snap = await app.runs.snapshot(tenant, runId);
   if (!snap) throw new HttpError(404, 'Not Found', `no run '${runId}'`);

@@ -1,5 +1,4 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
-import FindMyWay from 'find-my-way';
 import type { App } from '../app.js';
 import { boundsOf } from '../config.js';
 import { resolveInputs } from '../engine/decide/inputs.js';
@@ -11,17 +10,12 @@ import { type FieldProblem, ValidationError } from '../errors.js';
 import type { Workflow } from '../spec/schema.js';
 import { lambdaProblems } from '../steps/lambda-registration.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
-import {
-  CancelRequest,
-  InlineRunRequest,
-  parseJsonBody,
-  RunRequest,
-  validateBody,
-} from './body.js';
+import { parseJsonBody, validateRequest } from './body.js';
 import type { Route, RouteContext } from './context.js';
 import { type ApiRequest, type ApiResponse, HttpError, json } from './http.js';
 import { describeKeys } from './key-source.js';
 import { rerunRun } from './rerun.js';
+import { createRouteTable } from './router.js';
 import { decideApproval, sendSignal } from './waits.js';
 import { webhookRoute } from './webhooks.js';
 
@@ -37,9 +31,9 @@ const RUN_ID = /^run_[0-9A-HJKMNP-TV-Z]{26}$/;
 const EVENT_ID = /^\d{1,13}-\d{1,15}$/;
 
 export function createRouter() {
-  const router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 300 });
+  const router = createRouteTable<RouteEntry>();
   const on = (method: (typeof METHODS)[number], path: string, route: Route, auth = true) =>
-    router.on(method, path, () => undefined, { route, auth } satisfies RouteEntry);
+    router.on(method, path, { route, auth });
 
   on('GET', '/v1/health', health, false);
   on('PUT', '/v1/workflows/:name', putWorkflow);
@@ -61,14 +55,14 @@ export function createRouter() {
 
   /** The route for a request, or the 404/405 the catch-all owes (API.md). */
   return (method: string, path: string): { entry: RouteEntry; params: Record<string, string> } => {
-    const found = router.find(method as (typeof METHODS)[number], path);
-    const runId = (found?.params as Record<string, string> | undefined)?.runId;
+    const found = router.find(method, path);
+    const runId = found?.params.runId;
     // A run id is a key's hash tag: one that is not ours names no run (and `}x` would be CROSSSLOT).
     if (runId !== undefined && !RUN_ID.test(runId)) {
       throw new HttpError(404, 'Not Found', `no run '${runId}'`);
     }
     if (found) {
-      return { entry: found.store as RouteEntry, params: found.params as Record<string, string> };
+      return { entry: found.value, params: found.params };
     }
     const allowed = METHODS.filter((m) => router.find(m, path));
     if (allowed.length > 0) {
@@ -224,7 +218,7 @@ async function submitRegistered({
   tenant,
   identity,
 }: RouteContext): Promise<ApiResponse> {
-  const body = validateBody(RunRequest, parseJsonBody(req.body));
+  const body = await validateRequest('run', parseJsonBody(req.body));
   const name = params.name ?? '';
   const latest = await app.workflows.latest(tenant, name);
   if (!latest) throw new HttpError(404, 'Not Found', `no workflow named '${name}'`);
@@ -247,7 +241,7 @@ async function submitRegistered({
 }
 
 async function submitInline({ app, req, tenant, identity }: RouteContext): Promise<ApiResponse> {
-  const body = validateBody(InlineRunRequest, parseJsonBody(req.body));
+  const body = await validateRequest('inlineRun', parseJsonBody(req.body));
   const { loadSpec } = await specLoader();
   const spec = prefixProblems(() => {
     const loaded =
@@ -436,7 +430,7 @@ async function getEvents({ app, req, params, tenant }: RouteContext): Promise<Ap
 }
 
 async function cancelRun({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
-  const body = validateBody(CancelRequest, parseJsonBody(req.body));
+  const body = await validateRequest('cancel', parseJsonBody(req.body));
   const runId = params.runId ?? '';
   const reason = body.reason ?? 'cancelled by request';
   const out = await cancelAndFinish(app, tenant, runId, Date.now(), {

@@ -1,4 +1,3 @@
-import * as z from 'zod/mini';
 import { type PlannedStep, stepList } from '../engine/decide/plan.js';
 import { hasEnded } from '../engine/model.js';
 import { resolveWait } from '../engine/run/wake.js';
@@ -6,18 +5,9 @@ import { LIMITS } from '../spec/limits.js';
 import type { Workflow } from '../spec/schema.js';
 import { parseUses, SIGNAL_NAME } from '../steps/kinds.js';
 import { jobKeyOf } from '../store/job-fields.js';
-import { parseJsonBody, validateBody } from './body.js';
+import { parseJsonBody, validateRequest } from './body.js';
 import type { RouteContext } from './context.js';
 import { type ApiResponse, HttpError, json } from './http.js';
-
-export const ApprovalRequest = z.strictObject({
-  approve: z.boolean(),
-  /** Deprecated and ignored: the actor is the identity of the API key (API.md "Auth"). */
-  actor: z.optional(z.string().check(z.maxLength(256))),
-  comment: z.optional(z.string().check(z.maxLength(4096))),
-});
-
-export const SignalRequest = z.strictObject({ payload: z.optional(z.unknown()) });
 
 /** `POST /v1/runs/{runId}/approvals/{stepId}`: decide the approval a job waits at. */
 export async function decideApproval({
@@ -27,7 +17,7 @@ export async function decideApproval({
   tenant,
   identity,
 }: RouteContext): Promise<ApiResponse> {
-  const body = validateBody(ApprovalRequest, parseJsonBody(req.body));
+  const body = await validateRequest('approval', parseJsonBody(req.body));
   const runId = params.runId ?? '';
   const stepId = params.stepId ?? '';
   const snap = await app.runs.snapshot(tenant, runId);
@@ -75,7 +65,7 @@ export async function decideApproval({
 
 /** `POST /v1/runs/{runId}/signals/{name}`: wake the step waiting for it, or keep it for the run. */
 export async function sendSignal({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
-  const body = validateBody(SignalRequest, parseJsonBody(req.body));
+  const body = await validateRequest('signal', parseJsonBody(req.body));
   const runId = params.runId ?? '';
   const name = params.name ?? '';
   if (!SIGNAL_NAME.test(name)) {

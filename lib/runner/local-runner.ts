@@ -2,7 +2,7 @@ import { chown, mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { log } from '../log.js';
-import { type Runner, type RunnerRequest, RunnerRequestSchema } from './model.js';
+import type { Runner, RunnerRequest } from './model.js';
 import { runCommand } from './run-command.js';
 import { detectSandbox, type Sandbox, type SandboxOptions } from './sandbox.js';
 
@@ -29,6 +29,8 @@ export function createLocalRunner(options: SandboxOptions = {}): LocalRunner {
   return {
     sandbox,
     async run(raw: RunnerRequest, signal: AbortSignal) {
+      // Loaded at the first command: zod stays out of the engine functions' init.
+      const { RunnerRequestSchema } = await import('./request.js');
       const req = RunnerRequestSchema.parse(raw);
       const box = await sandbox();
       const home = await mkdtemp(join(tmpdir(), 'flowline-step-'));

@@ -1,6 +1,6 @@
 import type { App } from '../../app.js';
 import { log } from '../../log.js';
-import { JobTask } from '../../queue/message.js';
+import { toJobTask } from '../../queue/message.js';
 import type { Workflow } from '../../spec/schema.js';
 import { reserveIdempotencyKey } from '../../store/idempotency.js';
 import { allShards } from '../../store/keys.js';
@@ -111,10 +111,7 @@ export async function wakeDueTimers(
       let count = 0;
       for (;;) {
         const due = await app.runs.dueTimers(shard, now, batch);
-        const tasks = due.flatMap((raw) => {
-          const parsed = JobTask.safeParse(JSON.parse(raw));
-          return parsed.success ? [parsed.data] : [];
-        });
+        const tasks = due.flatMap((raw) => toJobTask(JSON.parse(raw)) ?? []);
         if (tasks.length > 0) await app.queue.send(tasks);
         await app.runs.removeTimers(shard, due);
         count += tasks.length;
