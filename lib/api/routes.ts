@@ -1,4 +1,5 @@
 import { GetQueueAttributesCommand } from '@aws-sdk/client-sqs';
+import FindMyWay from 'find-my-way';
 import type { App } from '../app.js';
 import { boundsOf } from '../config.js';
 import { resolveInputs } from '../engine/decide/inputs.js';
@@ -15,7 +16,6 @@ import type { Route, RouteContext } from './context.js';
 import { type ApiRequest, type ApiResponse, HttpError, json } from './http.js';
 import { describeKeys } from './key-source.js';
 import { rerunRun } from './rerun.js';
-import { createRouteTable } from './router.js';
 import { decideApproval, sendSignal } from './waits.js';
 import { webhookRoute } from './webhooks.js';
 
@@ -31,9 +31,9 @@ const RUN_ID = /^run_[0-9A-HJKMNP-TV-Z]{26}$/;
 const EVENT_ID = /^\d{1,13}-\d{1,15}$/;
 
 export function createRouter() {
-  const router = createRouteTable<RouteEntry>();
+  const router = FindMyWay({ ignoreTrailingSlash: true, maxParamLength: 300 });
   const on = (method: (typeof METHODS)[number], path: string, route: Route, auth = true) =>
-    router.on(method, path, { route, auth });
+    router.on(method, path, () => undefined, { route, auth } satisfies RouteEntry);
 
   on('GET', '/v1/health', health, false);
   on('PUT', '/v1/workflows/:name', putWorkflow);
@@ -55,14 +55,14 @@ export function createRouter() {
 
   /** The route for a request, or the 404/405 the catch-all owes (API.md). */
   return (method: string, path: string): { entry: RouteEntry; params: Record<string, string> } => {
-    const found = router.find(method, path);
-    const runId = found?.params.runId;
+    const found = router.find(method as (typeof METHODS)[number], path);
+    const runId = (found?.params as Record<string, string> | undefined)?.runId;
     // A run id is a key's hash tag: one that is not ours names no run (and `}x` would be CROSSSLOT).
     if (runId !== undefined && !RUN_ID.test(runId)) {
       throw new HttpError(404, 'Not Found', `no run '${runId}'`);
     }
     if (found) {
-      return { entry: found.value, params: found.params };
+      return { entry: found.store as RouteEntry, params: found.params as Record<string, string> };
     }
     const allowed = METHODS.filter((m) => router.find(m, path));
     if (allowed.length > 0) {
