@@ -19,7 +19,7 @@
   the job does (`first:<job>` holds its step id: firstStep in decide/plan.ts) and it
   has no record yet: its `running` record and step.started event, so a one-step job is
   a claim and a finish. Not while the run is being cancelled. The claim's events
-  (job.started, step.started, run.started) are one stream entry (includes/emit.lua).
+  (job.started, run.started, step.started) are one stream entry (includes/emit.lua).
 
   The run hash is read only for what the caller lacks, or when the run's status may
   not be `running` (see below).
@@ -129,7 +129,6 @@ if not replay then
     -- The record as the executor writes it, less what the plan restores (run-document.ts).
     rcall('HSET', stepsKey, job .. '#0', '{"status":"running","attempt":' .. attempt
       .. ',"tries":1,"outputs":{},"error":null,"startedAt":"' .. ARGV[8] .. '","finishedAt":null}')
-    for _, v in ipairs({'type', 'step.started', 'job', job, 'step', state[14]}) do events[#events + 1] = v end
   end
   if not state[16] then
     fields[#fields + 1] = 'run:started'
@@ -142,6 +141,10 @@ if not replay then
     events[#events + 1] = 'run.started'
   elseif runStatus == 'waiting' then
     rcall('HSET', runKey, 'status', 'running')
+  end
+  -- After run.started, as the executor's own step start would come.
+  if started ~= '' then
+    for _, v in ipairs({'type', 'step.started', 'job', job, 'step', state[14]}) do events[#events + 1] = v end
   end
   rcall('XADD', eventsKey, '*', unpack(events))
 end
