@@ -18,11 +18,12 @@ import { fixed, percentile, table } from './support/table.js';
  * redis-server, fauxqs in this process, executors long-polling it.
  *
  *   node --import tsx bench/latency.ts [--submits 1000] [--diamonds 50] [--chains 10] [--direct 500] [--aof]
+ *     [--in-flight 40] (a multiple of 10; 10 = one execute container, one SQS batch)
  *     [--no-profile] [--sqs-in-process]
  *
  * 1. submit: admitRun, one at a time, with the executors not yet started, so each
  *    figure is Redis + SQS send alone (what the API handler waits for).
- * 2. loaded: executors drain that backlog, IN_FLIGHT jobs at a time; every
+ * 2. loaded: executors drain that backlog, --in-flight jobs at a time; every
  *    claimJob / commitStep / finishJob call is timed.
  * 3. serial: one run at a time (diamonds, then chains of 20) with one poller;
  *    transitions timed again, and job-done → dependent-started read from each
@@ -51,6 +52,12 @@ interface Options {
   profile: boolean;
   /** fauxqs on this event loop (the earlier figures) instead of in a child process. */
   sqsInProcess: boolean;
+  /**
+   * Jobs in flight in this process in the loaded phase, in pollers of batches of ten:
+   * 40 by default (the redis-cost shape); 10 is what one execute container runs (one
+   * SQS batch at a time).
+   */
+  inFlight: number;
 }
 
 type Samples = Map<Transition, number[]>;
@@ -66,6 +73,7 @@ function parseOptions(): Options {
       aof: { type: 'boolean', default: false },
       'no-profile': { type: 'boolean', default: false },
       'sqs-in-process': { type: 'boolean', default: false },
+      'in-flight': { type: 'string', default: String(IN_FLIGHT) },
     },
   });
   const count = (v: string, flag: string) => {
@@ -81,7 +89,14 @@ function parseOptions(): Options {
     appendonly: values.aof,
     profile: !values['no-profile'],
     sqsInProcess: values['sqs-in-process'],
+    inFlight: batchesOfTen(count(values['in-flight'], 'in-flight')),
   };
+}
+
+function batchesOfTen(n: number): number {
+  if (n % 10 !== 0)
+    throw new Error('--in-flight takes a multiple of 10 (pollers take batches of ten)');
+  return n;
 }
 
 /** Times `fn` into `into` (ms) and returns its result. */
@@ -368,7 +383,7 @@ function report(opts: Options, r: Results): string {
     ),
     '',
     'State transitions as the executor sees them (script + loopback + event loop):',
-    `loaded = ${opts.submits} diamond runs drained ${IN_FLIGHT} jobs at a time ` +
+    `loaded = ${opts.submits} diamond runs drained ${opts.inFlight} jobs at a time ` +
       `(${fixed(r.loadedMs, 0)} ms); serial = ${opts.diamonds} diamonds, then ` +
       `${opts.chains} chains of 20, one run at a time, one poller.`,
     table(
@@ -442,7 +457,7 @@ async function main(cleanup: Cleanup): Promise<void> {
   let window = await startWindow(redis.port);
   let probe = await startPhaseProbe({ profile: opts.profile });
   const t0 = performance.now();
-  await withExecutors(app, tracker, IN_FLIGHT / 10, () => Promise.all(backlog));
+  await withExecutors(app, tracker, opts.inFlight / 10, () => Promise.all(backlog));
   const loadedMs = performance.now() - t0;
   const loadedProbe = await probe.stop();
   sqsLoaded.stop();
