@@ -113,7 +113,9 @@ export type ClaimOutcome =
       needs: string[];
       /** Step record JSON by flattened step index, null where none was committed. */
       stepRecords: (string | null)[];
+      /** What the job's wait was resolved with (JSON), when it was woken by one. */
       resolved: string;
+      /** Where this attempt's timeoutMs counts from (ms; see decide/timeouts.ts). */
       timeoutFrom: number;
       /** The index of the step the claim started itself, or '' (claim-job.lua). */
       started: string;

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulidx';
 import { type JobTask, withPriority } from '../queue/message.js';
 import { LIMITS } from '../spec/limits.js';
-import { decode, type QueuedJob, type RunEnd } from './codes.js';
+import { type ClaimOutcome, decode, type QueuedJob, type RunEnd } from './codes.js';
 import { EVENT_SLOTS } from './events.js';
 import { allShards, globalKeys, runKeys, shardOf, tenantKeys } from './keys.js';
 import type { ScriptRedis } from './scripts.js';
@@ -31,30 +31,20 @@ export type Admission =
   | { kind: 'rate-limited'; retryAfterMs: number }
   | { kind: 'over-quota'; live: number };
 
+type Claimed = Extract<ClaimOutcome, { kind: 'claimed' }>;
+
+/** The claim script's outcome (codes.ts), its needs and started step read into shape. */
 export type ClaimResult =
-  | {
-      kind: 'claimed';
-      fence: string;
-      spec: string;
-      inputs: string;
-      trigger: string;
-      workflow: string;
-      env: string;
+  | (Omit<Claimed, 'needs' | 'started'> & {
       /** Status and outputs JSON of each need, by job key. */
       needs: Map<string, { status: string; outputs: string }>;
-      /** Step record JSON by flattened step index, where one was committed. */
-      stepRecords: (string | null)[];
-      /** What the job's wait was resolved with (JSON), when it was woken by one. */
-      resolved: string;
-      /** Where this attempt's timeoutMs counts from (ms; see job-deadline.ts). */
-      timeoutFrom: number;
       /**
        * The step this claim started itself (lua/claim-job.lua: the plan's first step, with
        * no record yet): its `running` record and step.started event are written.
        */
       started?: { index: number; startedAt: string };
-    }
-  | { kind: 'missing' | 'run-finished' | 'stale' | 'lease-held' | 'gated' };
+    })
+  | Exclude<ClaimOutcome, Claimed>;
 
 /** What a run is created with and never changes; a claim returns it unless the caller has it. */
 type RunConstants = Pick<
