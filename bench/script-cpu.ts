@@ -17,27 +17,14 @@
  */
 import './support/env.js';
 import { parseArgs } from 'node:util';
-import { Command, Redis } from 'ioredis';
-import { SCRIPT_SOURCES, withScripts } from '../lib/store/scripts.js';
-import { startFlowline } from './support/engines.js';
-import { nameScripts, scriptName } from './support/redis-meter.js';
-import { allShapes, oneStep } from './support/shapes.js';
-import { runMain, startLocalSqs, startRedis } from './support/stack.js';
+import { SCRIPT_SOURCES } from '../lib/store/scripts.js';
+import { recordRuns } from './support/recorded-runs.js';
+import { scriptName } from './support/redis-meter.js';
+import { runMain } from './support/stack.js';
 import { fixed, percentile, table } from './support/table.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '30' } } });
 const ROUNDS = Number(values.rounds);
-
-type Recorded = { name: string; args: (string | Buffer | number)[] };
-let recording: Recorded[] | undefined;
-let recordPort = 0;
-const original = Command.prototype.toWritable;
-Command.prototype.toWritable = function recorded(this: Command, socket: object) {
-  const port = (socket as { remotePort?: number }).remotePort ?? 0;
-  if (recording && port === recordPort)
-    recording.push({ name: this.name, args: [...(this.args as never[])] });
-  return original.call(this, socket);
-};
 
 function commandstats(text: string): Map<string, { calls: number; usec: number }> {
   const out = new Map<string, { calls: number; usec: number }>();
@@ -49,34 +36,10 @@ function commandstats(text: string): Map<string, { calls: number; usec: number }
 }
 
 await runMain(async (cleanup) => {
-  const named = withScripts(new Redis({ lazyConnect: true }));
-  nameScripts(named);
-  named.disconnect();
-  const sqs = await startLocalSqs(cleanup);
-  const live = await startRedis(cleanup, { appendonly: false });
-  const quiet = await startRedis(cleanup, { appendonly: false });
-  recordPort = live.port;
-  const engine = await startFlowline(
-    live.url,
-    sqs,
-    {},
-    { submit: 'api', connections: 'per-poller' },
-  );
-  cleanup.add(engine.name, () => engine.close());
-  const shapes = [oneStep(), ...allShapes()];
-  for (const shape of shapes) await engine.run(shape, 1);
-  const replay = new Redis(quiet.port, '127.0.0.1');
-  cleanup.add('replay client', async () => replay.disconnect());
+  const { runs, replay } = await recordRuns(cleanup);
   for (const src of Object.values(SCRIPT_SOURCES)) await replay.script('LOAD', src);
   const out: string[] = [];
-  for (const shape of shapes) {
-    recording = [];
-    await engine.run(shape, 1);
-    await new Promise((r) => setTimeout(r, 200));
-    const commands = recording.filter(
-      (c) => !['info', 'client', 'select', 'ping', 'script'].includes(c.name),
-    );
-    recording = undefined;
+  for (const { shape, commands } of runs) {
     // per request name: total µs per call, inner µs per call
     const per = new Map<string, { total: number[]; inner: number[]; calls: number }>();
     for (let round = 0; round < ROUNDS; round++) {
@@ -113,7 +76,6 @@ await runMain(async (cleanup) => {
         else if (n !== 'config|resetstat' && n !== 'flushall') warmInner += st.usec;
       }
     }
-    const topLevelUs = 0;
     const jobs = shape.jobs.length;
     const rows = [...per.entries()].map(([name, p]) => {
       const sum = p.total.reduce((s, x) => s + x, 0) / ROUNDS;
@@ -132,7 +94,7 @@ await runMain(async (cleanup) => {
       `### ${shape.name}: ${jobs} jobs, ${commands.length} requests, ${ROUNDS} rounds; ` +
         `execution ${fixed(total / jobs)} µs/job with INFO between requests (cold caches); ` +
         `back to back (warm): EVALSHA ${fixed(warmEval / ROUNDS / jobs)} µs/job, all other commands ` +
-        `(in scripts and top level) ${fixed((warmInner / ROUNDS + topLevelUs) / jobs)} µs/job`,
+        `(in scripts and top level) ${fixed(warmInner / ROUNDS / jobs)} µs/job`,
       table(
         [
           'request',

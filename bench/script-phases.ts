@@ -13,24 +13,12 @@
  */
 import './support/env.js';
 import { createHash } from 'node:crypto';
-import { Command, Redis } from 'ioredis';
-import { SCRIPT_SOURCES, withScripts } from '../lib/store/scripts.js';
-import { startFlowline } from './support/engines.js';
-import { nameScripts, scriptName } from './support/redis-meter.js';
-import { allShapes, oneStep } from './support/shapes.js';
-import { runMain, startLocalSqs, startRedis } from './support/stack.js';
+import { SCRIPT_SOURCES } from '../lib/store/scripts.js';
+import { recordRuns } from './support/recorded-runs.js';
+import { scriptName } from './support/redis-meter.js';
+import { runMain } from './support/stack.js';
 
 const ROUNDS = Number(process.env.ROUNDS ?? 20);
-type Recorded = { name: string; args: (string | Buffer | number)[] };
-let recording: Recorded[] | undefined;
-let recordPort = 0;
-const original = Command.prototype.toWritable;
-Command.prototype.toWritable = function recorded(this: Command, socket: object) {
-  const port = (socket as { remotePort?: number }).remotePort ?? 0;
-  if (recording && port === recordPort)
-    recording.push({ name: this.name, args: [...(this.args as never[])] });
-  return original.call(this, socket);
-};
 const PRE = `local __inner, __innerLast = 0, 0
 local function __now() local t = redis.call('TIME') return t[1]*1000000+t[2] end
 local __last = __now()
@@ -80,24 +68,7 @@ function instrument(name: string, src: string): string {
 const sha1 = (text: string) => createHash('sha1').update(text).digest('hex');
 
 await runMain(async (cleanup) => {
-  const named = withScripts(new Redis({ lazyConnect: true }));
-  nameScripts(named);
-  named.disconnect();
-  const sqs = await startLocalSqs(cleanup);
-  const live = await startRedis(cleanup, { appendonly: false });
-  const quiet = await startRedis(cleanup, { appendonly: false });
-  recordPort = live.port;
-  const engine = await startFlowline(
-    live.url,
-    sqs,
-    {},
-    { submit: 'api', connections: 'per-poller' },
-  );
-  cleanup.add(engine.name, async () => engine.close());
-  const shapes = [oneStep(), ...allShapes()];
-  for (const shape of shapes) await engine.run(shape, 1);
-  const replay = new Redis(quiet.port, '127.0.0.1');
-  cleanup.add('replay', async () => replay.disconnect());
+  const { runs, replay } = await recordRuns(cleanup);
   const swap = new Map<string, string>();
   for (const [name, src] of Object.entries(SCRIPT_SOURCES)) {
     await replay.script('LOAD', src);
@@ -107,14 +78,7 @@ await runMain(async (cleanup) => {
       swap.set(sha1(src), sha1(inst));
     }
   }
-  for (const shape of shapes) {
-    recording = [];
-    await engine.run(shape, 1);
-    await new Promise((r) => setTimeout(r, 200));
-    const commands = recording.filter(
-      (c) => !['info', 'client', 'select', 'ping', 'script'].includes(c.name),
-    );
-    recording = undefined;
+  for (const { shape, commands } of runs) {
     const totals = new Map<string, number>();
     const counts = new Map<string, number>();
     for (let round = 0; round < ROUNDS; round++) {
