@@ -3,7 +3,7 @@ import { usesStatusFunction } from '../../expr/index.js';
 import { expandMatrix, type MatrixCombination, matrixJobKey } from '../../spec/matrix.js';
 import { stepId } from '../../spec/placed-steps.js';
 import type { HookName, Job, Step, Workflow } from '../../spec/schema.js';
-import { parseUses } from '../../steps/kinds.js';
+import { parseUses, stepKind } from '../../steps/kinds.js';
 import { jobField } from '../../store/job-fields.js';
 
 /**
@@ -76,8 +76,8 @@ export function firstStep(job: Job): string | undefined {
   if (job.if !== undefined || job.concurrency) return undefined;
   const uses = parseUses(first.step.uses);
   if (typeof uses === 'string') return undefined;
-  const waits = ['sleep', 'approval', 'signal', 'workflow'].includes(uses.kind);
-  return waits ? undefined : first.key;
+  // Waits and child runs are the engine's (kinds.ts runBy): they suspend the job.
+  return stepKind(uses.kind).runBy === 'executor' ? first.key : undefined;
 }
 
 export function planRun(spec: Workflow): PlannedJob[] {
