@@ -221,16 +221,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     ): Promise<boolean> {
       const root = keysOf(tenant, rootRunId);
       const counted = decode.countDescendant(
-        await redis.countDescendant(
-          root.run,
-          root.jobs,
-          root.steps,
-          root.events,
-          root.tree,
-          Date.now(),
-          childRunId,
-          max,
-        ),
+        await redis.countDescendant(...scriptKeys(root), root.tree, Date.now(), childRunId, max),
       );
       return counted.kind === 'counted';
     },
@@ -603,9 +594,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       now: number,
     ): Promise<JobTask | { status: string }> {
       const k = keysOf(tenant, runId);
-      const out = decode.wakeJob(
-        await redis.wakeJob(k.run, k.jobs, k.steps, k.events, now, jobKey),
-      );
+      const out = decode.wakeJob(await redis.wakeJob(...scriptKeys(k), now, jobKey));
       if (out.kind === 'not-waiting') return { status: out.status };
       return taskOf({ tenant, runId }, { ...out, jobKey });
     },
@@ -613,9 +602,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     /** Lift a run's concurrency gate; the tasks of its queued jobs, to send. */
     async ungateRun(tenant: string, runId: string): Promise<JobTask[]> {
       const k = keysOf(tenant, runId);
-      const out = decode.ungateRun(
-        await redis.ungateRun(k.run, k.jobs, k.steps, k.events, Date.now()),
-      );
+      const out = decode.ungateRun(await redis.ungateRun(...scriptKeys(k), Date.now()));
       return out.queued.map((job) => taskOf({ tenant, runId }, job));
     },
 
