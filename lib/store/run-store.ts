@@ -299,7 +299,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         now,
         task.jobKey,
         fence,
-        leaseMs,
+        now + leaseMs,
         done?.index ?? '',
         done?.stepKey ?? '',
         done ? leanRecord(done.record) : '',
@@ -392,7 +392,13 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       leaseMs: number,
     ): Promise<'ok' | 'stale' | 'cancelling'> {
       const k = keysOf(task.tenant, task.runId);
-      const reply = await redis.renewLease(...scriptKeys(k), now, task.jobKey, fence, leaseMs);
+      const reply = await redis.renewLease(
+        ...scriptKeys(k),
+        now,
+        task.jobKey,
+        fence,
+        now + leaseMs,
+      );
       return decode.renewLease(reply).kind;
     },
 

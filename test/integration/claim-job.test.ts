@@ -273,3 +273,58 @@ describe('claimJob (lua/claim-job.lua)', () => {
     });
   });
 });
+
+describe('commitStep and renewLease (lua/commit-step.lua, lua/renew-lease.lua)', () => {
+  const record = (status: string) => `{"status":"${status}","attempt":1}`;
+
+  it('a finished step and the next one started: both records, one stream entry, the lease moved; a resent commit writes nothing again', async () => {
+    const { redis, runs, keys, jobs } = setUp();
+    const { runId, tasks, now } = await admitRun(runs, ONE_JOB);
+    const task = tasks[0] as JobTask;
+    const claim = await runs.claimJob(task, now, LEASE);
+    if (claim.kind !== 'claimed') throw new Error(claim.kind);
+    const k = keys(runId);
+    const entries = await redis.xlen(k.events);
+    const commit = [k.run, k.jobs, k.steps, k.events, now + 10, 'j', claim.fence, now + 10 + LEASE]
+      .concat(['0', 's', record('succeeded'), 'step.succeeded', '{}'])
+      .concat(['1', 's2', record('running'), 'commit-1']);
+    expect(await redis.commitStep(...commit)).toBe(1);
+    expect(await redis.hmget(k.steps, 'j#0', 'j#1')).toEqual([
+      record('succeeded'),
+      record('running'),
+    ]);
+    expect((await jobs(runId))['lease:j']).toBe(String(now + 10 + LEASE));
+    expect(await redis.xlen(k.events)).toBe(entries + 1);
+    const events = (await runs.readEvents(TENANT, runId, undefined, 100)).map((e) => e.fields);
+    expect(events.slice(-2)).toEqual([
+      { type: 'step.succeeded', at: String(now + 10), job: 'j', step: 's', data: '{}' },
+      { type: 'step.started', at: String(now + 10), job: 'j', step: 's2' },
+    ]);
+    await redis.hset(k.steps, 'j#1', 'overwritten?');
+    expect(await redis.commitStep(...commit)).toBe(1);
+    expect(await redis.hget(k.steps, 'j#1')).toBe('overwritten?');
+    expect(await redis.xlen(k.events)).toBe(entries + 1);
+  });
+
+  it('refuses a stale fence, writing nothing; says cancelling once the run is being cancelled', async () => {
+    const { redis, runs, keys, jobs } = setUp();
+    const { runId, tasks, now } = await admitRun(runs, ONE_JOB);
+    const task = tasks[0] as JobTask;
+    const claim = await runs.claimJob(task, now, LEASE);
+    if (claim.kind !== 'claimed') throw new Error(claim.kind);
+    const before = await jobs(runId);
+    const started = { index: 1, stepKey: 's2', record: record('running') };
+    expect(await runs.commitStep(task, '7', now + 10, LEASE, undefined, started)).toBe('stale');
+    expect(await runs.renewLease(task, '7', now + 10, LEASE)).toBe('stale');
+    expect(await jobs(runId)).toEqual(before);
+    expect(await redis.hget(keys(runId).steps, 'j#1')).toBeNull();
+    expect(await runs.renewLease(task, claim.fence, now + 20, LEASE)).toBe('ok');
+    expect((await jobs(runId))['lease:j']).toBe(String(now + 20 + LEASE));
+    await redis.hset(keys(runId).jobs, 'run:cancel', '1');
+    expect(await runs.commitStep(task, claim.fence, now + 30, LEASE, undefined, started)).toBe(
+      'cancelling',
+    );
+    expect(await runs.renewLease(task, claim.fence, now + 40, LEASE)).toBe('cancelling');
+    expect((await jobs(runId))['lease:j']).toBe(String(now + 40 + LEASE));
+  });
+});
