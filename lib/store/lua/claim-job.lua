@@ -75,14 +75,8 @@ local more = claimed and rcall('HMGET', jobsKey, 'lease:' .. job, 'claim:' .. jo
 -- the run is read below, to answer why).
 local known = ARGV[7] == '1'
 local fast = known and state[8] and not state[9] and status ~= 'waiting'
-local run
-if fast then
-  run = {'running'}
-elseif known then
-  run = rcall('HMGET', runKey, 'status', 'gate', 'cancelRequested')
-else
-  run = rcall('HMGET', runKey, 'status', 'gate', 'cancelRequested', 'spec', 'inputs', 'trigger', 'workflow', 'env')
-end
+local run = fast or (known and rcall('HMGET', runKey, 'status', 'gate', 'cancelRequested'))
+  or rcall('HMGET', runKey, 'status', 'gate', 'cancelRequested', 'spec', 'inputs', 'trigger', 'workflow', 'env')
 
 -- claim:<job> is '<claim id>|<index of the step it started, or empty>'.
 local prior = more[2]
@@ -100,9 +94,10 @@ elseif status ~= 'queued' then
   refused = -3
 end
 if refused and fast then run = rcall('HMGET', runKey, 'status', 'gate') end
-local runStatus = run[1]
+-- run is true on the fast path: running, not gated (a cancel shows in run:cancel).
+local runStatus = run == true and 'running' or run[1]
 if runStatus == 'succeeded' or runStatus == 'failed' or runStatus == 'cancelled' then return {-2} end
-if run[2] then return {-5} end
+if run ~= true and run[2] then return {-5} end
 if refused then return {refused} end
 
 -- A job never claimed has no step records.
@@ -121,7 +116,7 @@ if not replay then
   fence = claimed and string.format('%d', tonumber(fence) + 1) or '1'
   -- The claim starts the plan's first step when it has no record yet and the run is
   -- not being cancelled.
-  if state[6] and not stepRecords[1] and not (state[7] or run[3]) then started = '0' end
+  if state[6] and not stepRecords[1] and not state[7] and (run == true or not run[3]) then started = '0' end
   local fields = {statusField, 'running', fenceField, fence, 'lease:' .. job, ARGV[5],
     'claim:' .. job, claimId .. '|' .. started}
   local n = 8
