@@ -173,6 +173,8 @@ if state[5] ~= '[]' then
   end
 end
 
+-- A reply ends at its first nil: a replay finding no clock at all (none written yet) answers now.
+timeoutFrom = timeoutFrom or ARGV[1]
 if known then return {1, fence, needs, stepRecords, more[4] or '', timeoutFrom, started} end
 return {1, fence, needs, stepRecords, more[4] or '', timeoutFrom, started,
   run[4] or '', run[5] or '{}', run[6] or '', run[7] or '', run[8] or '{}'}
