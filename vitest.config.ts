@@ -18,6 +18,7 @@ const ON_CLUSTER = [
   'api',
   'redis-cluster',
   'dag-cascade',
+  'claim-job',
   'lua-errors',
 ].map((name) => `test/integration/${name}.test.ts`);
 

@@ -46,10 +46,10 @@ function instrument(name: string, src: string): string {
         ]
       : name === 'claimJob'
         ? [
-            ['\nlocal job, attempt, token', "\n__mark('a includes')"],
-            ['\nlocal status = state[1]', "\n__mark('b HMGET state')"],
-            ['\n-- A job never claimed before', "\n__mark('c run/refuse')"],
-            ['\nlocal fence = tonumber(state[8])', "\n__mark('d steprecords')"],
+            ['\nlocal job, attempt, claimId', "\n__mark('a includes')"],
+            ['\nlocal status, fence = state[1], state[4]', "\n__mark('b HMGET state')"],
+            ['\n-- A job never claimed has no step records', "\n__mark('c run/refuse')"],
+            ['\n-- Absent in attempt 1, timeoutFrom', "\n__mark('d steprecords')"],
             ["\n-- Each need's status and outputs", "\n__mark('e writes')"],
           ]
         : [];

@@ -2,7 +2,7 @@ import { Command, Redis } from 'ioredis';
 import { withScripts } from '../../lib/store/scripts.js';
 import { startFlowline } from './engines.js';
 import { nameScripts } from './redis-meter.js';
-import { allShapes, oneStep, type Shape } from './shapes.js';
+import { allShapes, manySteps, oneStep, type Shape } from './shapes.js';
 import { type Cleanup, startLocalSqs, startRedis } from './stack.js';
 
 export type Recorded = { name: string; args: (string | Buffer | number)[] };
@@ -37,7 +37,7 @@ export async function recordRuns(
     { submit: 'api', connections: 'per-poller' },
   );
   cleanup.add(engine.name, async () => engine.close());
-  const shapes = [oneStep(), ...allShapes()];
+  const shapes = [oneStep(), ...allShapes(), manySteps()];
   // A first run of each warms the engine (registrations, script loads) unrecorded.
   for (const shape of shapes) await engine.run(shape, 1);
 

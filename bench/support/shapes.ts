@@ -17,6 +17,8 @@ import type { Workflow } from '../../lib/spec/schema.js';
 export interface ShapeJob {
   name: string;
   needs: string[];
+  /** How many no-op steps it runs (1 unless said). */
+  steps?: number;
 }
 
 /** A tree node of a BullMQ flow: the node runs after all of its children. */
@@ -93,6 +95,17 @@ export function chain(length = 20): Shape {
   });
 }
 
+/**
+ * One job of `steps` no-op steps: each step after the claim's is a commitStep (not a
+ * quality-bar shape: script-cpu.ts and script-phases.ts measure the step commits with it).
+ */
+export function manySteps(steps = 5): Shape {
+  return shape(`one job of ${steps} steps`, [{ name: 'only', needs: [], steps }], {
+    submit: { job: 'only' },
+    last: 'only',
+  });
+}
+
 export function allShapes(): Shape[] {
   return [diamond(), fanOut(), chain()];
 }
@@ -109,7 +122,10 @@ function flowlineSpec(name: string, jobs: ShapeJob[]): Workflow {
     jobs: Object.fromEntries(
       jobs.map((j) => [
         j.name,
-        { ...(j.needs.length > 0 ? { needs: j.needs } : {}), steps: [{ uses: 'action:noop' }] },
+        {
+          ...(j.needs.length > 0 ? { needs: j.needs } : {}),
+          steps: Array.from({ length: j.steps ?? 1 }, () => ({ uses: 'action:noop' })),
+        },
       ]),
     ),
   };

@@ -100,15 +100,19 @@ export type AdmitOutcome =
   | { kind: 'rate-limited'; retryAfterMs: number }
   | { kind: 'over-quota'; live: number };
 
+/** What a run is created with and never changes (a claim sends it to a caller that lacks it). */
+export interface RunConstants {
+  spec: string;
+  inputs: string;
+  trigger: string;
+  workflow: string;
+  env: string;
+}
+
 export type ClaimOutcome =
   | {
       kind: 'claimed';
       fence: string;
-      spec: string;
-      inputs: string;
-      trigger: string;
-      workflow: string;
-      env: string;
       /** Flat `jobKey, status, outputs, …` of each need. */
       needs: string[];
       /** Step record JSON by flattened step index, null where none was committed. */
@@ -119,6 +123,8 @@ export type ClaimOutcome =
       timeoutFrom: number;
       /** The index of the step the claim started itself, or '' (claim-job.lua). */
       started: string;
+      /** The run's constants, unless the caller said it has them. */
+      constants?: RunConstants;
     }
   | { kind: 'missing' | 'run-finished' | 'stale' | 'lease-held' | 'gated' };
 
@@ -172,19 +178,26 @@ export const decode = {
     const r = reply as unknown[];
     const kind = kindOf('claimJob', r[0]);
     if (kind !== 'claimed') return { kind };
+    const [, fence, needs, stepRecords, resolved, timeoutFrom, started] = r;
     return {
       kind,
-      fence: str(r[1]),
-      spec: str(r[2]),
-      inputs: str(r[3]),
-      trigger: str(r[4]),
-      workflow: str(r[5]),
-      env: str(r[6]),
-      needs: r[7] as string[],
-      stepRecords: r[8] as (string | null)[],
-      resolved: str(r[9]),
-      timeoutFrom: Number(r[10]),
-      started: str(r[11]),
+      fence: str(fence),
+      needs: needs as string[],
+      stepRecords: stepRecords as (string | null)[],
+      resolved: str(resolved),
+      timeoutFrom: Number(timeoutFrom),
+      started: str(started),
+      ...(r.length > 7
+        ? {
+            constants: {
+              spec: str(r[7]),
+              inputs: str(r[8]),
+              trigger: str(r[9]),
+              workflow: str(r[10]),
+              env: str(r[11]),
+            },
+          }
+        : {}),
     };
   },
 

@@ -44,7 +44,8 @@ export const JOB_FIELDS = {
   commit: 'the commit id of the last commitStep (a replay writes nothing)',
   reply: 'the last settle’s reply under its fence (lua/includes/replay.lua)',
   cancel: 'set: stop at the next commit or heartbeat (failFast of its matrix)',
-  timeoutFrom: 'ms: where the attempt’s timeoutMs counts from',
+  timeoutFrom:
+    'ms: where the attempt’s timeoutMs counts from (absent in attempt 1 until a wait moves it: startedAt)',
   // A wait.
   waitingFor: 'JSON: what the waiting job waits for (kind and key)',
   wakeAt: 'ms: when a waiting job may be claimed (a sleep’s end, a wait’s timeout)',

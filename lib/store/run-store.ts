@@ -2,9 +2,16 @@ import { randomUUID } from 'node:crypto';
 import { ulid } from 'ulidx';
 import { type JobTask, withPriority } from '../queue/message.js';
 import { LIMITS } from '../spec/limits.js';
-import { type ClaimOutcome, decode, type QueuedJob, type RunEnd } from './codes.js';
+import {
+  type ClaimOutcome,
+  decode,
+  type QueuedJob,
+  type RunConstants,
+  type RunEnd,
+} from './codes.js';
 import { EVENT_SLOTS } from './events.js';
 import { allShards, globalKeys, runKeys, shardOf, tenantKeys } from './keys.js';
+import { createRunConstants } from './run-constants.js';
 import type { ScriptRedis } from './scripts.js';
 
 /** What a new run is written with; every value already a string for the hash. */
@@ -33,37 +40,19 @@ export type Admission =
 
 type Claimed = Extract<ClaimOutcome, { kind: 'claimed' }>;
 
-/** The claim script's outcome (codes.ts), its needs and started step read into shape. */
+/** The claim script's outcome (codes.ts), its needs, started step and the run's constants read into shape. */
 export type ClaimResult =
-  | (Omit<Claimed, 'needs' | 'started'> & {
-      /** Status and outputs JSON of each need, by job key. */
-      needs: Map<string, { status: string; outputs: string }>;
-      /**
-       * The step this claim started itself (lua/claim-job.lua: the plan's first step, with
-       * no record yet): its `running` record and step.started event are written.
-       */
-      started?: { index: number; startedAt: string };
-    })
+  | (Omit<Claimed, 'needs' | 'started' | 'constants'> &
+      RunConstants & {
+        /** Status and outputs JSON of each need, by job key. */
+        needs: Map<string, { status: string; outputs: string }>;
+        /**
+         * The step this claim started itself (lua/claim-job.lua: the plan's first step, with
+         * no record yet): its `running` record and step.started event are written.
+         */
+        started?: { index: number; startedAt: string };
+      })
   | Exclude<ClaimOutcome, Claimed>;
-
-/** What a run is created with and never changes; a claim returns it unless the caller has it. */
-type RunConstants = Pick<
-  Extract<ClaimResult, { kind: 'claimed' }>,
-  'spec' | 'inputs' | 'trigger' | 'workflow' | 'env'
->;
-
-/** Runs whose constants a store keeps (a spec can be large: a fan-out's is ~13 KB). */
-const KNOWN_RUNS = 64;
-
-function constantsOf({ spec, inputs, trigger, workflow, env }: RunConstants): RunConstants {
-  return { spec, inputs, trigger, workflow, env };
-}
-
-/** Keep a run's constants, dropping the least recently added past KNOWN_RUNS. */
-function rememberConstants(known: Map<string, RunConstants>, run: string, c: RunConstants): void {
-  known.set(run, c);
-  if (known.size > KNOWN_RUNS) known.delete(known.keys().next().value as string);
-}
 
 export type JobEnd = 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
@@ -139,7 +128,26 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
   /** KEYS[1..4] of every run-scoped script (lua/loader.ts): run, jobs, steps, events. */
   const scriptKeys = (k: ReturnType<typeof keysOf>) => [k.run, k.jobs, k.steps, k.events] as const;
   /** What a run never changes, of the runs this process claimed jobs of lately. */
-  const runConstants = new Map<string, RunConstants>();
+  const runConstants = createRunConstants();
+
+  /** A run's constants read alone: a claim that counted on another claim's reply, which had none. */
+  async function readConstants(k: ReturnType<typeof keysOf>): Promise<RunConstants> {
+    const [spec, inputs, trigger, workflow, env] = await redis.hmget(
+      k.run,
+      'spec',
+      'inputs',
+      'trigger',
+      'workflow',
+      'env',
+    );
+    return {
+      spec: spec ?? '',
+      inputs: inputs ?? '{}',
+      trigger: trigger ?? '',
+      workflow: workflow ?? '',
+      env: env ?? '{}',
+    };
+  }
 
   /**
    * Requests on keys of different slots that must take effect in order, each only if
@@ -229,23 +237,34 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
     async claimJob(task: JobTask, now: number, leaseMs: number): Promise<ClaimResult> {
       const k = keysOf(task.tenant, task.runId);
       const runRef = `${task.tenant}/${task.runId}`;
-      const known = runConstants.get(runRef);
+      const ticket = runConstants.claim(runRef);
       const startedAt = new Date(now).toISOString();
-      const reply = await redis.claimJob(
-        ...scriptKeys(k),
-        now,
-        task.jobKey,
-        task.attempt,
-        task.token,
-        leaseMs,
-        randomUUID(),
-        known ? 1 : 0,
-        startedAt,
-      );
-      const claim = decode.claimJob(reply);
+      let claim: ClaimOutcome;
+      try {
+        claim = decode.claimJob(
+          await redis.claimJob(
+            ...scriptKeys(k),
+            now,
+            task.jobKey,
+            task.attempt,
+            task.token,
+            now + leaseMs,
+            randomUUID(),
+            ticket.ask ? 0 : 1,
+            startedAt,
+          ),
+        );
+      } catch (err) {
+        await ticket.settle();
+        throw err;
+      }
+      const settled = ticket.settle(claim.kind === 'claimed' ? claim.constants : undefined);
       if (claim.kind !== 'claimed') return claim;
-      const constants = known ?? constantsOf(claim);
-      if (!known) rememberConstants(runConstants, runRef, constants);
+      let constants = await settled;
+      if (!constants) {
+        constants = await readConstants(k);
+        runConstants.remember(runRef, constants);
+      }
       const needs = new Map<string, { status: string; outputs: string }>();
       for (let i = 0; i < claim.needs.length; i += 3) {
         needs.set(claim.needs[i] as string, {
@@ -253,7 +272,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
           outputs: claim.needs[i + 2] as string,
         });
       }
-      const { started, ...rest } = claim;
+      const { started, constants: _sent, ...rest } = claim;
       return {
         ...rest,
         ...constants,
@@ -280,7 +299,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         now,
         task.jobKey,
         fence,
-        leaseMs,
+        now + leaseMs,
         done?.index ?? '',
         done?.stepKey ?? '',
         done ? leanRecord(done.record) : '',
@@ -373,7 +392,13 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       leaseMs: number,
     ): Promise<'ok' | 'stale' | 'cancelling'> {
       const k = keysOf(task.tenant, task.runId);
-      const reply = await redis.renewLease(...scriptKeys(k), now, task.jobKey, fence, leaseMs);
+      const reply = await redis.renewLease(
+        ...scriptKeys(k),
+        now,
+        task.jobKey,
+        fence,
+        now + leaseMs,
+      );
       return decode.renewLease(reply).kind;
     },
 

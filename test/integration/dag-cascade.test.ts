@@ -1,21 +1,19 @@
 import { describe, expect, it } from 'vitest';
-import { initialJobFields, planRun } from '../../lib/engine/decide/plan.js';
 import type { JobTask } from '../../lib/queue/message.js';
-import { loadSpec } from '../../lib/spec/index.js';
-import { dispatchToken, newDispatchKey } from '../../lib/store/dispatch-token.js';
-import { jobKeyOf, runCounter } from '../../lib/store/job-fields.js';
+import { jobKeyOf } from '../../lib/store/job-fields.js';
 import { createRunStore, type JobEnd } from '../../lib/store/run-store.js';
 import { withScripts } from '../../lib/store/scripts.js';
+import { admitRun } from '../support/admitted-run.js';
 import { newRedis, uniquePrefix } from '../support/stack.js';
 
 /**
  * The DAG cascade (lua/includes/cascade.lua `finishJob`, readiness in
  * lua/includes/readiness.lua) on the real Redis, as a table: a DAG shape, what each
  * job ends with, where a cancel comes → every job's status and the run's. The run
- * is admitted as admission writes it (decide/plan.ts initialJobFields, the
- * createRun script) and driven through the store's claim and finish scripts, one
- * job at a time in the order the scripts queue them; a job with a custom `if` ends
- * as the table says its executor decided.
+ * is admitted as admission writes it (test/support/admitted-run.ts) and driven
+ * through the store's claim and finish scripts, one job at a time in the order the
+ * scripts queue them; a job with a custom `if` ends as the table says its executor
+ * decided.
  */
 const TENANT = 'acme';
 const noop = 'steps: [{ uses: action:noop }]';
@@ -36,43 +34,8 @@ interface Row {
 
 async function drive(row: Row) {
   const runs = createRunStore(withScripts(newRedis()), uniquePrefix());
-  const runId = `run_${uniquePrefix()}`;
-  const now = Date.now();
-  const plan = planRun(
-    loadSpec({ text: `name: dag\non: { manual: true }\njobs:\n${row.jobs}`, format: 'yaml' }),
-  );
-  const key = newDispatchKey();
-  const { fields, queued, pending } = initialJobFields(plan, now, new Map(), (n) =>
-    dispatchToken(key, n),
-  );
-  // As admission writes it (run/admit.ts): the run's counters in its jobs hash.
-  const jobFields = {
-    ...fields,
-    [runCounter('pending')]: String(pending),
-    [runCounter('failed')]: '0',
-    [runCounter('dispatch')]: String(queued.length),
-    [runCounter('key')]: key,
-    [runCounter('tenant')]: TENANT,
-    [runCounter('retain')]: '60000',
-  };
-  await runs.createRun(
-    {
-      tenant: TENANT,
-      runId,
-      createdAt: now,
-      runFields: { id: runId, status: 'queued' },
-      jobFields,
-      queued,
-    },
-    { retentionMs: 60_000 },
-  );
-  const tasks: JobTask[] = queued.map((jobKey, i) => ({
-    tenant: TENANT,
-    runId,
-    jobKey,
-    attempt: 1,
-    token: dispatchToken(key, i + 1),
-  }));
+  const { runId, tasks, now } = await admitRun(runs, row.jobs, { tenant: TENANT });
+  const queued = tasks.map((t) => t.jobKey);
   let runStatus = '';
   const queuedBy: Record<string, string[]> = {};
   while (tasks.length > 0) {

@@ -10,10 +10,11 @@
   A `waiting` job is claimable by the task its suspension minted once its `wakeAt`
   (a sleep's end, a wait's timeout) has come.
 
-  The job's `timeoutMs` counts from `timeoutFrom`: set by the attempt's first claim,
-  kept across checkpoints and redeliveries, moved later by the time spent waiting
+  The job's `timeoutMs` counts from `timeoutFrom`: the attempt's first claim, kept
+  across checkpoints and redeliveries, moved later by the time spent waiting
   (`waitingSince`, set by suspendJob) on the claim after a wait; retryJob clears
-  both, so a new attempt has its own clock (job-deadline.ts says why).
+  both, so a new attempt has its own clock (job-deadline.ts says why). Attempt 1's
+  first claim does not write it: absent in attempt 1 it is `startedAt`.
 
   The claim starts the job's first step itself when the plan says it runs as soon as
   the job does (`first:<job>` holds its step id: firstStep in decide/plan.ts) and it
@@ -33,18 +34,19 @@
     ARGV[2] job key
     ARGV[3] attempt
     ARGV[4] dispatch token
-    ARGV[5] lease (ms)
+    ARGV[5] the lease's end (ms: now + lease)
     ARGV[6] claim id (unique per call)
     ARGV[7] '1' when the caller has the run's spec, inputs, trigger, workflow and env
-            (they never change): the reply leaves them out ('')
+            (they never change): the reply leaves them out
     ARGV[8] now as ISO 8601: the startedAt of the first step, when the claim starts it
 
   Output:
-    {1, fence, spec, inputs, trigger, workflow, env, needs, stepRecords, resolved, timeoutFrom, started}
-        started: the index of the step this claim started, or ''
+    {1, fence, needs, stepRecords, resolved, timeoutFrom, started[, spec, inputs, trigger, workflow, env]}
+        needs: flat {jobKey, status, outputs, ...}; stepRecords: one per step (false when none)
         resolved: what the job's wait was resolved with (JSON), or ''
         timeoutFrom: ms, where the attempt's timeoutMs counts from
-        needs: flat {jobKey, status, outputs, ...}; stepRecords: one per step (false when none)
+        started: the index of the step this claim started, or ''
+        the run's constants only when ARGV[7] is not '1'
     {-1} no such run or job
     {-2} the run has finished
     {-3} the message is stale (other attempt or token, or the job is past running)
@@ -52,119 +54,127 @@
     {-5} the run waits for its concurrency slot (the grant sends the task again)
 ]]
 --- @include "run-keys"
-local job, attempt, token = ARGV[2], ARGV[3], ARGV[4]
-local leaseMs, claimId = tonumber(ARGV[5]), ARGV[6]
-now = tonumber(now)
+local job, attempt, claimId = ARGV[2], ARGV[3], ARGV[6]
+local statusField, fenceField = 'status:' .. job, 'fence:' .. job
 
-local state = rcall('HMGET', jobsKey, 'status:' .. job, 'attempt:' .. job, 'token:' .. job,
-  'lease:' .. job, 'needs:' .. job, 'nsteps:' .. job, 'claim:' .. job, 'fence:' .. job,
-  'wakeAt:' .. job, 'resolved:' .. job, 'timeoutFrom:' .. job, 'waitingSince:' .. job,
-  'startedAt:' .. job, 'first:' .. job, 'run:cancel', 'run:started', 'run:waits')
-local status = state[1]
+-- What every claim needs. A job never claimed (fence 0: the claim is the only writer
+-- of a fence past 0, and of lease, claim, startedAt, timeoutFrom; a wait's fields
+-- come after a claim) has nothing else to read; in a listpack-encoded jobs hash an
+-- absent field costs a scan of the whole hash, so those are read only past fence 0.
+local state = rcall('HMGET', jobsKey, statusField, 'attempt:' .. job, 'token:' .. job, fenceField,
+  'needs:' .. job, 'first:' .. job, 'run:cancel', 'run:started', 'run:waits')
+local status, fence = state[1], state[4]
 if not status then return {-1} end
+local claimed = fence ~= '0'
+local more = claimed and rcall('HMGET', jobsKey, 'lease:' .. job, 'claim:' .. job, 'wakeAt:' .. job,
+  'resolved:' .. job, 'timeoutFrom:' .. job, 'waitingSince:' .. job, 'startedAt:' .. job, 'nsteps:' .. job) or {}
 
 -- The run hash is read for the constants the caller lacks and for the run's status,
 -- unless that is sure to be running: a job was claimed in it (run:started, so it is
 -- not gated), it has no waits, and it has not ended (a claimable job says so; else
 -- the run is read below, to answer why).
-local function readRun()
-  if ARGV[7] == '1' then return rcall('HMGET', runKey, 'status', 'gate', 'cancelRequested') end
-  return rcall('HMGET', runKey, 'status', 'gate', 'cancelRequested', 'spec', 'inputs', 'trigger', 'workflow', 'env')
-end
-local fast = ARGV[7] == '1' and state[16] and not state[17] and status ~= 'waiting'
-local run = fast and {'running', false, false} or readRun()
+local known = ARGV[7] == '1'
+local fast = known and state[8] and not state[9] and status ~= 'waiting'
+local run = fast or (known and rcall('HMGET', runKey, 'status', 'gate', 'cancelRequested'))
+  or rcall('HMGET', runKey, 'status', 'gate', 'cancelRequested', 'spec', 'inputs', 'trigger', 'workflow', 'env')
 
 -- claim:<job> is '<claim id>|<index of the step it started, or empty>'.
-local prior = state[7] or ''
-local replay = status == 'running' and string.sub(prior, 1, #claimId + 1) == claimId .. '|'
+local prior = more[2]
+local replay = status == 'running' and prior and string.sub(prior, 1, #claimId + 1) == claimId .. '|'
 local refused
-if state[2] ~= attempt or state[3] ~= token then
+if state[2] ~= attempt or state[3] ~= ARGV[4] then
   refused = -3
-elseif status == 'running' and not replay then
-  if tonumber(state[4] or '0') > now then refused = -4 end
-elseif status == 'waiting' and not replay then
-  if not state[9] or tonumber(state[9]) > now then refused = -3 end
-elseif status ~= 'queued' and not replay then
+elseif replay then
+  refused = nil
+elseif status == 'running' then
+  if tonumber(more[1] or '0') > tonumber(ARGV[1]) then refused = -4 end
+elseif status == 'waiting' then
+  if not more[3] or tonumber(more[3]) > tonumber(ARGV[1]) then refused = -3 end
+elseif status ~= 'queued' then
   refused = -3
 end
-if refused and fast then run = readRun() end
-local runStatus = run[1]
+if refused and fast then run = rcall('HMGET', runKey, 'status', 'gate') end
+-- run is true on the fast path: running, not gated (a cancel shows in run:cancel).
+local runStatus = run == true and 'running' or run[1]
 if runStatus == 'succeeded' or runStatus == 'failed' or runStatus == 'cancelled' then return {-2} end
-if run[2] then return {-5} end
+if run ~= true and run[2] then return {-5} end
 if refused then return {refused} end
 
--- A job never claimed before has no step records.
-local nsteps = tonumber(state[6])
+-- A job never claimed has no step records.
 local stepRecords = {}
-if nsteps > 0 and (replay or tonumber(state[8]) > 0) then
+local nsteps = claimed and tonumber(more[8]) or 0
+if nsteps > 0 then
   local fields = {}
-  for i = 0, nsteps - 1 do fields[#fields + 1] = job .. '#' .. i end
+  for i = 1, nsteps do fields[i] = job .. '#' .. (i - 1) end
   stepRecords = rcall('HMGET', stepsKey, unpack(fields))
 end
 
-local fence = tonumber(state[8])
-local timeoutFrom = tonumber(state[11] or '')
-local started = string.sub(prior, #claimId + 2)
+-- Absent in attempt 1, timeoutFrom is startedAt (see the header).
+local timeoutFrom = more[5] or (attempt == '1' and more[7]) or nil
+local started = replay and string.sub(prior, #claimId + 2) or ''
 if not replay then
-  if not timeoutFrom then
-    timeoutFrom = now
-  elseif state[12] then
-    timeoutFrom = timeoutFrom + math.max(0, now - tonumber(state[12]))
-  end
-  fence = fence + 1
-  local cancelling = state[15] or run[3]
-  started = (state[14] and not stepRecords[1] and not cancelling) and '0' or ''
-  local fields = {'timeoutFrom:' .. job, string.format('%d', timeoutFrom), 'fence:' .. job, fence,
-    'status:' .. job, 'running', 'lease:' .. job, string.format('%d', now + leaseMs),
+  fence = claimed and string.format('%d', tonumber(fence) + 1) or '1'
+  -- The claim starts the plan's first step when it has no record yet and the run is
+  -- not being cancelled.
+  if state[6] and not stepRecords[1] and not state[7] and (run == true or not run[3]) then started = '0' end
+  local fields = {statusField, 'running', fenceField, fence, 'lease:' .. job, ARGV[5],
     'claim:' .. job, claimId .. '|' .. started}
-  if not state[13] then
-    fields[#fields + 1] = 'startedAt:' .. job
-    fields[#fields + 1] = ARGV[1]
+  local n = 8
+  if not claimed then
+    fields[9], fields[10], n = 'startedAt:' .. job, ARGV[1], 10
+    timeoutFrom = ARGV[1]
+  else
+    local write = not timeoutFrom
+    timeoutFrom = timeoutFrom or ARGV[1]
+    if more[6] then
+      -- Time spent waiting does not count.
+      timeoutFrom = string.format('%d', tonumber(timeoutFrom) + math.max(0, tonumber(ARGV[1]) - tonumber(more[6])))
+      write = true
+    end
+    if write then fields[n + 1], fields[n + 2], n = 'timeoutFrom:' .. job, timeoutFrom, n + 2 end
+    if more[6] or status == 'waiting' then
+      rcall('HDEL', jobsKey, 'waitingSince:' .. job, 'waitingFor:' .. job, 'wakeAt:' .. job)
+    end
   end
-  if state[12] or status == 'waiting' then
-    rcall('HDEL', jobsKey, 'waitingSince:' .. job, 'waitingFor:' .. job, 'wakeAt:' .. job)
-  end
-  local events = {'at', ARGV[1], 'type', 'job.started', 'job', job, 'data', '{"attempt":' .. attempt .. '}'}
-  if started ~= '' then
-    -- The record as the executor writes it, less what the plan restores (run-document.ts).
-    rcall('HSET', stepsKey, job .. '#0', '{"status":"running","attempt":' .. attempt
-      .. ',"tries":1,"outputs":{},"error":null,"startedAt":"' .. ARGV[8] .. '","finishedAt":null}')
-  end
-  if not state[16] then
-    fields[#fields + 1] = 'run:started'
-    fields[#fields + 1] = '1'
-  end
+  if not state[8] then fields[n + 1], fields[n + 2] = 'run:started', '1' end
   rcall('HSET', jobsKey, unpack(fields))
+  local events = {'at', ARGV[1], 'type', 'job.started', 'job', job, 'data', '{"attempt":' .. attempt .. '}'}
+  n = 8
   if runStatus == 'queued' then
     rcall('HSET', runKey, 'status', 'running', 'startedAt', ARGV[1])
-    events[#events + 1] = 'type'
-    events[#events + 1] = 'run.started'
+    events[9], events[10], n = 'type', 'run.started', 10
   elseif runStatus == 'waiting' then
     rcall('HSET', runKey, 'status', 'running')
   end
-  -- After run.started, as the executor's own step start would come.
   if started ~= '' then
-    for _, v in ipairs({'type', 'step.started', 'job', job, 'step', state[14]}) do events[#events + 1] = v end
+    -- The record as the executor writes it (step-record.ts), less what the plan
+    -- restores (run-store.ts leanRecord; test/integration/claim-job.test.ts compares them).
+    rcall('HSET', stepsKey, job .. '#0', '{"status":"running","attempt":' .. attempt
+      .. ',"tries":1,"outputs":{},"error":null,"startedAt":"' .. ARGV[8] .. '","finishedAt":null}')
+    -- After run.started, as the executor's own step start would come.
+    events[n + 1], events[n + 2], events[n + 3], events[n + 4], events[n + 5], events[n + 6] =
+      'type', 'step.started', 'job', job, 'step', state[6]
   end
   rcall('XADD', eventsKey, '*', unpack(events))
 end
 
 -- Each need's status and outputs, in one read.
-local needKeys = cjson.decode(state[5])
 local needs = {}
-if #needKeys > 0 then
-  local fields = {}
-  for _, need in ipairs(needKeys) do
-    fields[#fields + 1] = 'status:' .. need
-    fields[#fields + 1] = 'outputs:' .. need
+if state[5] ~= '[]' then
+  local needKeys = cjson.decode(state[5])
+  local fields, n = {}, #needKeys
+  for i = 1, n do
+    fields[2 * i - 1] = 'status:' .. needKeys[i]
+    fields[2 * i] = 'outputs:' .. needKeys[i]
   end
   local got = rcall('HMGET', jobsKey, unpack(fields))
-  for i, need in ipairs(needKeys) do
-    needs[#needs + 1] = need
-    needs[#needs + 1] = got[2 * i - 1]
-    needs[#needs + 1] = got[2 * i] or '{}'
+  for i = 1, n do
+    needs[3 * i - 2], needs[3 * i - 1], needs[3 * i] = needKeys[i], got[2 * i - 1], got[2 * i] or '{}'
   end
 end
 
-return {1, fence, run[4] or '', run[5] or '{}', run[6] or '', run[7] or '', run[8] or '{}', needs, stepRecords,
-  state[10] or '', string.format('%d', timeoutFrom), started}
+-- A reply ends at its first nil: a replay finding no clock at all (none written yet) answers now.
+timeoutFrom = timeoutFrom or ARGV[1]
+if known then return {1, fence, needs, stepRecords, more[4] or '', timeoutFrom, started} end
+return {1, fence, needs, stepRecords, more[4] or '', timeoutFrom, started,
+  run[4] or '', run[5] or '{}', run[6] or '', run[7] or '', run[8] or '{}'}

@@ -11,7 +11,7 @@
     ARGV[1] now (ms)
     ARGV[2] job key
     ARGV[3] fence
-    ARGV[4] lease (ms)
+    ARGV[4] the lease's end (ms: now + lease)
     ARGV[5] finished step index or ''
     ARGV[6] its step id
     ARGV[7] its record JSON
@@ -31,38 +31,27 @@
     -2 committed, but the run is being cancelled: stop and finish as cancelled
 ]]
 --- @include "run-keys"
-local job, fence, leaseMs = ARGV[2], ARGV[3], tonumber(ARGV[4])
-now = tonumber(now)
+local job = ARGV[2]
 
 -- run:cancel mirrors the run's cancelRequested (cancel-run.ts); cancel:<job> is failFast of its matrix.
 local state = rcall('HMGET', jobsKey, 'fence:' .. job, 'status:' .. job, 'commit:' .. job, 'cancel:' .. job,
   'run:cancel', 'run:key')
-if state[1] ~= fence or state[2] ~= 'running' then return -1 end
-local function cancelling()
-  if state[4] or state[5] then return true end
-  -- A run admitted before run:cancel existed (it has no run:key either).
-  return not state[6] and rcall('HEXISTS', runKey, 'cancelRequested') == 1
+if state[1] ~= ARGV[3] or state[2] ~= 'running' then return -1 end
+if state[3] ~= ARGV[13] then
+  rcall('HSET', jobsKey, 'lease:' .. job, ARGV[4], 'commit:' .. job, ARGV[13])
+  local done, start = ARGV[5] ~= '', ARGV[10] ~= ''
+  if done and start then
+    rcall('HSET', stepsKey, job .. '#' .. ARGV[5], ARGV[7], job .. '#' .. ARGV[10], ARGV[12])
+    rcall('XADD', eventsKey, '*', 'at', ARGV[1], 'type', ARGV[8], 'job', job, 'step', ARGV[6], 'data', ARGV[9],
+      'type', 'step.started', 'job', job, 'step', ARGV[11])
+  elseif done then
+    rcall('HSET', stepsKey, job .. '#' .. ARGV[5], ARGV[7])
+    rcall('XADD', eventsKey, '*', 'at', ARGV[1], 'type', ARGV[8], 'job', job, 'step', ARGV[6], 'data', ARGV[9])
+  elseif start then
+    rcall('HSET', stepsKey, job .. '#' .. ARGV[10], ARGV[12])
+    rcall('XADD', eventsKey, '*', 'at', ARGV[1], 'type', 'step.started', 'job', job, 'step', ARGV[11])
+  end
 end
-if state[3] == ARGV[13] then
-  if cancelling() then return -2 end
-  return 1
-end
-rcall('HSET', jobsKey, 'lease:' .. job, string.format('%d', now + leaseMs), 'commit:' .. job, ARGV[13])
-
-local records, events = {}, {'at', ARGV[1]}
-if ARGV[5] ~= '' then
-  records[#records + 1] = job .. '#' .. ARGV[5]
-  records[#records + 1] = ARGV[7]
-  for _, v in ipairs({'type', ARGV[8], 'job', job, 'step', ARGV[6], 'data', ARGV[9]}) do events[#events + 1] = v end
-end
-if ARGV[10] ~= '' then
-  records[#records + 1] = job .. '#' .. ARGV[10]
-  records[#records + 1] = ARGV[12]
-  for _, v in ipairs({'type', 'step.started', 'job', job, 'step', ARGV[11]}) do events[#events + 1] = v end
-end
-if #records > 0 then
-  rcall('HSET', stepsKey, unpack(records))
-  rcall('XADD', eventsKey, '*', unpack(events))
-end
-if cancelling() then return -2 end
+-- A run admitted before run:cancel existed has no run:key either: its run hash says.
+if state[4] or state[5] or (not state[6] and rcall('HEXISTS', runKey, 'cancelRequested') == 1) then return -2 end
 return 1

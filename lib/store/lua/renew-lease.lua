@@ -10,7 +10,7 @@
     ARGV[1] now (ms)
     ARGV[2] job key
     ARGV[3] fence
-    ARGV[4] lease (ms)
+    ARGV[4] the lease's end (ms: now + lease)
 
   Output:
      1 renewed
@@ -19,11 +19,10 @@
        as cancelled)
 ]]
 --- @include "run-keys"
-local job, fence, leaseMs = ARGV[2], ARGV[3], tonumber(ARGV[4])
-now = tonumber(now)
+local job = ARGV[2]
 local s = rcall('HMGET', jobsKey, 'fence:' .. job, 'status:' .. job, 'cancel:' .. job, 'run:cancel', 'run:key')
-if s[1] ~= fence or s[2] ~= 'running' then return -1 end
-rcall('HSET', jobsKey, 'lease:' .. job, string.format('%d', now + leaseMs))
+if s[1] ~= ARGV[3] or s[2] ~= 'running' then return -1 end
+rcall('HSET', jobsKey, 'lease:' .. job, ARGV[4])
 -- The run is being cancelled (run:cancel mirrors its cancelRequested; a run admitted
 -- before that has no run:key), or just this job (failFast of its matrix).
 if s[3] or s[4] or (not s[5] and rcall('HEXISTS', runKey, 'cancelRequested') == 1) then return -2 end
