@@ -2,8 +2,16 @@
  * A small client of the HTTP API (API.md). Every non-2xx answer becomes an ApiError
  * carrying the problem document; a server that cannot be reached is ApiUnreachableError.
  */
+
+import type {
+  EventDoc,
+  Problem,
+  RerunSummary,
+  RunDoc,
+  RunSummary,
+  WorkflowSummary,
+} from '../api/documents.js';
 import { type ErrorCode, type FieldProblem, FlowlineError } from '../errors.js';
-import type { Problem, RunDoc, RunEvent, RunSummary, WorkflowSummary } from './format.js';
 
 /** The API answered with a problem document (or something we turned into one). */
 export class ApiError extends FlowlineError {
@@ -124,7 +132,7 @@ export function createClient(opts: ClientOptions) {
         .body,
     events: async (id: string, after: string | undefined) =>
       (
-        await call<{ items: RunEvent[]; next: string | null }>('GET', `${run(id)}/events`, {
+        await call<{ items: EventDoc[]; next: string | null }>('GET', `${run(id)}/events`, {
           query: { after, limit: 1000 },
         })
       ).body,
@@ -137,7 +145,7 @@ export function createClient(opts: ClientOptions) {
         body: payload === undefined ? {} : { payload },
       }),
     rerun: (id: string, fromJob?: string) =>
-      call<RunSummary>('POST', `${run(id)}/rerun`, { body: fromJob ? { fromJob } : {} }),
+      call<RerunSummary>('POST', `${run(id)}/rerun`, { body: fromJob ? { fromJob } : {} }),
   };
 }
 

@@ -4,7 +4,7 @@ import { Failure, Json, Notice, Page, RunLink, Status } from '../components.js';
 import { clock, duration, elapsed, preview } from '../format.js';
 import { JobGraph, layoutJobs, statusIcon } from '../graph.js';
 import { useNow, usePolling } from '../live.js';
-import { type EventDoc, hasEnded, type JobDoc, type RunDoc, type StepDoc } from '../types.js';
+import { type EventDoc, isFinalStatus, type JobDoc, type RunDoc, type StepDoc } from '../types.js';
 import { type Part, waitingReason } from '../waiting.js';
 
 /** Events kept on the page; older ones drop off the timeline. */
@@ -17,8 +17,8 @@ const isFatal = (err: unknown) =>
 
 /** A run has settled when it ended and no job is still winding down (a cancel in flight). */
 const settled = (run: RunDoc) =>
-  hasEnded(run.status) &&
-  Object.values(run.jobs).every((j) => hasEnded(j.status) || j.status === 'pending');
+  isFinalStatus(run.status) &&
+  Object.values(run.jobs).every((j) => isFinalStatus(j.status) || j.status === 'pending');
 
 /** The job shown by default: the first that waits, else failed, else runs, else the last. */
 function defaultJob(run: RunDoc): string | undefined {
@@ -139,7 +139,7 @@ export function RunPage({ id }: { id: string }) {
           </p>
         </div>
         <div class="actions">
-          {!hasEnded(run.status) && (
+          {!isFinalStatus(run.status) && (
             <button
               type="button"
               class="danger"
@@ -154,7 +154,7 @@ export function RunPage({ id }: { id: string }) {
               Cancel run
             </button>
           )}
-          {hasEnded(run.status) && (
+          {isFinalStatus(run.status) && (
             <button
               type="button"
               data-action="rerun"
