@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunDoc } from '../../lib/api/documents.js';
 import { createApi } from '../../lib/api/handle.js';
 import type { ApiRequest, ApiResponse } from '../../lib/api/http.js';
 import type { App } from '../../lib/app.js';
@@ -81,21 +82,6 @@ function call(
   });
 }
 
-interface Doc {
-  status: string;
-  inputs: Record<string, unknown>;
-  outputs: Record<string, unknown>;
-  rerunOf: string | null;
-  trigger: Record<string, unknown>;
-  jobs: Record<
-    string,
-    {
-      status: string;
-      outputs: Record<string, unknown>;
-      steps: { id: string; status: string; reused?: boolean }[];
-    }
-  >;
-}
 const bodyOf = <T = Record<string, unknown>>(res: ApiResponse) => res.body as T;
 const keysNow = () => keysUnder(app.redis, `${app.config.keyPrefix}:*`);
 
@@ -106,8 +92,8 @@ async function finishedRun(workflow: string, inputs: Record<string, unknown> = {
   return id;
 }
 
-async function doc(id: string): Promise<Doc> {
-  return bodyOf<Doc>(await call('GET', `/v1/runs/${id}`));
+async function doc(id: string): Promise<RunDoc> {
+  return bodyOf<RunDoc>(await call('GET', `/v1/runs/${id}`));
 }
 
 describe('POST /v1/runs/{runId}/rerun', () => {
