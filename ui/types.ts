@@ -2,8 +2,11 @@
 export type {
   ErrorDoc,
   EventDoc,
+  EventPage,
   JobDoc,
+  RerunSummary,
   RunDoc,
+  RunPage,
   RunSummary,
   StepDoc,
   WaitingFor,

@@ -110,6 +110,12 @@ export interface RunSummary {
   links: { self: string; events: string };
 }
 
+/** `GET /v1/runs`: newest first; `nextCursor` is the `cursor` of the next page, null at the end. */
+export interface RunPage {
+  items: RunSummary[];
+  nextCursor: string | null;
+}
+
 /** `POST /v1/runs/{runId}/rerun`: the new run's summary and which jobs it reuses. */
 export interface RerunSummary extends RunSummary {
   rerunOf: string;
@@ -127,6 +133,20 @@ export interface EventDoc {
   job?: string;
   step?: string;
   data: Record<string, unknown>;
+}
+
+/** `GET /v1/runs/{runId}/events`: `next` is always the cursor to tail from (`after`). */
+export interface EventPage {
+  items: EventDoc[];
+  next: string | null;
+}
+
+/** `PUT /v1/workflows/{name}`: the revision, and what the spec's static checks warn of. */
+export interface WorkflowRegistered {
+  name: string;
+  version: string;
+  revision: number;
+  warnings?: FieldProblem[];
 }
 
 /** One item of `GET /v1/workflows`. */

@@ -19,7 +19,15 @@ import { lambdaProblems } from '../steps/lambda-registration.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
 import { parseJsonBody, requestBody } from './body.js';
 import type { Route, RouteContext } from './context.js';
-import type { EventDoc, RunSummary, WorkflowDoc, WorkflowSummary } from './documents.js';
+import type {
+  EventDoc,
+  EventPage,
+  RunPage,
+  RunSummary,
+  WorkflowDoc,
+  WorkflowRegistered,
+  WorkflowSummary,
+} from './documents.js';
 import { type ApiRequest, type ApiResponse, HttpError, json, noSuchRun } from './http.js';
 import { describeKeys } from './key-source.js';
 import { rerunRun } from './rerun.js';
@@ -172,7 +180,12 @@ async function putWorkflow({ app, req, params, tenant }: RouteContext): Promise<
     },
     (spec.on.schedule?.length ?? 0) > 0,
   );
-  return json(created ? 201 : 200, { name, version, revision, ...(await warningsOf(spec)) });
+  return json(created ? 201 : 200, {
+    name,
+    version,
+    revision,
+    ...(await warningsOf(spec)),
+  } satisfies WorkflowRegistered);
 }
 
 /** `{warnings}` when the spec has some (lib/spec/warnings.ts): it is registered all the same. */
@@ -416,7 +429,7 @@ async function listRuns({ app, req, tenant }: RouteContext): Promise<ApiResponse
       }
     }
   }
-  return json(200, { items, nextCursor: exhausted ? null : (before ?? null) });
+  return json(200, { items, nextCursor: exhausted ? null : (before ?? null) } satisfies RunPage);
 }
 
 async function getEvents({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
@@ -439,7 +452,7 @@ async function getEvents({ app, req, params, tenant }: RouteContext): Promise<Ap
     ...(fields.step ? { step: fields.step } : {}),
     data: fields.data ? JSON.parse(fields.data) : {},
   }));
-  return json(200, { items, next: events.at(-1)?.id ?? after ?? null });
+  return json(200, { items, next: events.at(-1)?.id ?? after ?? null } satisfies EventPage);
 }
 
 async function cancelRun({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {

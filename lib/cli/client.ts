@@ -4,14 +4,16 @@
  */
 
 import type {
-  EventDoc,
+  EventPage,
   Problem,
   RerunSummary,
   RunDoc,
+  RunPage,
   RunSummary,
+  WorkflowRegistered,
   WorkflowSummary,
 } from '../api/documents.js';
-import { type ErrorCode, type FieldProblem, FlowlineError } from '../errors.js';
+import { type ErrorCode, FlowlineError } from '../errors.js';
 
 /** The API answered with a problem document (or something we turned into one). */
 export class ApiError extends FlowlineError {
@@ -94,11 +96,10 @@ export function createClient(opts: ClientOptions) {
   return {
     call,
     registerWorkflow: (name: string, text: string, format: 'yaml' | 'json') =>
-      call<{ name: string; version: string; revision: number; warnings?: FieldProblem[] }>(
-        'PUT',
-        `/v1/workflows/${encodeURIComponent(name)}`,
-        { body: text, contentType: format === 'yaml' ? 'application/yaml' : 'application/json' },
-      ),
+      call<WorkflowRegistered>('PUT', `/v1/workflows/${encodeURIComponent(name)}`, {
+        body: text,
+        contentType: format === 'yaml' ? 'application/yaml' : 'application/json',
+      }),
     startRun: (
       target: { workflow: string } | { spec: string },
       inputs: Record<string, unknown> | undefined,
@@ -127,12 +128,10 @@ export function createClient(opts: ClientOptions) {
       status?: string;
       limit?: string;
       cursor?: string;
-    }) =>
-      (await call<{ items: RunSummary[]; nextCursor: string | null }>('GET', '/v1/runs', { query }))
-        .body,
+    }) => (await call<RunPage>('GET', '/v1/runs', { query })).body,
     events: async (id: string, after: string | undefined) =>
       (
-        await call<{ items: EventDoc[]; next: string | null }>('GET', `${run(id)}/events`, {
+        await call<EventPage>('GET', `${run(id)}/events`, {
           query: { after, limit: 1000 },
         })
       ).body,

@@ -4,7 +4,15 @@ import { Failure, Json, Notice, Page, RunLink, Status } from '../components.js';
 import { clock, duration, elapsed, preview } from '../format.js';
 import { JobGraph, layoutJobs, statusIcon } from '../graph.js';
 import { useNow, usePolling } from '../live.js';
-import { type EventDoc, isFinalStatus, type JobDoc, type RunDoc, type StepDoc } from '../types.js';
+import {
+  type EventDoc,
+  type EventPage,
+  isFinalStatus,
+  type JobDoc,
+  type RerunSummary,
+  type RunDoc,
+  type StepDoc,
+} from '../types.js';
 import { type Part, waitingReason } from '../waiting.js';
 
 /** Events kept on the page; older ones drop off the timeline. */
@@ -50,10 +58,7 @@ export function RunPage({ id }: { id: string }) {
     async () => {
       try {
         const after = cursor.current ? `&after=${enc(cursor.current)}` : '';
-        const page = await api<{ items: EventDoc[]; next: string | null }>(
-          'GET',
-          `/v1/runs/${enc(id)}/events?limit=1000${after}`,
-        );
+        const page = await api<EventPage>('GET', `/v1/runs/${enc(id)}/events?limit=1000${after}`);
         cursor.current = page.next ?? cursor.current;
         if (page.items.length > 0) setEvents((old) => [...old, ...page.items].slice(-MAX_EVENTS));
         // Waits (who holds a slot) change without events: a fresh document every few ticks.
@@ -161,7 +166,7 @@ export function RunPage({ id }: { id: string }) {
               disabled={busy}
               onClick={() =>
                 act(async () => {
-                  const next = await api<{ id: string }>('POST', `/v1/runs/${enc(id)}/rerun`, {});
+                  const next = await api<RerunSummary>('POST', `/v1/runs/${enc(id)}/rerun`, {});
                   location.assign(`/ui/runs/${enc(next.id)}`);
                 })
               }
