@@ -37,12 +37,26 @@ export interface Trigger {
   rerunOf?: string;
 }
 
+/** A run or job waiting for a slot of its concurrency group, and who holds the slots. */
+export type ConcurrencyWait = {
+  kind: 'concurrency';
+  group: string;
+  /** The runs holding the group's slots. */
+  heldBy: string[];
+  /** Its place in line (1 = next), null when unknown. */
+  position: number | null;
+};
+
 /**
- * Why a run or job waits: `{kind: 'concurrency', group, heldBy, position}` for a slot;
- * a job's wait step says its own (`approval` with `step`, `approvers`; `signal` with
- * `name`; `sleep` or a deadline with `until`; `workflow` with the child's `runId`).
+ * Why a run or job waits (`waitingFor`), by kind: a slot (the run, or a job), or the
+ * step the job waits at. `until` is the wait's deadline (ISO), when it has one.
  */
-export type WaitingFor = { kind: string; [field: string]: unknown };
+export type WaitingFor =
+  | ConcurrencyWait
+  | { kind: 'approval'; step: string; approvers?: string[]; until?: string }
+  | { kind: 'signal'; name: string; until?: string }
+  | { kind: 'sleep'; until: string }
+  | { kind: 'workflow'; workflow: string; runId: string };
 
 /** A step as the run document shows it (its stored record, lib/engine/model.ts StepRecord). */
 export interface StepDoc {

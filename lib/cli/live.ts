@@ -4,7 +4,13 @@
  * own time), or a tree of jobs and steps with durations and a progress line for a
  * terminal. Pure: callers pass the events and the clock.
  */
-import { type ErrorDoc, type EventDoc, isFinalStatus, type RunDoc } from '../api/documents.js';
+import {
+  type ErrorDoc,
+  type EventDoc,
+  isFinalStatus,
+  type RunDoc,
+  type WaitingFor,
+} from '../api/documents.js';
 import { clock, seconds } from './format.js';
 
 export interface StepView {
@@ -116,7 +122,8 @@ export function applyEvent(view: RunView, e: EventDoc): void {
     if (isFinalStatus(what)) job.finishedAt = at;
     delete job.waiting;
     delete job.gate;
-    if (what === 'waiting') Object.assign(job, waitingOf(e.data));
+    // A `job.waiting` event's data is the job's waitingFor.
+    if (what === 'waiting') Object.assign(job, waitingOf(e.data as WaitingFor));
     return;
   }
   if (kind === 'step' && e.step) {
@@ -148,31 +155,27 @@ function jobOf(view: RunView, key: string): JobView {
   return job;
 }
 
-function waitingOf(w: Record<string, unknown> | undefined): Pick<JobView, 'waiting' | 'gate'> {
-  return {
-    waiting: waitReason(w),
-    ...(w?.kind === 'approval' && typeof w.step === 'string' ? { gate: w.step } : {}),
-  };
+function waitingOf(w: WaitingFor | undefined): Pick<JobView, 'waiting' | 'gate'> {
+  return { waiting: waitReason(w), ...(w?.kind === 'approval' ? { gate: w.step } : {}) };
 }
 
 /** Why a job waits, from its `waitingFor` (the data of `job.waiting`). */
-export function waitReason(w: Record<string, unknown> | undefined): string {
+export function waitReason(w: WaitingFor | undefined): string {
   switch (w?.kind) {
     case 'approval': {
-      const who = Array.isArray(w.approvers) ? ` from ${w.approvers.join(' or ')}` : '';
-      return `for approval of step ${String(w.step)}${who}`;
+      const who = w.approvers?.length ? ` from ${w.approvers.join(' or ')}` : '';
+      return `for approval of step ${w.step}${who}`;
     }
     case 'signal':
-      return `for signal ${String(w.name)}`;
+      return `for signal ${w.name}`;
     case 'sleep':
-      return `until ${String(w.until)} (sleep)`;
+      return `until ${w.until} (sleep)`;
     case 'concurrency': {
-      const held =
-        Array.isArray(w.heldBy) && w.heldBy.length > 0 ? ` held by ${w.heldBy.join(', ')}` : '';
-      return `for a slot of concurrency group ${String(w.group)}${held}`;
+      const held = w.heldBy.length > 0 ? ` held by ${w.heldBy.join(', ')}` : '';
+      return `for a slot of concurrency group ${w.group}${held}`;
     }
     case 'workflow':
-      return `for child run ${String(w.runId)}`;
+      return `for child run ${w.runId}`;
     default:
       return 'waiting';
   }

@@ -1,9 +1,9 @@
-import type { StepDoc, Trigger } from '../api/documents.js';
+import type { ConcurrencyWait, StepDoc, Trigger } from '../api/documents.js';
 import type { ErrorRecord } from '../errors.js';
 import type { Workflow } from '../spec/schema.js';
 import type { WaitRecord } from './decide/waits.js';
 
-export type { Trigger };
+export type { ConcurrencyWait, Trigger };
 
 /**
  * The engine's shared vocabulary: the shapes the executor writes and the run
@@ -31,17 +31,6 @@ export interface JobOutcome {
   outputs: Record<string, unknown>;
   error: ErrorRecord | null;
 }
-
-/**
- * What the run document shows of a concurrency wait: `{kind, group, heldBy, position}`
- * (a type, not an interface, so that it is a documents.ts `WaitingFor` too).
- */
-export type WaitingFor = {
-  kind: 'concurrency';
-  group: string;
-  heldBy: string[];
-  position: number | null;
-};
 
 /** `<runId>` for a workflow-level member, `<runId>/<jobKey>` for a job-level one. */
 export const memberOf = (runId: string, jobKey?: string) =>

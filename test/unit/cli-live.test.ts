@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { EventDoc } from '../../lib/api/documents.js';
+import type { EventDoc, WaitingFor } from '../../lib/api/documents.js';
 import { applyEvent, eventLine, renderTree, viewOf, waitReason } from '../../lib/cli/live.js';
 import { closest, editDistance } from '../../lib/suggest.js';
 import { jobDoc, runDoc, stepDoc } from '../support/documents.js';
@@ -64,7 +64,7 @@ describe('the live view of a run', () => {
     expect(eventLine(view, done)).toBe('12:00:06 job test[os=linux] succeeded in 5.0s');
   });
 
-  it.each<[Record<string, unknown>, string]>([
+  it.each<[WaitingFor, string]>([
     [
       { kind: 'approval', step: 'gate', approvers: ['a', 'b'] },
       'for approval of step gate from a or b',
@@ -72,10 +72,10 @@ describe('the live view of a run', () => {
     [{ kind: 'signal', name: 'go' }, 'for signal go'],
     [{ kind: 'sleep', until: '2024-01-01T00:00:00Z' }, 'until 2024-01-01T00:00:00Z (sleep)'],
     [
-      { kind: 'concurrency', group: 'prod', heldBy: ['run_9'] },
+      { kind: 'concurrency', group: 'prod', heldBy: ['run_9'], position: 1 },
       'for a slot of concurrency group prod held by run_9',
     ],
-    [{ kind: 'workflow', runId: 'run_2' }, 'for child run run_2'],
+    [{ kind: 'workflow', workflow: 'child', runId: 'run_2' }, 'for child run run_2'],
   ])('says why a job waits: %j', (w, words) => {
     expect(waitReason(w)).toBe(words);
   });

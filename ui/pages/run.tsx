@@ -275,8 +275,7 @@ function Wait({ jobKey, job, now, busy, post }: WaitProps) {
   const [payload, setPayload] = useState('');
   const [bad, setBad] = useState('');
   if (!w) return null;
-  const step = String(w.step ?? '');
-  const sendSignal = () => {
+  const sendSignal = (name: string) => {
     let body: unknown = {};
     if (payload.trim()) {
       try {
@@ -287,7 +286,7 @@ function Wait({ jobKey, job, now, busy, post }: WaitProps) {
       }
     }
     setBad('');
-    void post(`signals/${enc(String(w.name))}`, body);
+    void post(`signals/${enc(name)}`, body);
   };
   return (
     <div class="wait">
@@ -300,7 +299,7 @@ function Wait({ jobKey, job, now, busy, post }: WaitProps) {
             class="ok"
             data-action="approve"
             disabled={busy}
-            onClick={() => post(`approvals/${enc(step)}`, { approve: true })}
+            onClick={() => post(`approvals/${enc(w.step)}`, { approve: true })}
           >
             Approve
           </button>
@@ -309,7 +308,7 @@ function Wait({ jobKey, job, now, busy, post }: WaitProps) {
             class="danger"
             data-action="reject"
             disabled={busy}
-            onClick={() => post(`approvals/${enc(step)}`, { approve: false })}
+            onClick={() => post(`approvals/${enc(w.step)}`, { approve: false })}
           >
             Reject
           </button>
@@ -323,7 +322,12 @@ function Wait({ jobKey, job, now, busy, post }: WaitProps) {
             value={payload}
             onInput={(e) => setPayload(e.currentTarget.value)}
           />
-          <button type="button" data-action="signal" disabled={busy} onClick={sendSignal}>
+          <button
+            type="button"
+            data-action="signal"
+            disabled={busy}
+            onClick={() => sendSignal(w.name)}
+          >
             Send signal
           </button>
           {bad && <span class="bad">{bad}</span>}

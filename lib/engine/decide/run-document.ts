@@ -1,11 +1,11 @@
-import type { JobDoc, RunDoc } from '../../api/documents.js';
+import type { JobDoc, RunDoc, WaitingFor } from '../../api/documents.js';
 import type { ErrorRecord } from '../../errors.js';
 import { evaluateDeep } from '../../expr/index.js';
 import { LIMITS } from '../../spec/limits.js';
 import type { Workflow } from '../../spec/schema.js';
 import { jobField } from '../../store/job-fields.js';
 import type { RunSnapshot } from '../../store/run-store.js';
-import { hasEnded, memberOf, type StepRecord, type WaitingFor } from '../model.js';
+import { type ConcurrencyWait, hasEnded, memberOf, type StepRecord } from '../model.js';
 import { type NeedState, needsContext } from './job-context.js';
 import { planRun, stepList } from './plan.js';
 
@@ -18,7 +18,10 @@ const json = <T>(raw: string | undefined, fallback: T): T =>
  * outputs are evaluated here from the jobs' committed outputs, so they never
  * depend on which invocation happened to finish the run.
  */
-export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = new Map()): RunDoc {
+export function runDocument(
+  snap: RunSnapshot,
+  waits: Map<string, ConcurrencyWait> = new Map(),
+): RunDoc {
   const { run, jobs: j, steps } = snap;
   const spec = json<Workflow>(run.spec, { name: run.workflow ?? '', jobs: {} } as Workflow);
   const plan = planRun(spec);
@@ -107,7 +110,7 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
     waitingFor:
       run.gate && !hasEnded(status)
         ? (waits.get(memberOf(run.id ?? '')) ??
-          ({ kind: 'concurrency', group: run.gate, heldBy: [], position: null } as WaitingFor))
+          ({ kind: 'concurrency', group: run.gate, heldBy: [], position: null } as ConcurrencyWait))
         : null,
     jobs,
   };
