@@ -13,39 +13,41 @@ const when = (iso: string, now: number) =>
     ? clock(iso)
     : `${new Date(iso).toLocaleDateString()} ${clock(iso)}`;
 
-const untilText = (until: unknown, now: number) =>
-  typeof until === 'string'
-    ? `until ${when(until, now)} (${duration(Date.parse(until) - now)} left)`
-    : '';
+const untilText = (until: string | undefined, now: number) =>
+  until === undefined
+    ? ''
+    : `until ${when(until, now)} (${duration(Date.parse(until) - now)} left)`;
 
 /** Why a job (or the run) waits, in words, from its `waitingFor` (API.md run document). */
 export function waitingReason(w: WaitingFor, now = Date.now()): Part[] {
-  const deadline = untilText(w.until, now);
   switch (w.kind) {
     case 'approval': {
-      const approvers = Array.isArray(w.approvers) ? (w.approvers as string[]) : [];
+      const approvers = w.approvers ?? [];
       const from = approvers.length > 0 ? `from ${list(approvers)}` : 'from anyone with a key';
+      const deadline = untilText(w.until, now);
       return [
         [`Waiting for approval of step “${w.step}” ${from}`, deadline].filter(Boolean).join(', '),
       ];
     }
     case 'signal':
-      return [[`Waiting for signal “${w.name}”`, deadline].filter(Boolean).join(', ')];
+      return [
+        [`Waiting for signal “${w.name}”`, untilText(w.until, now)].filter(Boolean).join(', '),
+      ];
     case 'sleep':
       return [`Sleeping ${untilText(w.until, now)}`];
     case 'concurrency': {
-      const heldBy = Array.isArray(w.heldBy) ? (w.heldBy as string[]) : [];
       const parts: Part[] = [`Waiting for a slot of concurrency group “${w.group}”`];
-      if (heldBy.length > 0) {
+      if (w.heldBy.length > 0) {
         parts.push(', held by ');
-        parts.push(...heldBy.flatMap((run, i): Part[] => (i > 0 ? [', ', { run }] : [{ run }])));
+        parts.push(...w.heldBy.flatMap((run, i): Part[] => (i > 0 ? [', ', { run }] : [{ run }])));
       }
-      if (typeof w.position === 'number') parts.push(` (number ${w.position} in line)`);
+      if (w.position !== null) parts.push(` (number ${w.position} in line)`);
       return parts;
     }
     case 'workflow':
-      return [`Waiting for child run `, { run: String(w.runId) }, ` of workflow “${w.workflow}”`];
+      return [`Waiting for child run `, { run: w.runId }, ` of workflow “${w.workflow}”`];
     default:
-      return [`Waiting (${w.kind})`];
+      // A kind this page does not know yet (a newer server).
+      return [`Waiting (${(w as { kind: string }).kind})`];
   }
 }

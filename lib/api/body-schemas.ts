@@ -3,7 +3,7 @@ import '../zod-messages.js';
 import { HttpError } from './http.js';
 
 /**
- * The request bodies' schemas, loaded by body.ts's `validateRequest` at the first
+ * The request bodies' schemas, loaded by body.ts's `requestBody` at the first
  * request with a body (not at init).
  */
 
@@ -68,7 +68,7 @@ const ApprovalRequest = z.strictObject({
 
 const SignalRequest = z.strictObject({ payload: z.optional(z.unknown()) });
 
-/** Every request body by name (body.ts `validateRequest`). */
+/** Every request body by name (body.ts `requestBody`). */
 export const REQUEST_SCHEMAS = {
   run: RunRequest,
   inlineRun: InlineRunRequest,

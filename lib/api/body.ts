@@ -1,5 +1,5 @@
 import type * as z from 'zod/mini';
-import { HttpError } from './http.js';
+import { type ApiRequest, HttpError } from './http.js';
 
 export const MAX_BODY_BYTES = 1024 * 1024;
 /** API.md: any JSON body nested deeper than this is 400 (recursive code past it would overflow). */
@@ -48,16 +48,17 @@ export function parseJsonBody(raw: string): unknown {
 type Schemas = typeof import('./body-schemas.js').REQUEST_SCHEMAS;
 
 /**
- * The body as the named request schema, or a 422 naming each bad path. The schemas
- * (zod) load at the first request that has a body: none of it at the submit
- * function's init, nothing for health or reads (bench/cold-start.ts).
+ * A route's body: JSON (400 when malformed or nested too deep, `parseJsonBody`)
+ * matching the named request schema (422 naming each bad path). The schemas (zod)
+ * load at the first request that has a body: none of it at the submit function's
+ * init, nothing for health or reads (bench/cold-start.ts).
  */
-export async function validateRequest<K extends keyof Schemas>(
+export async function requestBody<K extends keyof Schemas>(
+  req: Pick<ApiRequest, 'body'>,
   name: K,
-  value: unknown,
-  what = 'body',
 ): Promise<z.output<Schemas[K]>> {
+  const value = parseJsonBody(req.body);
   const { REQUEST_SCHEMAS, validateBody } = await import('./body-schemas.js');
   const schema: z.ZodMiniType = REQUEST_SCHEMAS[name];
-  return validateBody(schema, value, what) as z.output<Schemas[K]>;
+  return validateBody(schema, value) as z.output<Schemas[K]>;
 }

@@ -32,6 +32,10 @@ export class HttpError extends Error {
   }
 }
 
+/** No run of the tenant has this id: 404, another tenant's run included (API.md "Auth"). */
+export const noSuchRun = (runId: string | undefined): HttpError =>
+  new HttpError(404, 'Not Found', `no run '${runId}'`);
+
 export const json = (
   status: number,
   body: unknown,

@@ -1,9 +1,10 @@
 import { rerunAdmission } from '../engine/decide/rerun.js';
 import { hasEnded } from '../engine/model.js';
 import { admitRun } from '../engine/run/admit.js';
-import { parseJsonBody, validateRequest } from './body.js';
+import { requestBody } from './body.js';
 import type { RouteContext } from './context.js';
-import { type ApiResponse, HttpError, json } from './http.js';
+import type { RerunSummary } from './documents.js';
+import { type ApiResponse, HttpError, json, noSuchRun } from './http.js';
 
 /**
  * `POST /v1/runs/{runId}/rerun` (API.md): a new run of the finished run's pinned
@@ -17,10 +18,10 @@ export async function rerunRun({
   tenant,
   identity,
 }: RouteContext): Promise<ApiResponse> {
-  const body = await validateRequest('rerun', parseJsonBody(req.body));
+  const body = await requestBody(req, 'rerun');
   const runId = params.runId ?? '';
   const snap = await app.runs.snapshot(tenant, runId);
-  if (!snap) throw new HttpError(404, 'Not Found', `no run '${runId}'`);
+  if (!snap) throw noSuchRun(runId);
   const status = snap.run.status ?? 'queued';
   if (!hasEnded(status)) {
     throw new HttpError(
@@ -33,7 +34,12 @@ export async function rerunRun({
   const { summary } = await admitRun(app, { ...admit, reusedSteps: stepRecords });
   return json(
     202,
-    { ...summary, rerunOf: runId, fromJob: selection.fromJob ?? null, reused: selection.reused },
+    {
+      ...summary,
+      rerunOf: runId,
+      fromJob: selection.fromJob ?? null,
+      reused: selection.reused,
+    } satisfies RerunSummary,
     { location: summary.links.self },
   );
 }

@@ -4,16 +4,31 @@ import type { App } from '../app.js';
 import { boundsOf } from '../config.js';
 import { resolveInputs } from '../engine/decide/inputs.js';
 import { runDocument } from '../engine/decide/run-document.js';
-import { type AdmitRequest, admitRun, fingerprint, newRunId } from '../engine/run/admit.js';
+import {
+  type AdmitRequest,
+  admitRun,
+  fingerprint,
+  newRunId,
+  runSummary,
+} from '../engine/run/admit.js';
 import { currentWaits } from '../engine/run/concurrency.js';
 import { cancelAndFinish } from '../engine/run/finish.js';
 import { type FieldProblem, ValidationError } from '../errors.js';
 import type { Workflow } from '../spec/schema.js';
 import { lambdaProblems } from '../steps/lambda-registration.js';
 import { reserveIdempotencyKey } from '../store/idempotency.js';
-import { parseJsonBody, validateRequest } from './body.js';
+import { parseJsonBody, requestBody } from './body.js';
 import type { Route, RouteContext } from './context.js';
-import { type ApiRequest, type ApiResponse, HttpError, json } from './http.js';
+import type {
+  EventDoc,
+  EventPage,
+  RunPage,
+  RunSummary,
+  WorkflowDoc,
+  WorkflowRegistered,
+  WorkflowSummary,
+} from './documents.js';
+import { type ApiRequest, type ApiResponse, HttpError, json, noSuchRun } from './http.js';
 import { describeKeys } from './key-source.js';
 import { rerunRun } from './rerun.js';
 import { decideApproval, sendSignal } from './waits.js';
@@ -59,7 +74,7 @@ export function createRouter() {
     const runId = (found?.params as Record<string, string> | undefined)?.runId;
     // A run id is a key's hash tag: one that is not ours names no run (and `}x` would be CROSSSLOT).
     if (runId !== undefined && !RUN_ID.test(runId)) {
-      throw new HttpError(404, 'Not Found', `no run '${runId}'`);
+      throw noSuchRun(runId);
     }
     if (found) {
       return { entry: found.store as RouteEntry, params: found.params as Record<string, string> };
@@ -165,7 +180,12 @@ async function putWorkflow({ app, req, params, tenant }: RouteContext): Promise<
     },
     (spec.on.schedule?.length ?? 0) > 0,
   );
-  return json(created ? 201 : 200, { name, version, revision, ...(await warningsOf(spec)) });
+  return json(created ? 201 : 200, {
+    name,
+    version,
+    revision,
+    ...(await warningsOf(spec)),
+  } satisfies WorkflowRegistered);
 }
 
 /** `{warnings}` when the spec has some (lib/spec/warnings.ts): it is registered all the same. */
@@ -183,11 +203,16 @@ function triggersOf(spec: Workflow): string[] {
 async function listWorkflows({ app, tenant }: RouteContext): Promise<ApiResponse> {
   const names = await app.workflows.names(tenant);
   const latest = await Promise.all(names.map((n) => app.workflows.latest(tenant, n)));
-  const items = latest.flatMap((rev, i) => {
+  const items = latest.flatMap((rev, i): WorkflowSummary[] => {
     if (!rev) return [];
     const spec = JSON.parse(rev.spec) as Workflow;
     return [
-      { name: names[i], version: rev.version, revision: rev.revision, triggers: triggersOf(spec) },
+      {
+        name: names[i] ?? '',
+        version: rev.version,
+        revision: rev.revision,
+        triggers: triggersOf(spec),
+      },
     ];
   });
   return json(200, { items });
@@ -208,7 +233,7 @@ async function getWorkflow({ app, params, tenant }: RouteContext): Promise<ApiRe
       createdAt,
       digest,
     })),
-  });
+  } satisfies WorkflowDoc);
 }
 
 async function submitRegistered({
@@ -218,7 +243,7 @@ async function submitRegistered({
   tenant,
   identity,
 }: RouteContext): Promise<ApiResponse> {
-  const body = await validateRequest('run', parseJsonBody(req.body));
+  const body = await requestBody(req, 'run');
   const name = params.name ?? '';
   const latest = await app.workflows.latest(tenant, name);
   if (!latest) throw new HttpError(404, 'Not Found', `no workflow named '${name}'`);
@@ -241,7 +266,7 @@ async function submitRegistered({
 }
 
 async function submitInline({ app, req, tenant, identity }: RouteContext): Promise<ApiResponse> {
-  const body = await validateRequest('inlineRun', parseJsonBody(req.body));
+  const body = await requestBody(req, 'inlineRun');
   const { loadSpec } = await specLoader();
   const spec = prefixProblems(() => {
     const loaded =
@@ -337,7 +362,7 @@ async function submit(
 
 async function getRun({ app, params, tenant }: RouteContext): Promise<ApiResponse> {
   const snap = await app.runs.snapshot(tenant, params.runId ?? '');
-  if (!snap) throw new HttpError(404, 'Not Found', `no run '${params.runId}'`);
+  if (!snap) throw noSuchRun(params.runId);
   return json(200, runDocument(snap, await currentWaits(app.concurrency, tenant, snap)));
 }
 
@@ -373,7 +398,7 @@ async function listRuns({ app, req, tenant }: RouteContext): Promise<ApiResponse
     ]);
   }
   // Filters are applied while walking the index, a bounded number of pages per request.
-  const items: unknown[] = [];
+  const items: RunSummary[] = [];
   let before = cursor;
   let exhausted = false;
   for (let page = 0; page < 10 && items.length < limit && !exhausted; page++) {
@@ -389,21 +414,22 @@ async function listRuns({ app, req, tenant }: RouteContext): Promise<ApiResponse
       before = id;
       const [wf, revision, st, createdAt] = rows[i] ?? [];
       if (!wf || (workflow && wf !== workflow) || (status && st !== status)) continue;
-      items.push({
-        id,
-        workflow: wf,
-        revision: Number(revision),
-        status: st,
-        createdAt: new Date(Number(createdAt)).toISOString(),
-        links: { self: `/v1/runs/${id}`, events: `/v1/runs/${id}/events` },
-      });
+      items.push(
+        runSummary(
+          id,
+          wf,
+          Number(revision),
+          st ?? 'queued',
+          new Date(Number(createdAt)).toISOString(),
+        ),
+      );
       if (items.length === limit) {
         exhausted = i === ids.length - 1 && exhausted;
         break;
       }
     }
   }
-  return json(200, { items, nextCursor: exhausted ? null : (before ?? null) });
+  return json(200, { items, nextCursor: exhausted ? null : (before ?? null) } satisfies RunPage);
 }
 
 async function getEvents({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
@@ -416,21 +442,21 @@ async function getEvents({ app, req, params, tenant }: RouteContext): Promise<Ap
     ]);
   }
   const [exists] = await app.runs.runFields(tenant, [runId], ['id']);
-  if (!exists?.[0]) throw new HttpError(404, 'Not Found', `no run '${runId}'`);
+  if (!exists?.[0]) throw noSuchRun(runId);
   const events = await app.runs.readEvents(tenant, runId, after, limit);
-  const items = events.map(({ id, fields }) => ({
+  const items: EventDoc[] = events.map(({ id, fields }) => ({
     id,
     at: new Date(Number(fields.at)).toISOString(),
-    type: fields.type,
+    type: fields.type ?? '',
     ...(fields.job ? { job: fields.job } : {}),
     ...(fields.step ? { step: fields.step } : {}),
     data: fields.data ? JSON.parse(fields.data) : {},
   }));
-  return json(200, { items, next: events.at(-1)?.id ?? after ?? null });
+  return json(200, { items, next: events.at(-1)?.id ?? after ?? null } satisfies EventPage);
 }
 
 async function cancelRun({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
-  const body = await validateRequest('cancel', parseJsonBody(req.body));
+  const body = await requestBody(req, 'cancel');
   const runId = params.runId ?? '';
   const reason = body.reason ?? 'cancelled by request';
   const out = await cancelAndFinish(app, tenant, runId, Date.now(), {
@@ -438,7 +464,7 @@ async function cancelRun({ app, req, params, tenant }: RouteContext): Promise<Ap
     error: { code: 'CANCELLED', message: reason },
     reason,
   });
-  if (out.kind === 'missing') throw new HttpError(404, 'Not Found', `no run '${runId}'`);
+  if (out.kind === 'missing') throw noSuchRun(runId);
   if (out.kind !== 'cancelling') {
     throw new HttpError(409, 'Run already finished', `run '${runId}' has already finished`);
   }

@@ -5,9 +5,9 @@ import { LIMITS } from '../spec/limits.js';
 import type { Workflow } from '../spec/schema.js';
 import { parseUses, SIGNAL_NAME } from '../steps/kinds.js';
 import { jobKeyOf } from '../store/job-fields.js';
-import { parseJsonBody, validateRequest } from './body.js';
+import { requestBody } from './body.js';
 import type { RouteContext } from './context.js';
-import { type ApiResponse, HttpError, json } from './http.js';
+import { type ApiResponse, HttpError, json, noSuchRun } from './http.js';
 
 /** `POST /v1/runs/{runId}/approvals/{stepId}`: decide the approval a job waits at. */
 export async function decideApproval({
@@ -17,11 +17,11 @@ export async function decideApproval({
   tenant,
   identity,
 }: RouteContext): Promise<ApiResponse> {
-  const body = await validateRequest('approval', parseJsonBody(req.body));
+  const body = await requestBody(req, 'approval');
   const runId = params.runId ?? '';
   const stepId = params.stepId ?? '';
   const snap = await app.runs.snapshot(tenant, runId);
-  if (!snap) throw new HttpError(404, 'Not Found', `no run '${runId}'`);
+  if (!snap) throw noSuchRun(runId);
   // A step of another kind is not waiting for approval: 409 (API.md), like a decided one.
   if (!hasStep(JSON.parse(snap.run.spec ?? '{"jobs":{}}') as Workflow, stepId)) {
     throw new HttpError(404, 'Not Found', `run '${runId}' has no step '${stepId}'`);
@@ -65,7 +65,7 @@ export async function decideApproval({
 
 /** `POST /v1/runs/{runId}/signals/{name}`: wake the step waiting for it, or keep it for the run. */
 export async function sendSignal({ app, req, params, tenant }: RouteContext): Promise<ApiResponse> {
-  const body = await validateRequest('signal', parseJsonBody(req.body));
+  const body = await requestBody(req, 'signal');
   const runId = params.runId ?? '';
   const name = params.name ?? '';
   if (!SIGNAL_NAME.test(name)) {
@@ -74,7 +74,7 @@ export async function sendSignal({ app, req, params, tenant }: RouteContext): Pr
     ]);
   }
   const [spec, status] = (await app.runs.runFields(tenant, [runId], ['spec', 'status']))[0] ?? [];
-  if (!spec) throw new HttpError(404, 'Not Found', `no run '${runId}'`);
+  if (!spec) throw noSuchRun(runId);
   if (hasEnded(status)) {
     throw new HttpError(409, 'Run finished', `run '${runId}' has already finished`);
   }
@@ -103,7 +103,7 @@ export async function sendSignal({ app, req, params, tenant }: RouteContext): Pr
     Date.now(),
   );
   if (out === 'missing' || out === 'not-waiting') {
-    throw new HttpError(404, 'Not Found', `no run '${runId}'`);
+    throw noSuchRun(runId);
   }
   if (out === 'finished') {
     throw new HttpError(409, 'Run finished', `run '${runId}' has already finished`);

@@ -2,8 +2,18 @@
  * A small client of the HTTP API (API.md). Every non-2xx answer becomes an ApiError
  * carrying the problem document; a server that cannot be reached is ApiUnreachableError.
  */
-import { type ErrorCode, type FieldProblem, FlowlineError } from '../errors.js';
-import type { Problem, RunDoc, RunEvent, RunSummary, WorkflowSummary } from './format.js';
+
+import type {
+  EventPage,
+  Problem,
+  RerunSummary,
+  RunDoc,
+  RunPage,
+  RunSummary,
+  WorkflowRegistered,
+  WorkflowSummary,
+} from '../api/documents.js';
+import { type ErrorCode, FlowlineError } from '../errors.js';
 
 /** The API answered with a problem document (or something we turned into one). */
 export class ApiError extends FlowlineError {
@@ -86,11 +96,10 @@ export function createClient(opts: ClientOptions) {
   return {
     call,
     registerWorkflow: (name: string, text: string, format: 'yaml' | 'json') =>
-      call<{ name: string; version: string; revision: number; warnings?: FieldProblem[] }>(
-        'PUT',
-        `/v1/workflows/${encodeURIComponent(name)}`,
-        { body: text, contentType: format === 'yaml' ? 'application/yaml' : 'application/json' },
-      ),
+      call<WorkflowRegistered>('PUT', `/v1/workflows/${encodeURIComponent(name)}`, {
+        body: text,
+        contentType: format === 'yaml' ? 'application/yaml' : 'application/json',
+      }),
     startRun: (
       target: { workflow: string } | { spec: string },
       inputs: Record<string, unknown> | undefined,
@@ -119,12 +128,10 @@ export function createClient(opts: ClientOptions) {
       status?: string;
       limit?: string;
       cursor?: string;
-    }) =>
-      (await call<{ items: RunSummary[]; nextCursor: string | null }>('GET', '/v1/runs', { query }))
-        .body,
+    }) => (await call<RunPage>('GET', '/v1/runs', { query })).body,
     events: async (id: string, after: string | undefined) =>
       (
-        await call<{ items: RunEvent[]; next: string | null }>('GET', `${run(id)}/events`, {
+        await call<EventPage>('GET', `${run(id)}/events`, {
           query: { after, limit: 1000 },
         })
       ).body,
@@ -137,7 +144,7 @@ export function createClient(opts: ClientOptions) {
         body: payload === undefined ? {} : { payload },
       }),
     rerun: (id: string, fromJob?: string) =>
-      call<RunSummary>('POST', `${run(id)}/rerun`, { body: fromJob ? { fromJob } : {} }),
+      call<RerunSummary>('POST', `${run(id)}/rerun`, { body: fromJob ? { fromJob } : {} }),
   };
 }
 

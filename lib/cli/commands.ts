@@ -5,6 +5,7 @@
 import { readFile, stat } from 'node:fs/promises';
 import { extname, resolve } from 'node:path';
 import { parse as parseYaml } from 'yaml';
+import { type EventDoc, isFinalStatus } from '../api/documents.js';
 import { type FieldProblem, FlowlineError, ValidationError } from '../errors.js';
 import { loadSpec } from '../spec/index.js';
 import { specWarnings } from '../spec/warnings.js';
@@ -14,8 +15,6 @@ import {
   formatFieldProblem,
   formatRunList,
   formatWorkflowList,
-  isTerminal,
-  type RunEvent,
   runResultLines,
   stepLogLines,
 } from './format.js';
@@ -181,7 +180,7 @@ export async function events(ctx: Context, runId: string, follow = false): Promi
 async function tailEvents(
   ctx: Context,
   runId: string,
-  opts: { follow: boolean; each: (e: RunEvent) => void; caughtUp?: () => void },
+  opts: { follow: boolean; each: (e: EventDoc) => void; caughtUp?: () => void },
 ): Promise<void> {
   let after: string | undefined;
   let failures = 0;
@@ -209,7 +208,7 @@ async function tailEvents(
       if (!opts.follow) return;
       // A stream that lost its end (trimmed by retention) must not hold us forever.
       idle += 1;
-      if (idle % IDLE_CHECK === 0 && isTerminal((await ctx.client.getRun(runId)).status)) return;
+      if (idle % IDLE_CHECK === 0 && isFinalStatus((await ctx.client.getRun(runId)).status)) return;
       await ctx.sleep(POLL_MS);
     } else idle = 0;
   }
@@ -237,7 +236,7 @@ export async function logs(
     for (const [key, job] of jobs) {
       for (const step of job.steps ?? []) {
         const id = `${key}/${step.id}#${step.attempt ?? 0}`;
-        const done = isTerminal(step.status) && step.status !== 'skipped';
+        const done = isFinalStatus(step.status) && step.status !== 'skipped';
         const show = opts.follow
           ? done
           : done || step.status === 'running' || step.status === 'waiting';
@@ -246,7 +245,7 @@ export async function logs(
         for (const line of stepLogLines(key, step)) ctx.out(line);
       }
     }
-    if (!opts.follow || isTerminal(doc.status)) {
+    if (!opts.follow || isFinalStatus(doc.status)) {
       if (printed.size === 0) ctx.err(`no step of run ${runId} has run yet`);
       return 0;
     }

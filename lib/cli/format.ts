@@ -2,75 +2,16 @@
  * Pure formatting for the CLI: problems, run and workflow tables, events, step logs.
  * No I/O, no clock: callers pass the time. (`watch`'s lines and tree: live.ts.)
  */
+import type {
+  ErrorDoc,
+  EventDoc,
+  Problem,
+  RunDoc,
+  RunSummary,
+  StepDoc,
+  WorkflowSummary,
+} from '../api/documents.js';
 import type { FieldProblem } from '../errors.js';
-
-// ---------------------------------------------------------------------------- wire shapes
-
-/** An RFC 9457 problem document as the API answers it (API.md). */
-export interface Problem {
-  type?: string;
-  title: string;
-  status: number;
-  detail?: string;
-  errors: FieldProblem[];
-}
-
-export interface ErrorDoc {
-  code: string;
-  message: string;
-  job?: string;
-}
-
-export interface StepDoc {
-  id: string;
-  uses?: string;
-  status: string;
-  attempt?: number;
-  tries?: number;
-  outputs?: Record<string, unknown>;
-  error?: ErrorDoc | null;
-  startedAt?: string | null;
-  finishedAt?: string | null;
-}
-
-export interface JobDoc {
-  status: string;
-  attempt?: number;
-  error?: ErrorDoc | null;
-  startedAt?: string | null;
-  finishedAt?: string | null;
-  waitingFor?: Record<string, unknown> | null;
-  steps?: StepDoc[];
-}
-
-/** The part of the run document the CLI reads; the rest passes through untouched. */
-export interface RunDoc {
-  id: string;
-  workflow?: string;
-  status: string;
-  outputs?: Record<string, unknown>;
-  error?: ErrorDoc | null;
-  startedAt?: string | null;
-  finishedAt?: string | null;
-  jobs?: Record<string, JobDoc>;
-}
-
-export interface RunSummary {
-  id: string;
-  workflow: string;
-  revision: number;
-  status: string;
-  createdAt: string;
-}
-
-export interface RunEvent {
-  id: string;
-  at: string;
-  type: string;
-  job?: string;
-  step?: string;
-  data?: Record<string, unknown>;
-}
 
 // ---------------------------------------------------------------------------- problems
 
@@ -89,10 +30,6 @@ export function formatProblem(p: Problem): string[] {
 }
 
 // ---------------------------------------------------------------------------- runs
-
-const TERMINAL = new Set(['succeeded', 'failed', 'cancelled', 'skipped']);
-
-export const isTerminal = (status: string): boolean => TERMINAL.has(status);
 
 /** Aligned columns; the last column is not padded. */
 export function formatTable(rows: string[][]): string[] {
@@ -115,7 +52,7 @@ export function formatRunList(items: RunSummary[]): string[] {
   ]);
 }
 
-export function formatEvent(e: RunEvent): string {
+export function formatEvent(e: EventDoc): string {
   const subject = e.job ? ` ${e.job}${e.step ? `/${e.step}` : ''}` : '';
   const data = e.data && Object.keys(e.data).length > 0 ? ` ${JSON.stringify(e.data)}` : '';
   return `${e.at} ${e.type}${subject}${data}`;
@@ -144,13 +81,6 @@ export function runResultLines(run: RunDoc): string[] {
 }
 
 // ---------------------------------------------------------------------------- workflows, logs
-
-export interface WorkflowSummary {
-  name: string;
-  version: string;
-  revision: number;
-  triggers: string[];
-}
 
 export function formatWorkflowList(items: WorkflowSummary[]): string[] {
   if (items.length === 0) return ['no workflows registered (see: flowline register FILE)'];

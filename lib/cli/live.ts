@@ -4,7 +4,14 @@
  * own time), or a tree of jobs and steps with durations and a progress line for a
  * terminal. Pure: callers pass the events and the clock.
  */
-import { clock, type ErrorDoc, isTerminal, type RunDoc, type RunEvent, seconds } from './format.js';
+import {
+  type ErrorDoc,
+  type EventDoc,
+  isFinalStatus,
+  type RunDoc,
+  type WaitingFor,
+} from '../api/documents.js';
+import { clock, seconds } from './format.js';
 
 export interface StepView {
   id: string;
@@ -76,9 +83,9 @@ function defined<K extends string, V>(key: K, value: V | undefined): { [k in K]?
 }
 
 /** The run's status once this event happened, if it says so. */
-export function runEnd(e: RunEvent): string | undefined {
+export function runEnd(e: EventDoc): string | undefined {
   const [kind, status = ''] = e.type.split('.');
-  return kind === 'run' && isTerminal(status) ? status : undefined;
+  return kind === 'run' && isFinalStatus(status) ? status : undefined;
 }
 
 /** The status an event's verb leaves its subject in. */
@@ -86,14 +93,14 @@ const statusOf = (what: string) =>
   what === 'started' ? 'running' : what === 'retrying' ? 'queued' : what;
 
 /** Apply one event to the view (in place). */
-export function applyEvent(view: RunView, e: RunEvent): void {
+export function applyEvent(view: RunView, e: EventDoc): void {
   const at = ms(e.at);
   const [kind, what = ''] = e.type.split('.');
   if (kind === 'run') {
     if (what === 'created') return;
     view.status = statusOf(what);
     if (what === 'started') view.startedAt = at;
-    if (isTerminal(what)) view.finishedAt = at;
+    if (isFinalStatus(what)) view.finishedAt = at;
     return;
   }
   const job = e.job ? jobOf(view, e.job) : undefined;
@@ -112,10 +119,11 @@ export function applyEvent(view: RunView, e: RunEvent): void {
     if (Number.isFinite(attempt) && attempt > 0) job.attempt = attempt;
     // A job's start is its first one (as in the run document), not its wake-up after a wait.
     if (what === 'started') job.startedAt ??= at;
-    if (isTerminal(what)) job.finishedAt = at;
+    if (isFinalStatus(what)) job.finishedAt = at;
     delete job.waiting;
     delete job.gate;
-    if (what === 'waiting') Object.assign(job, waitingOf(e.data));
+    // A `job.waiting` event's data is the job's waitingFor.
+    if (what === 'waiting') Object.assign(job, waitingOf(e.data as WaitingFor));
     return;
   }
   if (kind === 'step' && e.step) {
@@ -134,7 +142,7 @@ export function applyEvent(view: RunView, e: RunEvent): void {
       delete step.finishedAt;
       step.tries = 1;
     }
-    if (isTerminal(what)) step.finishedAt = at;
+    if (isFinalStatus(what)) step.finishedAt = at;
   }
 }
 
@@ -147,31 +155,27 @@ function jobOf(view: RunView, key: string): JobView {
   return job;
 }
 
-function waitingOf(w: Record<string, unknown> | undefined): Pick<JobView, 'waiting' | 'gate'> {
-  return {
-    waiting: waitReason(w),
-    ...(w?.kind === 'approval' && typeof w.step === 'string' ? { gate: w.step } : {}),
-  };
+function waitingOf(w: WaitingFor | undefined): Pick<JobView, 'waiting' | 'gate'> {
+  return { waiting: waitReason(w), ...(w?.kind === 'approval' ? { gate: w.step } : {}) };
 }
 
 /** Why a job waits, from its `waitingFor` (the data of `job.waiting`). */
-export function waitReason(w: Record<string, unknown> | undefined): string {
+export function waitReason(w: WaitingFor | undefined): string {
   switch (w?.kind) {
     case 'approval': {
-      const who = Array.isArray(w.approvers) ? ` from ${w.approvers.join(' or ')}` : '';
-      return `for approval of step ${String(w.step)}${who}`;
+      const who = w.approvers?.length ? ` from ${w.approvers.join(' or ')}` : '';
+      return `for approval of step ${w.step}${who}`;
     }
     case 'signal':
-      return `for signal ${String(w.name)}`;
+      return `for signal ${w.name}`;
     case 'sleep':
-      return `until ${String(w.until)} (sleep)`;
+      return `until ${w.until} (sleep)`;
     case 'concurrency': {
-      const held =
-        Array.isArray(w.heldBy) && w.heldBy.length > 0 ? ` held by ${w.heldBy.join(', ')}` : '';
-      return `for a slot of concurrency group ${String(w.group)}${held}`;
+      const held = w.heldBy.length > 0 ? ` held by ${w.heldBy.join(', ')}` : '';
+      return `for a slot of concurrency group ${w.group}${held}`;
     }
     case 'workflow':
-      return `for child run ${String(w.runId)}`;
+      return `for child run ${w.runId}`;
     default:
       return 'waiting';
   }
@@ -191,12 +195,12 @@ function describe(e: ErrorDoc | undefined): string {
  * The line an event prints (time = the event's own), or undefined for those the
  * run's result lines cover. Call it after `applyEvent`, so durations are known.
  */
-export function eventLine(view: RunView, e: RunEvent): string | undefined {
+export function eventLine(view: RunView, e: EventDoc): string | undefined {
   const time = clock(new Date(e.at));
   const [kind, what = ''] = e.type.split('.');
   const error = describe(e.data?.error as ErrorDoc | undefined);
   const line = (text: string) => `${time} ${text}`;
-  if (kind === 'run') return isTerminal(what) ? undefined : line(`run ${what}`);
+  if (kind === 'run') return isFinalStatus(what) ? undefined : line(`run ${what}`);
   if (kind === 'approval' && what === 'requested') {
     const step = String(e.data?.step ?? e.step ?? '');
     return line(
@@ -215,7 +219,7 @@ export function eventLine(view: RunView, e: RunEvent): string | undefined {
     if (what === 'waiting') return line(`job ${job.key} waiting ${job.waiting ?? ''}`.trimEnd());
     if (what === 'retrying') return line(`job ${job.key} retrying${nth}${error}`);
     const took =
-      isTerminal(what) && what !== 'skipped' ? seconds(job.startedAt, job.finishedAt) : '';
+      isFinalStatus(what) && what !== 'skipped' ? seconds(job.startedAt, job.finishedAt) : '';
     return line(
       `job ${job.key} ${what}${what === 'queued' || what === 'started' ? nth : ''}${took ? ` in ${took}` : ''}${error}`,
     );
@@ -225,9 +229,9 @@ export function eventLine(view: RunView, e: RunEvent): string | undefined {
     const name = `step ${job.key}/${e.step}`;
     if (what === 'retrying') return line(`${name} retrying (try ${e.data?.try} failed)${error}`);
     const took =
-      isTerminal(what) && what !== 'skipped' ? seconds(step?.startedAt, step?.finishedAt) : '';
+      isFinalStatus(what) && what !== 'skipped' ? seconds(step?.startedAt, step?.finishedAt) : '';
     const tries =
-      step?.tries && step.tries > 1 && isTerminal(what) ? ` after ${step.tries} tries` : '';
+      step?.tries && step.tries > 1 && isFinalStatus(what) ? ` after ${step.tries} tries` : '';
     return line(`${name} ${what}${took ? ` in ${took}` : ''}${tries}${error}`);
   }
   return line(`${e.type}${e.job ? ` ${e.job}` : ''}`);
@@ -278,7 +282,7 @@ export function renderTree(view: RunView, now: number): string {
 }
 
 function progressLine(view: RunView, jobs: JobView[]): string {
-  const done = jobs.filter((j) => isTerminal(j.status)).length;
+  const done = jobs.filter((j) => isFinalStatus(j.status)).length;
   const width = 20;
   const filled = jobs.length === 0 ? 0 : Math.round((done / jobs.length) * width);
   const count = (status: string) => jobs.filter((j) => j.status === status).length;

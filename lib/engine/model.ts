@@ -1,6 +1,9 @@
+import type { ConcurrencyWait, StepDoc, Trigger } from '../api/documents.js';
 import type { ErrorRecord } from '../errors.js';
 import type { Workflow } from '../spec/schema.js';
 import type { WaitRecord } from './decide/waits.js';
+
+export type { ConcurrencyWait, Trigger };
 
 /**
  * The engine's shared vocabulary: the shapes the executor writes and the run
@@ -15,22 +18,11 @@ export const hasEnded = (status: string | null | undefined): boolean =>
   status != null && ENDED.has(status);
 
 /** A committed step, as stored in the `steps` hash and shown in the run document. */
-export interface StepRecord {
-  id: string;
-  name?: string;
-  uses: string;
-  hook?: string;
+export interface StepRecord extends StepDoc {
   status: 'pending' | 'running' | 'waiting' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
   /** A waiting step's deadline, kept across the claims that find it still waiting. */
   wait?: WaitRecord;
-  /** The job attempt that ran it. */
-  attempt: number;
-  /** How many times it ran in this job attempt (step-level retries); 0 when it did not run. */
-  tries?: number;
-  outputs: Record<string, unknown>;
   error: ErrorRecord | null;
-  startedAt: string | null;
-  finishedAt: string | null;
 }
 
 /** How a job ended, as its settle applies it. */
@@ -40,24 +32,9 @@ export interface JobOutcome {
   error: ErrorRecord | null;
 }
 
-/** What the run document shows of a concurrency wait: `{kind, group, heldBy, position}`. */
-export interface WaitingFor {
-  kind: 'concurrency';
-  group: string;
-  heldBy: string[];
-  position: number | null;
-}
-
 /** `<runId>` for a workflow-level member, `<runId>/<jobKey>` for a job-level one. */
 export const memberOf = (runId: string, jobKey?: string) =>
   jobKey === undefined ? runId : `${runId}/${jobKey}`;
-
-/** What started a run, as its document shows. */
-export interface Trigger {
-  type: 'api' | 'schedule' | 'webhook' | 'workflow' | 'rerun';
-  actor?: string;
-  payload?: unknown;
-}
 
 /** A run to admit: a spec, its inputs and why (lib/engine/run/admit.ts). */
 export interface AdmitRequest {

@@ -24,13 +24,23 @@ export function referencedContexts(
   src: string,
   options: { condition?: boolean } = {},
 ): ContextReferences {
-  const roots: Node[] = [];
-  if (options.condition) {
+  return referencesIn(expressionRoots(src, options.condition ?? false));
+}
+
+/**
+ * The parsed expressions of a value: the one of a condition (none when it is empty),
+ * or each `${{ }}` of a template. Throws ExpressionError when `src` does not parse.
+ */
+export function expressionRoots(src: string, condition: boolean): Node[] {
+  if (condition) {
     const node = parseCondition(src);
-    if (node) roots.push(node);
-  } else {
-    for (const part of parseTemplate(src).parts) if (part.kind === 'expr') roots.push(part.node);
+    return node ? [node] : [];
   }
+  return parseTemplate(src).parts.flatMap((part) => (part.kind === 'expr' ? [part.node] : []));
+}
+
+/** The contexts and secrets that parsed expressions (`expressionRoots`) refer to. */
+export function referencesIn(roots: readonly Node[]): ContextReferences {
   const refs: ContextReferences = { contexts: new Set(), secrets: new Set() };
   for (const root of roots) {
     walk(root, (node) => {

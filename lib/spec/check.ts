@@ -5,12 +5,11 @@
  */
 import { listActions } from '../actions/registry.js';
 import type { FieldProblem } from '../errors.js';
-// referencedContexts reports top-level contexts only; the names read from `needs`,
-// `steps` and `jobs` need the tree, which lib/expr exports from these modules.
-import { parseCondition } from '../expr/condition.js';
-import { checkCondition, checkTemplate, referencedContexts } from '../expr/index.js';
+// The names read from `needs`, `steps` and `jobs` need the parsed trees, not only the
+// top-level contexts referencedContexts reports: lib/expr exports them from these modules.
+import { expressionRoots, referencesIn } from '../expr/analyze.js';
+import { checkCondition, checkTemplate } from '../expr/index.js';
 import type { Node } from '../expr/parser.js';
-import { parseTemplate } from '../expr/template.js';
 import { walk } from '../expr/walk.js';
 import { parseUses } from '../steps/kinds.js';
 import { expandMatrix, rawMatrixSize } from './matrix.js';
@@ -219,14 +218,9 @@ function staticChain(node: Node): string[] | undefined {
 }
 
 function referencesOf(src: string, condition: boolean): Refs {
-  const { contexts, secrets } = referencedContexts(src, { condition });
-  const roots: Node[] = [];
-  if (condition) {
-    const node = parseCondition(src);
-    if (node) roots.push(node);
-  } else {
-    for (const part of parseTemplate(src).parts) if (part.kind === 'expr') roots.push(part.node);
-  }
+  // Parsed once: the contexts and secrets, then the member chains, are read off the same trees.
+  const roots = expressionRoots(src, condition);
+  const { contexts, secrets } = referencesIn(roots);
   const members = new Map<string, Set<string>>();
   const chains: string[][] = [];
   for (const root of roots) {

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { callApi, type StepDoc, TERMINAL, useLocalStack } from '../support/e2e.js';
+import type { EventDoc, JobDoc, RunDoc } from '../../lib/api/documents.js';
+import { callApi, TERMINAL, useLocalStack } from '../support/e2e.js';
 
 /**
  * Flow control on the local stack, over HTTP only: a parent run starts a child
@@ -8,31 +9,6 @@ import { callApi, type StepDoc, TERMINAL, useLocalStack } from '../support/e2e.j
  * routes' error answers; and a durable `sleep`, whose wake-up latency (from the
  * `job.waiting` event to the next `job.started`) is printed.
  */
-interface JobDoc {
-  status: string;
-  outputs: Record<string, unknown>;
-  waitingFor: { kind: string; [key: string]: unknown } | null;
-  error: { code: string; message: string } | null;
-  steps: StepDoc[];
-}
-interface RunDoc {
-  id: string;
-  workflow: string;
-  status: string;
-  inputs: Record<string, unknown>;
-  outputs: Record<string, unknown>;
-  parentRunId: string | null;
-  trigger: { type: string; actor?: string; payload?: unknown };
-  jobs: Record<string, JobDoc>;
-}
-interface EventDoc {
-  id: string;
-  at: string;
-  type: string;
-  job?: string;
-  step?: string;
-  data: Record<string, unknown>;
-}
 
 const CHILD = `
 name: child

@@ -1,22 +1,15 @@
 import { readFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
+import type { RunDoc } from '../../lib/api/documents.js';
 import { ROOT } from '../../scripts/stack.js';
-import { callApi, type StepDoc, TERMINAL, useLocalStack } from '../support/e2e.js';
+import { callApi, TERMINAL, useLocalStack } from '../support/e2e.js';
 
 /**
  * `uses: lambda:<function>` on the local stack: the execute function invokes
  * functions/echo.ts through serverless offline's Lambda endpoint, as it would
  * through Lambda on AWS.
  */
-interface RunDoc {
-  status: string;
-  outputs: Record<string, unknown>;
-  jobs: Record<
-    string,
-    { status: string; error: { code: string; message: string } | null; steps: StepDoc[] }
-  >;
-}
 
 describe('lambda: steps on the local stack', () => {
   const stack = useLocalStack('lambda');

@@ -1,5 +1,6 @@
 import type { Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { EventDoc } from '../../lib/api/documents.js';
 import { launchBrowser } from '../../scripts/browser.js';
 import { callApi, useLocalStack } from '../support/e2e.js';
 
@@ -31,12 +32,6 @@ jobs:
         uses: action:echo
         with: { region: "\${{ matrix.region }}" }
 `;
-
-interface EventDoc {
-  at: string;
-  type: string;
-  job?: string;
-}
 
 describe('web UI in a browser', () => {
   let browser: ReturnType<typeof launchBrowser> | undefined;

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { RunDoc } from '../../lib/api/documents.js';
 import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
 import { runDocument } from '../../lib/engine/decide/run-document.js';
@@ -12,24 +13,10 @@ import {
 
 const TENANT = 'acme';
 
-type Doc = {
-  status: string;
-  parentRunId: string | null;
-  outputs: Record<string, unknown>;
-  jobs: Record<
-    string,
-    {
-      status: string;
-      error: { code: string; message: string } | null;
-      steps: { status: string; outputs: Record<string, unknown> }[];
-    }
-  >;
-};
-
-async function doc(app: App, runId: string): Promise<Doc> {
+async function doc(app: App, runId: string): Promise<RunDoc> {
   const snap = await app.runs.snapshot(TENANT, runId);
   if (!snap) throw new Error(`no run ${runId}`);
-  return runDocument(snap) as unknown as Doc;
+  return runDocument(snap);
 }
 
 const register = registerSpec;
@@ -163,5 +150,41 @@ jobs:
     expect(res.status).toBe(202);
     expect((await doc(app, id)).status).toBe('cancelled');
     expect((await doc(app, kid as string)).status).toBe('cancelled');
+  });
+
+  it('reruns a child run as the child it was: its trigger and depth, not linked to the parent', async () => {
+    const app = await startTestApp();
+    await register(app, CHILD.replace('inputs.n * 2', 'inputs.n'));
+    const id = await submitSpec(app, parent(-1));
+    expect(await runUntilFinished(app, TENANT, id)).toBe('failed');
+    const [kid] = await app.runs.children(TENANT, id);
+    const first = await doc(app, kid as string);
+    expect(first.trigger).toMatchObject({
+      type: 'workflow',
+      payload: { parentRunId: id, depth: 1 },
+    });
+
+    const res = await createApi(app)({
+      method: 'POST',
+      path: `/v1/runs/${kid}/rerun`,
+      headers: { authorization: 'Bearer test-key-acme' },
+      query: {},
+      body: JSON.stringify({ inputs: { n: 4 } }),
+    });
+    expect(res.status).toBe(202);
+    const rerunId = (res.body as { id: string }).id;
+    expect(await runUntilFinished(app, TENANT, rerunId)).toBe('succeeded');
+    const rerun = await doc(app, rerunId);
+    expect(rerun).toMatchObject({
+      rerunOf: kid,
+      parentRunId: null,
+      inputs: { n: 4 },
+      outputs: { doubled: 4 },
+      // What the child's expressions and the executor read of its trigger is the first run's.
+      trigger: { ...first.trigger, actor: 'acme', rerunOf: kid },
+    });
+    // The parent neither waits for nor hears of the rerun.
+    expect(await doc(app, id)).toMatchObject({ status: 'failed' });
+    expect(await app.runs.children(TENANT, id)).toEqual([kid]);
   });
 });

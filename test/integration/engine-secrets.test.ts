@@ -78,11 +78,9 @@ jobs:
 `);
     expect(status).toBe('succeeded');
     expect(echo.seen).toContain(`Bearer ${TOKEN}`);
-    const step = (
-      doc.jobs as Record<string, { steps: { outputs: { body: { auth: string; key: string } } }[] }>
-    ).push?.steps[0];
-    expect(step?.outputs.body.auth).toBe('Bearer ***');
-    expect(step?.outputs.body.key).toBe(`${id}:push:call`);
+    const body = doc.jobs.push?.steps[0]?.outputs.body as { auth: string; key: string } | undefined;
+    expect(body?.auth).toBe('Bearer ***');
+    expect(body?.key).toBe(`${id}:push:call`);
     expect(raw).not.toContain(TOKEN);
   });
 

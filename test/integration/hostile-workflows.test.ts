@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type ServerResponse } from 'node:ht
 import type { AddressInfo } from 'node:net';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import type { RunDoc } from '../../lib/api/documents.js';
 import { createApi } from '../../lib/api/handle.js';
 import type { ApiRequest, ApiResponse } from '../../lib/api/http.js';
 import { WEBHOOK_REFUSAL_MS } from '../../lib/api/webhooks.js';
@@ -24,19 +25,10 @@ import { failure, stepRequest } from '../support/steps.js';
  */
 const TENANT = 'acme';
 
-interface JobDoc {
-  status: string;
-  steps: {
-    status: string;
-    outputs: Record<string, unknown>;
-    error: { code: string; message: string } | null;
-  }[];
-}
-
-async function documentOf(app: App, runId: string): Promise<{ jobs: Record<string, JobDoc> }> {
+async function documentOf(app: App, runId: string): Promise<RunDoc> {
   const snap = await app.runs.snapshot(TENANT, runId);
   if (!snap) throw new Error(`run ${runId} vanished`);
-  return runDocument(snap) as unknown as { jobs: Record<string, JobDoc> };
+  return runDocument(snap);
 }
 
 describe('a shell step reading the environment of the engine and of every process', () => {

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { RunDoc } from '../../lib/api/documents.js';
 import type { App } from '../../lib/app.js';
 import { runDocument } from '../../lib/engine/decide/run-document.js';
 import { pollOnce, startTestApp, submitSpec } from '../support/engine.js';
@@ -6,15 +7,10 @@ import { pollOnce, startTestApp, submitSpec } from '../support/engine.js';
 const TENANT = 'acme';
 const FINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
-type Doc = {
-  status: string;
-  jobs: Record<string, { status: string; error: { code: string } | null }>;
-};
-
-async function doc(app: App, runId: string): Promise<Doc> {
+async function doc(app: App, runId: string): Promise<RunDoc> {
   const snap = await app.runs.snapshot(TENANT, runId);
   if (!snap) throw new Error('no run');
-  return runDocument(snap) as unknown as Doc;
+  return runDocument(snap);
 }
 
 /** Three executors at once, as parallel Lambdas, until the run ends. */

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { beforeAll, describe, expect, it } from 'vitest';
+import type { RunDoc } from '../../lib/api/documents.js';
 import { createApi } from '../../lib/api/handle.js';
 import type { ApiRequest, ApiResponse } from '../../lib/api/http.js';
 import type { App } from '../../lib/app.js';
@@ -11,7 +12,8 @@ const OTHER_KEY = 'test-key-globex';
 
 /**
  * a records the id of the run it ran in, so a reused a is told from a re-run one;
- * b fails while `inputs.broken` and otherwise passes on what it saw of a.
+ * b fails while `inputs.broken` and otherwise passes on what it saw of a, and the
+ * `trigger` its expressions saw.
  */
 const FLAKY = `
 name: flaky
@@ -32,8 +34,10 @@ jobs:
         with: { message: broken on purpose }
       - id: use
         uses: action:echo
-        with: { saw: "\${{ needs.a.outputs.ranIn }}" }
-    outputs: { saw: "\${{ steps.use.outputs.saw }}" }
+        with: { saw: "\${{ needs.a.outputs.ranIn }}", trigger: "\${{ toJSON(trigger) }}" }
+    outputs:
+      saw: "\${{ steps.use.outputs.saw }}"
+      trigger: "\${{ steps.use.outputs.trigger }}"
 outputs: { saw: "\${{ jobs.b.outputs.saw }}" }
 `;
 const SLOW = `
@@ -78,21 +82,6 @@ function call(
   });
 }
 
-interface Doc {
-  status: string;
-  inputs: Record<string, unknown>;
-  outputs: Record<string, unknown>;
-  rerunOf: string | null;
-  trigger: { type: string };
-  jobs: Record<
-    string,
-    {
-      status: string;
-      outputs: Record<string, unknown>;
-      steps: { id: string; status: string; reused?: boolean }[];
-    }
-  >;
-}
 const bodyOf = <T = Record<string, unknown>>(res: ApiResponse) => res.body as T;
 const keysNow = () => keysUnder(app.redis, `${app.config.keyPrefix}:*`);
 
@@ -103,8 +92,8 @@ async function finishedRun(workflow: string, inputs: Record<string, unknown> = {
   return id;
 }
 
-async function doc(id: string): Promise<Doc> {
-  return bodyOf<Doc>(await call('GET', `/v1/runs/${id}`));
+async function doc(id: string): Promise<RunDoc> {
+  return bodyOf<RunDoc>(await call('GET', `/v1/runs/${id}`));
 }
 
 describe('POST /v1/runs/{runId}/rerun', () => {
@@ -136,7 +125,8 @@ describe('POST /v1/runs/{runId}/rerun', () => {
       status: 'succeeded',
       rerunOf: failed,
       inputs: { broken: false },
-      trigger: { type: 'rerun' },
+      // The same type as the first run; its payload (an API run's inputs) follows the new inputs.
+      trigger: { type: 'api', actor: 'acme', payload: { broken: false }, rerunOf: failed },
       // b saw a's outputs from the failed run: a did not run again.
       outputs: { saw: failed },
       jobs: {
@@ -144,6 +134,8 @@ describe('POST /v1/runs/{runId}/rerun', () => {
         b: { status: 'succeeded', outputs: { saw: failed } },
       },
     });
+    // b's expressions saw the trigger the document shows.
+    expect(JSON.parse(String(rerun.jobs.b?.outputs.trigger))).toEqual(rerun.trigger);
     expect(rerun.jobs.a?.steps).toEqual([
       expect.objectContaining({ id: 'mark', status: 'succeeded', reused: true }),
     ]);
@@ -167,7 +159,11 @@ describe('POST /v1/runs/{runId}/rerun', () => {
     expect(res.status).toBe(202);
     const { id } = bodyOf<{ id: string }>(res);
     expect(await runUntilFinished(app, 'acme', id)).toBe('failed');
-    expect(await doc(id)).toMatchObject({ inputs: { broken: true }, rerunOf: failed });
+    expect(await doc(id)).toMatchObject({
+      inputs: { broken: true },
+      rerunOf: failed,
+      trigger: { type: 'api', payload: { broken: true }, rerunOf: failed },
+    });
   });
 
   it('reruns everything of a run without failures, and from an explicit fromJob', async () => {

@@ -1,6 +1,7 @@
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { registerAction } from '../../lib/actions/registry.js';
+import type { RunDoc } from '../../lib/api/documents.js';
 import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
 import { runDocument } from '../../lib/engine/decide/run-document.js';
@@ -42,21 +43,10 @@ afterAll(async () => {
   await endpoint.close();
 });
 
-type Doc = {
-  status: string;
-  jobs: Record<
-    string,
-    {
-      status: string;
-      steps: { id: string; status: string; tries: number; error: { code: string } | null }[];
-    }
-  >;
-};
-
-async function doc(runId: string): Promise<Doc> {
+async function doc(runId: string): Promise<RunDoc> {
   const snap = await app.runs.snapshot(TENANT, runId);
   if (!snap) throw new Error(`no run ${runId}`);
-  return runDocument(snap) as unknown as Doc;
+  return runDocument(snap);
 }
 
 const events = async (runId: string) =>

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { SecretsManagerClient } from '@aws-sdk/client-secrets-manager';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import type { RunDoc } from '../../lib/api/documents.js';
 import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
 import { runDocument } from '../../lib/engine/decide/run-document.js';
@@ -56,32 +57,10 @@ afterAll(async () => {
   await endpoint.close();
 });
 
-type StepDoc = {
-  id: string;
-  status: string;
-  outputs: Record<string, unknown>;
-  error: { code: string; message: string } | null;
-};
-type Doc = {
-  status: string;
-  trigger: { payload?: Record<string, unknown> };
-  outputs: Record<string, unknown>;
-  jobs: Record<
-    string,
-    {
-      status: string;
-      outputs: Record<string, unknown>;
-      waitingFor?: Record<string, unknown>;
-      error: { code: string; message: string } | null;
-      steps: StepDoc[];
-    }
-  >;
-};
-
-async function doc(runId: string): Promise<Doc> {
+async function doc(runId: string): Promise<RunDoc> {
   const snap = await app.runs.snapshot(TENANT, runId);
   if (!snap) throw new Error(`no run ${runId}`);
-  return runDocument(snap) as unknown as Doc;
+  return runDocument(snap);
 }
 
 /** Nothing under the app's prefix holds a secret as is, case-folded or URL-encoded. */
@@ -227,7 +206,7 @@ jobs:
     const [childId] = await app.runs.children(TENANT, id);
     const child = await doc(String(childId));
     expect(child.status).toBe('succeeded');
-    expect(child.trigger.payload?.secrets).toEqual(['TOKEN']);
+    expect(child.trigger).toMatchObject({ payload: { secrets: ['TOKEN'] } });
     await expectNothingRawInRedis();
   });
 });

@@ -1,5 +1,6 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
+import type { RunDoc } from '../../lib/api/documents.js';
 import { createApi } from '../../lib/api/handle.js';
 import type { App } from '../../lib/app.js';
 import { runDocument } from '../../lib/engine/decide/run-document.js';
@@ -16,33 +17,14 @@ import {
 
 const TENANT = 'acme';
 
-type Doc = {
-  status: string;
-  outputs: Record<string, unknown>;
-  jobs: Record<
-    string,
-    {
-      status: string;
-      waitingFor: Record<string, unknown> | null;
-      error: { code: string } | null;
-      steps: {
-        id: string;
-        status: string;
-        outputs: Record<string, unknown>;
-        error: { code: string } | null;
-      }[];
-    }
-  >;
-};
-
-async function doc(app: App, runId: string): Promise<Doc> {
+async function doc(app: App, runId: string): Promise<RunDoc> {
   const snap = await app.runs.snapshot(TENANT, runId);
   if (!snap) throw new Error(`no run ${runId}`);
-  return runDocument(snap) as unknown as Doc;
+  return runDocument(snap);
 }
 
 /** Poll until the run reaches `status` (or throw). */
-async function until(app: App, runId: string, status: string, ms = 8_000): Promise<Doc> {
+async function until(app: App, runId: string, status: string, ms = 8_000): Promise<RunDoc> {
   const deadline = Date.now() + ms;
   for (;;) {
     const d = await doc(app, runId);

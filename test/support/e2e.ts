@@ -5,15 +5,6 @@ import { redisUrl, uniquePrefix } from './stack.js';
 
 export const TERMINAL = new Set(['succeeded', 'failed', 'cancelled']);
 
-/** A step as GET /v1/runs/{id} shows it. */
-export interface StepDoc {
-  id: string;
-  uses: string;
-  status: string;
-  outputs: Record<string, unknown>;
-  error: { code: string; message: string } | null;
-}
-
 /**
  * One local stack (fauxqs, local Secrets Manager, serverless offline) for the
  * calling test file, on the test Redis under a prefix of its own; stopped after

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import type { RunDoc, RunSummary } from '../../lib/api/documents.js';
 import {
   clock,
   formatEvent,
@@ -6,24 +7,13 @@ import {
   formatProblem,
   formatRunList,
   formatWorkflowList,
-  type RunDoc,
   runResultLines,
-  type StepDoc,
   stepLogLines,
 } from '../../lib/cli/format.js';
+import { runDoc, stepDoc as step } from '../support/documents.js';
 
-const step = (id: string, status: string, extra: Partial<StepDoc> = {}): StepDoc => ({
-  id,
-  status,
-  attempt: 1,
-  ...extra,
-});
-const run = (status: string, jobs: RunDoc['jobs'], extra: Partial<RunDoc> = {}): RunDoc => ({
-  id: 'run_1',
-  status,
-  jobs,
-  ...extra,
-});
+const run = (status: string, jobs: RunDoc['jobs'], extra: Partial<RunDoc> = {}): RunDoc =>
+  runDoc(status, { jobs, ...extra });
 
 describe('stepLogLines', () => {
   it('prints the header, stdout, stderr and error of a shell step', () => {
@@ -158,7 +148,7 @@ describe('formatEvent', () => {
       'T job.started test[shard=1] {"attempt":1}',
     ],
     [
-      { id: '3-0', at: 'T', type: 'step.failed', job: 'b', step: 'derive' },
+      { id: '3-0', at: 'T', type: 'step.failed', job: 'b', step: 'derive', data: {} },
       'T step.failed b/derive',
     ],
   ])('%#: %s', (event, expected) => {
@@ -167,23 +157,19 @@ describe('formatEvent', () => {
 });
 
 describe('formatRunList', () => {
+  const summary = (
+    id: string,
+    workflow: string,
+    revision: number,
+    status: string,
+    createdAt: string,
+  ): RunSummary => ({ id, workflow, revision, status, createdAt, links: { self: '', events: '' } });
+
   it('aligns the columns under a header', () => {
     expect(
       formatRunList([
-        {
-          id: 'run_01',
-          workflow: 'diamond',
-          revision: 3,
-          status: 'succeeded',
-          createdAt: '2024-01-01T12:00:00.000Z',
-        },
-        {
-          id: 'run_0002',
-          workflow: 'hi',
-          revision: 12,
-          status: 'failed',
-          createdAt: '2024-01-01T11:00:00.000Z',
-        },
+        summary('run_01', 'diamond', 3, 'succeeded', '2024-01-01T12:00:00.000Z'),
+        summary('run_0002', 'hi', 12, 'failed', '2024-01-01T11:00:00.000Z'),
       ]),
     ).toEqual([
       'ID        WORKFLOW  REV  STATUS     CREATED',

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import type { RunEvent } from '../../lib/cli/format.js';
+import type { EventDoc, WaitingFor } from '../../lib/api/documents.js';
 import { applyEvent, eventLine, renderTree, viewOf, waitReason } from '../../lib/cli/live.js';
 import { closest, editDistance } from '../../lib/suggest.js';
+import { jobDoc, runDoc, stepDoc } from '../support/documents.js';
 
 const at = (sec: number) => new Date(2024, 0, 1, 12, 0, sec).toISOString();
 let n = 0;
-const event = (sec: number, type: string, job?: string, step?: string, data = {}): RunEvent => ({
+const event = (sec: number, type: string, job?: string, step?: string, data = {}): EventDoc => ({
   id: `1-${++n}`,
   at: at(sec),
   type,
@@ -14,15 +15,14 @@ const event = (sec: number, type: string, job?: string, step?: string, data = {}
   data,
 });
 
-const startDoc = () => ({
-  id: 'run_1',
-  workflow: 'ship',
-  status: 'queued',
-  jobs: {
-    build: { status: 'pending', attempt: 0, steps: [{ id: 'compile', status: 'pending' }] },
-    ship: { status: 'pending', attempt: 0, steps: [{ id: 'gate', status: 'pending' }] },
-  },
-});
+const startDoc = () =>
+  runDoc('queued', {
+    workflow: 'ship',
+    jobs: {
+      build: jobDoc('pending', { steps: [stepDoc('compile', 'pending')] }),
+      ship: jobDoc('pending', { steps: [stepDoc('gate', 'pending')] }),
+    },
+  });
 
 describe('the live view of a run', () => {
   it('follows events into a tree with durations, the waiting reason and the approve command', () => {
@@ -51,7 +51,7 @@ describe('the live view of a run', () => {
   });
 
   it('adds jobs it did not know (matrix instances) and keeps a job its first start', () => {
-    const view = viewOf({ id: 'run_1', status: 'running', jobs: {} });
+    const view = viewOf(runDoc('running'));
     const started = event(1, 'job.started', 'test[os=linux]', undefined, { attempt: 1 });
     applyEvent(view, started);
     applyEvent(
@@ -64,7 +64,7 @@ describe('the live view of a run', () => {
     expect(eventLine(view, done)).toBe('12:00:06 job test[os=linux] succeeded in 5.0s');
   });
 
-  it.each<[Record<string, unknown>, string]>([
+  it.each<[WaitingFor, string]>([
     [
       { kind: 'approval', step: 'gate', approvers: ['a', 'b'] },
       'for approval of step gate from a or b',
@@ -72,10 +72,10 @@ describe('the live view of a run', () => {
     [{ kind: 'signal', name: 'go' }, 'for signal go'],
     [{ kind: 'sleep', until: '2024-01-01T00:00:00Z' }, 'until 2024-01-01T00:00:00Z (sleep)'],
     [
-      { kind: 'concurrency', group: 'prod', heldBy: ['run_9'] },
+      { kind: 'concurrency', group: 'prod', heldBy: ['run_9'], position: 1 },
       'for a slot of concurrency group prod held by run_9',
     ],
-    [{ kind: 'workflow', runId: 'run_2' }, 'for child run run_2'],
+    [{ kind: 'workflow', workflow: 'child', runId: 'run_2' }, 'for child run run_2'],
   ])('says why a job waits: %j', (w, words) => {
     expect(waitReason(w)).toBe(words);
   });

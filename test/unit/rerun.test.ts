@@ -1,6 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { initialJobFields, planRun } from '../../lib/engine/decide/plan.js';
-import { rerunAdmission, selectReuse } from '../../lib/engine/decide/rerun.js';
+import { rerunAdmission, rerunTrigger, selectReuse } from '../../lib/engine/decide/rerun.js';
+import { grantedSecrets } from '../../lib/engine/job/secrets.js';
+import type { Trigger } from '../../lib/engine/model.js';
+import { depthOf } from '../../lib/engine/run/child-run.js';
 import { ValidationError } from '../../lib/errors.js';
 import { loadSpec } from '../../lib/spec/index.js';
 import {
@@ -107,7 +110,7 @@ describe('initialJobFields with reused jobs', () => {
 });
 
 describe('rerunAdmission', () => {
-  it('pins the spec, revision, inputs, env and payload of the run and marks reused steps', () => {
+  it('pins the spec, revision, inputs, env and trigger of the run and marks reused steps', () => {
     const s = spec(`  a: { ${noop} }\n  b: { needs: a, ${noop} }\n`);
     const admission = rerunAdmission(
       {
@@ -132,13 +135,68 @@ describe('rerunAdmission', () => {
       revision: 7,
       inputs: { x: 1 },
       env: { E: 'v' },
-      trigger: { type: 'rerun', actor: 'acme', payload: { ref: 'main' } },
+      trigger: { type: 'webhook', actor: 'acme', payload: { ref: 'main' }, rerunOf: 'run_OLD' },
       rerunOf: 'run_OLD',
     });
     expect([...(admission.admit.reuse ?? [])]).toEqual([['a', '{"o":1}']]);
     expect(admission.stepRecords).toEqual({
       'a#0': '{"id":"s0","status":"succeeded","reused":true}',
     });
+  });
+});
+
+describe('rerunTrigger', () => {
+  const cron = { cron: '0 3 * * *', fireTime: '2026-01-01T03:00:00.000Z' };
+  const child = { parentRunId: 'run_P', rootRunId: 'run_P', job: 'j', step: 's', depth: 2 };
+  it.each<[string, Partial<Trigger>, Trigger]>([
+    // An API run's payload is its inputs: admission makes it again from the rerun's inputs.
+    [
+      'an API run: its payload left to admission',
+      { type: 'api', actor: 'ann', payload: { ref: 'v1' } },
+      { type: 'api', actor: 'bob', rerunOf: 'run_1' },
+    ],
+    [
+      'a webhook run keeps its body',
+      { type: 'webhook', actor: 'webhook', payload: { ref: 'main' } },
+      { type: 'webhook', actor: 'bob', payload: { ref: 'main' }, rerunOf: 'run_1' },
+    ],
+    [
+      'a cron fire keeps its fire time',
+      { type: 'schedule', actor: 'schedule', payload: cron },
+      { type: 'schedule', actor: 'bob', payload: cron, rerunOf: 'run_1' },
+    ],
+    [
+      'a child run keeps its depth and granted secrets',
+      { type: 'workflow', actor: 'run_P', payload: { ...child, secrets: ['TOKEN'] } },
+      {
+        type: 'workflow',
+        actor: 'bob',
+        payload: { ...child, secrets: ['TOKEN'] },
+        rerunOf: 'run_1',
+      },
+    ],
+    [
+      'a rerun of a rerun keeps what the first kept',
+      { type: 'webhook', actor: 'ann', payload: { ref: 'main' }, rerunOf: 'run_0' },
+      { type: 'webhook', actor: 'bob', payload: { ref: 'main' }, rerunOf: 'run_1' },
+    ],
+    [
+      'a run recorded as type rerun (before reruns kept the type) reruns as an API run',
+      { type: 'rerun', actor: 'ann', payload: { ref: 'v1' } } as unknown as Partial<Trigger>,
+      { type: 'api', actor: 'bob', rerunOf: 'run_1' },
+    ],
+    ['no trigger recorded', {}, { type: 'api', actor: 'bob', rerunOf: 'run_1' }],
+  ])('%s', (_, first, expected) => {
+    expect(rerunTrigger(first, 'bob', 'run_1')).toEqual(expected);
+  });
+
+  it('keeps what the executor reads of a child run: its depth and its granted secrets', () => {
+    const trigger = rerunTrigger(
+      { type: 'workflow', actor: 'run_P', payload: { ...child, secrets: ['TOKEN'] } },
+      'bob',
+      'run_1',
+    );
+    expect([depthOf(trigger), grantedSecrets(trigger)]).toEqual([2, ['TOKEN']]);
   });
 });
 

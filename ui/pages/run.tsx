@@ -4,7 +4,15 @@ import { Failure, Json, Notice, Page, RunLink, Status } from '../components.js';
 import { clock, duration, elapsed, preview } from '../format.js';
 import { JobGraph, layoutJobs, statusIcon } from '../graph.js';
 import { useNow, usePolling } from '../live.js';
-import { type EventDoc, hasEnded, type JobDoc, type RunDoc, type StepDoc } from '../types.js';
+import {
+  type EventDoc,
+  type EventPage,
+  isFinalStatus,
+  type JobDoc,
+  type RerunSummary,
+  type RunDoc,
+  type StepDoc,
+} from '../types.js';
 import { type Part, waitingReason } from '../waiting.js';
 
 /** Events kept on the page; older ones drop off the timeline. */
@@ -17,8 +25,8 @@ const isFatal = (err: unknown) =>
 
 /** A run has settled when it ended and no job is still winding down (a cancel in flight). */
 const settled = (run: RunDoc) =>
-  hasEnded(run.status) &&
-  Object.values(run.jobs).every((j) => hasEnded(j.status) || j.status === 'pending');
+  isFinalStatus(run.status) &&
+  Object.values(run.jobs).every((j) => isFinalStatus(j.status) || j.status === 'pending');
 
 /** The job shown by default: the first that waits, else failed, else runs, else the last. */
 function defaultJob(run: RunDoc): string | undefined {
@@ -50,10 +58,7 @@ export function RunPage({ id }: { id: string }) {
     async () => {
       try {
         const after = cursor.current ? `&after=${enc(cursor.current)}` : '';
-        const page = await api<{ items: EventDoc[]; next: string | null }>(
-          'GET',
-          `/v1/runs/${enc(id)}/events?limit=1000${after}`,
-        );
+        const page = await api<EventPage>('GET', `/v1/runs/${enc(id)}/events?limit=1000${after}`);
         cursor.current = page.next ?? cursor.current;
         if (page.items.length > 0) setEvents((old) => [...old, ...page.items].slice(-MAX_EVENTS));
         // Waits (who holds a slot) change without events: a fresh document every few ticks.
@@ -139,7 +144,7 @@ export function RunPage({ id }: { id: string }) {
           </p>
         </div>
         <div class="actions">
-          {!hasEnded(run.status) && (
+          {!isFinalStatus(run.status) && (
             <button
               type="button"
               class="danger"
@@ -154,14 +159,14 @@ export function RunPage({ id }: { id: string }) {
               Cancel run
             </button>
           )}
-          {hasEnded(run.status) && (
+          {isFinalStatus(run.status) && (
             <button
               type="button"
               data-action="rerun"
               disabled={busy}
               onClick={() =>
                 act(async () => {
-                  const next = await api<{ id: string }>('POST', `/v1/runs/${enc(id)}/rerun`, {});
+                  const next = await api<RerunSummary>('POST', `/v1/runs/${enc(id)}/rerun`, {});
                   location.assign(`/ui/runs/${enc(next.id)}`);
                 })
               }
@@ -270,8 +275,7 @@ function Wait({ jobKey, job, now, busy, post }: WaitProps) {
   const [payload, setPayload] = useState('');
   const [bad, setBad] = useState('');
   if (!w) return null;
-  const step = String(w.step ?? '');
-  const sendSignal = () => {
+  const sendSignal = (name: string) => {
     let body: unknown = {};
     if (payload.trim()) {
       try {
@@ -282,7 +286,7 @@ function Wait({ jobKey, job, now, busy, post }: WaitProps) {
       }
     }
     setBad('');
-    void post(`signals/${enc(String(w.name))}`, body);
+    void post(`signals/${enc(name)}`, body);
   };
   return (
     <div class="wait">
@@ -295,7 +299,7 @@ function Wait({ jobKey, job, now, busy, post }: WaitProps) {
             class="ok"
             data-action="approve"
             disabled={busy}
-            onClick={() => post(`approvals/${enc(step)}`, { approve: true })}
+            onClick={() => post(`approvals/${enc(w.step)}`, { approve: true })}
           >
             Approve
           </button>
@@ -304,7 +308,7 @@ function Wait({ jobKey, job, now, busy, post }: WaitProps) {
             class="danger"
             data-action="reject"
             disabled={busy}
-            onClick={() => post(`approvals/${enc(step)}`, { approve: false })}
+            onClick={() => post(`approvals/${enc(w.step)}`, { approve: false })}
           >
             Reject
           </button>
@@ -318,7 +322,12 @@ function Wait({ jobKey, job, now, busy, post }: WaitProps) {
             value={payload}
             onInput={(e) => setPayload(e.currentTarget.value)}
           />
-          <button type="button" data-action="signal" disabled={busy} onClick={sendSignal}>
+          <button
+            type="button"
+            data-action="signal"
+            disabled={busy}
+            onClick={() => sendSignal(w.name)}
+          >
             Send signal
           </button>
           {bad && <span class="bad">{bad}</span>}

@@ -3,7 +3,7 @@ import { ApiError, api } from '../api.js';
 import { Failure, Page, RunLink, Status } from '../components.js';
 import { ago, clock } from '../format.js';
 import { useNow, usePolling } from '../live.js';
-import type { RunSummary, WorkflowSummary } from '../types.js';
+import type { RunPage, RunSummary, WorkflowSummary } from '../types.js';
 
 const STATUSES = ['queued', 'running', 'waiting', 'succeeded', 'failed', 'cancelled'];
 
@@ -25,10 +25,7 @@ export function RunsPage() {
       if (workflow) q.set('workflow', workflow);
       if (status) q.set('status', status);
       try {
-        const page = await api<{ items: RunSummary[]; nextCursor: string | null }>(
-          'GET',
-          `/v1/runs?${q}`,
-        );
+        const page = await api<RunPage>('GET', `/v1/runs?${q}`);
         setRuns(page.items);
         setMore(page.nextCursor !== null);
         setError(null);

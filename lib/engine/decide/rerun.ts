@@ -3,7 +3,7 @@ import type { Workflow } from '../../spec/schema.js';
 import { jobField } from '../../store/job-fields.js';
 import { stepField } from '../../store/keys.js';
 import type { RunSnapshot } from '../../store/run-store.js';
-import type { AdmitRequest } from '../model.js';
+import type { AdmitRequest, Trigger } from '../model.js';
 import { type PlannedJob, planRun } from './plan.js';
 
 /** A run that can be rerun: no job of it can still change. */
@@ -68,9 +68,7 @@ export interface RerunAdmission {
 /**
  * The new run a rerun of `snap` asks for: the same spec and revision as pinned on
  * the run, its inputs unless new ones are given (checked again at admission), its
- * env, and the outputs of the jobs it reuses. The trigger keeps the original
- * payload, so `trigger.payload` means in the rerun what it meant in the first run.
- * Pure.
+ * env, its trigger (`rerunTrigger`), and the outputs of the jobs it reuses. Pure.
  */
 export function rerunAdmission(
   snap: RunSnapshot,
@@ -95,20 +93,41 @@ export function rerunAdmission(
       if (record) stepRecords[field] = JSON.stringify({ ...JSON.parse(record), reused: true });
     }
   }
-  const trigger = JSON.parse(run.trigger ?? '{}') as { payload?: unknown };
   const admit: AdmitRequest = {
     tenant,
     spec,
     revision: Number(run.revision ?? 0),
     inputs: body.inputs ?? (JSON.parse(run.inputs ?? '{}') as Record<string, unknown>),
     env: JSON.parse(run.env ?? '{}') as Record<string, string>,
-    trigger: {
-      type: 'rerun',
-      actor,
-      ...(trigger.payload !== undefined ? { payload: trigger.payload } : {}),
-    },
+    trigger: rerunTrigger(JSON.parse(run.trigger ?? '{}') as Partial<Trigger>, actor, run.id ?? ''),
     rerunOf: run.id ?? '',
     reuse,
   };
   return { selection, admit, stepRecords };
+}
+
+/** The trigger types whose payload is not the run's inputs: a rerun keeps it as it was. */
+const KEPT_PAYLOAD: ReadonlySet<string> = new Set(['schedule', 'webhook', 'workflow']);
+
+/**
+ * A rerun's trigger. A rerun runs the same thing again, so `trigger.*` reads in it what
+ * it read in the first run: the same type (`if: trigger.type == 'webhook'` takes the
+ * same branch; a child run keeps its depth and the secrets its parent granted) and the
+ * same payload (the webhook body, the cron fire, the parent's links). An API run's
+ * payload is its inputs (admit.ts), so it is left out here and admission makes it from
+ * the rerun's inputs: with new inputs, `trigger.payload` and `inputs` agree. What says
+ * it is a rerun: `rerunOf` (also on the run document), and the actor, who asked for
+ * the rerun (API.md "Auth": a key's identity is the actor of all it does). A run
+ * recorded as `type: 'rerun'` (before reruns kept the type) reruns as an API run.
+ */
+export function rerunTrigger(first: Partial<Trigger>, actor: string, rerunOf: string): Trigger {
+  if (first.type !== undefined && KEPT_PAYLOAD.has(first.type)) {
+    return {
+      type: first.type,
+      actor,
+      ...(first.payload !== undefined ? { payload: first.payload } : {}),
+      rerunOf,
+    };
+  }
+  return { type: 'api', actor, rerunOf };
 }

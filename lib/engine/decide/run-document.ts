@@ -1,10 +1,11 @@
+import type { JobDoc, RunDoc, WaitingFor } from '../../api/documents.js';
 import type { ErrorRecord } from '../../errors.js';
 import { evaluateDeep } from '../../expr/index.js';
 import { LIMITS } from '../../spec/limits.js';
 import type { Workflow } from '../../spec/schema.js';
 import { jobField } from '../../store/job-fields.js';
 import type { RunSnapshot } from '../../store/run-store.js';
-import { hasEnded, memberOf, type StepRecord, type WaitingFor } from '../model.js';
+import { type ConcurrencyWait, hasEnded, memberOf, type StepRecord } from '../model.js';
 import { type NeedState, needsContext } from './job-context.js';
 import { planRun, stepList } from './plan.js';
 
@@ -17,13 +18,16 @@ const json = <T>(raw: string | undefined, fallback: T): T =>
  * outputs are evaluated here from the jobs' committed outputs, so they never
  * depend on which invocation happened to finish the run.
  */
-export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = new Map()) {
+export function runDocument(
+  snap: RunSnapshot,
+  waits: Map<string, ConcurrencyWait> = new Map(),
+): RunDoc {
   const { run, jobs: j, steps } = snap;
   const spec = json<Workflow>(run.spec, { name: run.workflow ?? '', jobs: {} } as Workflow);
   const plan = planRun(spec);
   const status = run.status ?? 'queued';
 
-  const jobs: Record<string, unknown> = {};
+  const jobs: Record<string, JobDoc> = {};
   const states = new Map<string, NeedState>();
   for (const planned of plan) {
     const key = planned.key;
@@ -87,8 +91,8 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
       ? boundedOutputs(workflowOutputs(spec, plan, states))
       : { ok: {} as Record<string, unknown> };
   return {
-    id: run.id,
-    workflow: run.workflow,
+    id: run.id ?? '',
+    workflow: run.workflow ?? '',
     version: run.version || null,
     revision: Number(run.revision ?? 0),
     status,
@@ -106,7 +110,7 @@ export function runDocument(snap: RunSnapshot, waits: Map<string, WaitingFor> = 
     waitingFor:
       run.gate && !hasEnded(status)
         ? (waits.get(memberOf(run.id ?? '')) ??
-          ({ kind: 'concurrency', group: run.gate, heldBy: [], position: null } as WaitingFor))
+          ({ kind: 'concurrency', group: run.gate, heldBy: [], position: null } as ConcurrencyWait))
         : null,
     jobs,
   };

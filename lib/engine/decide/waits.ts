@@ -1,3 +1,4 @@
+import type { WaitingFor } from '../../api/documents.js';
 import type { ErrorRecord } from '../../errors.js';
 import type { UsesKind } from '../../steps/kinds.js';
 import { SIGNAL_NAME } from '../../steps/kinds.js';
@@ -15,7 +16,7 @@ export const isWaitKind = (kind: UsesKind): kind is WaitKind =>
 
 /** What a suspended job shows in `waitingFor` and how it is woken. */
 export interface Suspension {
-  waitingFor: { kind: string; [key: string]: unknown };
+  waitingFor: WaitingFor;
   /** When a delayed message or a timer claims the job again (sleep end, wait timeout). */
   wakeAt?: number;
   /** A signal step takes a signal the run already holds. */

@@ -1,6 +1,6 @@
 import { log } from '../../log.js';
 import type { Concurrency } from '../../spec/schema.js';
-import { memberOf, type WaitingFor } from '../model.js';
+import { type ConcurrencyWait, memberOf } from '../model.js';
 import { type ConcurrencyDeps, runIdsOf } from './concurrency.js';
 import { cancelAndFinish } from './finish.js';
 
@@ -19,7 +19,7 @@ export async function acquire(
   group: string,
   policy: Pick<Concurrency, 'limit' | 'cancelInProgress'>,
   now: number,
-): Promise<{ granted: true } | { granted: false; waitingFor: WaitingFor }> {
+): Promise<{ granted: true } | { granted: false; waitingFor: ConcurrencyWait }> {
   const member = memberOf(runId, jobKey);
   // Noted before taken: a crash in between leaves a note whose release is a no-op.
   await deps.runs.addMembership(tenant, runId, group, member);

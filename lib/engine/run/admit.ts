@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
 import { ulid } from 'ulidx';
+import type { RunSummary } from '../../api/documents.js';
 import { BOUNDS_DEFAULTS, type Config } from '../../config.js';
 import { FlowlineError, QuotaError } from '../../errors.js';
 import { evaluateDeep } from '../../expr/index.js';
@@ -16,21 +17,12 @@ import type { AdmitRequest, Trigger } from '../model.js';
 import { acquire } from './acquire.js';
 import { type ConcurrencyDeps, groupName } from './concurrency.js';
 
-export type { AdmitRequest, Trigger };
+export type { AdmitRequest, RunSummary, Trigger };
 
 /** The bounds admission applies (lib/config.ts); the defaults where a config leaves one out. */
 export type AdmitConfig = Partial<
   Pick<Config, 'retentionMs' | 'maxRunsInFlight' | 'submitRate' | 'submitBurst'>
 >;
-
-export interface RunSummary {
-  id: string;
-  workflow: string;
-  revision: number;
-  status: string;
-  createdAt: string;
-  links: { self: string; events: string };
-}
 
 export function newRunId(now: number = Date.now()): string {
   return `run_${ulid(now)}`;

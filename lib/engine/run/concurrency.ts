@@ -3,7 +3,7 @@ import type { ConcurrencyStore } from '../../store/concurrency-store.js';
 import { jobKeyOf } from '../../store/job-fields.js';
 import type { RunSnapshot, RunStore } from '../../store/run-store.js';
 import { afterGrant, endedJobsToRelease, releasedBy, type SlotEvent } from '../decide/slots.js';
-import { memberOf, type WaitingFor } from '../model.js';
+import { type ConcurrencyWait, memberOf } from '../model.js';
 
 /**
  * Concurrency groups (SPEC.md): a run (workflow level) or a job (job level) holds
@@ -176,15 +176,15 @@ export async function currentWaits(
   concurrency: ConcurrencyStore,
   tenant: string,
   snap: RunSnapshot,
-): Promise<Map<string, WaitingFor>> {
-  const waits = new Map<string, WaitingFor>();
+): Promise<Map<string, ConcurrencyWait>> {
+  const waits = new Map<string, ConcurrencyWait>();
   const runId = snap.run.id ?? '';
   const pending: [string, string][] = [];
   if (snap.run.gate) pending.push([memberOf(runId), snap.run.gate]);
   for (const [field, value] of Object.entries(snap.jobs)) {
     const jobKey = jobKeyOf(field, 'waitingFor');
     if (jobKey === undefined) continue;
-    const wait = JSON.parse(value) as Partial<WaitingFor>;
+    const wait = JSON.parse(value) as Partial<ConcurrencyWait>;
     if (wait.kind === 'concurrency' && wait.group) {
       pending.push([memberOf(runId, jobKey), wait.group]);
     }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { runDocument } from '../../../lib/engine/decide/run-document.js';
-import type { WaitingFor } from '../../../lib/engine/model.js';
+import type { ConcurrencyWait } from '../../../lib/engine/model.js';
 import { loadSpec } from '../../../lib/spec/index.js';
 import type { Workflow } from '../../../lib/spec/schema.js';
 
@@ -102,7 +102,7 @@ describe('runDocument: the run', () => {
       new Map([['run_1', { kind: 'concurrency', group: 'g', heldBy: ['run_0'], position: 1 }]]),
       { heldBy: ['run_0'], position: 1 },
     ],
-  ] as [string, Map<string, WaitingFor>, object][])('%s', (_name, waits, expected) => {
+  ] as [string, Map<string, ConcurrencyWait>, object][])('%s', (_name, waits, expected) => {
     const doc = runDocument(snap({ status: 'queued', gate: 'g' }), waits);
     expect(doc.waitingFor).toEqual({ kind: 'concurrency', group: 'g', ...expected });
     expect(runDocument(snap({ status: 'cancelled', gate: 'g' }), waits).waitingFor).toBeNull();
@@ -211,7 +211,12 @@ describe('runDocument: jobs and steps', () => {
     const stored = { kind: 'concurrency', group: 'g', heldBy: [], position: 3 };
     const jobs = { 'status:a': 'waiting', 'waitingFor:a': JSON.stringify(stored) };
     expect(jobOf(jobs).waitingFor).toEqual(stored);
-    const live: WaitingFor = { kind: 'concurrency', group: 'g', heldBy: ['run_0'], position: 1 };
+    const live: ConcurrencyWait = {
+      kind: 'concurrency',
+      group: 'g',
+      heldBy: ['run_0'],
+      position: 1,
+    };
     const doc = runDocument(snap({ status: 'running' }, jobs), new Map([['run_1/a', live]]));
     expect((doc.jobs.a as Job).waitingFor).toEqual(live);
     expect(jobOf({ ...jobs, 'status:a': 'running' }).waitingFor).toBeNull();

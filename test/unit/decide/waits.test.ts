@@ -2,7 +2,9 @@ import { describe, expect, it } from 'vitest';
 import {
   decideWait,
   resolutionFor,
+  type Suspension,
   type WaitInput,
+  type Wakeup,
   wakeup,
 } from '../../../lib/engine/decide/waits.js';
 
@@ -195,34 +197,34 @@ describe('resolutionFor: what a woken wait was resolved with', () => {
 });
 
 describe('wakeup: how a suspended job is woken', () => {
-  it.each([
+  it.each<{ case: string; s: Suspension; queued: boolean; out: Wakeup }>([
     {
       case: 'resolved already: sent now',
-      s: { waitingFor: { kind: 'signal' }, wakeAt: 5 },
+      s: { waitingFor: { kind: 'signal', name: 'go' }, wakeAt: 5 },
       queued: true,
       out: { sendNow: true },
     },
     {
       case: 'a sleep: its timer',
-      s: { waitingFor: { kind: 'sleep' }, wakeAt: 5 },
+      s: { waitingFor: { kind: 'sleep', until: 'x' }, wakeAt: 5 },
       queued: false,
       out: { sendNow: false, at: 5 },
     },
     {
       case: 'an approval without a timeout: its decision only',
-      s: { waitingFor: { kind: 'approval' } },
+      s: { waitingFor: { kind: 'approval', step: 'ok' } },
       queued: false,
       out: { sendNow: false },
     },
     {
       case: 'a child run: ended before the suspension?',
-      s: { waitingFor: { kind: 'workflow', runId: 'r2' } },
+      s: { waitingFor: { kind: 'workflow', workflow: 'child', runId: 'r2' } },
       queued: false,
       out: { sendNow: false, childRunId: 'r2' },
     },
     {
       case: 'a concurrency slot: freed before the suspension?',
-      s: { waitingFor: { kind: 'concurrency', group: 'g' } },
+      s: { waitingFor: { kind: 'concurrency', group: 'g', heldBy: [], position: null } },
       queued: false,
       out: { sendNow: false, slotGroup: 'g' },
     },
