@@ -1,12 +1,11 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { build } from 'esbuild';
-import { parse } from 'yaml';
 import { ROOT } from '../scripts/stack.js';
+import { bundleLikeFunctions, initOnce, type Sample } from './support/init-probe.js';
 import { fixed, percentile, table } from './support/table.js';
 
 /**
@@ -37,47 +36,6 @@ const { values: args } = parseArgs({
 });
 const runs = Number(args.runs);
 
-/** What the engine handlers read, as dummy local values; the Lambda runtime's own too. */
-const INIT_ENV: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH,
-  NODE_OPTIONS: '--enable-source-maps',
-  AWS_REGION: 'us-east-1',
-  AWS_LAMBDA_FUNCTION_NAME: 'bench',
-  FLOWLINE_QUEUE_URL: 'http://127.0.0.1:1/000000000000/execute',
-  FLOWLINE_DLQ_URL: 'http://127.0.0.1:1/000000000000/execute-dlq',
-  REDIS_URL: 'redis://127.0.0.1:1',
-  FLOWLINE_KEY_PREFIX: 'fl',
-  FLOWLINE_API_KEYS: 'bench:0123456789abcdef0123456789abcdef',
-  LOG_LEVEL: 'info',
-  POWERTOOLS_SERVICE_NAME: 'flowline-bench',
-};
-
-/**
- * Imports the handler module and prints ms since process start, of the import alone,
- * and the process's CPU (user + sys, all threads) so far: CPU does not count the time
- * other processes held the cores, so it varies less on a shared machine.
- */
-const PROBE = `const t0 = performance.now();
-const m = await import(process.argv[1]);
-if (typeof m.handler !== 'function') throw new Error('no handler');
-const cpu = process.cpuUsage();
-console.log(JSON.stringify({ total: performance.now(), importMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 }));`;
-
-interface Sample {
-  total: number;
-  importMs: number;
-  cpuMs: number;
-}
-
-function initOnce(modulePath: string): Sample {
-  const out = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE, modulePath], {
-    env: INIT_ENV,
-    encoding: 'utf8',
-  });
-  if (out.status !== 0) throw new Error(`init of ${modulePath} failed: ${out.stderr}`);
-  return JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '') as Sample;
-}
-
 async function packageFunctions(dir: string): Promise<void> {
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -98,23 +56,8 @@ async function packageFunctions(dir: string): Promise<void> {
 
 /** The baseline, bundled with the same esbuild options as the functions. */
 async function bundleBaseline(dir: string): Promise<string> {
-  // The CloudFormation tags (!Ref…) elsewhere in the file are irrelevant here.
-  const yml = parse(await readFile(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' });
-  const o = yml.custom.esbuild;
-  const outfile = join(dir, `bare${o.outputFileExtension}`);
-  await build({
-    entryPoints: [join(ROOT, 'bench', 'support', 'bare-handler.ts')],
-    outfile,
-    bundle: o.bundle,
-    minify: o.minify,
-    sourcemap: o.sourcemap,
-    sourcesContent: o.sourcesContent,
-    target: o.target,
-    platform: o.platform,
-    format: o.format,
-    banner: o.banner,
-    logLevel: 'warning',
-  });
+  const outfile = join(dir, 'bare.mjs');
+  await bundleLikeFunctions(join(ROOT, 'bench', 'support', 'bare-handler.ts'), outfile);
   return outfile;
 }
 

@@ -1,0 +1,80 @@
+import { spawnSync } from 'node:child_process';
+import { readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { type BuildOptions, build } from 'esbuild';
+import { parse } from 'yaml';
+import { ROOT } from '../../scripts/stack.js';
+
+/**
+ * What bench/cold-start.ts and bench/import-cost.ts share: the environment a Lambda
+ * init sees, one fresh `node` importing a module, and serverless.yml's esbuild options.
+ */
+
+/** What the engine handlers read, as dummy local values; the Lambda runtime's own too. */
+export const INIT_ENV: NodeJS.ProcessEnv = {
+  PATH: process.env.PATH,
+  NODE_OPTIONS: '--enable-source-maps',
+  AWS_REGION: 'us-east-1',
+  AWS_LAMBDA_FUNCTION_NAME: 'bench',
+  FLOWLINE_QUEUE_URL: 'http://127.0.0.1:1/000000000000/execute',
+  FLOWLINE_DLQ_URL: 'http://127.0.0.1:1/000000000000/execute-dlq',
+  REDIS_URL: 'redis://127.0.0.1:1',
+  FLOWLINE_KEY_PREFIX: 'fl',
+  FLOWLINE_API_KEYS: 'bench:0123456789abcdef0123456789abcdef',
+  LOG_LEVEL: 'info',
+  POWERTOOLS_SERVICE_NAME: 'flowline-bench',
+};
+
+/**
+ * Imports the module and prints ms since process start, of the import alone, and
+ * the process's CPU (user + sys, all threads) so far: CPU does not count the time
+ * other processes held the cores, so it varies less on a shared machine.
+ */
+const PROBE = `const t0 = performance.now();
+const m = await import(process.argv[1]);
+if (typeof m.handler !== 'function') throw new Error('no handler');
+const cpu = process.cpuUsage();
+console.log(JSON.stringify({ total: performance.now(), importMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 }));`;
+
+export interface Sample {
+  total: number;
+  importMs: number;
+  cpuMs: number;
+}
+
+/** One fresh `node` that imports `moduleUrl` (which must export `handler`). */
+export function initOnce(moduleUrl: string, env: NodeJS.ProcessEnv = INIT_ENV): Sample {
+  const out = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE, moduleUrl], {
+    env,
+    encoding: 'utf8',
+  });
+  if (out.status !== 0) throw new Error(`init of ${moduleUrl} failed: ${out.stderr}`);
+  return JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '') as Sample;
+}
+
+/** serverless.yml's custom.esbuild as esbuild build options (those a one-file bundle takes). */
+export async function serverlessEsbuildOptions(): Promise<BuildOptions> {
+  // The CloudFormation tags (!Ref…) elsewhere in the file are irrelevant here.
+  const yml = parse(await readFile(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' });
+  const o = yml.custom.esbuild;
+  return {
+    bundle: o.bundle,
+    minify: o.minify,
+    minifyIdentifiers: o.minifyIdentifiers,
+    minifySyntax: o.minifySyntax,
+    minifyWhitespace: o.minifyWhitespace,
+    keepNames: o.keepNames,
+    sourcemap: o.sourcemap,
+    sourcesContent: o.sourcesContent,
+    target: o.target,
+    platform: o.platform,
+    format: o.format,
+    banner: o.banner,
+    logLevel: 'warning',
+  };
+}
+
+/** `entry` bundled alone into `outfile` with serverless.yml's esbuild options. */
+export async function bundleLikeFunctions(entry: string, outfile: string): Promise<void> {
+  await build({ ...(await serverlessEsbuildOptions()), entryPoints: [entry], outfile });
+}
