@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { ROOT } from '../scripts/stack.js';
-import { bundleLikeFunctions, initOnce, type Sample } from './support/init-probe.js';
+import { bundleLikeFunctions, initEnv, initOnce, type Sample } from './support/init-probe.js';
 import { fixed, percentile, table } from './support/table.js';
 
 /**
@@ -63,6 +63,7 @@ async function bundleBaseline(dir: string): Promise<string> {
 
 async function main(): Promise<void> {
   const loadAtStart = loadavg()[0] ?? 0;
+  const env = await initEnv();
   const work = await mkdtemp(join(tmpdir(), 'flowline-cold-start-'));
   try {
     const zips = args.package ?? join(work, 'package');
@@ -92,10 +93,10 @@ async function main(): Promise<void> {
     ];
     const samples = Object.fromEntries(names.map((n) => [n, [] as Sample[]]));
     // One warm-up round (file cache), not counted.
-    for (const n of names) initOnce(modules[n] as string);
+    for (const n of names) initOnce(modules[n] as string, env);
     for (let i = 0; i < runs; i++) {
       process.stderr.write(`round ${i + 1}/${runs}\r`);
-      for (const n of names) samples[n]?.push(initOnce(modules[n] as string));
+      for (const n of names) samples[n]?.push(initOnce(modules[n] as string, env));
     }
     process.stderr.write('\n');
     const median = (n: string) => percentile(samples[n]?.map((s) => s.total) ?? [], 50);

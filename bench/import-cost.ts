@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../scripts/stack.js';
-import { bundleLikeFunctions, initOnce, type Sample } from './support/init-probe.js';
+import { bundleLikeFunctions, initEnv, initOnce, type Sample } from './support/init-probe.js';
 import { fixed, percentile, table } from './support/table.js';
 
 /**
@@ -42,6 +42,7 @@ function entryText(spec: string | undefined): string {
 
 async function main(): Promise<void> {
   const loadAtStart = loadavg()[0] ?? 0;
+  const env = await initEnv();
   const work = await mkdtemp(join(ROOT, '.flowline', 'import-cost-'));
   try {
     const names = ['baseline', ...positionals];
@@ -56,10 +57,10 @@ async function main(): Promise<void> {
       sizes[name] = (await stat(outfile)).size;
     }
     const samples = Object.fromEntries(names.map((n) => [n, [] as Sample[]]));
-    for (const n of names) initOnce(modules[n] as string);
+    for (const n of names) initOnce(modules[n] as string, env);
     for (let i = 0; i < runs; i++) {
       process.stderr.write(`round ${i + 1}/${runs}\r`);
-      for (const n of names) samples[n]?.push(initOnce(modules[n] as string));
+      for (const n of names) samples[n]?.push(initOnce(modules[n] as string, env));
     }
     process.stderr.write('\n');
     const p50 = (n: string, of: keyof Sample) =>

@@ -10,10 +10,12 @@ import { ROOT } from '../../scripts/stack.js';
  * init sees, one fresh `node` importing a module, and serverless.yml's esbuild options.
  */
 
-/** What the engine handlers read, as dummy local values; the Lambda runtime's own too. */
-export const INIT_ENV: NodeJS.ProcessEnv = {
+/**
+ * What the engine handlers read, as dummy local values; the Lambda runtime's own too.
+ * NODE_OPTIONS is serverless.yml's provider.environment's (`initEnv`).
+ */
+const INIT_ENV: NodeJS.ProcessEnv = {
   PATH: process.env.PATH,
-  NODE_OPTIONS: '--enable-source-maps',
   AWS_REGION: 'us-east-1',
   AWS_LAMBDA_FUNCTION_NAME: 'bench',
   FLOWLINE_QUEUE_URL: 'http://127.0.0.1:1/000000000000/execute',
@@ -42,8 +44,14 @@ export interface Sample {
   cpuMs: number;
 }
 
-/** One fresh `node` that imports `moduleUrl` (which must export `handler`). */
-export function initOnce(moduleUrl: string, env: NodeJS.ProcessEnv = INIT_ENV): Sample {
+/** INIT_ENV with the NODE_OPTIONS every function gets from serverless.yml. */
+export async function initEnv(): Promise<NodeJS.ProcessEnv> {
+  const nodeOptions = (await serverlessYml()).provider?.environment?.NODE_OPTIONS;
+  return { ...INIT_ENV, ...(typeof nodeOptions === 'string' ? { NODE_OPTIONS: nodeOptions } : {}) };
+}
+
+/** One fresh `node` with `env` (initEnv) that imports `moduleUrl` (which must export `handler`). */
+export function initOnce(moduleUrl: string, env: NodeJS.ProcessEnv): Sample {
   const out = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE, moduleUrl], {
     env,
     encoding: 'utf8',
@@ -52,11 +60,15 @@ export function initOnce(moduleUrl: string, env: NodeJS.ProcessEnv = INIT_ENV): 
   return JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '') as Sample;
 }
 
+// biome-ignore lint/suspicious/noExplicitAny: the parsed YAML, read for two settings
+async function serverlessYml(): Promise<any> {
+  // The CloudFormation tags (!Ref…) elsewhere in the file are irrelevant here.
+  return parse(await readFile(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' });
+}
+
 /** serverless.yml's custom.esbuild as esbuild build options (those a one-file bundle takes). */
 export async function serverlessEsbuildOptions(): Promise<BuildOptions> {
-  // The CloudFormation tags (!Ref…) elsewhere in the file are irrelevant here.
-  const yml = parse(await readFile(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' });
-  const o = yml.custom.esbuild;
+  const o = (await serverlessYml()).custom.esbuild;
   return {
     bundle: o.bundle,
     minify: o.minify,
