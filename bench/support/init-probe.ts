@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { readFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { join, resolve } from 'node:path';
 import { type BuildOptions, build } from 'esbuild';
 import { parse } from 'yaml';
 import { ROOT } from '../../scripts/stack.js';
@@ -86,7 +86,39 @@ export async function serverlessEsbuildOptions(): Promise<BuildOptions> {
   };
 }
 
-/** `entry` bundled alone into `outfile` with serverless.yml's esbuild options. */
-export async function bundleLikeFunctions(entry: string, outfile: string): Promise<void> {
-  await build({ ...(await serverlessEsbuildOptions()), entryPoints: [entry], outfile });
+/**
+ * `entry` bundled into `outdir` with serverless.yml's esbuild options, code behind
+ * an `import()` in chunks as the functions have it: the entry's file and the bytes
+ * an import of it reads (it and the chunks it imports statically).
+ */
+export async function bundleLikeFunctions(
+  entry: string,
+  outdir: string,
+  /** One file, dynamic imports inlined (how the baseline was built before 2026-12-02 11:30). */
+  oneFile = false,
+): Promise<{ file: string; bytes: number }> {
+  const o = (await serverlessYml()).custom.esbuild;
+  const result = await build({
+    ...(await serverlessEsbuildOptions()),
+    entryPoints: [entry],
+    outdir,
+    splitting: oneFile ? false : o.splitting,
+    chunkNames: o.chunkNames,
+    outExtension: { '.js': o.outputFileExtension ?? '.js' },
+    metafile: true,
+  });
+  const outputs = result.metafile.outputs;
+  const main = Object.keys(outputs).find((k) => outputs[k]?.entryPoint);
+  if (!main) throw new Error(`no output for ${entry}`);
+  // What an import reads: the entry and the chunks it imports statically.
+  const read = new Set<string>();
+  const visit = (k: string) => {
+    if (read.has(k)) return;
+    read.add(k);
+    for (const i of outputs[k]?.imports ?? [])
+      if (i.kind === 'import-statement' && outputs[i.path]) visit(i.path);
+  };
+  visit(main);
+  const bytes = [...read].reduce((sum, k) => sum + (outputs[k]?.bytes ?? 0), 0);
+  return { file: resolve(main), bytes };
 }
