@@ -108,7 +108,10 @@ export async function bundleLikeFunctions(
     metafile: true,
   });
   const outputs = result.metafile.outputs;
-  const main = Object.keys(outputs).find((k) => outputs[k]?.entryPoint);
+  // A dynamic import's chunk has an entryPoint too: the main one is `entry`'s.
+  const main = Object.keys(outputs).find(
+    (k) => outputs[k]?.entryPoint && resolve(outputs[k].entryPoint) === resolve(entry),
+  );
   if (!main) throw new Error(`no output for ${entry}`);
   // What an import reads: the entry and the chunks it imports statically.
   const read = new Set<string>();
