@@ -88,15 +88,15 @@ export async function serverlessEsbuildOptions(): Promise<BuildOptions> {
 
 /**
  * `entry` bundled into `outdir` with serverless.yml's esbuild options, code behind
- * an `import()` in chunks as the functions have it: the entry's file and the bytes
- * an import of it reads (it and the chunks it imports statically).
+ * an `import()` in chunks as the functions have it: the entry's file, and the files
+ * (and their bytes) an import of it reads: it and the chunks it imports statically.
  */
 export async function bundleLikeFunctions(
   entry: string,
   outdir: string,
   /** One file, dynamic imports inlined (how the baseline was built before 2026-12-02 11:30). */
   oneFile = false,
-): Promise<{ file: string; bytes: number }> {
+): Promise<{ file: string; bytes: number; files: { path: string; bytes: number }[] }> {
   const o = (await serverlessYml()).custom.esbuild;
   const result = await build({
     ...(await serverlessEsbuildOptions()),
@@ -123,5 +123,6 @@ export async function bundleLikeFunctions(
   };
   visit(main);
   const bytes = [...read].reduce((sum, k) => sum + (outputs[k]?.bytes ?? 0), 0);
-  return { file: resolve(main), bytes };
+  const files = [...read].map((k) => ({ path: resolve(k), bytes: outputs[k]?.bytes ?? 0 }));
+  return { file: resolve(main), bytes, files };
 }
