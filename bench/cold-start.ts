@@ -111,6 +111,13 @@ async function main(): Promise<void> {
     const medianCpu = (n: string) => percentile(samples[n]?.map((s) => s.cpuMs) ?? [], 50);
     const base = median('baseline');
     const baseCpu = medianCpu('baseline');
+    // Each sample over the baseline's of the same round, then the median: the load
+    // on this shared box drifts between rounds, and a round's samples are seconds apart.
+    const paired = (n: string, of: 'total' | 'cpuMs') =>
+      percentile(
+        (samples[n] ?? []).map((s, i) => s[of] / (samples.baseline?.[i]?.[of] ?? Number.NaN)),
+        50,
+      );
     const rows = names.map((n) => {
       const totals = samples[n]?.map((s) => s.total) ?? [];
       const imports = samples[n]?.map((s) => s.importMs) ?? [];
@@ -120,8 +127,10 @@ async function main(): Promise<void> {
         fixed(percentile(totals, 90)),
         fixed(percentile(imports, 50)),
         fixed(median(n) / base, 2),
+        fixed(paired(n, 'total'), 2),
         fixed(medianCpu(n)),
         fixed(medianCpu(n) / baseCpu, 2),
+        fixed(paired(n, 'cpuMs'), 2),
         n === 'baseline' || n === ONE_FILE
           ? `${fixed((sizes[n] as number) / 1024, 0)} KiB read`
           : `${fixed((sizes[n] as number) / 1024, 0)} KiB`,
@@ -139,8 +148,10 @@ async function main(): Promise<void> {
           'init p90 ms',
           'import p50 ms',
           '× baseline',
+          '× paired',
           'CPU p50 ms',
           'CPU × baseline',
+          'CPU × paired',
           'zip',
         ],
         rows,
