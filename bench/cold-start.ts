@@ -1,12 +1,11 @@
-import { execFile, spawnSync } from 'node:child_process';
-import { mkdtemp, readFile, rm, stat } from 'node:fs/promises';
+import { execFile } from 'node:child_process';
+import { mkdtemp, rm, stat } from 'node:fs/promises';
 import { loadavg, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
-import { build } from 'esbuild';
-import { parse } from 'yaml';
 import { ROOT } from '../scripts/stack.js';
+import { bundleLikeFunctions, initEnv, initOnce, type Sample } from './support/init-probe.js';
 import { fixed, percentile, table } from './support/table.js';
 
 /**
@@ -21,10 +20,13 @@ import { fixed, percentile, table } from './support/table.js';
  * ready to be called, what a Lambda init pays for code. Processes run one at a
  * time, interleaved across functions, so load on the machine spreads evenly. The
  * baseline is bench/support/bare-handler.ts (an SQSClient and a lazyConnect ioredis
- * client) bundled with serverless.yml's own custom.esbuild options.
+ * client) bundled with serverless.yml's own custom.esbuild options, splitting
+ * included (the SDK's lazy parts in chunks, as in the functions); "baseline one
+ * file" is the same handler without splitting, the baseline of earlier figures.
  * No handler connects anywhere at init: the env is dummy local values.
  */
 const FUNCTIONS = ['submit', 'schedule', 'execute', 'runner', 'echo'] as const;
+const ONE_FILE = 'baseline one file';
 const SERVERLESS = join(ROOT, 'node_modules', 'serverless', 'bin', 'serverless.js');
 
 const { values: args } = parseArgs({
@@ -36,47 +38,6 @@ const { values: args } = parseArgs({
   },
 });
 const runs = Number(args.runs);
-
-/** What the engine handlers read, as dummy local values; the Lambda runtime's own too. */
-const INIT_ENV: NodeJS.ProcessEnv = {
-  PATH: process.env.PATH,
-  NODE_OPTIONS: '--enable-source-maps',
-  AWS_REGION: 'us-east-1',
-  AWS_LAMBDA_FUNCTION_NAME: 'bench',
-  FLOWLINE_QUEUE_URL: 'http://127.0.0.1:1/000000000000/execute',
-  FLOWLINE_DLQ_URL: 'http://127.0.0.1:1/000000000000/execute-dlq',
-  REDIS_URL: 'redis://127.0.0.1:1',
-  FLOWLINE_KEY_PREFIX: 'fl',
-  FLOWLINE_API_KEYS: 'bench:0123456789abcdef0123456789abcdef',
-  LOG_LEVEL: 'info',
-  POWERTOOLS_SERVICE_NAME: 'flowline-bench',
-};
-
-/**
- * Imports the handler module and prints ms since process start, of the import alone,
- * and the process's CPU (user + sys, all threads) so far: CPU does not count the time
- * other processes held the cores, so it varies less on a shared machine.
- */
-const PROBE = `const t0 = performance.now();
-const m = await import(process.argv[1]);
-if (typeof m.handler !== 'function') throw new Error('no handler');
-const cpu = process.cpuUsage();
-console.log(JSON.stringify({ total: performance.now(), importMs: performance.now() - t0, cpuMs: (cpu.user + cpu.system) / 1000 }));`;
-
-interface Sample {
-  total: number;
-  importMs: number;
-  cpuMs: number;
-}
-
-function initOnce(modulePath: string): Sample {
-  const out = spawnSync(process.execPath, ['--input-type=module', '-e', PROBE, modulePath], {
-    env: INIT_ENV,
-    encoding: 'utf8',
-  });
-  if (out.status !== 0) throw new Error(`init of ${modulePath} failed: ${out.stderr}`);
-  return JSON.parse(out.stdout.trim().split('\n').at(-1) ?? '') as Sample;
-}
 
 async function packageFunctions(dir: string): Promise<void> {
   const env: NodeJS.ProcessEnv = {
@@ -96,30 +57,9 @@ async function packageFunctions(dir: string): Promise<void> {
   }
 }
 
-/** The baseline, bundled with the same esbuild options as the functions. */
-async function bundleBaseline(dir: string): Promise<string> {
-  // The CloudFormation tags (!Ref…) elsewhere in the file are irrelevant here.
-  const yml = parse(await readFile(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' });
-  const o = yml.custom.esbuild;
-  const outfile = join(dir, `bare${o.outputFileExtension}`);
-  await build({
-    entryPoints: [join(ROOT, 'bench', 'support', 'bare-handler.ts')],
-    outfile,
-    bundle: o.bundle,
-    minify: o.minify,
-    sourcemap: o.sourcemap,
-    sourcesContent: o.sourcesContent,
-    target: o.target,
-    platform: o.platform,
-    format: o.format,
-    banner: o.banner,
-    logLevel: 'warning',
-  });
-  return outfile;
-}
-
 async function main(): Promise<void> {
   const loadAtStart = loadavg()[0] ?? 0;
+  const env = await initEnv();
   const work = await mkdtemp(join(tmpdir(), 'flowline-cold-start-'));
   try {
     const zips = args.package ?? join(work, 'package');
@@ -127,10 +67,22 @@ async function main(): Promise<void> {
       process.stderr.write('serverless package…\n');
       await packageFunctions(zips);
     }
-    const modules: Record<string, string> = { baseline: await bundleBaseline(work) };
-    const sizes: Record<string, number> = {
-      baseline: (await stat(modules.baseline as string)).size,
+    const bare = await bundleLikeFunctions(
+      join(ROOT, 'bench', 'support', 'bare-handler.ts'),
+      join(work, 'bare'),
+    );
+    // The same handler in one file (its SDK's lazy parts inlined): the baseline of the
+    // figures before 2026-12-02 11:30, for comparison with them.
+    const bareOneFile = await bundleLikeFunctions(
+      join(ROOT, 'bench', 'support', 'bare-handler.ts'),
+      join(work, 'bare-one-file'),
+      true,
+    );
+    const modules: Record<string, string> = {
+      baseline: pathToFileURL(bare.file).href,
+      [ONE_FILE]: pathToFileURL(bareOneFile.file).href,
     };
+    const sizes: Record<string, number> = { baseline: bare.bytes, [ONE_FILE]: bareOneFile.bytes };
     const builds = [{ dir: zips, suffix: '' }];
     if (args.before) builds.push({ dir: args.before, suffix: ' before' });
     for (const { dir, suffix } of builds) {
@@ -142,23 +94,30 @@ async function main(): Promise<void> {
         sizes[fn + suffix] = (await stat(zip)).size;
       }
     }
-    modules.baseline = pathToFileURL(modules.baseline as string).href;
     const names = [
       'baseline',
+      ONE_FILE,
       ...FUNCTIONS.flatMap((fn) => (args.before ? [`${fn} before`, fn] : [fn])),
     ];
     const samples = Object.fromEntries(names.map((n) => [n, [] as Sample[]]));
     // One warm-up round (file cache), not counted.
-    for (const n of names) initOnce(modules[n] as string);
+    for (const n of names) initOnce(modules[n] as string, env);
     for (let i = 0; i < runs; i++) {
       process.stderr.write(`round ${i + 1}/${runs}\r`);
-      for (const n of names) samples[n]?.push(initOnce(modules[n] as string));
+      for (const n of names) samples[n]?.push(initOnce(modules[n] as string, env));
     }
     process.stderr.write('\n');
     const median = (n: string) => percentile(samples[n]?.map((s) => s.total) ?? [], 50);
     const medianCpu = (n: string) => percentile(samples[n]?.map((s) => s.cpuMs) ?? [], 50);
     const base = median('baseline');
     const baseCpu = medianCpu('baseline');
+    // Each sample over the baseline's of the same round, then the median: the load
+    // on this shared box drifts between rounds, and a round's samples are seconds apart.
+    const paired = (n: string, of: 'total' | 'cpuMs') =>
+      percentile(
+        (samples[n] ?? []).map((s, i) => s[of] / (samples.baseline?.[i]?.[of] ?? Number.NaN)),
+        50,
+      );
     const rows = names.map((n) => {
       const totals = samples[n]?.map((s) => s.total) ?? [];
       const imports = samples[n]?.map((s) => s.importMs) ?? [];
@@ -168,10 +127,12 @@ async function main(): Promise<void> {
         fixed(percentile(totals, 90)),
         fixed(percentile(imports, 50)),
         fixed(median(n) / base, 2),
+        fixed(paired(n, 'total'), 2),
         fixed(medianCpu(n)),
         fixed(medianCpu(n) / baseCpu, 2),
-        n === 'baseline'
-          ? `${fixed((sizes[n] as number) / 1024, 0)} KiB (.mjs)`
+        fixed(paired(n, 'cpuMs'), 2),
+        n === 'baseline' || n === ONE_FILE
+          ? `${fixed((sizes[n] as number) / 1024, 0)} KiB read`
           : `${fixed((sizes[n] as number) / 1024, 0)} KiB`,
       ];
     });
@@ -187,8 +148,10 @@ async function main(): Promise<void> {
           'init p90 ms',
           'import p50 ms',
           '× baseline',
+          '× paired',
           'CPU p50 ms',
           'CPU × baseline',
+          'CPU × paired',
           'zip',
         ],
         rows,

@@ -1,8 +1,12 @@
 import { FlowlineError } from '../errors.js';
+import { actionExecutor } from './action.js';
 import type { StepExecutor, StepRequest } from './executor.js';
+import { httpExecutor } from './http.js';
 import { type Capability, type ExecutorKind, parseUses, stepKind, type UsesKind } from './kinds.js';
+import { unconfiguredLambdaExecutor } from './lambda.js';
+import { shellExecutor } from './shell.js';
 
-// No executor is re-exported here: importing the dispatcher must not load any (EXECUTORS).
+// No executor is re-exported here: callers dispatch through executorFor (EXECUTORS).
 export {
   abortError,
   type StepExecutor,
@@ -14,15 +18,20 @@ export { CAPABILITIES, type Capability, STEP_KINDS } from './kinds.js';
 export { runWithTimeout } from './timeout.js';
 
 /**
- * The executor of each kind kinds.ts says an executor runs, imported at its first step:
- * a function that never runs an http step never loads the http executor (nor undici).
+ * The executor of each kind kinds.ts says an executor runs. The executors are small
+ * and imported with this dispatcher (only the execute function loads it); what is big
+ * behind them loads at its first step: undici (http.ts), the Lambda SDK
+ * (lambda-client.ts), the runner's request schema (local-runner.ts). An `import()` of
+ * each executor cost execute's cold start more than their code: every module an
+ * executor shared with the handler went into a chunk of its own, one more file read at
+ * init for each (11 files instead of 4; bench/README.md, cold start).
  */
-export const EXECUTORS: Readonly<Record<ExecutorKind, () => Promise<StepExecutor>>> = {
-  http: () => import('./http.js').then((m) => m.httpExecutor),
-  shell: () => import('./shell.js').then((m) => m.shellExecutor),
-  action: () => import('./action.js').then((m) => m.actionExecutor),
+export const EXECUTORS: Readonly<Record<ExecutorKind, StepExecutor>> = {
+  http: httpExecutor,
+  shell: shellExecutor,
+  action: actionExecutor,
   // The app gives its own (with its Lambda client): executorFor's `own.lambda`.
-  lambda: () => import('./lambda.js').then((m) => m.unconfiguredLambdaExecutor),
+  lambda: unconfiguredLambdaExecutor,
 };
 
 function failing(error: () => FlowlineError): StepExecutor {
@@ -31,7 +40,7 @@ function failing(error: () => FlowlineError): StepExecutor {
   };
 }
 
-/** Fails with CAPABILITY_DENIED unless `capability` was granted: before any I/O, or any loading. */
+/** Fails with CAPABILITY_DENIED unless `capability` was granted: before any I/O, or any load of what the executor uses. */
 export function requireCapability(req: StepRequest, capability: Capability): void {
   if (!req.capabilities.has(capability)) {
     throw new FlowlineError(
@@ -43,7 +52,7 @@ export function requireCapability(req: StepRequest, capability: Capability): voi
 
 /**
  * The executor for a step's raw `uses`, from the step-kind table (kinds.ts): it checks
- * the kind's capability, then loads the kind's executor at first use. Never throws: a
+ * the kind's capability, then runs the kind's executor. Never throws: a
  * kind that cannot run yields an executor whose `run` rejects (VALIDATION for unknown
  * kinds, INTERNAL for the waits and child runs the engine runs itself), so the engine
  * has one failure path.
@@ -68,7 +77,7 @@ export function executorFor(
   return {
     async run(req) {
       if (capability) requireCapability(req, capability);
-      return (given ?? (await EXECUTORS[kind]())).run(req);
+      return (given ?? EXECUTORS[kind]).run(req);
     },
   };
 }

@@ -3,8 +3,8 @@
  * capability it needs, who runs it and the `with` it takes. The spec schema parses
  * `uses` and checks `with` from here, the engine dispatches from here (index.ts), and
  * the workflow permissions list the capabilities from here. Adding `uses: sqs` is one
- * row below, its executor file, and the line of EXECUTORS in index.ts that imports it
- * at first use (the compiler asks for it).
+ * row below, its executor file, and its line of EXECUTORS in index.ts (the compiler
+ * asks for it).
  *
  * No executor module is imported here, not even by `import()`: the spec (and so the
  * submit function) loads this table, and a bundler puts every `import()` target into

@@ -2,8 +2,15 @@ import { createHash } from 'node:crypto';
 import { BOUNDS_DEFAULTS } from '../config.js';
 import { EVENT_SLOTS, EVENTS_PER_ENTRY } from './events.js';
 import { RUN_KEY_SUFFIXES } from './keys.js';
-import { explainLines, fillConstants, type ResolvedScript } from './lua/loader.js';
-import { LUA_SCRIPTS } from './lua/scripts.generated.js';
+import {
+  explainLines,
+  fileLines,
+  fillConstants,
+  joinScript,
+  type ResolvedScript,
+  type ScriptLayout,
+} from './lua/loader.js';
+import { LUA_FILES, LUA_SCRIPTS } from './lua/scripts.generated.js';
 import {
   createRedisClient,
   logConnectionErrors,
@@ -28,12 +35,38 @@ export const LUA_CONSTANTS: Record<string, string> = {
 
 export type ScriptName = keyof typeof LUA_SCRIPTS;
 
-const SCRIPTS = LUA_SCRIPTS as Record<ScriptName, ResolvedScript>;
+const SCRIPTS: Record<ScriptName, ScriptLayout> = LUA_SCRIPTS;
 
-/** Each script's source as Redis runs it (constants filled in). */
-export const SCRIPT_SOURCES = Object.fromEntries(
-  Object.entries(SCRIPTS).map(([name, s]) => [name, fillConstants(s.source, LUA_CONSTANTS)]),
-) as Record<ScriptName, string>;
+const linesOf = fileLines((path) => {
+  const text = LUA_FILES[path];
+  if (text === undefined) throw new Error(`no Lua file ${path} in scripts.generated.ts`);
+  return text;
+});
+const sources = new Map<ScriptName, string>();
+
+/** A script's source as Redis runs it: joined from its files, constants filled; once. */
+export function scriptSource(name: ScriptName): string {
+  let source = sources.get(name);
+  if (source === undefined) {
+    source = fillConstants(joinScript(SCRIPTS[name], linesOf), LUA_CONSTANTS);
+    sources.set(name, source);
+  }
+  return source;
+}
+
+/**
+ * Each script's source as Redis runs it (constants filled in), joined when first
+ * read: an import (a cold start) builds none of them.
+ */
+export const SCRIPT_SOURCES = Object.defineProperties(
+  {},
+  Object.fromEntries(
+    (Object.keys(SCRIPTS) as ScriptName[]).map((name) => [
+      name,
+      { enumerable: true, get: () => scriptSource(name) },
+    ]),
+  ),
+) as Readonly<Record<ScriptName, string>>;
 
 /**
  * A script's error with its line named in the .lua file (`user_script:12` →
@@ -47,15 +80,15 @@ export function explainScriptError<E>(err: E, name?: ScriptName): E {
   return err;
 }
 
-let shas: Map<string, ResolvedScript> | undefined;
-function scriptOfSha(message: string): ResolvedScript | undefined {
+let shas: Map<string, ScriptLayout> | undefined;
+function scriptOfSha(message: string): ScriptLayout | undefined {
   const sha = /\b[0-9a-f]{40}\b/.exec(message)?.[0];
   if (!sha) return undefined;
   if (!shas) {
     shas = new Map(
-      Object.entries(SCRIPT_SOURCES).map(([name, src]) => [
-        createHash('sha1').update(src).digest('hex'),
-        SCRIPTS[name as ScriptName],
+      (Object.keys(SCRIPTS) as ScriptName[]).map((name) => [
+        createHash('sha1').update(scriptSource(name)).digest('hex'),
+        SCRIPTS[name],
       ]),
     );
   }
@@ -68,13 +101,17 @@ export type ScriptRedis = RedisClient & {
   [K in ScriptName]: (...args: Arg[]) => Promise<unknown>;
 };
 
-/** Define one resolved script as a command, its errors naming .lua lines. */
+/**
+ * Define one script as a command, its errors naming .lua lines: `lua` the source
+ * to run, by default a resolved script's own (constants filled).
+ */
 export function defineScript(
   redis: RedisClient,
   name: string,
-  script: ResolvedScript,
-  lua = fillConstants(script.source, LUA_CONSTANTS),
+  script: ScriptLayout | ResolvedScript,
+  lua = 'source' in script ? fillConstants(script.source, LUA_CONSTANTS) : undefined,
 ): void {
+  if (lua === undefined) throw new Error(`defineScript ${name}: no source`);
   redis.defineCommand(name, { numberOfKeys: script.numberOfKeys, lua });
   // A pipeline copies the client's script commands onto itself (chained calls, no
   // promise): only the client's own calls are wrapped; explainScriptError serves those.
@@ -93,8 +130,8 @@ export function defineScript(
 
 /** Attach every script with `defineCommand` (EVALSHA, falling back to EVAL once). */
 export function withScripts(redis: RedisClient): ScriptRedis {
-  for (const [name, script] of Object.entries(SCRIPTS)) {
-    defineScript(redis, name, script, SCRIPT_SOURCES[name as ScriptName]);
+  for (const name of Object.keys(SCRIPTS) as ScriptName[]) {
+    defineScript(redis, name, SCRIPTS[name], scriptSource(name));
   }
   return redis as ScriptRedis;
 }

@@ -3,13 +3,15 @@ import { describe, expect, it } from 'vitest';
 import {
   commandName,
   explainLines,
+  fileLines,
   fillConstants,
+  joinScript,
   originOf,
   resolveScript,
 } from '../../lib/store/lua/loader.js';
 import { LUA_SCRIPTS } from '../../lib/store/lua/scripts.generated.js';
-import { SCRIPT_SOURCES } from '../../lib/store/scripts.js';
-import { LUA_MODULE, luaModuleText } from '../../scripts/build-lua.js';
+import { LUA_CONSTANTS, SCRIPT_SOURCES } from '../../lib/store/scripts.js';
+import { LUA_MODULE, luaModuleText, resolveAll } from '../../scripts/build-lua.js';
 
 /** An in-memory lua/ directory. */
 const reader = (files: Record<string, string>) => (path: string) => {
@@ -76,23 +78,44 @@ describe('the Lua loader', () => {
     );
   });
 
+  it('joins a script from its layout and its files: the resolved source, line for line', () => {
+    const files = {
+      'main.lua': `${HEADER}--- @include "b"\nlocal m = 1\n--- @include "a"\nreturn x`,
+      'includes/a.lua': 'local a = 1\n\n',
+      'includes/b.lua': '--- @include "a"\nlocal b = a\n--- @include "c"\n',
+      'includes/c.lua': '-- c\nlocal c = 3\n',
+    };
+    const s = resolveScript('main.lua', reader(files));
+    expect(joinScript(s, fileLines(reader(files)))).toBe(s.source);
+    expect(s.lineCount).toBe(s.source.split('\n').length - 1);
+  });
+
+  it('the generated module joins every script to what the .lua files resolve to', () => {
+    const resolved = resolveAll();
+    expect(Object.keys(LUA_SCRIPTS).sort()).toEqual(Object.keys(resolved).sort());
+    for (const [name, s] of Object.entries(resolved)) {
+      expect(SCRIPT_SOURCES[name as keyof typeof LUA_SCRIPTS], name).toBe(
+        fillConstants(s.source, LUA_CONSTANTS),
+      );
+    }
+  });
+
   it('every script: a header, a known number of keys, every constant filled', () => {
     for (const [name, s] of Object.entries(LUA_SCRIPTS)) {
-      expect(s.source.startsWith('--[['), name).toBe(true);
+      expect(SCRIPT_SOURCES[name as keyof typeof LUA_SCRIPTS].startsWith('--[['), name).toBe(true);
       expect(s.numberOfKeys, name).toBeGreaterThan(0);
       expect(SCRIPT_SOURCES[name as keyof typeof LUA_SCRIPTS], name).not.toMatch(/\{\{[A-Z_]+\}\}/);
     }
   });
 
   it('run-scoped scripts follow one KEYS order (lib/store/lua/loader.ts)', () => {
-    const runScoped = Object.entries(LUA_SCRIPTS).filter(
-      ([, s]) =>
-        s.source.includes('--- @include "run-keys"') ||
-        s.lines.some(([, f]) => f === 'includes/run-keys.lua'),
+    const runScoped = Object.entries(LUA_SCRIPTS).filter(([, s]) =>
+      s.lines.some(([, f]) => f === 'includes/run-keys.lua'),
     );
     expect(runScoped.length).toBeGreaterThanOrEqual(12);
-    for (const [name, s] of runScoped) {
-      const header = s.source.slice(0, s.source.indexOf(']]'));
+    for (const [name] of runScoped) {
+      const source = SCRIPT_SOURCES[name as keyof typeof LUA_SCRIPTS];
+      const header = source.slice(0, source.indexOf(']]'));
       expect(header, name).toMatch(
         /KEYS\[1\] (root's )?run hash\n\s*KEYS\[2\] (root's )?jobs hash\n\s*KEYS\[3\] (root's )?steps hash\n\s*KEYS\[4\] (root's )?events stream\n/,
       );

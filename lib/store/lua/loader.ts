@@ -20,10 +20,14 @@
  * (LUA_CONSTANTS in lib/store/scripts.ts), filled in when the scripts are defined;
  * a value is one line, so line numbers stay.
  *
- * Build. The sources are resolved at build time by `npm run build:lua`
+ * Build. The scripts are resolved at build time by `npm run build:lua`
  * (scripts/build-lua.ts) into `scripts.generated.ts`, committed, so vitest, tsx and
  * the esbuild bundles all import plain TypeScript; test/unit/lua-scripts.test.ts
- * fails when it is stale.
+ * fails when it is stale. The module holds each .lua file once and each script's
+ * layout (which lines of which files, in order); `joinScript` rebuilds a script's
+ * source from them when it is first defined. Every script pasting its own copy of
+ * the includes made the module twice the size of the .lua files, all of it parsed
+ * at every cold start (bench/cold-start.ts).
  *
  * Errors. Redis names a script's lines `user_script:N` in the resolved source;
  * `explainLines` rewrites them to `<file>.lua:M` through the script's line map.
@@ -32,14 +36,20 @@
 /** A run of resolved lines from one file: [first resolved line, file, its line there] (1-based). */
 export type LineSegment = readonly [number, string, number];
 
-export interface ResolvedScript {
+/** A script without its text: where each of its lines comes from. */
+export interface ScriptLayout {
   /** The script's file, relative to lib/store/lua. */
   file: string;
   numberOfKeys: number;
-  /** The source with its includes pasted in ({{NAME}} constants still to fill). */
-  source: string;
   /** Where each resolved line comes from. */
   lines: readonly LineSegment[];
+  /** How many lines the resolved source has (the last segment runs to it). */
+  lineCount: number;
+}
+
+export interface ResolvedScript extends ScriptLayout {
+  /** The source with its includes pasted in ({{NAME}} constants still to fill). */
+  source: string;
 }
 
 const INCLUDE = /^--- @include "([\w-]+)"\s*$/;
@@ -108,7 +118,45 @@ export function resolveScript(file: string, read: (path: string) => string): Res
     if (last && last[1] === path && last[2] + (i + 1 - last[0]) === at) return;
     lines.push([i + 1, path, at]);
   });
-  return { file, numberOfKeys, source: `${out.join('\n')}\n`, lines };
+  return { file, numberOfKeys, lines, lineCount: out.length, source: `${out.join('\n')}\n` };
+}
+
+/** A file's lines as `resolveScript` reads them (its last newline is not a line). */
+function linesOf(text: string): string[] {
+  return text.replace(/\n$/, '').split('\n');
+}
+
+/**
+ * A script's resolved source, rebuilt from its layout and the lines of its files
+ * (`fileLines`): the same text `resolveScript` gave.
+ */
+export function joinScript(layout: ScriptLayout, lines: (path: string) => string[]): string {
+  const out: string[] = [];
+  layout.lines.forEach(([first, path, at], i) => {
+    const next = layout.lines[i + 1]?.[0] ?? layout.lineCount + 1;
+    const from = lines(path);
+    if (at - 1 + (next - first) > from.length) {
+      throw new Error(`${layout.file}: ${path} has fewer lines than its layout says`);
+    }
+    for (let n = 0; n < next - first; n++) out.push(from[at - 1 + n] as string);
+  });
+  return `${out.join('\n')}\n`;
+}
+
+/**
+ * Each file's lines (`read(path)` as for `resolveScript`), split once however many
+ * scripts include it.
+ */
+export function fileLines(read: (path: string) => string): (path: string) => string[] {
+  const split = new Map<string, string[]>();
+  return (path) => {
+    let lines = split.get(path);
+    if (!lines) {
+      lines = linesOf(read(path));
+      split.set(path, lines);
+    }
+    return lines;
+  };
 }
 
 /** Fill `{{NAME}}` constants; an unknown name, or a value of more than one line, throws. */
@@ -122,7 +170,7 @@ export function fillConstants(source: string, constants: Record<string, string>)
 }
 
 /** The file and line a resolved line comes from. */
-export function originOf(script: ResolvedScript, line: number): { file: string; line: number } {
+export function originOf(script: ScriptLayout, line: number): { file: string; line: number } {
   let seg: LineSegment | undefined;
   for (const s of script.lines) {
     if (s[0] > line) break;
@@ -133,7 +181,7 @@ export function originOf(script: ResolvedScript, line: number): { file: string; 
 }
 
 /** A Redis error text with its `user_script:N` rewritten to `<file>.lua:M`. */
-export function explainLines(message: string, script: ResolvedScript): string {
+export function explainLines(message: string, script: ScriptLayout): string {
   return message.replace(/user_script:(\d+)/g, (_, n: string) => {
     const at = originOf(script, Number(n));
     return `${at.file}:${at.line}`;
