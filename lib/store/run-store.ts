@@ -121,6 +121,28 @@ export function leanRecord(record: string): string {
     .replace(/("attempt":\d+,)"outputs":\{\},"error":null,/, '$1');
 }
 
+/** createRun's arguments after its keys (lua/create-run.lua): counts, then everything flat. */
+function createRunArgs(run: NewRun): string[] {
+  const runFields = Object.entries(run.runFields);
+  const jobFields = Object.entries(run.jobFields);
+  const stepFields = Object.entries(run.reused?.stepFields ?? {});
+  const reused = run.reused?.jobs ?? [];
+  return [
+    String(run.createdAt),
+    String(runFields.length),
+    String(jobFields.length),
+    String(stepFields.length),
+    String(run.queued.length),
+    String(reused.length),
+    JSON.stringify({ reused: true, from: run.reused?.from ?? '' }),
+    ...runFields.flat(),
+    ...jobFields.flat(),
+    ...stepFields.flat(),
+    ...run.queued,
+    ...reused,
+  ];
+}
+
 /** Raw hashes of one run, for the run document. */
 export interface RunSnapshot {
   run: Record<string, string>;
@@ -199,16 +221,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
         await redis.zrem(globalKeys(prefix).activeRuns(shardOf(run.runId)), member);
         return admitted;
       }
-      const created = await redis.createRun(
-        ...scriptKeys(k),
-        run.createdAt,
-        JSON.stringify(run.runFields),
-        JSON.stringify(run.jobFields),
-        JSON.stringify(run.queued),
-        JSON.stringify(run.reused?.stepFields ?? {}),
-        JSON.stringify(run.reused?.jobs ?? []),
-        JSON.stringify({ reused: true, from: run.reused?.from ?? '' }),
-      );
+      const created = await redis.createRun(...scriptKeys(k), ...createRunArgs(run));
       return decode.createRun(created);
     },
 
