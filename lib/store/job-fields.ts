@@ -69,7 +69,8 @@ export const RUN_COUNTERS = {
   cancel: 'mirrors the run’s cancelRequested',
   started: 'the run has started (its run.started event is written)',
   waits: 'the run has had a waiting job (finishJob checks whether only waits are left)',
-  table: 'never kept: createRun writes and deletes it so the hash is a hashtable from its first write',
+  table:
+    'never kept: createRun writes and deletes it so the hash is a hashtable from its first write',
 } as const;
 
 export type RunCounter = keyof typeof RUN_COUNTERS;
