@@ -6,6 +6,7 @@ import { type ClaimOutcome, decode, type QueuedJob, type RunEnd } from './codes.
 import { EVENT_SLOTS } from './events.js';
 import { allShards, globalKeys, runKeys, shardOf, tenantKeys } from './keys.js';
 import type { ScriptRedis } from './scripts.js';
+import { isStreamDump, streamDumpEntries } from './stream-dump.js';
 
 /** What a new run is written with; every value already a string for the hash. */
 export interface NewRun {
@@ -657,12 +658,17 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       // entry `after` is in is read again and its events up to `after` dropped. An
       // entry holds at least one event, so `limit` entries after it hold enough.
       const start = after ? entryOf(after) : '-';
-      const [entries, archived] = await Promise.all([
+      const [live, archived] = await Promise.all([
         redis.xrange(k.events, start, '+', 'COUNT', limit + 1),
         // A finished run's events: archived in one field when it ended (lua/includes/end-run.lua).
-        redis.hget(k.run, 'eventLog'),
+        redis.hgetBuffer(k.run, 'eventLog'),
       ]);
-      if (archived) return archivedEvents(archived, after, limit);
+      let entries = live;
+      if (archived) {
+        // The stream's DUMP; a run that ended before it was archived so, rows of text.
+        if (!isStreamDump(archived)) return archivedEvents(archived.toString(), after, limit);
+        entries = streamDumpEntries(archived);
+      }
       const out: RunEvent[] = [];
       for (const [id, flat] of entries) {
         for (const event of expandEntry(id, flat)) {
@@ -717,7 +723,10 @@ function idAfter(id: string, after: string): boolean {
   return ms > ams || (ms === ams && seq > aseq);
 }
 
-/** The rows of an archived event log (lua/includes/end-run.lua): `[id, type, at offset, job, step, data]`. */
+/**
+ * The rows of an event log archived as text (lua/includes/end-run.lua before it kept the
+ * stream's DUMP; such runs last until their retention ends): `[id, type, at offset, job, step, data]`.
+ */
 function archivedRows(archived: string): string[][] {
   if (archived.startsWith('[')) return JSON.parse(archived) as string[][];
   let prevMs = 0;
