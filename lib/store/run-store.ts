@@ -188,42 +188,50 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
      * and indexes, the run. A failure before the run leaves index entries that
      * listings skip and the reaper forgets (reap.ts: a run id it cannot read, once
      * older than a grace period); never a run that nothing indexes. On one node the
-     * first two go out together (inOrder): one connection runs them in order.
+     * three are one script (lua/admit-run.lua), in the same order.
      */
     async createRun(run: NewRun, tenant: TenantAdmission): Promise<Admission> {
       const k = keysOf(run.tenant, run.runId);
       const member = `${run.tenant}/${run.runId}`;
       const t = tenantKeys(prefix, run.tenant);
-      const [, admittedReply] = await inOrder(
-        () =>
-          redis.zadd(
-            globalKeys(prefix).activeRuns(shardOf(run.runId)),
-            'NX',
-            run.createdAt,
-            member,
-          ),
-        () =>
-          redis.admitTenant(
+      const worklist = globalKeys(prefix).activeRuns(shardOf(run.runId));
+      const tenantArgs = [
+        run.runId,
+        tenant.maxRunsInFlight ?? '',
+        tenant.rate?.perSecond ?? '',
+        tenant.rate?.burst ?? '',
+        // Score 0 for all: run ids are ULIDs, so lexical order is creation order.
+        `run_${ulid(Math.max(0, run.createdAt - tenant.retentionMs)).slice(0, 10)}`,
+      ] as const;
+      const runArgs = createRunArgs(run);
+      if (!redis.isCluster) {
+        return decode.admitRun(
+          await redis.admitRun(
+            ...scriptKeys(k),
+            worklist,
             t.live,
             t.runs,
             t.submitBucket,
             run.createdAt,
-            run.runId,
-            tenant.maxRunsInFlight ?? '',
-            tenant.rate?.perSecond ?? '',
-            tenant.rate?.burst ?? '',
-            // Score 0 for all: run ids are ULIDs, so lexical order is creation order.
-            `run_${ulid(Math.max(0, run.createdAt - tenant.retentionMs)).slice(0, 10)}`,
+            member,
+            ...tenantArgs,
+            ...runArgs.slice(1),
+          ),
+        );
+      }
+      const admitted = decode.admitTenant(
+        await redis
+          .zadd(worklist, 'NX', run.createdAt, member)
+          .then(() =>
+            redis.admitTenant(t.live, t.runs, t.submitBucket, run.createdAt, ...tenantArgs),
           ),
       );
-      const admitted = decode.admitTenant(admittedReply);
       if (admitted.kind !== 'admitted') {
         // Refused: the worklist entry goes now rather than at the reaper's grace.
-        await redis.zrem(globalKeys(prefix).activeRuns(shardOf(run.runId)), member);
+        await redis.zrem(worklist, member);
         return admitted;
       }
-      const created = await redis.createRun(...scriptKeys(k), ...createRunArgs(run));
-      return decode.createRun(created);
+      return decode.createRun(await redis.createRun(...scriptKeys(k), ...runArgs));
     },
 
     /** Count a child run against its root's tree; false when the tree is full. */
