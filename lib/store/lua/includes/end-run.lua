@@ -92,7 +92,8 @@ local function endRun(runStatus)
       kept[#kept + 1] = all[i + 1]
     end
   end
-  hsetChunked(jobsKey, kept)
+  -- A listpack unless that is slow to build (past 128 fields: includes/hset-chunked.lua).
+  if #kept > 256 then hsetAsTable(jobsKey, kept) else hsetChunked(jobsKey, kept) end
   -- Read, not flagged: a run's memberships may be noted before the run is written (admit.ts).
   hasGroups = rcall('EXISTS', base .. 'groups') == 1
   local keep = {run = true, jobs = true, steps = true, groups = hasGroups, signals = flagged.signals,

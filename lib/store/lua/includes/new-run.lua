@@ -22,15 +22,10 @@ local function writeRun(at)
   -- The run hash first: were a later write to fail, the reaper finds a run without
   -- jobs and ends it failed (reap.ts); jobs without a run would be found by nothing.
   hsetChunked(runKey, ARGV, at + 6, runEnd)
-  -- Every transition reads and writes the jobs hash by field. Small, Redis keeps it as
-  -- a listpack, scanned end to end for each field (an HMGET of 17 fields: 2.9 µs at 16
-  -- fields, 6.8 at 128, 20 at 500; its creation field by field is quadratic), where a
-  -- hashtable takes 2 µs at any size. A value longer than hash-max-listpack-value (64
-  -- by default) makes it a hashtable from its first write, and Redis never converts it
-  -- back; the run's end rewrites the hash compact (includes/end-run.lua).
-  rcall('HSET', jobsKey, 'run:table', string.rep('-', 1024))
-  hsetChunked(jobsKey, ARGV, runEnd + 1, jobsEnd)
-  rcall('HDEL', jobsKey, 'run:table')
+  -- Every transition reads and writes the jobs hash by field: a hashtable, not a
+  -- listpack scanned per field (includes/hset-chunked.lua); the run's end rewrites it
+  -- compact (includes/end-run.lua).
+  hsetAsTable(jobsKey, ARGV, runEnd + 1, jobsEnd)
   hsetChunked(stepsKey, ARGV, jobsEnd + 1, stepsEnd)
 
   -- The run's first events in one stream entry (includes/emit.lua; a longer list
