@@ -13,7 +13,7 @@
     KEYS[5] the worklist shard (zset)
     KEYS[6] the tenant's live runs zset
     KEYS[7] the tenant's run list zset
-    KEYS[8] the tenant's token bucket hash
+    KEYS[8] the tenant's token bucket (string)
     ARGV[1] now (ms)
     ARGV[2] the worklist member ('<tenant>/<run id>')
     ARGV[3] run id

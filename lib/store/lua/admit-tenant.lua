@@ -10,7 +10,7 @@
   Input:
     KEYS[1] live runs zset
     KEYS[2] run list zset (lexical: run ids are ULIDs)
-    KEYS[3] token bucket hash {tokens, at}
+    KEYS[3] token bucket (string: tokens and the last take's ms)
     ARGV[1] now (ms)
     ARGV[2] run id
     ARGV[3] runs-in-flight quota ('' no check)

@@ -38,30 +38,16 @@ local function endRun(runStatus)
   local legacy = get(jobsKey, 'run:key') == nil
   local retain = tonumber(get(jobsKey, 'run:retain') or (legacy and get(runKey, 'retainMs')) or '') or DEFAULT_RETAIN_MS
   expiresAt = string.format('%d', tonumber(now) + retain)
-  put(runKey, 'status', runStatus)
-  put(runKey, 'finishedAt', now)
-  put(runKey, 'expiresAt', expiresAt)
   emit('run.' .. runStatus)
   -- Which optional keys the run has, read before their flags go.
   local flagged = {signals = get(runKey, 'signalsKept') ~= nil, children = get(runKey, 'hasChildren') ~= nil,
     tree = get(runKey, 'hasTree') ~= nil}
-  -- Flags that only served the live run (read above: only those present are deleted).
-  for _, f in ipairs({'signalsKept', 'hasChildren', 'hasTree'}) do del(runKey, f) end
-  if legacy then
-    read(runKey, LEGACY_RUN_FIELDS)
-    for _, f in ipairs(LEGACY_RUN_FIELDS) do
-      if f ~= 'dispatchKey' then del(runKey, f) end
-    end
-  end
-  -- Empty values the run document reads as such when absent.
-  if get(runKey, 'version') == '' then del(runKey, 'version') end
-  if get(runKey, 'env') == '{}' then del(runKey, 'env') end
-  if get(runKey, 'inputs') == '{}' then del(runKey, 'inputs') end
   -- Step records lose what the plan restores (run-document.ts): id, a plain name and
   -- uses, and empty outputs with no error. The store writes them so (run-store.ts
   -- leanRecord); a run admitted before it did is rewritten here. Only structural text
   -- is matched: quotes inside JSON strings are escaped.
   if legacy then
+    read(runKey, LEGACY_RUN_FIELDS)
     local steps = allFields(stepsKey)
     for i = 1, #steps, 2 do
       local r = steps[i + 1]
@@ -72,8 +58,24 @@ local function endRun(runStatus)
       if r ~= steps[i + 1] then put(stepsKey, steps[i], r) end
     end
   end
-  -- Everything so far written: the stream and the jobs hash are read whole below.
+  -- Written now: this transition's jobs, steps and events (its run.* event too), so
+  -- that the stream and the jobs hash are read whole below; the run hash's changes
+  -- below go out with the transition's last write (one HSET).
   flush()
+  put(runKey, 'status', runStatus)
+  put(runKey, 'finishedAt', now)
+  put(runKey, 'expiresAt', expiresAt)
+  -- Flags that only served the live run (read above: only those present are deleted).
+  for _, f in ipairs({'signalsKept', 'hasChildren', 'hasTree'}) do del(runKey, f) end
+  if legacy then
+    for _, f in ipairs(LEGACY_RUN_FIELDS) do
+      if f ~= 'dispatchKey' then del(runKey, f) end
+    end
+  end
+  -- Empty values the run document reads as such when absent.
+  if get(runKey, 'version') == '' then del(runKey, 'version') end
+  if get(runKey, 'env') == '{}' then del(runKey, 'env') end
+  if get(runKey, 'inputs') == '{}' then del(runKey, 'inputs') end
   -- The events move into one field: a stream's node preallocates 4 KB however few
   -- its entries. The field holds the stream's DUMP (its own compact form, LZF-
   -- compressed, made in C: lib/store/stream-dump.ts reads it back).
@@ -93,7 +95,12 @@ local function endRun(runStatus)
     end
   end
   -- A listpack unless that is slow to build (past 128 fields: includes/hset-chunked.lua).
-  if #kept > 256 then hsetAsTable(jobsKey, kept) else hsetChunked(jobsKey, kept) end
+  if #kept > 256 then
+    hsetAsTable(jobsKey, kept)
+    rcall('HDEL', jobsKey, 'run:table')
+  else
+    hsetChunked(jobsKey, kept)
+  end
   -- Read, not flagged: a run's memberships may be noted before the run is written (admit.ts).
   hasGroups = rcall('EXISTS', base .. 'groups') == 1
   local keep = {run = true, jobs = true, steps = true, groups = hasGroups, signals = flagged.signals,

@@ -1,7 +1,8 @@
 --[[
   hsetChunked(key, flat, from, to): HSET a flat field/value list (flat[from..to],
   all of it by default), in chunks (Lua's unpack has a limit of a few thousand values).
-  hsetAsTable(key, flat, from, to): the same into a hash kept as a hashtable.
+  hsetAsTable(key, flat, from, to): the same into a hash kept as a hashtable (with a
+  field `run:table` more).
 
   Redis keeps a small hash as a listpack (up to hash-max-listpack-entries, 512 by
   default), scanned end to end for every field read or written: an HMGET of 17
@@ -12,6 +13,9 @@
   cost is memory, ~40 B more per field.
 ]]
 --- @include "run-keys"
+-- Longer than hash-max-listpack-value's default (64).
+local TABLE_FILLER = string.rep('-', 65)
+
 local function hsetChunked(key, flat, from, to)
   from, to = from or 1, to or #flat
   for i = from, to, 1000 do
@@ -20,7 +24,10 @@ local function hsetChunked(key, flat, from, to)
 end
 
 local function hsetAsTable(key, flat, from, to)
-  rcall('HSET', key, 'run:table', string.rep('-', 1024))
-  hsetChunked(key, flat, from, to)
-  rcall('HDEL', key, 'run:table')
+  from, to = from or 1, to or #flat
+  -- The first HSET carries the long value, so the hash is never a listpack at all
+  -- (Redis checks the values before it writes). `run:table` stays: dropped with the
+  -- live fields at the run's end (includes/end-run.lua), or by the caller.
+  rcall('HSET', key, 'run:table', TABLE_FILLER, unpack(flat, from, math.min(from + 999, to)))
+  hsetChunked(key, flat, from + 1000, to)
 end

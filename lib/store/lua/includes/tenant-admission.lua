@@ -8,25 +8,32 @@
   Returns {1} admitted, {-1, retry after ms} over the rate, {-2, live runs} over the quota.
 ]]
 local function admitToTenant(live, list, bucket, now, runId, quota, rate, burst, cutoff)
-  local nowMs = tonumber(now)
-  if redis.call('ZSCORE', live, runId) then return {1} end
+  -- Entered first, taken back on a refusal: one command where a ZSCORE before it would be two.
+  if redis.call('ZADD', live, 'NX', now, runId) == 0 then return {1} end
   rate, burst, quota = tonumber(rate), tonumber(burst), tonumber(quota)
   local tokens
   if rate then
-    local b = redis.call('HMGET', bucket, 'tokens', 'at')
-    local last = tonumber(b[2]) or nowMs
-    tokens = math.min(burst, (tonumber(b[1]) or burst) + math.max(0, nowMs - last) * rate / 1000)
-    if tokens < 1 then return {-1, math.ceil((1 - tokens) * 1000 / rate)} end
+    -- The bucket: '<tokens> <ms of the last take>', a string so one SET PX writes and expires it.
+    local nowMs = tonumber(now)
+    local stored, last = string.match(redis.call('GET', bucket) or '', '^(%S+) (%S+)$')
+    last = tonumber(last) or nowMs
+    tokens = math.min(burst, (tonumber(stored) or burst) + math.max(0, nowMs - last) * rate / 1000)
+    if tokens < 1 then
+      redis.call('ZREM', live, runId)
+      return {-1, math.ceil((1 - tokens) * 1000 / rate)}
+    end
   end
   if quota then
-    local n = redis.call('ZCARD', live)
-    if n >= quota then return {-2, n} end
+    -- The new run is in the set already.
+    local n = redis.call('ZCARD', live) - 1
+    if n >= quota then
+      redis.call('ZREM', live, runId)
+      return {-2, n}
+    end
   end
   if rate then
-    redis.call('HSET', bucket, 'tokens', tostring(tokens - 1), 'at', now)
-    redis.call('PEXPIRE', bucket, math.ceil(burst * 1000 / rate) + 1000)
+    redis.call('SET', bucket, tostring(tokens - 1) .. ' ' .. now, 'PX', math.ceil(burst * 1000 / rate) + 1000)
   end
-  redis.call('ZADD', live, now, runId)
   redis.call('ZADD', list, 'NX', 0, runId)
   redis.call('ZREMRANGEBYLEX', list, '-', '(' .. cutoff)
   return {1}
