@@ -40,7 +40,7 @@ function instrument(name: string, src: string): string {
             '\nreturn remember(job, ARGV[3], ARGV[7], result)',
             "\nlocal __r = remember(job, ARGV[3], ARGV[7], result) __mark('g remember+flush') do return __r end",
           ],
-          ['\n  -- Everything so far written', "\n  __mark('e1 endRun head')"],
+          ['\n  -- Written now: this transition', "\n  __mark('e1 endRun head')"],
           ["\n  -- Rewritten, not HDEL'd", "\n  __mark('e2 flush, events DUMP')"],
           ['\n  -- Read, not flagged: a run', "\n  __mark('e3 jobs rewrite')"],
         ]
