@@ -40,8 +40,8 @@ function instrument(name: string, src: string): string {
             '\nreturn remember(job, ARGV[3], ARGV[7], result)',
             "\nlocal __r = remember(job, ARGV[3], ARGV[7], result) __mark('g remember+flush') do return __r end",
           ],
-          ["\n  put(runKey, 'eventLog', archivedEvents())", "\n  __mark('e1 endRun head')"],
-          ["\n  rcall('DEL', eventsKey)\n  -- Rewritten", "\n  __mark('e2 archivedEvents')"],
+          ['\n  -- Written now: this transition', "\n  __mark('e1 endRun head')"],
+          ["\n  -- Rewritten, not HDEL'd", "\n  __mark('e2 flush, events DUMP')"],
           ['\n  -- Read, not flagged: a run', "\n  __mark('e3 jobs rewrite')"],
         ]
       : name === 'claimJob'

@@ -28,6 +28,7 @@ export interface RunEnd {
 /** The codes of each script, as its header's Output lists them (success payloads aside). */
 export const SCRIPT_CODES = {
   admitTenant: { 1: 'admitted', [-1]: 'rate-limited', [-2]: 'over-quota' },
+  admitRun: { 1: 'created', 0: 'existed', [-1]: 'rate-limited', [-2]: 'over-quota' },
   createRun: { 1: 'created', 0: 'existed' },
   countDescendant: { 1: 'counted', [-1]: 'tree-full' },
   claimJob: {
@@ -161,6 +162,17 @@ export const decode = {
   admitTenant(reply: unknown): AdmitOutcome {
     const [code, detail] = reply as [number, number];
     const kind = kindOf('admitTenant', code);
+    if (kind === 'rate-limited') return { kind, retryAfterMs: Number(detail) };
+    if (kind === 'over-quota') return { kind, live: Number(detail) };
+    return { kind };
+  },
+
+  /** A single node's whole admission (lua/admit-run.lua): the tenant's refusal, or createRun's outcome. */
+  admitRun(
+    reply: unknown,
+  ): Exclude<AdmitOutcome, { kind: 'admitted' }> | { kind: 'created' | 'existed' } {
+    const [code, detail] = reply as [number, number];
+    const kind = kindOf('admitRun', code);
     if (kind === 'rate-limited') return { kind, retryAfterMs: Number(detail) };
     if (kind === 'over-quota') return { kind, live: Number(detail) };
     return { kind };

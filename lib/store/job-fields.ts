@@ -28,8 +28,8 @@ export const JOB_FIELDS = {
   deps: 'JSON list of the job keys that need it',
   waiting: 'how many of its needs have not ended yet; 0 decides it (lua/includes/readiness.lua)',
   nfail: 'how many of its needs ended without success (continueOnError counts as success)',
-  gate: '`success` (the default if: skipped unless its needs succeeded) or `custom` (queued; the executor evaluates its if)',
-  coe: '1 under continueOnError: its failure counts as success for its dependents',
+  gate: '`custom` (queued; the executor evaluates its if); absent: the default if, skipped unless its needs succeeded',
+  coe: '1 under continueOnError: its failure counts as success for its dependents (absent: not)',
   nsteps: 'how many steps it has (the claim reads their records)',
   first: 'the id of the step its claim starts itself (a plain first step)',
   prio: '`high` / `low` (absent: normal): which queue its tasks take',
@@ -70,6 +70,8 @@ export const RUN_COUNTERS = {
   cancel: 'mirrors the run’s cancelRequested',
   started: 'the run has started (its run.started event is written)',
   waits: 'the run has had a waiting job (finishJob checks whether only waits are left)',
+  table:
+    'never kept: createRun writes and deletes it so the hash is a hashtable from its first write',
 } as const;
 
 export type RunCounter = keyof typeof RUN_COUNTERS;

@@ -57,8 +57,11 @@ export function tenantKeys(prefix: string, tenant: string) {
     runs: `${base}:runs`,
     /** Sorted set: runIds not yet finished, by creation time (runs-in-flight quota). */
     live: `${base}:live`,
-    /** Hash: the submit-rate token bucket (`tokens`, `at`). */
-    submitBucket: `${base}:bucket`,
+    /**
+     * String: the submit-rate token bucket, `<tokens> <ms of the last take>`, expiring
+     * once full again. (`:bucket`, a hash of the same, expired on its own.)
+     */
+    submitBucket: `${base}:rate`,
     /** Set: registered workflow names. */
     workflows: `${base}:workflows`,
     /** Hash: `latest` → revision number, `rev:<n>` → revision JSON. */

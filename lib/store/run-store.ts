@@ -13,6 +13,7 @@ import { EVENT_SLOTS } from './events.js';
 import { allShards, globalKeys, runKeys, shardOf, tenantKeys } from './keys.js';
 import { createRunConstants } from './run-constants.js';
 import type { ScriptRedis } from './scripts.js';
+import { isStreamDump, streamDumpEntries } from './stream-dump.js';
 
 /** What a new run is written with; every value already a string for the hash. */
 export interface NewRun {
@@ -110,6 +111,28 @@ export function leanRecord(record: string): string {
     .replace(/("attempt":\d+,)"outputs":\{\},"error":null,/, '$1');
 }
 
+/** createRun's arguments after its keys (lua/create-run.lua): counts, then everything flat. */
+function createRunArgs(run: NewRun): string[] {
+  const runFields = Object.entries(run.runFields);
+  const jobFields = Object.entries(run.jobFields);
+  const stepFields = Object.entries(run.reused?.stepFields ?? {});
+  const reused = run.reused?.jobs ?? [];
+  return [
+    String(run.createdAt),
+    String(runFields.length),
+    String(jobFields.length),
+    String(stepFields.length),
+    String(run.queued.length),
+    String(reused.length),
+    JSON.stringify({ reused: true, from: run.reused?.from ?? '' }),
+    ...runFields.flat(),
+    ...jobFields.flat(),
+    ...stepFields.flat(),
+    ...run.queued,
+    ...reused,
+  ];
+}
+
 /** Raw hashes of one run, for the run document. */
 export interface RunSnapshot {
   run: Record<string, string>;
@@ -173,51 +196,50 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
      * and indexes, the run. A failure before the run leaves index entries that
      * listings skip and the reaper forgets (reap.ts: a run id it cannot read, once
      * older than a grace period); never a run that nothing indexes. On one node the
-     * first two go out together (inOrder): one connection runs them in order.
+     * three are one script (lua/admit-run.lua), in the same order.
      */
     async createRun(run: NewRun, tenant: TenantAdmission): Promise<Admission> {
       const k = keysOf(run.tenant, run.runId);
       const member = `${run.tenant}/${run.runId}`;
       const t = tenantKeys(prefix, run.tenant);
-      const [, admittedReply] = await inOrder(
-        () =>
-          redis.zadd(
-            globalKeys(prefix).activeRuns(shardOf(run.runId)),
-            'NX',
-            run.createdAt,
-            member,
-          ),
-        () =>
-          redis.admitTenant(
+      const worklist = globalKeys(prefix).activeRuns(shardOf(run.runId));
+      const tenantArgs = [
+        run.runId,
+        tenant.maxRunsInFlight ?? '',
+        tenant.rate?.perSecond ?? '',
+        tenant.rate?.burst ?? '',
+        // Score 0 for all: run ids are ULIDs, so lexical order is creation order.
+        `run_${ulid(Math.max(0, run.createdAt - tenant.retentionMs)).slice(0, 10)}`,
+      ] as const;
+      const runArgs = createRunArgs(run);
+      if (!redis.isCluster) {
+        return decode.admitRun(
+          await redis.admitRun(
+            ...scriptKeys(k),
+            worklist,
             t.live,
             t.runs,
             t.submitBucket,
             run.createdAt,
-            run.runId,
-            tenant.maxRunsInFlight ?? '',
-            tenant.rate?.perSecond ?? '',
-            tenant.rate?.burst ?? '',
-            // Score 0 for all: run ids are ULIDs, so lexical order is creation order.
-            `run_${ulid(Math.max(0, run.createdAt - tenant.retentionMs)).slice(0, 10)}`,
+            member,
+            ...tenantArgs,
+            ...runArgs.slice(1),
+          ),
+        );
+      }
+      const admitted = decode.admitTenant(
+        await redis
+          .zadd(worklist, 'NX', run.createdAt, member)
+          .then(() =>
+            redis.admitTenant(t.live, t.runs, t.submitBucket, run.createdAt, ...tenantArgs),
           ),
       );
-      const admitted = decode.admitTenant(admittedReply);
       if (admitted.kind !== 'admitted') {
         // Refused: the worklist entry goes now rather than at the reaper's grace.
-        await redis.zrem(globalKeys(prefix).activeRuns(shardOf(run.runId)), member);
+        await redis.zrem(worklist, member);
         return admitted;
       }
-      const created = await redis.createRun(
-        ...scriptKeys(k),
-        run.createdAt,
-        JSON.stringify(run.runFields),
-        JSON.stringify(run.jobFields),
-        JSON.stringify(run.queued),
-        JSON.stringify(run.reused?.stepFields ?? {}),
-        JSON.stringify(run.reused?.jobs ?? []),
-        JSON.stringify({ reused: true, from: run.reused?.from ?? '' }),
-      );
-      return decode.createRun(created);
+      return decode.createRun(await redis.createRun(...scriptKeys(k), ...runArgs));
     },
 
     /** Count a child run against its root's tree; false when the tree is full. */
@@ -669,12 +691,17 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
       // entry `after` is in is read again and its events up to `after` dropped. An
       // entry holds at least one event, so `limit` entries after it hold enough.
       const start = after ? entryOf(after) : '-';
-      const [entries, archived] = await Promise.all([
+      const [live, archived] = await Promise.all([
         redis.xrange(k.events, start, '+', 'COUNT', limit + 1),
         // A finished run's events: archived in one field when it ended (lua/includes/end-run.lua).
-        redis.hget(k.run, 'eventLog'),
+        redis.hgetBuffer(k.run, 'eventLog'),
       ]);
-      if (archived) return archivedEvents(archived, after, limit);
+      let entries = live;
+      if (archived) {
+        // The stream's DUMP; a run that ended before it was archived so, rows of text.
+        if (!isStreamDump(archived)) return archivedEvents(archived.toString(), after, limit);
+        entries = streamDumpEntries(archived);
+      }
       const out: RunEvent[] = [];
       for (const [id, flat] of entries) {
         for (const event of expandEntry(id, flat)) {
@@ -729,7 +756,10 @@ function idAfter(id: string, after: string): boolean {
   return ms > ams || (ms === ams && seq > aseq);
 }
 
-/** The rows of an archived event log (lua/includes/end-run.lua): `[id, type, at offset, job, step, data]`. */
+/**
+ * The rows of an event log archived as text (lua/includes/end-run.lua before it kept the
+ * stream's DUMP; such runs last until their retention ends): `[id, type, at offset, job, step, data]`.
+ */
 function archivedRows(archived: string): string[][] {
   if (archived.startsWith('[')) return JSON.parse(archived) as string[][];
   let prevMs = 0;

@@ -64,7 +64,7 @@ const ADMISSION = {
 };
 
 describe('admission and run end on one node', () => {
-  it('admits a run in two round trips: worklist and tenant together, then the run', async () => {
+  it('admits a run in one round trip: worklist, tenant and run in one script', async () => {
     const { redis, writes } = countedRedis();
     const prefix = uniquePrefix();
     const runs = createRunStore(redis, prefix);
@@ -74,7 +74,7 @@ describe('admission and run end on one node', () => {
     const run = newRun('t', Date.now());
     const before = writes();
     expect(await runs.createRun(run, ADMISSION)).toEqual({ kind: 'created' });
-    expect(writes() - before).toBe(2);
+    expect(writes() - before).toBe(1);
     const member = `t/${run.runId}`;
     expect(
       await redis.zscore(globalKeys(prefix).activeRuns(shardOf(run.runId)), member),
@@ -94,6 +94,9 @@ describe('admission and run end on one node', () => {
     expect(await runs.createRun(second, full)).toEqual({ kind: 'over-quota', live: 1 });
     expect(await redis.exists(`${prefix}:t:{${second.runId}}:run`)).toBe(0);
     expect(await runs.allActive()).toEqual([`t/${first.runId}`]);
+    // The same run again: admitted as it is, not counted twice.
+    expect(await runs.createRun(first, full)).toEqual({ kind: 'existed' });
+    expect(await redis.zcard(tenantKeys(prefix, 't').live)).toBe(1);
   });
 
   it('forgets an ended run in one round trip, live set and worklist both', async () => {
@@ -222,7 +225,7 @@ describe('a submit through the API', () => {
   const spec =
     'name: one\non: { manual: true }\njobs:\n  only:\n    steps:\n      - uses: action:noop\n';
 
-  it('with an Idempotency-Key: lookup, key, admission in four round trips; a replay answers the same run', async () => {
+  it('with an Idempotency-Key: lookup, key, admission in three round trips; a replay answers the same run', async () => {
     const app = await startTestApp();
     const api = createApi(app);
     const call = (
@@ -252,8 +255,8 @@ describe('a submit through the API', () => {
     try {
       const first = await call('POST', '/v1/workflows/one/runs', '{}', { 'idempotency-key': 'k1' });
       expect(first.status).toBe(202);
-      // HMGET workflow; SET NX the key; ZADD worklist + admitTenant; createRun.
-      expect(writes).toBe(4);
+      // HMGET workflow; SET NX the key; admitRun (worklist, tenant and run).
+      expect(writes).toBe(3);
       const again = await call('POST', '/v1/workflows/one/runs', '{}', { 'idempotency-key': 'k1' });
       expect(again.status).toBe(200);
       expect((again.body as { id: string }).id).toBe((first.body as { id: string }).id);

@@ -1,4 +1,5 @@
 import { type RedisClient, scanKeys } from '../../lib/store/redis-client.js';
+import { isStreamDump, streamDumpEntries } from '../../lib/store/stream-dump.js';
 
 /**
  * Every key under `prefix` and everything stored in it, as one text: what a leak
@@ -13,7 +14,7 @@ export async function dumpKeys(redis: RedisClient, prefix: string): Promise<stri
         type === 'string'
           ? await redis.get(key)
           : type === 'hash'
-            ? await redis.hgetall(key)
+            ? await hashText(redis, key)
             : type === 'list'
               ? await redis.lrange(key, 0, -1)
               : type === 'set'
@@ -27,4 +28,12 @@ export async function dumpKeys(redis: RedisClient, prefix: string): Promise<stri
     }),
   );
   return parts.join('\n');
+}
+
+/** A hash's fields; a finished run's archived events (a stream's DUMP, compressed) as their entries. */
+async function hashText(redis: RedisClient, key: string): Promise<Record<string, string>> {
+  const out = await redis.hgetall(key);
+  const log = out.eventLog === undefined ? null : await redis.hgetBuffer(key, 'eventLog');
+  if (log && isStreamDump(log)) out.eventLog = JSON.stringify(streamDumpEntries(log));
+  return out;
 }

@@ -41,6 +41,10 @@ describe('script codes (lib/store/codes.ts)', () => {
   it.each([
     ['admitTenant', [1], { kind: 'admitted' }],
     ['admitTenant', [-1, 250], { kind: 'rate-limited', retryAfterMs: 250 }],
+    ['admitRun', [1], { kind: 'created' }],
+    ['admitRun', [0], { kind: 'existed' }],
+    ['admitRun', [-1, 250], { kind: 'rate-limited', retryAfterMs: 250 }],
+    ['admitRun', [-2, 7], { kind: 'over-quota', live: 7 }],
     ['createRun', 1, { kind: 'created' }],
     ['createRun', 0, { kind: 'existed' }],
     ['countDescendant', 1, { kind: 'counted' }],

@@ -171,8 +171,9 @@ export function initialJobFields(
       [jobField('fence', job.key)]: '0',
       [jobField('needs', job.key)]: JSON.stringify(job.needs),
       [jobField('deps', job.key)]: JSON.stringify(job.dependents),
-      [jobField('gate', job.key)]: job.gate,
-      [jobField('coe', job.key)]: job.continueOnError ? '1' : '0',
+      // Absent means the default (job-fields.ts): most jobs take neither.
+      ...(job.gate !== 'success' ? { [jobField('gate', job.key)]: job.gate } : {}),
+      ...(job.continueOnError ? { [jobField('coe', job.key)]: '1' } : {}),
       [jobField('nsteps', job.key)]: String(job.stepCount),
       // Read by every script that queues the job, so its tasks take the right queue.
       ...(job.priority !== 'normal' ? { [jobField('prio', job.key)]: job.priority } : {}),
