@@ -23,6 +23,8 @@ export interface PhaseReport {
   load: { start: number; end: number };
   /** CPU ms by who ran it (profile); empty without `profile`. */
   byOwner: Map<string, number>;
+  /** The busiest frames by self time (profile): `owner: function (file:line)` → ms. */
+  top: [string, number][];
 }
 
 /** Owner of a profile frame by its script URL; undefined: look at the caller. */
@@ -47,6 +49,8 @@ function ownerOf(url: string): string | undefined {
   if (/\/lib\/queue\//.test(url)) return 'flowline queue';
   if (/\/lib\/expr\//.test(url)) return 'flowline expressions';
   if (/\/lib\//.test(url)) return 'flowline, other';
+  if (/\/functions\//.test(url)) return 'flowline handler (functions/)';
+  if (/\/bench\/support\/execute-container/.test(url)) return 'Lambda runtime stand-in (bench)';
   if (/\/bench\//.test(url)) return 'bench';
   return undefined;
 }
@@ -57,12 +61,16 @@ interface ProfileNode {
   children?: number[];
 }
 
-/** Self time of each sample, given to the nearest frame (itself or a caller) with an owner. */
-function byOwner(profile: {
-  nodes: ProfileNode[];
-  samples: number[];
-  timeDeltas: number[];
-}): Map<string, number> {
+const TOP_FRAMES = 25;
+
+/**
+ * Self time of each sample, given to the nearest frame (itself or a caller) with an
+ * owner; and the busiest frames themselves (a builtin named with its owner).
+ */
+function byOwner(profile: { nodes: ProfileNode[]; samples: number[]; timeDeltas: number[] }): {
+  owners: Map<string, number>;
+  top: [string, number][];
+} {
   const parent = new Map<number, number>();
   const nodes = new Map<number, ProfileNode>();
   for (const n of profile.nodes) {
@@ -88,11 +96,21 @@ function byOwner(profile: {
     return owner;
   };
   const out = new Map<string, number>();
+  const frames = new Map<string, number>();
   profile.samples.forEach((id, i) => {
     const owner = ownerOfNode(id);
-    out.set(owner, (out.get(owner) ?? 0) + (profile.timeDeltas[i] ?? 0) / 1000);
+    const ms = (profile.timeDeltas[i] ?? 0) / 1000;
+    out.set(owner, (out.get(owner) ?? 0) + ms);
+    if (owner === 'idle') return;
+    const frame = nodes.get(id)?.callFrame as
+      | { functionName: string; url: string; lineNumber?: number }
+      | undefined;
+    const file = frame?.url.split('/').pop() ?? '';
+    const name = `${owner}: ${frame?.functionName || '(anonymous)'}${file ? ` (${file}:${(frame?.lineNumber ?? 0) + 1})` : ''}`;
+    frames.set(name, (frames.get(name) ?? 0) + ms);
   });
-  return out;
+  const top = [...frames].sort((a, b) => b[1] - a[1]).slice(0, TOP_FRAMES);
+  return { owners: out, top };
 }
 
 export async function startPhaseProbe(opts: { profile?: boolean } = {}): Promise<{
@@ -124,9 +142,10 @@ export async function startPhaseProbe(opts: { profile?: boolean } = {}): Promise
       loop.disable();
       gc.disconnect();
       let owners = new Map<string, number>();
+      let top: [string, number][] = [];
       if (session) {
         const { profile } = await session.post('Profiler.stop');
-        owners = byOwner(profile as Parameters<typeof byOwner>[0]);
+        ({ owners, top } = byOwner(profile as Parameters<typeof byOwner>[0]));
         session.disconnect();
       }
       return {
@@ -145,6 +164,7 @@ export async function startPhaseProbe(opts: { profile?: boolean } = {}): Promise
         involuntarySwitches: process.resourceUsage().involuntaryContextSwitches - switches,
         load: { start: load, end: loadavg()[0] ?? 0 },
         byOwner: owners,
+        top,
       };
     },
   };
