@@ -26,6 +26,7 @@ import { fixed, percentile, table } from './support/table.js';
  *     [--in-flight 40] (a multiple of 10; 10 = one execute container, one SQS batch)
  *     [--no-profile] [--sqs-in-process]
  *     [--container-runs 1000] [--no-container] [--memory 1024] [--container-log-level info]
+ *     [--allocations] [--container-node-args '--min-semi-space-size=16']
  *
  * 1. submit: admitRun, one at a time, with the executors not yet started, so each
  *    figure is Redis + SQS send alone (what the API handler waits for).
@@ -76,6 +77,10 @@ interface Options {
   memoryMb: number;
   /** LOG_LEVEL of the container (serverless.yml deploys `info`). */
   containerLogLevel: string;
+  /** More node flags for the container (e.g. `--min-semi-space-size=16`). */
+  containerNodeArgs: string[];
+  /** The container phase's allocations by owner and frame (sampling heap profiler). */
+  allocations: boolean;
 }
 
 type Samples = Map<Transition, number[]>;
@@ -94,6 +99,8 @@ function parseOptions(): Options {
       'in-flight': { type: 'string', default: String(IN_FLIGHT) },
       'container-runs': { type: 'string', default: '1000' },
       'no-container': { type: 'boolean', default: false },
+      allocations: { type: 'boolean', default: false },
+      'container-node-args': { type: 'string', default: '' },
       memory: { type: 'string', default: '1024' },
       'container-log-level': { type: 'string', default: 'info' },
     },
@@ -115,6 +122,8 @@ function parseOptions(): Options {
     containerRuns: values['no-container'] ? 0 : count(values['container-runs'], 'container-runs'),
     memoryMb: count(values.memory, 'memory'),
     containerLogLevel: values['container-log-level'],
+    allocations: values.allocations,
+    containerNodeArgs: values['container-node-args'].split(' ').filter(Boolean),
   };
 }
 
@@ -394,6 +403,13 @@ function whereTimeGoes(opts: Options, r: Results): string {
   ];
   const sqs = [...r.sqsLoaded].map(([cmd, xs]) => `${cmd} ${xs.length} (p50 ${ms(xs, 50)} ms)`);
   out.push(`SQS calls in the loaded phase: ${sqs.join(', ')}.`);
+  const gcKinds = (p: PhaseReport) =>
+    Object.entries(p.gc.byKind)
+      .map(([k, g]) => `${k} ${g.count} / ${fixed(g.totalMs, 0)} / ${fixed(g.maxMs, 1)}`)
+      .join(', ');
+  out.push(
+    `GC pauses by kind (n / ms / max): ${phases.map(([n, p]) => `${n}: ${gcKinds(p)}`).join('; ')}.`,
+  );
   if (opts.profile) {
     const owners = new Set(phases.flatMap(([, p]) => [...p.byOwner.keys()]));
     const busy = (p: PhaseReport) =>
@@ -449,6 +465,27 @@ function containerLines(opts: Options, c: ContainerResult): string[] {
   ];
 }
 
+/** The container's allocations per job, by owner and by frame (--allocations). */
+function allocationLines(c: ContainerResult): string[] {
+  const { byOwner, top } = c.report.probe.allocated;
+  if (byOwner.length === 0) return [];
+  const jobs = c.batchSizes.reduce((a, b) => a + b, 0);
+  const total = byOwner.reduce((a, [, v]) => a + v, 0);
+  const kb = (bytes: number) => fixed(bytes / 1024 / Math.max(1, jobs), 1);
+  return [
+    '',
+    `Allocated in the container, KB per job (sampling heap profiler; total ${kb(total)} KB/job):`,
+    table(
+      ['owner', 'KB/job'],
+      byOwner.map(([o, v]) => [o, kb(v)]),
+    ),
+    table(
+      ['frame', 'KB/job'],
+      top.map(([f, v]) => [f, kb(v)]),
+    ),
+  ];
+}
+
 function report(opts: Options, r: Results): string {
   const s = r.submits;
   const deps = r.dependency.flatMap(([, xs]) => xs);
@@ -484,6 +521,7 @@ function report(opts: Options, r: Results): string {
     ...(r.container ? containerLines(opts, r.container) : []),
     '',
     whereTimeGoes(opts, r),
+    ...(r.container ? allocationLines(r.container) : []),
     '',
     'Job done → dependent job started (event stream `at`, ms resolution; serial phase):',
     table(
@@ -536,6 +574,7 @@ async function main(cleanup: Cleanup): Promise<void> {
       ? await startContainer(cleanup, app.config, {
           memoryMb: opts.memoryMb,
           logLevel: opts.containerLogLevel,
+          nodeArgs: opts.containerNodeArgs,
           profile: opts.profile,
         })
       : undefined;
@@ -583,21 +622,24 @@ async function main(cleanup: Cleanup): Promise<void> {
   let container: ContainerResult | undefined;
   let evalshaContainer: { p50: number; p99: number } | undefined;
   if (box) {
-    const drain = async (n: number, profile: boolean) => {
+    const drain = async (n: number, probe: { profile: boolean; allocations: boolean }) => {
       const ids = await admitBacklog(app, shapeD, n);
       const out = await runContainerPhase(
         app.sqs,
         app.config.queueUrl,
         box,
         n * shapeD.jobs.length,
-        profile,
+        probe,
       );
       await expectSucceeded(app, ids);
       return out;
     };
-    await drain(20, false);
+    await drain(20, { profile: false, allocations: false });
     window = await startWindow(redis.port);
-    container = await drain(opts.containerRuns, opts.profile);
+    container = await drain(opts.containerRuns, {
+      profile: opts.profile,
+      allocations: opts.allocations,
+    });
     await window.end();
     evalshaContainer = (await latencyPercentiles(redis.port)).get('evalsha');
   }

@@ -29,6 +29,8 @@ import { type Cleanup, REGION } from './stack.js';
  */
 export interface ContainerOptions {
   memoryMb: number;
+  /** More node flags (experiments: V8 GC settings the runtime does not set). */
+  nodeArgs: string[];
   logLevel: string;
   profile: boolean;
 }
@@ -74,7 +76,7 @@ export async function startContainer(
   opts: ContainerOptions,
 ): Promise<Container & { nodeOptions: string; heapFlags: string[] }> {
   const nodeOptions = deployedNodeOptions();
-  const heapFlags = lambdaHeapFlags(opts.memoryMb);
+  const heapFlags = [...lambdaHeapFlags(opts.memoryMb), ...opts.nodeArgs];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     NODE_OPTIONS: nodeOptions,
@@ -167,7 +169,7 @@ export async function runContainerPhase(
   queueUrl: string,
   container: Awaited<ReturnType<typeof startContainer>>,
   jobs: number,
-  profile: boolean,
+  probing: { profile: boolean; allocations: boolean },
 ): Promise<ContainerResult> {
   const queueArn = `arn:aws:sqs:${REGION}:000000000000:${queueUrl.split('/').pop()}`;
   const receive = () =>
@@ -186,7 +188,7 @@ export async function runContainerPhase(
   const batchSizes: number[] = [];
   const deletes: Promise<unknown>[] = [];
   const bytes0 = container.stdoutBytes();
-  await container.ask({ probe: 'start', profile });
+  await container.ask({ probe: 'start', ...probing });
   const t0 = performance.now();
   let handled = 0;
   let next = receive();

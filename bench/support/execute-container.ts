@@ -32,7 +32,7 @@ export interface ContainerReport {
 
 export type ToContainer =
   | { batch: SQSEvent['Records'] }
-  | { probe: 'start'; profile: boolean }
+  | { probe: 'start'; profile: boolean; allocations: boolean }
   | { probe: 'stop' };
 export type FromContainer =
   | { ready: true }
@@ -106,7 +106,7 @@ process.on('message', (msg: ToContainer) => {
         samples = newSamples();
         invocations = 0;
         timing = true;
-        probe = await startPhaseProbe({ profile: msg.profile });
+        probe = await startPhaseProbe({ profile: msg.profile, allocations: msg.allocations });
         send({ ready: true });
       } else {
         timing = false;

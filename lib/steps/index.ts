@@ -13,16 +13,30 @@ export {
 export { CAPABILITIES, type Capability, STEP_KINDS } from './kinds.js';
 export { runWithTimeout } from './timeout.js';
 
+/** `load` once: later calls share the first promise (a settled one once loaded). */
+function once<T>(load: () => Promise<T>): () => Promise<T> {
+  let loaded: Promise<T> | undefined;
+  return () => {
+    loaded ??= load().catch((err: unknown) => {
+      loaded = undefined;
+      throw err;
+    });
+    return loaded;
+  };
+}
+
 /**
  * The executor of each kind kinds.ts says an executor runs, imported at its first step:
  * a function that never runs an http step never loads the http executor (nor undici).
+ * Loaded once: an `import()` resolves its specifier again on every call (through
+ * the module loader, and its hooks under tsx), which was work on every step.
  */
 export const EXECUTORS: Readonly<Record<ExecutorKind, () => Promise<StepExecutor>>> = {
-  http: () => import('./http.js').then((m) => m.httpExecutor),
-  shell: () => import('./shell.js').then((m) => m.shellExecutor),
-  action: () => import('./action.js').then((m) => m.actionExecutor),
+  http: once(() => import('./http.js').then((m) => m.httpExecutor)),
+  shell: once(() => import('./shell.js').then((m) => m.shellExecutor)),
+  action: once(() => import('./action.js').then((m) => m.actionExecutor)),
   // The app gives its own (with its Lambda client): executorFor's `own.lambda`.
-  lambda: () => import('./lambda.js').then((m) => m.unconfiguredLambdaExecutor),
+  lambda: once(() => import('./lambda.js').then((m) => m.unconfiguredLambdaExecutor)),
 };
 
 function failing(error: () => FlowlineError): StepExecutor {

@@ -46,6 +46,12 @@ describe('executorFor', () => {
     await expect(load()).resolves.toBe(executor);
   });
 
+  it('loads each executor once: later steps share the first load', async () => {
+    const first = EXECUTORS.action();
+    await first;
+    expect(EXECUTORS.action()).toBe(first);
+  });
+
   it('runs the loaded executor: action:echo gives its with', async () => {
     const w = { message: 'hi' };
     await expect(
