@@ -460,7 +460,10 @@ function containerLines(opts: Options, c: ContainerResult): string[] {
       `${ms(c.invokeMs, 50)} / ${ms(c.invokeMs, 99)} ms as the event source mapping sees it. ` +
       `Node flags: ${c.heapFlags.join(' ')} (Lambda's bootstrap for ${opts.memoryMb} MB), ` +
       `NODE_OPTIONS '${c.nodeOptions}', LOG_LEVEL ${opts.containerLogLevel}: ` +
-      `${fixed(c.stdoutBytesPerJob, 0)} bytes of stdout per job. Timed at the script call ` +
+      `${fixed(c.stdoutBytesPerJob, 0)} bytes of stdout per job. SQS calls per batch: ` +
+      `${Object.entries(c.report.sqsCalls)
+        .map(([k, n]) => `${k} ${fixed(n / Math.max(1, c.report.invocations), 2)}`)
+        .join(', ')}. Timed at the script call ` +
       '(EVALSHA + loopback + event loop, without the run store’s encode/decode).',
   ];
 }

@@ -1,3 +1,4 @@
+import { SQSClient } from '@aws-sdk/client-sqs';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
 import { Redis } from 'ioredis';
 import { type PhaseReport, startPhaseProbe } from './phase-probe.js';
@@ -28,6 +29,8 @@ export interface ContainerReport {
   samples: Record<TimedScript, number[]>;
   probe: Omit<PhaseReport, 'byOwner'> & { byOwner: [string, number][] };
   invocations: number;
+  /** SQS calls the container made, by command (SendMessageBatch: the jobs made ready). */
+  sqsCalls: Record<string, number>;
 }
 
 export type ToContainer =
@@ -70,6 +73,14 @@ Redis.prototype.defineCommand = function timedDefine(this: Redis, name, definiti
   };
 };
 
+let sqsCalls: Record<string, number> = {};
+const sqsSend = SQSClient.prototype.send as (this: SQSClient, ...args: unknown[]) => unknown;
+SQSClient.prototype.send = function countedSend(this: SQSClient, ...args: unknown[]) {
+  const name = (args[0] as object).constructor.name.replace(/Command$/, '');
+  if (timing) sqsCalls[name] = (sqsCalls[name] ?? 0) + 1;
+  return sqsSend.apply(this, args);
+} as typeof SQSClient.prototype.send;
+
 const { handler } = await import('../../functions/execute.js');
 const invoke = handler as unknown as (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
 
@@ -105,6 +116,7 @@ process.on('message', (msg: ToContainer) => {
       } else if (msg.probe === 'start') {
         samples = newSamples();
         invocations = 0;
+        sqsCalls = {};
         timing = true;
         probe = await startPhaseProbe({ profile: msg.profile, allocations: msg.allocations });
         send({ ready: true });
@@ -113,7 +125,12 @@ process.on('message', (msg: ToContainer) => {
         const report = await probe?.stop();
         if (!report) throw new Error('probe stopped before it started');
         send({
-          report: { samples, invocations, probe: { ...report, byOwner: [...report.byOwner] } },
+          report: {
+            samples,
+            invocations,
+            sqsCalls,
+            probe: { ...report, byOwner: [...report.byOwner] },
+          },
         });
       }
     } catch (err) {

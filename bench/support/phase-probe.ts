@@ -1,6 +1,7 @@
 import { Session } from 'node:inspector/promises';
 import { loadavg } from 'node:os';
 import { constants, monitorEventLoopDelay, PerformanceObserver } from 'node:perf_hooks';
+import { getHeapSpaceStatistics } from 'node:v8';
 
 /**
  * Where a bench phase's time goes in this process, to explain client-side
@@ -19,6 +20,8 @@ export interface PhaseReport {
   cpuMs: number;
   loop: { p50: number; p99: number; max: number };
   gc: { count: number; totalMs: number; maxMs: number; byKind: Record<string, GcStats> };
+  /** Size of V8's young generation at the end (MB): it grows only while much survives. */
+  newSpaceMb: number;
   involuntarySwitches: number;
   load: { start: number; end: number };
   /** CPU ms by who ran it (profile); empty without `profile`. */
@@ -233,6 +236,9 @@ export async function startPhaseProbe(
           maxMs: Math.max(0, ...gcPauses),
           byKind,
         },
+        newSpaceMb:
+          (getHeapSpaceStatistics().find((s) => s.space_name === 'new_space')?.space_size ?? 0) /
+          2 ** 20,
         involuntarySwitches: process.resourceUsage().involuntaryContextSwitches - switches,
         load: { start: load, end: loadavg()[0] ?? 0 },
         byOwner: owners,
