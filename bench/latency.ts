@@ -578,7 +578,6 @@ async function main(cleanup: Cleanup): Promise<void> {
           memoryMb: opts.memoryMb,
           logLevel: opts.containerLogLevel,
           nodeArgs: opts.containerNodeArgs,
-          profile: opts.profile,
         })
       : undefined;
 

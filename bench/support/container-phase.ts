@@ -32,7 +32,6 @@ export interface ContainerOptions {
   /** More node flags (experiments: V8 GC settings the runtime does not set). */
   nodeArgs: string[];
   logLevel: string;
-  profile: boolean;
 }
 
 export interface ContainerResult {
