@@ -108,7 +108,7 @@ interface ProfileNode {
   children?: number[];
 }
 
-const TOP_FRAMES = 25;
+const TOP_FRAMES = 30;
 
 /**
  * Self time of each sample, given to the nearest frame (itself or a caller) with an
