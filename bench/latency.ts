@@ -26,7 +26,7 @@ import { fixed, percentile, table } from './support/table.js';
  *     [--in-flight 40] (a multiple of 10; 10 = one execute container, one SQS batch)
  *     [--no-profile] [--sqs-in-process]
  *     [--container-runs 1000] [--no-container] [--memory 1024] [--container-log-level info]
- *     [--allocations] [--container-node-args '--min-semi-space-size=16']
+ *     [--allocations] [--container-node-args '--min-semi-space-size=16'] [--batch-size 10]
  *
  * 1. submit: admitRun, one at a time, with the executors not yet started, so each
  *    figure is Redis + SQS send alone (what the API handler waits for).
@@ -77,6 +77,8 @@ interface Options {
   memoryMb: number;
   /** LOG_LEVEL of the container (serverless.yml deploys `info`). */
   containerLogLevel: string;
+  /** Records per container invocation at most (serverless.yml: 10). */
+  batchSize: number;
   /** More node flags for the container (e.g. `--min-semi-space-size=16`). */
   containerNodeArgs: string[];
   /** The container phase's allocations by owner and frame (sampling heap profiler). */
@@ -101,6 +103,7 @@ function parseOptions(): Options {
       'no-container': { type: 'boolean', default: false },
       allocations: { type: 'boolean', default: false },
       'container-node-args': { type: 'string', default: '' },
+      'batch-size': { type: 'string', default: '10' },
       memory: { type: 'string', default: '1024' },
       'container-log-level': { type: 'string', default: 'info' },
     },
@@ -124,7 +127,13 @@ function parseOptions(): Options {
     containerLogLevel: values['container-log-level'],
     allocations: values.allocations,
     containerNodeArgs: values['container-node-args'].split(' ').filter(Boolean),
+    batchSize: atMostTen(count(values['batch-size'], 'batch-size')),
   };
+}
+
+function atMostTen(n: number): number {
+  if (n > 10) throw new Error('--batch-size takes 1 to 10 (an SQS batch holds ten at most)');
+  return n;
 }
 
 function batchesOfTen(n: number): number {
@@ -463,7 +472,9 @@ function containerLines(opts: Options, c: ContainerResult): string[] {
       `${fixed(c.stdoutBytesPerJob, 0)} bytes of stdout per job. SQS calls per batch: ` +
       `${Object.entries(c.report.sqsCalls)
         .map(([k, n]) => `${k} ${fixed(n / Math.max(1, c.report.invocations), 2)}`)
-        .join(', ')}. Timed at the script call ` +
+        .join(', ')}. First claim reply → last finish sent, per invocation (the batch's own ` +
+      `JavaScript a finish sent early waits behind): p50 ${ms(c.report.claimToFinishMs, 50)}, ` +
+      `p99 ${ms(c.report.claimToFinishMs, 99)} ms. Timed at the script call ` +
       '(EVALSHA + loopback + event loop, without the run store’s encode/decode).',
   ];
 }
@@ -632,6 +643,7 @@ async function main(cleanup: Cleanup): Promise<void> {
         box,
         n * shapeD.jobs.length,
         probe,
+        opts.batchSize,
       );
       await expectSucceeded(app, ids);
       return out;

@@ -169,6 +169,8 @@ export async function runContainerPhase(
   container: Awaited<ReturnType<typeof startContainer>>,
   jobs: number,
   probing: { profile: boolean; allocations: boolean },
+  /** Records per invocation at most (the event source's batchSize: 10 in serverless.yml). */
+  batchSize = 10,
 ): Promise<ContainerResult> {
   const queueArn = `arn:aws:sqs:${REGION}:000000000000:${queueUrl.split('/').pop()}`;
   const receive = () =>
@@ -176,7 +178,7 @@ export async function runContainerPhase(
       .send(
         new ReceiveMessageCommand({
           QueueUrl: queueUrl,
-          MaxNumberOfMessages: 10,
+          MaxNumberOfMessages: batchSize,
           WaitTimeSeconds: 1,
           MessageSystemAttributeNames: ['All'],
           MessageAttributeNames: ['All'],

@@ -29,6 +29,12 @@ export interface ContainerReport {
   samples: Record<TimedScript, number[]>;
   probe: Omit<PhaseReport, 'byOwner'> & { byOwner: [string, number][] };
   invocations: number;
+  /**
+   * Per invocation, ms from the first claim reply to the last finish sent: the
+   * batch's own JavaScript between its two transitions, which a finish sent early
+   * waits behind (the jobs of a batch move in lockstep).
+   */
+  claimToFinishMs: number[];
   /** SQS calls the container made, by command (SendMessageBatch: the jobs made ready). */
   sqsCalls: Record<string, number>;
 }
@@ -50,6 +56,10 @@ const newSamples = (): Record<TimedScript, number[]> => ({
 });
 let samples = newSamples();
 let timing = false;
+let claimToFinishMs: number[] = [];
+/** This invocation's first claim reply and last finish sent (performance.now()). */
+let firstClaimReply: number | undefined;
+let lastFinishSent: number | undefined;
 
 type ScriptCall = (this: unknown, ...args: unknown[]) => Promise<unknown>;
 const timedNames = new Set<string>(TIMED_SCRIPTS);
@@ -66,8 +76,11 @@ Redis.prototype.defineCommand = function timedDefine(this: Redis, name, definiti
     const out = call.apply(this, args);
     if (this !== client || !timing) return out;
     const t0 = performance.now();
+    if (name === 'finishJob') lastFinishSent = t0;
     return out.then((reply) => {
-      samples[name as TimedScript].push(performance.now() - t0);
+      const t1 = performance.now();
+      samples[name as TimedScript].push(t1 - t0);
+      if (name === 'claimJob') firstClaimReply ??= t1;
       return reply;
     });
   };
@@ -112,11 +125,18 @@ process.on('message', (msg: ToContainer) => {
         context.awsRequestId = `bench-${invocations}`;
         // Lambda's maximum (serverless.yml: timeout 900).
         deadlineMs = Date.now() + 900_000;
-        send({ done: await invoke({ Records: msg.batch }, context) });
+        firstClaimReply = undefined;
+        lastFinishSent = undefined;
+        const done = await invoke({ Records: msg.batch }, context);
+        if (timing && firstClaimReply !== undefined && lastFinishSent !== undefined) {
+          claimToFinishMs.push(lastFinishSent - firstClaimReply);
+        }
+        send({ done });
       } else if (msg.probe === 'start') {
         samples = newSamples();
         invocations = 0;
         sqsCalls = {};
+        claimToFinishMs = [];
         timing = true;
         probe = await startPhaseProbe({ profile: msg.profile, allocations: msg.allocations });
         send({ ready: true });
@@ -129,6 +149,7 @@ process.on('message', (msg: ToContainer) => {
             samples,
             invocations,
             sqsCalls,
+            claimToFinishMs,
             probe: { ...report, byOwner: [...report.byOwner] },
           },
         });
