@@ -27,6 +27,7 @@ import { fixed, percentile, table } from './support/table.js';
  *     [--no-profile] [--sqs-in-process]
  *     [--container-runs 1000] [--no-container] [--memory 1024] [--container-log-level info]
  *     [--allocations] [--container-node-args '--min-semi-space-size=16'] [--batch-size 10]
+ *     [--container-bundle]
  *
  * 1. submit: admitRun, one at a time, with the executors not yet started, so each
  *    figure is Redis + SQS send alone (what the API handler waits for).
@@ -77,6 +78,8 @@ interface Options {
   memoryMb: number;
   /** LOG_LEVEL of the container (serverless.yml deploys `info`). */
   containerLogLevel: string;
+  /** The container runs the built function (esbuild, as deployed) instead of the sources. */
+  containerBundle: boolean;
   /** Records per container invocation at most (serverless.yml: 10). */
   batchSize: number;
   /** More node flags for the container (e.g. `--min-semi-space-size=16`). */
@@ -104,6 +107,7 @@ function parseOptions(): Options {
       allocations: { type: 'boolean', default: false },
       'container-node-args': { type: 'string', default: '' },
       'batch-size': { type: 'string', default: '10' },
+      'container-bundle': { type: 'boolean', default: false },
       memory: { type: 'string', default: '1024' },
       'container-log-level': { type: 'string', default: 'info' },
     },
@@ -128,6 +132,7 @@ function parseOptions(): Options {
     allocations: values.allocations,
     containerNodeArgs: values['container-node-args'].split(' ').filter(Boolean),
     batchSize: atMostTen(count(values['batch-size'], 'batch-size')),
+    containerBundle: values['container-bundle'],
   };
 }
 
@@ -464,7 +469,8 @@ function containerLines(opts: Options, c: ContainerResult): string[] {
   const jobs = c.batchSizes.reduce((a, b) => a + b, 0);
   return [
     `container = ${opts.containerRuns} diamond runs (${jobs} jobs, ${fixed(c.wallMs, 0)} ms) through one ` +
-      `execute container process: ${c.report.invocations} invocations of the real handler, ` +
+      `execute container process: ${c.report.invocations} invocations of the real handler ` +
+      `(${opts.containerBundle ? 'the built function, bundled as deployed' : 'its sources, under tsx'}), ` +
       `${fixed(jobs / Math.max(1, c.batchSizes.length), 1)} records per batch; invocation p50 / p99 ` +
       `${ms(c.invokeMs, 50)} / ${ms(c.invokeMs, 99)} ms as the event source mapping sees it. ` +
       `Node flags: ${c.heapFlags.join(' ')} (Lambda's bootstrap for ${opts.memoryMb} MB), ` +
@@ -589,6 +595,7 @@ async function main(cleanup: Cleanup): Promise<void> {
           memoryMb: opts.memoryMb,
           logLevel: opts.containerLogLevel,
           nodeArgs: opts.containerNodeArgs,
+          bundle: opts.containerBundle,
         })
       : undefined;
 

@@ -1,5 +1,7 @@
 import { type ChildProcess, fork } from 'node:child_process';
 import { readFileSync } from 'node:fs';
+import { mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import {
   DeleteMessageBatchCommand,
@@ -8,6 +10,8 @@ import {
   type SQSClient,
 } from '@aws-sdk/client-sqs';
 import type { SQSRecord } from 'aws-lambda';
+import { build } from 'esbuild';
+import { parse } from 'yaml';
 import type { Config } from '../../lib/config.js';
 import { ROOT } from '../../scripts/stack.js';
 import type { ContainerReport, FromContainer, ToContainer } from './execute-container.js';
@@ -32,6 +36,8 @@ export interface ContainerOptions {
   /** More node flags (experiments: V8 GC settings the runtime does not set). */
   nodeArgs: string[];
   logLevel: string;
+  /** Run the built function (bundled as serverless.yml builds it) instead of the sources. */
+  bundle: boolean;
 }
 
 export interface ContainerResult {
@@ -62,6 +68,40 @@ export function lambdaHeapFlags(memoryMb: number): string[] {
   ];
 }
 
+/**
+ * functions/execute.ts bundled with serverless.yml's esbuild options (ESM, chunks,
+ * the require banner), the container timing imported first so that it patches the
+ * bundle's own ioredis and SQS client. Returns the entry file.
+ */
+async function bundleExecute(dir: string): Promise<string> {
+  // The CloudFormation tags (!Ref…) elsewhere in the file are irrelevant here.
+  const yml = parse(readFileSync(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' });
+  const o = yml.custom.esbuild;
+  const entry = join(dir, 'entry.ts');
+  await writeFile(
+    entry,
+    `import ${JSON.stringify(join(ROOT, 'bench/support/container-timing.ts'))};\n` +
+      `export { handler } from ${JSON.stringify(join(ROOT, 'functions/execute.ts'))};\n`,
+  );
+  await build({
+    entryPoints: { execute: entry },
+    outdir: join(dir, 'out'),
+    bundle: o.bundle,
+    minify: o.minify,
+    sourcemap: o.sourcemap,
+    sourcesContent: o.sourcesContent,
+    target: o.target,
+    platform: o.platform,
+    format: o.format,
+    splitting: o.splitting,
+    chunkNames: o.chunkNames,
+    outExtension: { '.js': o.outputFileExtension },
+    banner: o.banner,
+    logLevel: 'warning',
+  });
+  return join(dir, 'out', `execute${o.outputFileExtension}`);
+}
+
 interface Container {
   child: ChildProcess;
   stdoutBytes: () => number;
@@ -75,6 +115,12 @@ export async function startContainer(
   opts: ContainerOptions,
 ): Promise<Container & { nodeOptions: string; heapFlags: string[] }> {
   const nodeOptions = deployedNodeOptions();
+  let bundle: string | undefined;
+  if (opts.bundle) {
+    const dir = await mkdtemp(join(tmpdir(), 'flowline-bench-execute-'));
+    cleanup.add('execute bundle', () => rm(dir, { recursive: true, force: true }));
+    bundle = await bundleExecute(dir);
+  }
   const heapFlags = [...lambdaHeapFlags(opts.memoryMb), ...opts.nodeArgs];
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -87,6 +133,7 @@ export async function startContainer(
     AWS_LAMBDA_FUNCTION_MEMORY_SIZE: String(opts.memoryMb),
     LOG_LEVEL: opts.logLevel,
     POWERTOOLS_SERVICE_NAME: 'flowline-bench',
+    ...(bundle ? { FLOWLINE_BENCH_EXECUTE_BUNDLE: bundle } : {}),
   };
   // bench/support/env.ts turns metrics off for the other phases; a container flushes them.
   delete env.POWERTOOLS_METRICS_DISABLED;

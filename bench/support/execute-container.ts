@@ -1,6 +1,6 @@
-import { SQSClient } from '@aws-sdk/client-sqs';
+import { pathToFileURL } from 'node:url';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
-import { Redis } from 'ioredis';
+import { type ContainerTiming, TIMING_GLOBAL, type TimedScript } from './container-timing.js';
 import { type PhaseReport, startPhaseProbe } from './phase-probe.js';
 
 /**
@@ -14,15 +14,14 @@ import { type PhaseReport, startPhaseProbe } from './phase-probe.js';
  *
  * Transitions are timed where the run store awaits them: each claimJob /
  * commitStep / finishJob script call on the engine's client (EVALSHA, loopback and
- * this event loop), by wrapping the client's script commands as they are defined.
- * The run store's argument building and reply decoding (a few µs) are outside.
+ * this event loop; container-timing.ts). The run store's argument building and reply
+ * decoding (a few µs) are outside. With FLOWLINE_BENCH_EXECUTE_BUNDLE the handler is
+ * the built function (container-phase.ts bundles it as serverless.yml does, with the
+ * timing injected), else the sources under tsx.
  *
  * Messages in: {batch: SQSEvent['Records']}, {probe: 'start' | 'stop'}.
  * Messages out: {ready}, {done: SQSBatchResponse}, {report: ContainerReport}.
  */
-
-export const TIMED_SCRIPTS = ['claimJob', 'commitStep', 'finishJob'] as const;
-export type TimedScript = (typeof TIMED_SCRIPTS)[number];
 
 /** PhaseReport over IPC (a Map does not survive structured JSON). */
 export interface ContainerReport {
@@ -49,52 +48,15 @@ export type FromContainer =
   | { report: ContainerReport }
   | { error: string };
 
-const newSamples = (): Record<TimedScript, number[]> => ({
-  claimJob: [],
-  commitStep: [],
-  finishJob: [],
-});
-let samples = newSamples();
-let timing = false;
-let claimToFinishMs: number[] = [];
-/** This invocation's first claim reply and last finish sent (performance.now()). */
-let firstClaimReply: number | undefined;
-let lastFinishSent: number | undefined;
+// The built function (FLOWLINE_BENCH_EXECUTE_BUNDLE, timing injected into it), or the
+// sources with the timing imported first.
+const bundle = process.env.FLOWLINE_BENCH_EXECUTE_BUNDLE;
+if (!bundle) await import('./container-timing.js');
+const entry = bundle ? pathToFileURL(bundle).href : '../../functions/execute.js';
+const { handler } = (await import(entry)) as { handler: unknown };
+const t = (globalThis as Record<string, unknown>)[TIMING_GLOBAL] as ContainerTiming | undefined;
+if (!t) throw new Error('the container timing did not load');
 
-type ScriptCall = (this: unknown, ...args: unknown[]) => Promise<unknown>;
-const timedNames = new Set<string>(TIMED_SCRIPTS);
-// Before the handler builds its client (at its first invocation): each script command
-// the client defines is wrapped, its own calls only (a pipeline copies them).
-const define = Redis.prototype.defineCommand;
-Redis.prototype.defineCommand = function timedDefine(this: Redis, name, definition) {
-  define.call(this, name, definition);
-  if (!timedNames.has(name)) return;
-  const client = this;
-  const target = this as unknown as Record<string, ScriptCall>;
-  const call = target[name] as ScriptCall;
-  target[name] = function timedScript(this: unknown, ...args: unknown[]) {
-    const out = call.apply(this, args);
-    if (this !== client || !timing) return out;
-    const t0 = performance.now();
-    if (name === 'finishJob') lastFinishSent = t0;
-    return out.then((reply) => {
-      const t1 = performance.now();
-      samples[name as TimedScript].push(t1 - t0);
-      if (name === 'claimJob') firstClaimReply ??= t1;
-      return reply;
-    });
-  };
-};
-
-let sqsCalls: Record<string, number> = {};
-const sqsSend = SQSClient.prototype.send as (this: SQSClient, ...args: unknown[]) => unknown;
-SQSClient.prototype.send = function countedSend(this: SQSClient, ...args: unknown[]) {
-  const name = (args[0] as object).constructor.name.replace(/Command$/, '');
-  if (timing) sqsCalls[name] = (sqsCalls[name] ?? 0) + 1;
-  return sqsSend.apply(this, args);
-} as typeof SQSClient.prototype.send;
-
-const { handler } = await import('../../functions/execute.js');
 const invoke = handler as unknown as (e: SQSEvent, c: Context) => Promise<SQSBatchResponse>;
 
 let invocations = 0;
@@ -125,31 +87,31 @@ process.on('message', (msg: ToContainer) => {
         context.awsRequestId = `bench-${invocations}`;
         // Lambda's maximum (serverless.yml: timeout 900).
         deadlineMs = Date.now() + 900_000;
-        firstClaimReply = undefined;
-        lastFinishSent = undefined;
+        t.firstClaimReply = undefined;
+        t.lastFinishSent = undefined;
         const done = await invoke({ Records: msg.batch }, context);
-        if (timing && firstClaimReply !== undefined && lastFinishSent !== undefined) {
-          claimToFinishMs.push(lastFinishSent - firstClaimReply);
+        if (t.timing && t.firstClaimReply !== undefined && t.lastFinishSent !== undefined) {
+          t.claimToFinishMs.push(t.lastFinishSent - t.firstClaimReply);
         }
         send({ done });
       } else if (msg.probe === 'start') {
-        samples = newSamples();
+        t.samples = { claimJob: [], commitStep: [], finishJob: [] };
         invocations = 0;
-        sqsCalls = {};
-        claimToFinishMs = [];
-        timing = true;
+        t.sqsCalls = {};
+        t.claimToFinishMs = [];
+        t.timing = true;
         probe = await startPhaseProbe({ profile: msg.profile, allocations: msg.allocations });
         send({ ready: true });
       } else {
-        timing = false;
+        t.timing = false;
         const report = await probe?.stop();
         if (!report) throw new Error('probe stopped before it started');
         send({
           report: {
-            samples,
+            samples: t.samples,
             invocations,
-            sqsCalls,
-            claimToFinishMs,
+            sqsCalls: t.sqsCalls,
+            claimToFinishMs: t.claimToFinishMs,
             probe: { ...report, byOwner: [...report.byOwner] },
           },
         });
