@@ -6,6 +6,11 @@ import { admitRun, newRunId } from '../lib/engine/run/admit.js';
 import type { JobTask } from '../lib/queue/message.js';
 import type { JobQueue } from '../lib/queue/sqs-queue.js';
 import type { RunStore } from '../lib/store/run-store.js';
+import {
+  type ContainerResult,
+  runContainerPhase,
+  startContainer,
+} from './support/container-phase.js';
 import { IN_FLIGHT, startExecutors, type Transition, trackRuns } from './support/executor.js';
 import { type PhaseReport, startPhaseProbe } from './support/phase-probe.js';
 import { latencyPercentiles, startWindow } from './support/redis-meter.js';
@@ -20,6 +25,9 @@ import { fixed, percentile, table } from './support/table.js';
  *   node --import tsx bench/latency.ts [--submits 1000] [--diamonds 50] [--chains 10] [--direct 500] [--aof]
  *     [--in-flight 40] (a multiple of 10; 10 = one execute container, one SQS batch)
  *     [--no-profile] [--sqs-in-process]
+ *     [--container-runs 1000] [--no-container] [--memory 1024] [--container-log-level info]
+ *     [--allocations] [--container-node-args '--min-semi-space-size=16'] [--batch-size 10]
+ *     [--container-bundle]
  *
  * 1. submit: admitRun, one at a time, with the executors not yet started, so each
  *    figure is Redis + SQS send alone (what the API handler waits for).
@@ -30,6 +38,12 @@ import { fixed, percentile, table } from './support/table.js';
  *    run's event stream.
  * 4. direct: claimJob, commitStep ×2, finishJob called back to back by the bench
  *    itself: the transitions' floor on this machine, without the executor around them.
+ * 5. container: --container-runs diamonds drained by one process shaped like an
+ *    execute Lambda container (support/container-phase.ts): the real handler, one
+ *    batch of ≤ 10 at a time, Lambda's heap flags for --memory, the deployed
+ *    NODE_OPTIONS, LOG_LEVEL and metrics; SQS receive and delete in this process.
+ *    What a deployed transition sees, short of Lambda's CPU share (below 1,769 MB a
+ *    function gets less than one vCPU).
  *
  * Why one poller in phase 3: fauxqs wakes every waiting long-poll when a message
  * arrives, the losers re-poll at once, and here they all share this process's event
@@ -58,6 +72,20 @@ interface Options {
    * SQS batch at a time).
    */
   inFlight: number;
+  /** Diamond runs of the container phase; 0: no container phase. */
+  containerRuns: number;
+  /** The execute function's memory (MB): the container's heap flags. */
+  memoryMb: number;
+  /** LOG_LEVEL of the container (serverless.yml deploys `info`). */
+  containerLogLevel: string;
+  /** The container runs the built function (esbuild, as deployed) instead of the sources. */
+  containerBundle: boolean;
+  /** Records per container invocation at most (serverless.yml: 10). */
+  batchSize: number;
+  /** More node flags for the container (e.g. `--min-semi-space-size=16`). */
+  containerNodeArgs: string[];
+  /** The container phase's allocations by owner and frame (sampling heap profiler). */
+  allocations: boolean;
 }
 
 type Samples = Map<Transition, number[]>;
@@ -74,6 +102,14 @@ function parseOptions(): Options {
       'no-profile': { type: 'boolean', default: false },
       'sqs-in-process': { type: 'boolean', default: false },
       'in-flight': { type: 'string', default: String(IN_FLIGHT) },
+      'container-runs': { type: 'string', default: '1000' },
+      'no-container': { type: 'boolean', default: false },
+      allocations: { type: 'boolean', default: false },
+      'container-node-args': { type: 'string', default: '' },
+      'batch-size': { type: 'string', default: '10' },
+      'container-bundle': { type: 'boolean', default: false },
+      memory: { type: 'string', default: '1024' },
+      'container-log-level': { type: 'string', default: 'info' },
     },
   });
   const count = (v: string, flag: string) => {
@@ -90,7 +126,19 @@ function parseOptions(): Options {
     profile: !values['no-profile'],
     sqsInProcess: values['sqs-in-process'],
     inFlight: batchesOfTen(count(values['in-flight'], 'in-flight')),
+    containerRuns: values['no-container'] ? 0 : count(values['container-runs'], 'container-runs'),
+    memoryMb: count(values.memory, 'memory'),
+    containerLogLevel: values['container-log-level'],
+    allocations: values.allocations,
+    containerNodeArgs: values['container-node-args'].split(' ').filter(Boolean),
+    batchSize: atMostTen(count(values['batch-size'], 'batch-size')),
+    containerBundle: values['container-bundle'],
   };
+}
+
+function atMostTen(n: number): number {
+  if (n > 10) throw new Error('--batch-size takes 1 to 10 (an SQS batch holds ten at most)');
+  return n;
 }
 
 function batchesOfTen(n: number): number {
@@ -138,6 +186,35 @@ async function measureSubmits(app: App, shape: Shape, n: number): Promise<Submit
     );
   }
   return times;
+}
+
+/**
+ * Admits `n` runs of `shape` (untimed) and returns their ids; past the tenant's
+ * submit burst, at its rate (each refusal waits out its Retry-After).
+ */
+async function admitBacklog(app: App, shape: Shape, n: number): Promise<string[]> {
+  const ids: string[] = [];
+  const req = { tenant: TENANT, spec: shape.spec, revision: 0, trigger: { type: 'api' as const } };
+  while (ids.length < n) {
+    const runId = newRunId();
+    try {
+      await admitRun(app, { ...req, runId });
+      ids.push(runId);
+    } catch (err) {
+      const wait = (err as { retryAfterMs?: unknown }).retryAfterMs;
+      if (typeof wait !== 'number') throw err;
+      await new Promise((r) => setTimeout(r, wait));
+    }
+  }
+  return ids;
+}
+
+/** Fails the bench unless every run succeeded (the container's jobs ran elsewhere). */
+async function expectSucceeded(app: App, runIds: string[]): Promise<void> {
+  const rows = await app.runs.runFields(TENANT, runIds, ['status']);
+  const bad = rows.map((r, i) => [runIds[i], r[0]]).filter(([, status]) => status !== 'succeeded');
+  if (bad.length > 0)
+    throw new Error(`container phase: runs not succeeded: ${JSON.stringify(bad.slice(0, 5))}`);
 }
 
 /** Per job with needs: its first job.started minus the last job.succeeded among its needs. */
@@ -287,8 +364,10 @@ interface Results {
   probes: { loaded: PhaseReport; serial: PhaseReport; direct: PhaseReport };
   /** SQS calls the process made in the loaded phase: command → count and client ms. */
   sqsLoaded: Map<string, number[]>;
-  /** INFO latencystats EVALSHA, µs: loaded and serial phases. */
-  evalsha: { loaded?: { p50: number; p99: number }; serial?: { p50: number; p99: number } };
+  /** INFO latencystats EVALSHA, µs: loaded, serial and container phases. */
+  evalsha: Partial<Record<'loaded' | 'serial' | 'container', { p50: number; p99: number }>>;
+  /** The container phase (none with --no-container). */
+  container?: ContainerResult;
   dependency: [Shape, number[]][];
 }
 
@@ -301,14 +380,13 @@ const us = (x?: { p50: number; p99: number }) =>
  * (CPU, loop delay, GC, CPU taken by other processes), with the CPU by owner.
  */
 function whereTimeGoes(opts: Options, r: Results): string {
-  const phases = [
+  const phases: [string, PhaseReport][] = [
     ['loaded', r.probes.loaded],
     ['serial', r.probes.serial],
     ['direct', r.probes.direct],
-  ] as const;
-  const jobs = (phase: string) =>
-    (phase === 'loaded' ? r.loaded : phase === 'serial' ? r.serial : r.direct).get('claimJob')
-      ?.length ?? 0;
+    ...(r.container ? [['container', r.container.report.probe] as [string, PhaseReport]] : []),
+  ];
+  const jobs = (phase: string) => samplesOf(r, phase).get('claimJob')?.length ?? 0;
   const rows = phases.map(([name, p]) => [
     name,
     fixed(p.wallMs, 0),
@@ -318,7 +396,7 @@ function whereTimeGoes(opts: Options, r: Results): string {
     `${p.gc.count} / ${fixed(p.gc.totalMs, 0)} / ${fixed(p.gc.maxMs, 1)}`,
     p.involuntarySwitches,
     `${fixed(p.load.start, 1)} → ${fixed(p.load.end, 1)}`,
-    name === 'direct' ? 'n/a' : us(name === 'loaded' ? r.evalsha.loaded : r.evalsha.serial),
+    name === 'direct' ? 'n/a' : us(r.evalsha[name as 'loaded' | 'serial' | 'container']),
   ]);
   const out = [
     "Where a transition's time goes (this process; the transitions above are timed inside it):",
@@ -339,6 +417,13 @@ function whereTimeGoes(opts: Options, r: Results): string {
   ];
   const sqs = [...r.sqsLoaded].map(([cmd, xs]) => `${cmd} ${xs.length} (p50 ${ms(xs, 50)} ms)`);
   out.push(`SQS calls in the loaded phase: ${sqs.join(', ')}.`);
+  const gcKinds = (p: PhaseReport) =>
+    Object.entries(p.gc.byKind)
+      .map(([k, g]) => `${k} ${g.count} / ${fixed(g.totalMs, 0)} / ${fixed(g.maxMs, 1)}`)
+      .join(', ');
+  out.push(
+    `GC pauses by kind (n / ms / max): ${phases.map(([n, p]) => `${n}: ${gcKinds(p)}`).join('; ')}.`,
+  );
   if (opts.profile) {
     const owners = new Set(phases.flatMap(([, p]) => [...p.byOwner.keys()]));
     const busy = (p: PhaseReport) =>
@@ -361,8 +446,64 @@ function whereTimeGoes(opts: Options, r: Results): string {
         `mapping does those)${opts.sqsInProcess ? ' and the SQS server (fauxqs)' : ''} in this process:`,
       table(['owner', ...phases.map(([n]) => n)], ownerRows),
     );
+    const busiest = r.container?.report.probe ?? r.probes.loaded;
+    out.push(
+      '',
+      `Busiest frames by self time, ${r.container ? 'container' : 'loaded'} phase (sampled ms):`,
+      table(
+        ['frame', 'ms'],
+        busiest.top.map(([f, v]) => [f, fixed(v, 0)]),
+      ),
+    );
   }
   return out.join('\n');
+}
+
+function samplesOf(r: Results, phase: string): Samples {
+  if (phase === 'container' && r.container)
+    return new Map(Object.entries(r.container.report.samples) as [Transition, number[]][]);
+  return phase === 'loaded' ? r.loaded : phase === 'serial' ? r.serial : r.direct;
+}
+
+function containerLines(opts: Options, c: ContainerResult): string[] {
+  const jobs = c.batchSizes.reduce((a, b) => a + b, 0);
+  return [
+    `container = ${opts.containerRuns} diamond runs (${jobs} jobs, ${fixed(c.wallMs, 0)} ms) through one ` +
+      `execute container process: ${c.report.invocations} invocations of the real handler ` +
+      `(${opts.containerBundle ? 'the built function, bundled as deployed' : 'its sources, under tsx'}), ` +
+      `${fixed(jobs / Math.max(1, c.batchSizes.length), 1)} records per batch; invocation p50 / p99 ` +
+      `${ms(c.invokeMs, 50)} / ${ms(c.invokeMs, 99)} ms as the event source mapping sees it. ` +
+      `Node flags: ${c.heapFlags.join(' ')} (Lambda's bootstrap for ${opts.memoryMb} MB), ` +
+      `NODE_OPTIONS '${c.nodeOptions}', LOG_LEVEL ${opts.containerLogLevel}: ` +
+      `${fixed(c.stdoutBytesPerJob, 0)} bytes of stdout per job. SQS calls per batch: ` +
+      `${Object.entries(c.report.sqsCalls)
+        .map(([k, n]) => `${k} ${fixed(n / Math.max(1, c.report.invocations), 2)}`)
+        .join(', ')}. First claim reply → last finish sent, per invocation (the batch's own ` +
+      `JavaScript a finish sent early waits behind): p50 ${ms(c.report.claimToFinishMs, 50)}, ` +
+      `p99 ${ms(c.report.claimToFinishMs, 99)} ms. Timed at the script call ` +
+      '(EVALSHA + loopback + event loop, without the run store’s encode/decode).',
+  ];
+}
+
+/** The container's allocations per job, by owner and by frame (--allocations). */
+function allocationLines(c: ContainerResult): string[] {
+  const { byOwner, top } = c.report.probe.allocated;
+  if (byOwner.length === 0) return [];
+  const jobs = c.batchSizes.reduce((a, b) => a + b, 0);
+  const total = byOwner.reduce((a, [, v]) => a + v, 0);
+  const kb = (bytes: number) => fixed(bytes / 1024 / Math.max(1, jobs), 1);
+  return [
+    '',
+    `Allocated in the container, KB per job (sampling heap profiler; total ${kb(total)} KB/job):`,
+    table(
+      ['owner', 'KB/job'],
+      byOwner.map(([o, v]) => [o, kb(v)]),
+    ),
+    table(
+      ['frame', 'KB/job'],
+      top.map(([f, v]) => [f, kb(v)]),
+    ),
+  ];
 }
 
 function report(opts: Options, r: Results): string {
@@ -392,12 +533,15 @@ function report(opts: Options, r: Results): string {
         ...transitionRows('loaded', r.loaded),
         ...transitionRows('serial', r.serial),
         ...transitionRows('direct', r.direct),
+        ...(r.container ? transitionRows('container', samplesOf(r, 'container')) : []),
       ],
     ),
     `direct = job a of ${opts.direct} runs claimed, committed and finished back to back ` +
       'from the bench, no poller or SQS call in between.',
+    ...(r.container ? containerLines(opts, r.container) : []),
     '',
     whereTimeGoes(opts, r),
+    ...(r.container ? allocationLines(r.container) : []),
     '',
     'Job done → dependent job started (event stream `at`, ms resolution; serial phase):',
     table(
@@ -444,6 +588,16 @@ async function main(cleanup: Cleanup): Promise<void> {
   const app = createApp(benchConfig(redis.url, sqs, await sqs.createQueue('bench-latency')));
   cleanup.add('flowline app', () => closeApp(app));
   const [shapeD, shapeC] = [diamond(), chain()];
+  // Started first: its cold start is over before anything is timed.
+  const box =
+    opts.containerRuns > 0
+      ? await startContainer(cleanup, app.config, {
+          memoryMb: opts.memoryMb,
+          logLevel: opts.containerLogLevel,
+          nodeArgs: opts.containerNodeArgs,
+          bundle: opts.containerBundle,
+        })
+      : undefined;
 
   // Phase 1. The warm-up submits load the script and open the connections.
   const warmup = await measureSubmits(app, shapeD, WARMUP_SUBMITS);
@@ -483,6 +637,34 @@ async function main(cleanup: Cleanup): Promise<void> {
   const direct = await directTransitions(app, shapeD, opts.direct);
   const directProbe = await probe.stop();
 
+  // Phase 5. Its own backlog, admitted with nobody consuming; a warm-up batch first
+  // (the container's first invocation connects and loads the scripts).
+  let container: ContainerResult | undefined;
+  let evalshaContainer: { p50: number; p99: number } | undefined;
+  if (box) {
+    const drain = async (n: number, probe: { profile: boolean; allocations: boolean }) => {
+      const ids = await admitBacklog(app, shapeD, n);
+      const out = await runContainerPhase(
+        app.sqs,
+        app.config.queueUrl,
+        box,
+        n * shapeD.jobs.length,
+        probe,
+        opts.batchSize,
+      );
+      await expectSucceeded(app, ids);
+      return out;
+    };
+    await drain(20, { profile: false, allocations: false });
+    window = await startWindow(redis.port);
+    container = await drain(opts.containerRuns, {
+      profile: opts.profile,
+      allocations: opts.allocations,
+    });
+    await window.end();
+    evalshaContainer = (await latencyPercentiles(redis.port)).get('evalsha');
+  }
+
   const dependency: [Shape, number[]][] = [
     [shapeD, await dependencyLatencies(app, shapeD, diamondIds)],
     [shapeC, await dependencyLatencies(app, shapeC, chainIds)],
@@ -499,7 +681,9 @@ async function main(cleanup: Cleanup): Promise<void> {
       evalsha: {
         ...(evalshaLoaded ? { loaded: evalshaLoaded } : {}),
         ...(evalshaSerial ? { serial: evalshaSerial } : {}),
+        ...(evalshaContainer ? { container: evalshaContainer } : {}),
       },
+      ...(container ? { container } : {}),
       dependency,
     }),
   );

@@ -12,6 +12,15 @@ export interface JobQueue {
   send(tasks: JobTask[], delaySeconds?: number): Promise<void>;
 }
 
+/**
+ * The SDK's MD5 check of message bodies is off: it hashes every body of every
+ * SendMessageBatch / ReceiveMessage and compares with SQS's digest, ~60–80 µs of
+ * this process's event loop per batch (bench/README.md, latency.ts), on the path of
+ * every job transition. It guards against corruption in transit, which TLS (every
+ * call to SQS is HTTPS) already detects: a tampered or damaged record fails TLS's
+ * integrity check before the SDK sees it. A body is also only a task that the claim
+ * validates (message.ts, then a fenced claim of a token the run holds).
+ */
 export function createSqsClient(config: Pick<Config, 'region' | 'sqsEndpoint'>): SQSClient {
   // fauxqs answers with queue URLs on a host that does not resolve locally:
   // talk to the configured endpoint, not to the URL's host.
@@ -20,8 +29,9 @@ export function createSqsClient(config: Pick<Config, 'region' | 'sqsEndpoint'>):
         region: config.region,
         endpoint: config.sqsEndpoint,
         useQueueUrlAsEndpoint: false,
+        md5: false,
       })
-    : new SQSClient({ region: config.region });
+    : new SQSClient({ region: config.region, md5: false });
 }
 
 /**

@@ -33,7 +33,9 @@ export async function executeJob(
     log.info({ ...ids, outcome: claim.kind }, 'job task dropped');
     return;
   }
-  log.info(ids, 'job claimed');
+  // Debug: the run's events record the start (job.started); at info, one line per job
+  // task is its end (settle.ts). Each line is a synchronous write on this event loop.
+  log.debug(ids, 'job claimed');
   const heartbeat = startHeartbeat(deps.runs, task, claim.fence, deps.config.leaseMs, now);
   const run: JobRun = {
     deps,

@@ -15,11 +15,20 @@ export class JobSecrets {
     private readonly tenant: string,
   ) {}
 
-  /** The values of `names`, added to what the job holds and masks. */
+  /**
+   * The values of `names`, added to what the job holds and masks. Called for the job
+   * and again for each step: the masker (a pattern over every form of every value)
+   * is rebuilt only when a value is new.
+   */
   async fetch(names: string[]): Promise<Record<string, string>> {
     const values = names.length > 0 ? await this.provider.get(this.tenant, names) : {};
-    for (const [k, v] of Object.entries(values)) this.values.set(k, v);
-    this.masker = createMasker([...this.values.values()]);
+    let added = false;
+    for (const [k, v] of Object.entries(values)) {
+      if (this.values.get(k) === v) continue;
+      this.values.set(k, v);
+      added = true;
+    }
+    if (added) this.masker = createMasker([...this.values.values()]);
     return values;
   }
 
