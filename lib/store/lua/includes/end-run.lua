@@ -135,9 +135,7 @@ local function endRun(runStatus)
   -- Rewritten, not HDEL'd: Redis never shrinks a hash back to its compact encoding.
   local all = allFields(jobsKey)
   rcall('DEL', jobsKey)
-  cache[jobsKey] = {}
-  complete[jobsKey] = true
-  if changed[jobsKey] then changed[jobsKey] = {list = {}, seen = {}} end
+  forget(jobsKey)
   for i = 1, #all, 2 do
     local kind = string.match(all[i], '^[^:]*')
     if KEEP_AFTER_END[kind] or (kind == 'fence' and tonumber(all[i + 1]) > 1) then put(jobsKey, all[i], all[i + 1]) end

@@ -3,12 +3,16 @@
   written earlier in the transition reads back as written, and flush() writes every
   change at the end, one HSET (and at most one HDEL) per hash, then the events as
   one stream entry, then an ended run's expiries. A Redis call costs far more than a
-  field, a Lua table too: read() batches what a transition is sure to need.
+  field, and every Lua table or string costs 50-200 ns (bench/README.md): read()
+  batches what a transition is sure to need, and the bookkeeping is two tables per
+  hash (its cache, its writes).
     read(key, fields)        into the cache, one HMGET for the fields not there yet
     get(key, field)          a field (nil when absent)
     put(key, field, value) / del(key, field) / incr(key, field, n)
     allFields(key, fill)     every field as the transition sees it, flat (fill: and
                              keep them in the cache, for reads to come)
+    forget(key)              the hash was deleted (DEL): none of its fields exists,
+                             nothing written to it so far is written
     counter(field)           a run counter: run:pending, run:failed, run:dispatch,
                              run:key (the dispatch key), run:waits, run:cancel; they
                              live in the jobs hash (read and written with the jobs'
@@ -20,42 +24,45 @@
 --- @include "run-keys"
 --- @include "emit"
 
--- A value as stored: integers without an exponent.
-local function str(v)
-  if type(v) == 'number' then return string.format('%d', v) end
-  return v
-end
+-- cache[key]: the fields this transition has read or written (false: absent).
+-- writes[key]: the fields it wrote, flat (field, value, ...: false deletes) in the
+-- order first written, and under each field the index of its value, so a second
+-- write replaces the first. A hash whose every field is in the cache (complete: one
+-- the transition rewrote whole) reads none.
+local cache, writes, writtenKeys, complete = {}, {}, {}, {}
 
--- The hashes' fields this transition has read or written (false: absent), and
--- the fields it changed, in order, per hash.
--- A hash whose every field is in the cache (one the transition rewrote whole) reads none.
-local cache, changed, changedKeys, complete = {}, {}, {}, {}
-local function cacheOf(key)
+-- Read fields into the cache, those not there yet, in one HMGET (a call costs far more
+-- than a field: batch what a transition is sure to read).
+local function read(key, fields)
+  if complete[key] then return end
   local c = cache[key]
   if not c then
     c = {}
     cache[key] = c
   end
-  return c
-end
-
--- Read fields into the cache, those not there yet, in one HMGET (a call costs far more
--- than a field: batch what a transition is sure to read).
-local function read(key, fields)
-  local c, missing = cacheOf(key), {}
-  if complete[key] then return end
-  for _, f in ipairs(fields) do
-    if c[f] == nil then missing[#missing + 1] = f end
+  local missing = fields
+  for i = 1, #fields do
+    if c[fields[i]] ~= nil then
+      missing = {}
+      for _, f in ipairs(fields) do
+        if c[f] == nil then missing[#missing + 1] = f end
+      end
+      break
+    end
   end
   for i = 1, #missing, 1000 do
     local last = math.min(i + 999, #missing)
     local got = rcall('HMGET', key, unpack(missing, i, last))
-    for j = i, last do c[missing[j]] = got[j - i + 1] or false end
+    for j = i, last do c[missing[j]] = got[j - i + 1] end
   end
 end
 
 local function get(key, field)
-  local c = cache[key] or cacheOf(key)
+  local c = cache[key]
+  if not c then
+    c = {}
+    cache[key] = c
+  end
   local v = c[field]
   if v == nil then
     if complete[key] then return nil end
@@ -65,23 +72,39 @@ local function get(key, field)
   return v or nil
 end
 
+-- value: a string, an integer (stored without an exponent), or nil/false to delete.
 local function put(key, field, value)
-  local c = cacheOf(key)
-  local ch = changed[key]
-  if not ch then
-    ch = {list = {}, seen = {}}
-    changed[key] = ch
-    changedKeys[#changedKeys + 1] = key
+  if not value then
+    value = false
+  elseif type(value) == 'number' then
+    value = string.format('%d', value)
   end
-  if not ch.seen[field] then
-    ch.seen[field] = true
-    ch.list[#ch.list + 1] = field
+  local c, w = cache[key], writes[key]
+  if not c then
+    c = {}
+    cache[key] = c
   end
-  if value == nil or value == false then c[field] = false else c[field] = str(value) end
+  c[field] = value
+  if not w then
+    w = {}
+    writes[key] = w
+    writtenKeys[#writtenKeys + 1] = key
+  end
+  local at = w[field]
+  if at then
+    w[at] = value
+  else
+    at = #w + 2
+    w[at - 1] = field
+    w[at] = value
+    w[field] = at
+  end
 end
 
 local function del(key, field)
-  if cacheOf(key)[field] ~= false or (changed[key] and changed[key].seen[field]) then put(key, field, nil) end
+  local c, w = cache[key], writes[key]
+  if (c and c[field] == false) and not (w and w[field]) then return end
+  put(key, field, false)
 end
 
 local function incr(key, field, n)
@@ -92,11 +115,13 @@ end
 
 -- A run counter: in the jobs hash, or in the run hash for a run admitted before it
 -- moved (such a run has no run:key in its jobs hash).
-local LEGACY = {['run:pending'] = 'pending', ['run:failed'] = 'failed', ['run:dispatch'] = 'dispatch',
-  ['run:key'] = 'dispatchKey', ['run:waits'] = 'hasWaits', ['run:cancel'] = 'cancelRequested'}
 local function counter(field)
   local v = get(jobsKey, field)
-  if v == nil and LEGACY[field] and get(jobsKey, 'run:key') == nil then v = get(runKey, LEGACY[field]) end
+  if v == nil and get(jobsKey, 'run:key') == nil then
+    local legacy = ({['run:pending'] = 'pending', ['run:failed'] = 'failed', ['run:dispatch'] = 'dispatch',
+      ['run:key'] = 'dispatchKey', ['run:waits'] = 'hasWaits', ['run:cancel'] = 'cancelRequested'})[field]
+    if legacy then v = get(runKey, legacy) end
+  end
   return v
 end
 
@@ -105,50 +130,75 @@ local function cancelRequested() return counter('run:cancel') ~= nil end
 
 -- Every field of a hash as this transition sees it, flat.
 local function allFields(key, fill)
-  local c, flat, unstored = cacheOf(key), {}, {}
-  local list = changed[key] and changed[key].list or {}
-  for _, f in ipairs(list) do unstored[f] = true end
-  local stored = rcall('HGETALL', key)
+  local c, w, flat, n = cache[key], writes[key], {}, 0
+  if not c then
+    c = {}
+    cache[key] = c
+  end
+  local stored = complete[key] and {} or rcall('HGETALL', key)
+  local listed
   for i = 1, #stored, 2 do
     local f = stored[i]
     local v = c[f]
     if v == nil then
       v = stored[i + 1]
       if fill then c[f] = v end
+    elseif w and w[f] then
+      listed = listed or {}
+      listed[f] = true
     end
-    unstored[f] = nil
     if v then
-      flat[#flat + 1] = f
-      flat[#flat + 1] = v
+      flat[n + 1] = f
+      flat[n + 2] = v
+      n = n + 2
     end
   end
-  for _, f in ipairs(list) do
-    if unstored[f] and c[f] then
-      flat[#flat + 1] = f
-      flat[#flat + 1] = c[f]
+  -- Fields written here and not stored yet, in the order written.
+  if w then
+    for i = 1, #w, 2 do
+      local f = w[i]
+      if w[i + 1] and not (listed and listed[f]) then
+        flat[n + 1] = f
+        flat[n + 2] = w[i + 1]
+        n = n + 2
+      end
     end
   end
   return flat
+end
+
+local function forget(key)
+  cache[key], complete[key] = {}, true
+  if writes[key] then writes[key] = {} end
 end
 
 -- Set by endRun: the keys to expire, after the last write (a write may create a key).
 local expiring, expiresAt = {}, nil
 
 local function flush()
-  for _, key in ipairs(changedKeys) do
-    local c, sets, dels = cache[key], {}, {}
-    for _, f in ipairs(changed[key].list) do
-      if c[f] then
-        sets[#sets + 1] = f
-        sets[#sets + 1] = c[f]
-      else
-        dels[#dels + 1] = f
-      end
+  for _, key in ipairs(writtenKeys) do
+    local w = writes[key]
+    local n, dels = #w, nil
+    for i = 2, n, 2 do
+      if not w[i] then dels = true break end
     end
-    for i = 1, #sets, 1000 do rcall('HSET', key, unpack(sets, i, math.min(i + 999, #sets))) end
-    for i = 1, #dels, 1000 do rcall('HDEL', key, unpack(dels, i, math.min(i + 999, #dels))) end
+    local sets = w
+    if dels then
+      sets, dels = {}, {}
+      for i = 1, n, 2 do
+        if w[i + 1] then
+          sets[#sets + 1] = w[i]
+          sets[#sets + 1] = w[i + 1]
+        else
+          dels[#dels + 1] = w[i]
+        end
+      end
+      n = #sets
+      for i = 1, #dels, 1000 do rcall('HDEL', key, unpack(dels, i, math.min(i + 999, #dels))) end
+    end
+    for i = 1, n, 1000 do rcall('HSET', key, unpack(sets, i, math.min(i + 999, n))) end
   end
-  changed, changedKeys = {}, {}
+  writes, writtenKeys = {}, {}
   flushEvents()
   for _, key in ipairs(expiring) do rcall('PEXPIREAT', key, expiresAt) end
   expiring = {}
