@@ -19,22 +19,23 @@
 --- @include "end-run"
 --- @include "readiness"
 
--- What the cascade reads of each dependent of a job that ends.
-local DEP_FIELDS = {'waiting:', 'nfail:', 'status:', 'gate:', 'mgroup:', 'prio:'}
-
 local function finishJob(job, status, outputs, err)
   local ready = {}
   local worklist = {}
   local groups = {}
   local cancelling = cancelRequested()
 
-  -- The fields a dependent's decision reads, for all of them in one read.
+  -- What the decision of a job's dependents reads, for all of them in one read.
   local function prefetch(keys)
-    local fields = {}
+    local fields, n = {}, 0
     for _, key in ipairs(keys) do
-      for _, kind in ipairs(DEP_FIELDS) do
-        fields[#fields + 1] = kind .. key
-      end
+      fields[n + 1] = 'waiting:' .. key
+      fields[n + 2] = 'nfail:' .. key
+      fields[n + 3] = 'status:' .. key
+      fields[n + 4] = 'gate:' .. key
+      fields[n + 5] = 'mgroup:' .. key
+      fields[n + 6] = 'prio:' .. key
+      n = n + 6
     end
     read(jobsKey, fields)
   end
@@ -48,13 +49,15 @@ local function finishJob(job, status, outputs, err)
     -- Only a matrix instance is ever held (maxParallel).
     if get(jobsKey, 'mgroup:' .. key) and get(jobsKey, 'held:' .. key) then del(jobsKey, 'held:' .. key) end
     emit('job.queued', key, '{"attempt":1}')
-    ready[#ready + 1] = key
-    ready[#ready + 1] = token
-    ready[#ready + 1] = get(jobsKey, 'prio:' .. key) or ''
+    local n = #ready
+    ready[n + 1] = key
+    ready[n + 2] = token
+    ready[n + 3] = get(jobsKey, 'prio:' .. key) or ''
   end
 
   local function finish(key, st, out, e)
-    read(jobsKey, {'coe:' .. key, 'deps:' .. key, 'mgroup:' .. key})
+    local coeField, depsField, groupField = 'coe:' .. key, 'deps:' .. key, 'mgroup:' .. key
+    read(jobsKey, {coeField, depsField, groupField})
     -- Its lease stays (only a running job's counts) until the run's end drops it.
     put(jobsKey, 'status:' .. key, st)
     put(jobsKey, 'finishedAt:' .. key, now)
@@ -66,7 +69,7 @@ local function finishJob(job, status, outputs, err)
     end
     emit('job.' .. st, key, data)
     put(jobsKey, 'run:pending', tonumber(counter('run:pending')) - 1)
-    local coe = get(jobsKey, 'coe:' .. key) == '1'
+    local coe = get(jobsKey, coeField) == '1'
     if st == 'failed' and not coe then
       put(jobsKey, 'run:failed', tonumber(counter('run:failed') or '0') + 1)
       if not get(runKey, 'failedJob') then
@@ -76,14 +79,17 @@ local function finishJob(job, status, outputs, err)
     end
     -- Each dependent counts its needs left (waiting:) and those that did not succeed (nfail:).
     local bad = not (st == 'succeeded' or (st == 'failed' and coe))
-    local deps = cjson.decode(get(jobsKey, 'deps:' .. key))
-    prefetch(deps)
-    for _, dep in ipairs(deps) do
-      local left = incr(jobsKey, 'waiting:' .. dep, -1)
-      if bad and get(jobsKey, 'nfail:' .. dep) then incr(jobsKey, 'nfail:' .. dep, 1) end
-      if left == 0 then worklist[#worklist + 1] = dep end
+    local depsJson = get(jobsKey, depsField)
+    if depsJson ~= '[]' then
+      local deps = cjson.decode(depsJson)
+      prefetch(deps)
+      for _, dep in ipairs(deps) do
+        local left = incr(jobsKey, 'waiting:' .. dep, -1)
+        if bad and get(jobsKey, 'nfail:' .. dep) then incr(jobsKey, 'nfail:' .. dep, 1) end
+        if left == 0 then worklist[#worklist + 1] = dep end
+      end
     end
-    local group = get(jobsKey, 'mgroup:' .. key)
+    local group = get(jobsKey, groupField)
     if group then
       groups[#groups + 1] = group
       -- failFast: the group's other instances are cancelled: at once those not running,

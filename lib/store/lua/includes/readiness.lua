@@ -41,8 +41,6 @@ local function needsSucceeded(key)
   return true
 end
 
-local ACTIVE = {queued = true, running = true, waiting = true}
-
 -- A matrix group's instances with their status, read at once.
 local function instances(group)
   local keys = cjson.decode(get(jobsKey, 'minst:' .. group))
@@ -61,7 +59,8 @@ local function room(group)
   if not max then return true end
   local live = 0
   for _, key in ipairs(instances(group)) do
-    if ACTIVE[get(jobsKey, 'status:' .. key)] then live = live + 1 end
+    local status = get(jobsKey, 'status:' .. key)
+    if status == 'queued' or status == 'running' or status == 'waiting' then live = live + 1 end
   end
   return live < max
 end
