@@ -35,9 +35,10 @@
 --- @include "cascade"
 
 local job, fence, mode = ARGV[2], ARGV[3], ARGV[7]
--- What this transition reads of the jobs hash, in one read.
+-- What this transition reads of the jobs hash, in one read (what only a failure or
+-- the run's end reads, run:failed and run:retain, is read then).
 read(jobsKey, {'fence:' .. job, 'status:' .. job, 'coe:' .. job, 'deps:' .. job, 'mgroup:' .. job,
-  'run:pending', 'run:failed', 'run:cancel', 'run:key', 'run:dispatch', 'run:waits', 'run:retain'})
+  'run:pending', 'run:cancel', 'run:key', 'run:dispatch', 'run:waits'})
 if not holds(job, fence, mode) then return replayed(job, fence, mode) or -1 end
 writeStep(job, 8)
 local runStatus, ready, cancelling = finishJob(job, ARGV[4], ARGV[5], ARGV[6])

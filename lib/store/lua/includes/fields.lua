@@ -24,182 +24,194 @@
 --- @include "run-keys"
 --- @include "emit"
 
--- cache[key]: the fields this transition has read or written (false: absent).
--- writes[key]: the fields it wrote, flat (field, value, ...: false deletes) in the
--- order first written, and under each field the index of its value, so a second
--- write replaces the first. A hash whose every field is in the cache (complete: one
--- the transition rewrote whole) reads none.
-local cache, writes, writtenKeys, complete = {}, {}, {}, {}
-
--- Read fields into the cache, those not there yet, in one HMGET (a call costs far more
--- than a field: batch what a transition is sure to read).
-local function read(key, fields)
-  if complete[key] then return end
-  local c = cache[key]
-  if not c then
-    c = {}
-    cache[key] = c
-  end
-  local missing = fields
-  for i = 1, #fields do
-    if c[fields[i]] ~= nil then
-      missing = {}
-      for _, f in ipairs(fields) do
-        if c[f] == nil then missing[#missing + 1] = f end
-      end
-      break
-    end
-  end
-  for i = 1, #missing, 1000 do
-    local last = math.min(i + 999, #missing)
-    local got = rcall('HMGET', key, unpack(missing, i, last))
-    for j = i, last do c[missing[j]] = got[j - i + 1] end
-  end
-end
-
-local function get(key, field)
-  local c = cache[key]
-  if not c then
-    c = {}
-    cache[key] = c
-  end
-  local v = c[field]
-  if v == nil then
-    if complete[key] then return nil end
-    v = rcall('HGET', key, field)
-    c[field] = v
-  end
-  return v or nil
-end
-
--- value: a string, an integer (stored without an exponent), or nil/false to delete.
-local function put(key, field, value)
-  if not value then
-    value = false
-  elseif type(value) == 'number' then
-    value = string.format('%d', value)
-  end
-  local c, w = cache[key], writes[key]
-  if not c then
-    c = {}
-    cache[key] = c
-  end
-  c[field] = value
-  if not w then
-    w = {}
-    writes[key] = w
-    writtenKeys[#writtenKeys + 1] = key
-  end
-  local at = w[field]
-  if at then
-    w[at] = value
-  else
-    at = #w + 2
-    w[at - 1] = field
-    w[at] = value
-    w[field] = at
-  end
-end
-
-local function del(key, field)
-  local c, w = cache[key], writes[key]
-  if (c and c[field] == false) and not (w and w[field]) then return end
-  put(key, field, false)
-end
-
-local function incr(key, field, n)
-  local v = tonumber(get(key, field) or '0') + n
-  put(key, field, v)
-  return v
-end
-
--- A run counter: in the jobs hash, or in the run hash for a run admitted before it
--- moved (such a run has no run:key in its jobs hash).
-local function counter(field)
-  local v = get(jobsKey, field)
-  if v == nil and get(jobsKey, 'run:key') == nil then
-    local legacy = ({['run:pending'] = 'pending', ['run:failed'] = 'failed', ['run:dispatch'] = 'dispatch',
-      ['run:key'] = 'dispatchKey', ['run:waits'] = 'hasWaits', ['run:cancel'] = 'cancelRequested'})[field]
-    if legacy then v = get(runKey, legacy) end
-  end
-  return v
-end
-
--- The run is being cancelled (cancel-run.ts sets run:cancel with the run's cancelRequested).
-local function cancelRequested() return counter('run:cancel') ~= nil end
-
--- Every field of a hash as this transition sees it, flat.
-local function allFields(key, fill)
-  local c, w, flat, n = cache[key], writes[key], {}, 0
-  if not c then
-    c = {}
-    cache[key] = c
-  end
-  local stored = complete[key] and {} or rcall('HGETALL', key)
-  local listed
-  for i = 1, #stored, 2 do
-    local f = stored[i]
-    local v = c[f]
-    if v == nil then
-      v = stored[i + 1]
-      if fill then c[f] = v end
-    elseif w and w[f] then
-      listed = listed or {}
-      listed[f] = true
-    end
-    if v then
-      flat[n + 1] = f
-      flat[n + 2] = v
-      n = n + 2
-    end
-  end
-  -- Fields written here and not stored yet, in the order written.
-  if w then
-    for i = 1, #w, 2 do
-      local f = w[i]
-      if w[i + 1] and not (listed and listed[f]) then
-        flat[n + 1] = f
-        flat[n + 2] = w[i + 1]
-        n = n + 2
-      end
-    end
-  end
-  return flat
-end
-
-local function forget(key)
-  cache[key], complete[key] = {}, true
-  if writes[key] then writes[key] = {} end
-end
-
 -- Set by endRun: the keys to expire, after the last write (a write may create a key).
 local expiring, expiresAt = {}, nil
 
-local function flush()
-  for _, key in ipairs(writtenKeys) do
-    local w = writes[key]
-    local n, dels = #w, nil
-    for i = 2, n, 2 do
-      if not w[i] then dels = true break end
+-- The functions are made inside one function, once per call: a closure made at a
+-- script's top level finds each of its upvalues by walking the list of every local
+-- captured so far (Lua 5.1), one made in here copies its maker's (bench/README.md).
+local read, get, put, del, incr, counter, cancelRequested, allFields, forget, flush = (function()
+  -- cache[key]: the fields this transition has read (false: absent). writes[key]: those
+  -- it wrote, flat (field, value, ...: false deletes) in the order first written, and
+  -- under each field the index of its value, so a second write replaces the first; a
+  -- written field reads back from there. A hash whose every field is known (complete:
+  -- one the transition rewrote whole) reads none.
+  local cache, writes, writtenKeys, complete = {}, {}, {}, {}
+
+  -- Read fields into the cache, those not known yet, in one HMGET (a call costs far more
+  -- than a field: batch what a transition is sure to read).
+  local function read(key, fields)
+    if complete[key] then return end
+    local c, w = cache[key], writes[key]
+    if not c then
+      c = {}
+      cache[key] = c
     end
-    local sets = w
-    if dels then
-      sets, dels = {}, {}
-      for i = 1, n, 2 do
-        if w[i + 1] then
-          sets[#sets + 1] = w[i]
-          sets[#sets + 1] = w[i + 1]
-        else
-          dels[#dels + 1] = w[i]
+    local missing = fields
+    for i = 1, #fields do
+      local f = fields[i]
+      if c[f] ~= nil or (w and w[f]) then
+        missing = {}
+        for _, f in ipairs(fields) do
+          if c[f] == nil and not (w and w[f]) then missing[#missing + 1] = f end
+        end
+        break
+      end
+    end
+    for i = 1, #missing, 1000 do
+      local last = math.min(i + 999, #missing)
+      local got = rcall('HMGET', key, unpack(missing, i, last))
+      for j = i, last do c[missing[j]] = got[j - i + 1] end
+    end
+  end
+
+  local function get(key, field)
+    local w = writes[key]
+    if w then
+      local at = w[field]
+      if at then return w[at] or nil end
+    end
+    local c = cache[key]
+    if not c then
+      c = {}
+      cache[key] = c
+    end
+    local v = c[field]
+    if v == nil then
+      if complete[key] then return nil end
+      v = rcall('HGET', key, field)
+      c[field] = v
+    end
+    return v or nil
+  end
+
+  -- value: a string, an integer (stored without an exponent), or nil/false to delete.
+  local function put(key, field, value)
+    if not value then
+      value = false
+    elseif type(value) == 'number' then
+      value = string.format('%d', value)
+    end
+    local w = writes[key]
+    if not w then
+      w = {}
+      writes[key] = w
+      writtenKeys[#writtenKeys + 1] = key
+    end
+    local at = w[field]
+    if at then
+      w[at] = value
+    else
+      at = #w + 2
+      w[at - 1] = field
+      w[at] = value
+      w[field] = at
+    end
+  end
+
+  local function del(key, field)
+    local c, w = cache[key], writes[key]
+    if (c and c[field] == false) and not (w and w[field]) then return end
+    put(key, field, false)
+  end
+
+  local function incr(key, field, n)
+    local v = tonumber(get(key, field) or '0') + n
+    put(key, field, v)
+    return v
+  end
+
+  -- A run counter: in the jobs hash, or in the run hash for a run admitted before it
+  -- moved (such a run has no run:key in its jobs hash).
+  local function counter(field)
+    local v = get(jobsKey, field)
+    if v == nil and get(jobsKey, 'run:key') == nil then
+      local legacy = ({['run:pending'] = 'pending', ['run:failed'] = 'failed', ['run:dispatch'] = 'dispatch',
+        ['run:key'] = 'dispatchKey', ['run:waits'] = 'hasWaits', ['run:cancel'] = 'cancelRequested'})[field]
+      if legacy then v = get(runKey, legacy) end
+    end
+    return v
+  end
+
+  -- The run is being cancelled (cancel-run.ts sets run:cancel with the run's cancelRequested).
+  local function cancelRequested() return counter('run:cancel') ~= nil end
+
+  -- Every field of a hash as this transition sees it, flat.
+  local function allFields(key, fill)
+    local c, w, flat, n = cache[key], writes[key], {}, 0
+    if not c then
+      c = {}
+      cache[key] = c
+    end
+    local stored = complete[key] and {} or rcall('HGETALL', key)
+    local listed
+    for i = 1, #stored, 2 do
+      local f = stored[i]
+      local v
+      local at = w and w[f]
+      if at then
+        v = w[at]
+        listed = listed or {}
+        listed[f] = true
+      else
+        v = c[f]
+        if v == nil then
+          v = stored[i + 1]
+          if fill then c[f] = v end
         end
       end
-      n = #sets
-      for i = 1, #dels, 1000 do rcall('HDEL', key, unpack(dels, i, math.min(i + 999, #dels))) end
+      if v then
+        flat[n + 1] = f
+        flat[n + 2] = v
+        n = n + 2
+      end
     end
-    for i = 1, n, 1000 do rcall('HSET', key, unpack(sets, i, math.min(i + 999, n))) end
+    -- Fields written here and not stored yet, in the order written.
+    if w then
+      for i = 1, #w, 2 do
+        local f = w[i]
+        if w[i + 1] and not (listed and listed[f]) then
+          flat[n + 1] = f
+          flat[n + 2] = w[i + 1]
+          n = n + 2
+        end
+      end
+    end
+    return flat
   end
-  writes, writtenKeys = {}, {}
-  flushEvents()
-  for _, key in ipairs(expiring) do rcall('PEXPIREAT', key, expiresAt) end
-  expiring = {}
-end
+
+  local function forget(key)
+    cache[key], complete[key] = {}, true
+    if writes[key] then writes[key] = {} end
+  end
+
+  local function flush()
+    for _, key in ipairs(writtenKeys) do
+      local w = writes[key]
+      local n, dels = #w, nil
+      for i = 2, n, 2 do
+        if not w[i] then dels = true break end
+      end
+      local sets = w
+      if dels then
+        sets, dels = {}, {}
+        for i = 1, n, 2 do
+          if w[i + 1] then
+            sets[#sets + 1] = w[i]
+            sets[#sets + 1] = w[i + 1]
+          else
+            dels[#dels + 1] = w[i]
+          end
+        end
+        n = #sets
+        for i = 1, #dels, 1000 do rcall('HDEL', key, unpack(dels, i, math.min(i + 999, #dels))) end
+      end
+      for i = 1, n, 1000 do rcall('HSET', key, unpack(sets, i, math.min(i + 999, n))) end
+    end
+    writes, writtenKeys = {}, {}
+    flushEvents()
+    for _, key in ipairs(expiring) do rcall('PEXPIREAT', key, expiresAt) end
+    expiring = {}
+  end
+  return read, get, put, del, incr, counter, cancelRequested, allFields, forget, flush
+end)()
