@@ -136,17 +136,18 @@ local read, get, put, del, incr, counter, cancelRequested, allFields, forget, fl
   -- The run is being cancelled (cancel-run.ts sets run:cancel with the run's cancelRequested).
   local function cancelRequested() return counter('run:cancel') ~= nil end
 
-  -- Every field of a hash as this transition sees it, flat.
+  -- Every field of a hash as this transition sees it, flat (HGETALL's reply, edited in
+  -- place: a big hash's copy would cost a value per field).
   local function allFields(key, fill)
-    local c, w, flat, n = cache[key], writes[key], {}, 0
+    local c, w = cache[key], writes[key]
     if not c then
       c = {}
       cache[key] = c
     end
-    local stored = complete[key] and {} or rcall('HGETALL', key)
-    local listed
-    for i = 1, #stored, 2 do
-      local f = stored[i]
+    local flat = complete[key] and {} or rcall('HGETALL', key)
+    local size, n, listed = #flat, 0, nil
+    for i = 1, size, 2 do
+      local f = flat[i]
       local v
       local at = w and w[f]
       if at then
@@ -156,7 +157,7 @@ local read, get, put, del, incr, counter, cancelRequested, allFields, forget, fl
       else
         v = c[f]
         if v == nil then
-          v = stored[i + 1]
+          v = flat[i + 1]
           if fill then c[f] = v end
         end
       end
@@ -166,6 +167,7 @@ local read, get, put, del, incr, counter, cancelRequested, allFields, forget, fl
         n = n + 2
       end
     end
+    for i = size, n + 1, -1 do flat[i] = nil end
     -- Fields written here and not stored yet, in the order written.
     if w then
       for i = 1, #w, 2 do
