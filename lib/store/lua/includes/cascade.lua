@@ -20,25 +20,10 @@
 --- @include "readiness"
 
 local function finishJob(job, status, outputs, err)
-  local ready = {}
-  local worklist = {}
-  local groups = {}
+  -- worklist: dependents whose needs have all ended; groups: matrix groups an ended
+  -- instance belongs to (both made when first needed).
+  local ready, worklist, groups = {}, nil, nil
   local cancelling = cancelRequested()
-
-  -- What the decision of a job's dependents reads, for all of them in one read.
-  local function prefetch(keys)
-    local fields, n = {}, 0
-    for _, key in ipairs(keys) do
-      fields[n + 1] = 'waiting:' .. key
-      fields[n + 2] = 'nfail:' .. key
-      fields[n + 3] = 'status:' .. key
-      fields[n + 4] = 'gate:' .. key
-      fields[n + 5] = 'mgroup:' .. key
-      fields[n + 6] = 'prio:' .. key
-      n = n + 6
-    end
-    read(jobsKey, fields)
-  end
 
   local function queue(key)
     local token = mintToken()
@@ -82,15 +67,30 @@ local function finishJob(job, status, outputs, err)
     local depsJson = get(jobsKey, depsField)
     if depsJson ~= '[]' then
       local deps = cjson.decode(depsJson)
-      prefetch(deps)
+      -- What the decision of each dependent reads, for all of them in one read.
+      local fields, n = {}, 0
+      for _, dep in ipairs(deps) do
+        fields[n + 1] = 'waiting:' .. dep
+        fields[n + 2] = 'nfail:' .. dep
+        fields[n + 3] = 'status:' .. dep
+        fields[n + 4] = 'gate:' .. dep
+        fields[n + 5] = 'mgroup:' .. dep
+        fields[n + 6] = 'prio:' .. dep
+        n = n + 6
+      end
+      read(jobsKey, fields)
       for _, dep in ipairs(deps) do
         local left = incr(jobsKey, 'waiting:' .. dep, -1)
         if bad and get(jobsKey, 'nfail:' .. dep) then incr(jobsKey, 'nfail:' .. dep, 1) end
-        if left == 0 then worklist[#worklist + 1] = dep end
+        if left == 0 then
+          worklist = worklist or {}
+          worklist[#worklist + 1] = dep
+        end
       end
     end
     local group = get(jobsKey, groupField)
     if group then
+      groups = groups or {}
       groups[#groups + 1] = group
       -- failFast: the group's other instances are cancelled: at once those not running,
       -- at their next commit or heartbeat those running.
@@ -112,7 +112,7 @@ local function finishJob(job, status, outputs, err)
 
   finish(job, status, outputs, err)
   local i = 1
-  while i <= #worklist do
+  while worklist and i <= #worklist do
     local dep = worklist[i]
     i = i + 1
     -- A cancel may already have ended it.
@@ -125,7 +125,7 @@ local function finishJob(job, status, outputs, err)
     end
   end
 
-  if not cancelling then
+  if groups and not cancelling then
     for _, group in ipairs(groups) do
       for _, key in ipairs(instances(group)) do
         if get(jobsKey, 'held:' .. key) == '1' and get(jobsKey, 'status:' .. key) == 'pending' then

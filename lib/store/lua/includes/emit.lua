@@ -10,8 +10,10 @@
 
 local events, eventCount = {}, 0
 local function flushEvents()
-  if eventCount > 0 then rcall('XADD', eventsKey, '*', 'at', now, unpack(events)) end
-  events, eventCount = {}, 0
+  if eventCount == 0 then return end
+  rcall('XADD', eventsKey, '*', 'at', now, unpack(events))
+  for i = #events, 1, -1 do events[i] = nil end
+  eventCount = 0
 end
 
 local function emit(type, job, data, step)

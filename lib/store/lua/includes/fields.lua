@@ -47,15 +47,17 @@ local read, get, put, del, incr, counter, cancelRequested, allFields, forget, fl
       c = {}
       cache[key] = c
     end
-    local missing = fields
+    local known = 0
     for i = 1, #fields do
       local f = fields[i]
-      if c[f] ~= nil or (w and w[f]) then
-        missing = {}
-        for _, f in ipairs(fields) do
-          if c[f] == nil and not (w and w[f]) then missing[#missing + 1] = f end
-        end
-        break
+      if c[f] ~= nil or (w and w[f]) then known = known + 1 end
+    end
+    if known == #fields then return end
+    local missing = fields
+    if known > 0 then
+      missing = {}
+      for _, f in ipairs(fields) do
+        if c[f] == nil and not (w and w[f]) then missing[#missing + 1] = f end
       end
     end
     for i = 1, #missing, 1000 do
@@ -210,10 +212,14 @@ local read, get, put, del, incr, counter, cancelRequested, allFields, forget, fl
       end
       for i = 1, n, 1000 do rcall('HSET', key, unpack(sets, i, math.min(i + 999, n))) end
     end
-    writes, writtenKeys = {}, {}
+    -- Emptied in place, not replaced: a transition's last act, no table to make for it.
+    for i = #writtenKeys, 1, -1 do
+      writes[writtenKeys[i]] = nil
+      writtenKeys[i] = nil
+    end
     flushEvents()
-    for _, key in ipairs(expiring) do rcall('PEXPIREAT', key, expiresAt) end
-    expiring = {}
+    for i = 1, #expiring do rcall('PEXPIREAT', expiring[i], expiresAt) end
+    for i = #expiring, 1, -1 do expiring[i] = nil end
   end
   return read, get, put, del, incr, counter, cancelRequested, allFields, forget, flush
 end)()
