@@ -35,8 +35,8 @@
 --- @include "cascade"
 
 local job, fence, mode = ARGV[2], ARGV[3], ARGV[7]
--- What this transition reads of the jobs hash, in one read (what only a failure or
--- the run's end reads, run:failed and run:retain, is read then).
+-- What this transition reads of the jobs hash, in one read (run:failed and run:retain,
+-- which only a failure or the run's end reads, are read then: cascade.lua).
 read(jobsKey, {'fence:' .. job, 'status:' .. job, 'coe:' .. job, 'deps:' .. job, 'mgroup:' .. job,
   'run:pending', 'run:cancel', 'run:key', 'run:dispatch', 'run:waits'})
 if not holds(job, fence, mode) then return replayed(job, fence, mode) or -1 end
