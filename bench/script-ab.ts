@@ -9,9 +9,10 @@
  * both sets answered every request alike and left the same data (stream ids and the
  * archived event log's clocks aside).
  *
- *   git show <base>:lib/store/lua/scripts.generated.ts > /dev/null  # any commit
+ *   git show <base>:lib/store/lua/scripts.generated.ts > lib/store/lua/scripts.generated.ts
  *   node --import tsx -e "import('./lib/store/scripts.ts').then(m => require('fs')
- *     .writeFileSync('/tmp/base.json', JSON.stringify(m.SCRIPT_SOURCES)))"   # at <base>
+ *     .writeFileSync('/tmp/base.json', JSON.stringify(m.SCRIPT_SOURCES)))"
+ *   git checkout lib/store/lua/scripts.generated.ts
  *   node --import tsx bench/script-ab.ts --base /tmp/base.json [--rounds 30]
  *   AB_DETAIL=finishJob node ...   # also this tree's median µs of each call of it, in order
  *
