@@ -115,6 +115,21 @@ return cjson.encode(seen)`,
     expect(calls('hget')).toBe(0);
   });
 
+  it('after a flush a field read and then written reads back as written (a transition may go on)', async () => {
+    const { seen, calls } = await probe(
+      `read(jobsKey, {'a', 'b'})
+put(jobsKey, 'a', 'A2')
+del(jobsKey, 'b')
+flush()
+local seen = {get(jobsKey, 'a'), get(jobsKey, 'b') == nil}
+return cjson.encode(seen)`,
+      { a: 'A', b: 'B' },
+    );
+    expect(seen).toEqual(['A2', true]);
+    // Read again from Redis, where the flush put them.
+    expect(calls('hget')).toBe(2);
+  });
+
   it('a second flush writes only what came after the first, events included', async () => {
     const { jobs, events, calls } = await probe(
       `put(jobsKey, 'a', '1')

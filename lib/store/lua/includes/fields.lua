@@ -212,9 +212,16 @@ local read, get, put, del, incr, counter, cancelRequested, allFields, forget, fl
       end
       for i = 1, n, 1000 do rcall('HSET', key, unpack(sets, i, math.min(i + 999, n))) end
     end
-    -- Emptied in place, not replaced: a transition's last act, no table to make for it.
+    -- Emptied in place, not replaced (mostly a transition's last act: no table to make
+    -- for it). A transition may go on after a flush: what it wrote is in Redis now,
+    -- so a cached read of a written field goes (a complete hash's takes the value).
     for i = #writtenKeys, 1, -1 do
-      writes[writtenKeys[i]] = nil
+      local key = writtenKeys[i]
+      local c, w, full = cache[key], writes[key], complete[key]
+      if c then
+        for j = 1, #w, 2 do c[w[j]] = full and w[j + 1] or nil end
+      end
+      writes[key] = nil
       writtenKeys[i] = nil
     end
     flushEvents()
