@@ -35,10 +35,10 @@
 --- @include "cascade"
 
 local job, fence, mode = ARGV[2], ARGV[3], ARGV[7]
--- What this transition reads of the jobs hash, in one read (run:failed and run:retain,
--- which only a failure or the run's end reads, are read then: cascade.lua).
+-- What this transition reads of the jobs hash, in one read (run:failed and run:retain
+-- too, which only a failure or the run's end reads: later, they would be a command more).
 read(jobsKey, {'fence:' .. job, 'status:' .. job, 'coe:' .. job, 'deps:' .. job, 'mgroup:' .. job,
-  'run:pending', 'run:cancel', 'run:key', 'run:dispatch', 'run:waits'})
+  'run:pending', 'run:failed', 'run:cancel', 'run:key', 'run:dispatch', 'run:waits', 'run:retain'})
 if not holds(job, fence, mode) then return replayed(job, fence, mode) or -1 end
 writeStep(job, 8)
 local runStatus, ready, cancelling = finishJob(job, ARGV[4], ARGV[5], ARGV[6])

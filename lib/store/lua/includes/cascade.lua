@@ -138,8 +138,6 @@ local function finishJob(job, status, outputs, err)
 
   local runStatus = ''
   if tonumber(counter('run:pending')) == 0 then
-    -- What only the run's end reads (finish-job's first read leaves them out).
-    read(jobsKey, {'run:failed', 'run:retain'})
     read(runKey, RUN_END_FIELDS)
     runStatus = 'succeeded'
     if cancelling then
