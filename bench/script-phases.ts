@@ -30,15 +30,15 @@ function instrument(name: string, src: string): string {
   const marks: [string, string][] =
     name === 'finishJob'
       ? [
-          ['\nlocal job = ARGV[2]', "\n__mark('a includes')"],
+          ['\nlocal job, fence, mode = ARGV[2]', "\n__mark('a includes')"],
           ['\nif not holds(job', "\n__mark('b read')"],
           ['\nwriteStep(job, 8)', "\n__mark('c holds')"],
           ['\nlocal runStatus, ready, cancelling = finishJob', "\n__mark('d writeStep')"],
           ['\n    endRun(runStatus)', "\n    __mark('e cascade')"],
           ['\nlocal ended = ', "\n__mark('f endRun or cascade')"],
           [
-            '\nreturn remember(job, ARGV[3], ARGV[7], result)',
-            "\nlocal __r = remember(job, ARGV[3], ARGV[7], result) __mark('g remember+flush') do return __r end",
+            '\nreturn remember(job, fence, mode, result)',
+            "\nlocal __r = remember(job, fence, mode, result) __mark('g remember+flush') do return __r end",
           ],
           ['\n  -- Written now: this transition', "\n  __mark('e1 endRun head')"],
           ["\n  -- Rewritten, not HDEL'd", "\n  __mark('e2 flush, events DUMP')"],

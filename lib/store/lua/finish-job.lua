@@ -34,11 +34,12 @@
 --- @include "replay"
 --- @include "cascade"
 
-local job = ARGV[2]
--- What this transition reads of the jobs hash, in one read.
+local job, fence, mode = ARGV[2], ARGV[3], ARGV[7]
+-- What this transition reads of the jobs hash, in one read (run:failed and run:retain
+-- too, which only a failure or the run's end reads: later, they would be a command more).
 read(jobsKey, {'fence:' .. job, 'status:' .. job, 'coe:' .. job, 'deps:' .. job, 'mgroup:' .. job,
   'run:pending', 'run:failed', 'run:cancel', 'run:key', 'run:dispatch', 'run:waits', 'run:retain'})
-if not holds(job, ARGV[3], ARGV[7]) then return replayed(job, ARGV[3], ARGV[7]) or -1 end
+if not holds(job, fence, mode) then return replayed(job, fence, mode) or -1 end
 writeStep(job, 8)
 local runStatus, ready, cancelling = finishJob(job, ARGV[4], ARGV[5], ARGV[6])
 local ended = ''
@@ -46,5 +47,5 @@ if runStatus ~= '' then
   ended = (get(runKey, 'parentRunId') or '') .. '|' .. (hasGroups and '1' or '0') .. '|' .. (cancelling and '1' or '0')
 end
 local result = {runStatus, ended}
-for _, v in ipairs(ready) do result[#result + 1] = v end
-return remember(job, ARGV[3], ARGV[7], result)
+for i = 1, #ready do result[i + 2] = ready[i] end
+return remember(job, fence, mode, result)

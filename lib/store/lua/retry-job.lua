@@ -43,6 +43,7 @@ put(jobsKey, 'attempt:' .. job, attempt + 1)
 put(jobsKey, 'token:' .. job, token)
 put(jobsKey, 'queuedAt:' .. job, due)
 -- A new attempt is a new try: its timeoutMs clock starts at its own first claim.
-for _, f in ipairs({'timeoutFrom:', 'waitingSince:'}) do del(jobsKey, f .. job) end
+del(jobsKey, 'timeoutFrom:' .. job)
+del(jobsKey, 'waitingSince:' .. job)
 emit('job.retrying', job, '{"attempt":' .. (attempt + 1) .. ',"dueAt":' .. due .. ',"error":' .. err .. '}')
 return remember(job, ARGV[3], ARGV[6], {attempt + 1, token, get(jobsKey, 'prio:' .. job) or ''})

@@ -45,7 +45,8 @@ if not holds(job, ARGV[3], '') then return replayed(job, ARGV[3], '') or -1 end
 if cancelRequested() then return -2 end
 local token = mintToken()
 local prio = get(jobsKey, 'prio:' .. job) or ''
-for _, f in ipairs({'resolved:', 'wakeAt:'}) do del(jobsKey, f .. job) end
+del(jobsKey, 'resolved:' .. job)
+del(jobsKey, 'wakeAt:' .. job)
 put(jobsKey, 'waitingSince:' .. job, now)
 
 if signal ~= '' then

@@ -19,25 +19,11 @@
 --- @include "end-run"
 --- @include "readiness"
 
--- What the cascade reads of each dependent of a job that ends.
-local DEP_FIELDS = {'waiting:', 'nfail:', 'status:', 'gate:', 'mgroup:', 'prio:'}
-
 local function finishJob(job, status, outputs, err)
-  local ready = {}
-  local worklist = {}
-  local groups = {}
+  -- worklist: dependents whose needs have all ended; groups: matrix groups an ended
+  -- instance belongs to (both made when first needed).
+  local ready, worklist, groups = {}, nil, nil
   local cancelling = cancelRequested()
-
-  -- The fields a dependent's decision reads, for all of them in one read.
-  local function prefetch(keys)
-    local fields = {}
-    for _, key in ipairs(keys) do
-      for _, kind in ipairs(DEP_FIELDS) do
-        fields[#fields + 1] = kind .. key
-      end
-    end
-    read(jobsKey, fields)
-  end
 
   local function queue(key)
     local token = mintToken()
@@ -48,13 +34,15 @@ local function finishJob(job, status, outputs, err)
     -- Only a matrix instance is ever held (maxParallel).
     if get(jobsKey, 'mgroup:' .. key) and get(jobsKey, 'held:' .. key) then del(jobsKey, 'held:' .. key) end
     emit('job.queued', key, '{"attempt":1}')
-    ready[#ready + 1] = key
-    ready[#ready + 1] = token
-    ready[#ready + 1] = get(jobsKey, 'prio:' .. key) or ''
+    local n = #ready
+    ready[n + 1] = key
+    ready[n + 2] = token
+    ready[n + 3] = get(jobsKey, 'prio:' .. key) or ''
   end
 
   local function finish(key, st, out, e)
-    read(jobsKey, {'coe:' .. key, 'deps:' .. key, 'mgroup:' .. key})
+    local coeField, depsField, groupField = 'coe:' .. key, 'deps:' .. key, 'mgroup:' .. key
+    read(jobsKey, {coeField, depsField, groupField})
     -- Its lease stays (only a running job's counts) until the run's end drops it.
     put(jobsKey, 'status:' .. key, st)
     put(jobsKey, 'finishedAt:' .. key, now)
@@ -66,7 +54,7 @@ local function finishJob(job, status, outputs, err)
     end
     emit('job.' .. st, key, data)
     put(jobsKey, 'run:pending', tonumber(counter('run:pending')) - 1)
-    local coe = get(jobsKey, 'coe:' .. key) == '1'
+    local coe = get(jobsKey, coeField) == '1'
     if st == 'failed' and not coe then
       put(jobsKey, 'run:failed', tonumber(counter('run:failed') or '0') + 1)
       if not get(runKey, 'failedJob') then
@@ -76,15 +64,33 @@ local function finishJob(job, status, outputs, err)
     end
     -- Each dependent counts its needs left (waiting:) and those that did not succeed (nfail:).
     local bad = not (st == 'succeeded' or (st == 'failed' and coe))
-    local deps = cjson.decode(get(jobsKey, 'deps:' .. key))
-    prefetch(deps)
-    for _, dep in ipairs(deps) do
-      local left = incr(jobsKey, 'waiting:' .. dep, -1)
-      if bad and get(jobsKey, 'nfail:' .. dep) then incr(jobsKey, 'nfail:' .. dep, 1) end
-      if left == 0 then worklist[#worklist + 1] = dep end
+    local depsJson = get(jobsKey, depsField)
+    if depsJson ~= '[]' then
+      local deps = cjson.decode(depsJson)
+      -- What the decision of each dependent reads, for all of them in one read.
+      local fields, n = {}, 0
+      for _, dep in ipairs(deps) do
+        fields[n + 1] = 'waiting:' .. dep
+        fields[n + 2] = 'nfail:' .. dep
+        fields[n + 3] = 'status:' .. dep
+        fields[n + 4] = 'gate:' .. dep
+        fields[n + 5] = 'mgroup:' .. dep
+        fields[n + 6] = 'prio:' .. dep
+        n = n + 6
+      end
+      read(jobsKey, fields)
+      for _, dep in ipairs(deps) do
+        local left = incr(jobsKey, 'waiting:' .. dep, -1)
+        if bad and get(jobsKey, 'nfail:' .. dep) then incr(jobsKey, 'nfail:' .. dep, 1) end
+        if left == 0 then
+          worklist = worklist or {}
+          worklist[#worklist + 1] = dep
+        end
+      end
     end
-    local group = get(jobsKey, 'mgroup:' .. key)
+    local group = get(jobsKey, groupField)
     if group then
+      groups = groups or {}
       groups[#groups + 1] = group
       -- failFast: the group's other instances are cancelled: at once those not running,
       -- at their next commit or heartbeat those running.
@@ -106,7 +112,7 @@ local function finishJob(job, status, outputs, err)
 
   finish(job, status, outputs, err)
   local i = 1
-  while i <= #worklist do
+  while worklist and i <= #worklist do
     local dep = worklist[i]
     i = i + 1
     -- A cancel may already have ended it.
@@ -119,7 +125,7 @@ local function finishJob(job, status, outputs, err)
     end
   end
 
-  if not cancelling then
+  if groups and not cancelling then
     for _, group in ipairs(groups) do
       for _, key in ipairs(instances(group)) do
         if get(jobsKey, 'held:' .. key) == '1' and get(jobsKey, 'status:' .. key) == 'pending' then

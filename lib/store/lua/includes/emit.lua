@@ -10,25 +10,31 @@
 
 local events, eventCount = {}, 0
 local function flushEvents()
-  if eventCount > 0 then rcall('XADD', eventsKey, '*', 'at', now, unpack(events)) end
-  events, eventCount = {}, 0
+  if eventCount == 0 then return end
+  rcall('XADD', eventsKey, '*', 'at', now, unpack(events))
+  for i = #events, 1, -1 do events[i] = nil end
+  eventCount = 0
 end
 
 local function emit(type, job, data, step)
   local e = events
-  e[#e + 1] = 'type'
-  e[#e + 1] = type
+  local n = #e
+  e[n + 1] = 'type'
+  e[n + 2] = type
+  n = n + 2
   if job then
-    e[#e + 1] = 'job'
-    e[#e + 1] = job
+    e[n + 1] = 'job'
+    e[n + 2] = job
+    n = n + 2
   end
   if step then
-    e[#e + 1] = 'step'
-    e[#e + 1] = step
+    e[n + 1] = 'step'
+    e[n + 2] = step
+    n = n + 2
   end
   if data and data ~= '{}' then
-    e[#e + 1] = 'data'
-    e[#e + 1] = data
+    e[n + 1] = 'data'
+    e[n + 2] = data
   end
   eventCount = eventCount + 1
   if eventCount == {{EVENTS_PER_ENTRY}} then flushEvents() end

@@ -8,7 +8,7 @@
 --- @include "fields"
 
 local function mintToken()
-  local n = tonumber(counter('run:dispatch') or '0') + 1
+  local n = string.format('%d', tonumber(counter('run:dispatch') or '0') + 1)
   put(jobsKey, 'run:dispatch', n)
   return string.sub(redis.sha1hex((counter('run:key') or '') .. ':' .. n), 1, 32)
 end

@@ -22,55 +22,58 @@
 --- @include "run-keys"
 --- @include "fields"
 
--- A need counts as success when it succeeded, or failed under continueOnError.
--- Runs admitted before the nfail: counters read their needs.
-local function needsSucceeded(key)
-  local nfail = get(jobsKey, 'nfail:' .. key)
-  if nfail then return nfail == '0' end
-  local needs = cjson.decode(get(jobsKey, 'needs:' .. key))
-  local fields = {}
-  for _, need in ipairs(needs) do
-    fields[#fields + 1] = 'status:' .. need
-    fields[#fields + 1] = 'coe:' .. need
+-- Made inside one function: see fields.lua.
+local needsSucceeded, instances, room, readiness = (function()
+  -- A need counts as success when it succeeded, or failed under continueOnError.
+  -- Runs admitted before the nfail: counters read their needs.
+  local function needsSucceeded(key)
+    local nfail = get(jobsKey, 'nfail:' .. key)
+    if nfail then return nfail == '0' end
+    local needs = cjson.decode(get(jobsKey, 'needs:' .. key))
+    local fields = {}
+    for _, need in ipairs(needs) do
+      fields[#fields + 1] = 'status:' .. need
+      fields[#fields + 1] = 'coe:' .. need
+    end
+    read(jobsKey, fields)
+    for _, need in ipairs(needs) do
+      local st = get(jobsKey, 'status:' .. need)
+      if st ~= 'succeeded' and not (st == 'failed' and get(jobsKey, 'coe:' .. need) == '1') then return false end
+    end
+    return true
   end
-  read(jobsKey, fields)
-  for _, need in ipairs(needs) do
-    local st = get(jobsKey, 'status:' .. need)
-    if st ~= 'succeeded' and not (st == 'failed' and get(jobsKey, 'coe:' .. need) == '1') then return false end
+
+  -- A matrix group's instances with their status, read at once.
+  local function instances(group)
+    local keys = cjson.decode(get(jobsKey, 'minst:' .. group))
+    local fields = {}
+    for i, key in ipairs(keys) do
+      fields[2 * i - 1] = 'status:' .. key
+      fields[2 * i] = 'held:' .. key
+    end
+    read(jobsKey, fields)
+    return keys
   end
-  return true
-end
 
-local ACTIVE = {queued = true, running = true, waiting = true}
-
--- A matrix group's instances with their status, read at once.
-local function instances(group)
-  local keys = cjson.decode(get(jobsKey, 'minst:' .. group))
-  local fields = {}
-  for i, key in ipairs(keys) do
-    fields[2 * i - 1] = 'status:' .. key
-    fields[2 * i] = 'held:' .. key
+  -- How many of a matrix group's instances are live, and whether it has room for one more.
+  local function room(group)
+    local max = tonumber(get(jobsKey, 'mmax:' .. group) or '')
+    if not max then return true end
+    local live = 0
+    for _, key in ipairs(instances(group)) do
+      local status = get(jobsKey, 'status:' .. key)
+      if status == 'queued' or status == 'running' or status == 'waiting' then live = live + 1 end
+    end
+    return live < max
   end
-  read(jobsKey, fields)
-  return keys
-end
 
--- How many of a matrix group's instances are live, and whether it has room for one more.
-local function room(group)
-  local max = tonumber(get(jobsKey, 'mmax:' .. group) or '')
-  if not max then return true end
-  local live = 0
-  for _, key in ipairs(instances(group)) do
-    if ACTIVE[get(jobsKey, 'status:' .. key)] then live = live + 1 end
+  local function readiness(key, cancelling)
+    if cancelling then return 'cancel' end
+    if get(jobsKey, 'gate:' .. key) ~= 'custom' and not needsSucceeded(key) then return 'skip' end
+    -- maxParallel: past the limit an instance is held, and queued as others end.
+    local group = get(jobsKey, 'mgroup:' .. key)
+    if group and not room(group) then return 'hold' end
+    return 'queue'
   end
-  return live < max
-end
-
-local function readiness(key, cancelling)
-  if cancelling then return 'cancel' end
-  if get(jobsKey, 'gate:' .. key) ~= 'custom' and not needsSucceeded(key) then return 'skip' end
-  -- maxParallel: past the limit an instance is held, and queued as others end.
-  local group = get(jobsKey, 'mgroup:' .. key)
-  if group and not room(group) then return 'hold' end
-  return 'queue'
-end
+  return needsSucceeded, instances, room, readiness
+end)()
