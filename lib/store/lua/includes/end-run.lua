@@ -13,26 +13,28 @@
 --- @include "emit"
 --- @include "hset-chunked"
 
-local base = string.sub(runKey, 1, #runKey - 3)
-
--- What the run document and a rerun read of a finished job, and a fence past 1 (the
--- job was claimed again: it tells a post-mortem of a redelivery); the rest (tokens,
--- leases, replies, the DAG's links, the run counters) only served the live run.
-local KEEP_AFTER_END = {status = true, attempt = true, outputs = true, error = true,
-  startedAt = true, finishedAt = true, attemptError = true}
--- runKeys' suffixes (keys.ts): every key of the run shares runKey's '<base>:' and hash tag.
-local RUN_KEY_SUFFIXES = {{RUN_KEY_SUFFIXES}}
-local DEFAULT_RETAIN_MS = {{DEFAULT_RETAIN_MS}}
 -- Set by endRun: whether the run holds concurrency memberships (finish-job tells run-finished).
 local hasGroups = false
 
 -- The run fields its end reads (and what finish-job and finishJob read with them).
 local RUN_END_FIELDS = {'version', 'env', 'inputs', 'signalsKept', 'hasChildren', 'hasTree',
   'parentRunId', 'cancelStatus', 'failedJob'}
--- Run fields of a run admitted before they moved into its jobs hash (run:*), dropped at its end.
-local LEGACY_RUN_FIELDS = {'retainMs', 'tenant', 'hasWaits', 'dispatch', 'pending', 'failed', 'dispatchKey'}
 
 local function endRun(runStatus)
+  -- Built here, not at the include's top: that runs on every call of every script
+  -- including this, and a run ends once.
+  local base = string.sub(runKey, 1, #runKey - 3)
+  -- What the run document and a rerun read of a finished job, and a fence past 1 (the
+  -- job was claimed again: it tells a post-mortem of a redelivery); the rest (tokens,
+  -- leases, replies, the DAG's links, the run counters) only served the live run.
+  local KEEP_AFTER_END = {status = true, attempt = true, outputs = true, error = true,
+    startedAt = true, finishedAt = true, attemptError = true}
+  -- runKeys' suffixes (keys.ts): every key of the run shares runKey's '<base>:' and hash tag.
+  local RUN_KEY_SUFFIXES = {{RUN_KEY_SUFFIXES}}
+  local DEFAULT_RETAIN_MS = {{DEFAULT_RETAIN_MS}}
+  -- Run fields of a run admitted before they moved into its jobs hash (run:*), dropped at its end.
+  local LEGACY_RUN_FIELDS = {'retainMs', 'tenant', 'hasWaits', 'dispatch', 'pending', 'failed', 'dispatchKey'}
+
   read(runKey, RUN_END_FIELDS)
   -- A run admitted before the counters moved (no run:key) may have keys it never flagged.
   local legacy = get(jobsKey, 'run:key') == nil
