@@ -144,7 +144,6 @@ async function health({ app, apiKeys }: RouteContext): Promise<ApiResponse> {
  * read at init, instead of a chunk per set of sharers (bench/README.md, cold start).
  */
 const specLoader = () => import('./spec-intake.js');
-const specChecks = specLoader;
 
 /** YAML when the content type says so, else JSON; problems carry YAML line numbers. */
 async function specFromBody(req: ApiRequest): Promise<Workflow> {
@@ -202,7 +201,7 @@ async function putWorkflow({ app, req, params, tenant }: RouteContext): Promise<
 
 /** `{warnings}` when the spec has some (lib/spec/warnings.ts): it is registered all the same. */
 async function warningsOf(spec: Workflow): Promise<{ warnings?: FieldProblem[] }> {
-  const warnings = (await specChecks()).specWarnings(spec);
+  const warnings = (await specLoader()).specWarnings(spec);
   return warnings.length > 0 ? { warnings } : {};
 }
 

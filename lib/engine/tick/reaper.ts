@@ -10,6 +10,10 @@ import { settleJob } from '../job/settle.js';
 import { recheck } from '../run/concurrency.js';
 import { cancelAndFinish, runFinished } from '../run/finish.js';
 
+// settleJob is imported statically: settle.ts is a few KiB and loads no executor or
+// step kind; behind an `import()` it cost the schedule cold start a 247 KiB chunk of
+// what it shares with the tick, read as a file of its own (bench/README.md, cold start).
+
 /** Runs per ZSCAN page of a shard; all 16 shards are walked side by side. */
 const PAGE = 100;
 
