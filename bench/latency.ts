@@ -5,6 +5,7 @@ import { type App, closeApp, createApp } from '../lib/app.js';
 import { admitRun, newRunId } from '../lib/engine/run/admit.js';
 import type { JobTask } from '../lib/queue/message.js';
 import type { JobQueue } from '../lib/queue/sqs-queue.js';
+import { withStepExecutors } from '../lib/step-executors.js';
 import type { RunStore } from '../lib/store/run-store.js';
 import {
   type ContainerResult,
@@ -585,7 +586,9 @@ async function main(cleanup: Cleanup): Promise<void> {
   const opts = parseOptions();
   const sqs = await startLocalSqs(cleanup, { ownProcess: !opts.sqsInProcess });
   const redis = await startRedis(cleanup, { appendonly: opts.appendonly });
-  const app = createApp(benchConfig(redis.url, sqs, await sqs.createQueue('bench-latency')));
+  const app = withStepExecutors(
+    createApp(benchConfig(redis.url, sqs, await sqs.createQueue('bench-latency'))),
+  );
   cleanup.add('flowline app', () => closeApp(app));
   const [shapeD, shapeC] = [diamond(), chain()];
   // Started first: its cold start is over before anything is timed.

@@ -5,6 +5,7 @@ import { closeApp, createApp } from '../lib/app.js';
 import { newRunId } from '../lib/engine/run/admit.js';
 import { reapRuns } from '../lib/engine/tick/reaper.js';
 import { wakeDueTimers } from '../lib/engine/tick/schedule.js';
+import { withStepExecutors } from '../lib/step-executors.js';
 import { allShards, globalKeys, runKeys, SHARDS, shardOf } from '../lib/store/keys.js';
 import { startFlowline } from './support/engines.js';
 import { installClientCounter, startWindow, total } from './support/redis-meter.js';
@@ -48,7 +49,7 @@ await runMain(async (cleanup) => {
   const redis = await startRedis(cleanup, { appendonly: false });
   const sqs = await startLocalSqs(cleanup);
   const queueUrl = await sqs.createQueue(`scale-${randomBytes(4).toString('hex')}`);
-  const app = createApp(benchConfig(redis.url, sqs, queueUrl));
+  const app = withStepExecutors(createApp(benchConfig(redis.url, sqs, queueUrl)));
   cleanup.add('app', () => closeApp(app));
   const keys = globalKeys(app.config.keyPrefix);
   const rows: (string | number)[][] = [];

@@ -20,6 +20,7 @@ import { type ReapReport, reapRuns } from '../lib/engine/tick/reaper.js';
 import { createSqsClient } from '../lib/queue/sqs-queue.js';
 import { loadSpec } from '../lib/spec/index.js';
 import type { Workflow } from '../lib/spec/schema.js';
+import { withStepExecutors } from '../lib/step-executors.js';
 import { tenantKeys } from '../lib/store/keys.js';
 import { sleep, spawnGroup, stopGroup } from '../scripts/processes.js';
 import { RestartableRedis } from './support/restartable-redis.js';
@@ -395,7 +396,7 @@ await runMain(async (cleanup) => {
   const stats: Tally = {};
   /** An app whose sends are duplicated at the soak's rate. */
   const soakApp = (name: string, c: typeof config) => {
-    const a = createApp(c);
+    const a = withStepExecutors(createApp(c));
     cleanup.add(name, () => closeApp(a));
     const send = a.queue.send.bind(a.queue);
     a.queue.send = (tasks, delay) => {

@@ -7,11 +7,14 @@ import { metrics, queueLagMs, recordJobTask } from '../lib/metrics.js';
 import { coalescingQueue } from '../lib/queue/coalescing-queue.js';
 import { parseJobTask } from '../lib/queue/message.js';
 import { appStarter } from '../lib/start.js';
+import { createStepExecutors, type StepExecutors } from '../lib/step-executors.js';
 
 // Minutes of deadline: a Redis command may wait out a restart or failover (5 s).
 const start = appStarter(process.env, { redisCommandTimeoutMs: 5_000 });
 /** Answer this long before the invocation's deadline, whatever is still running. */
 const GIVE_UP_BEFORE_MS = 2_000;
+/** The app's Lambda and shell step executors, once per container. */
+let steps: StepExecutors | undefined;
 
 /**
  * SQS batch of job tasks. Records run concurrently (they are independent jobs);
@@ -30,7 +33,8 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
       // The bad setting was logged at cold start; SQS keeps the tasks.
       return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
     }
-    const app = { ...started.app, queue: coalescingQueue(started.app.queue) };
+    steps ??= createStepExecutors(started.app.config);
+    const app = { ...started.app, ...steps, queue: coalescingQueue(started.app.queue) };
     const receivedAt = Date.now();
     const done = new Set<string>();
     const failures: SQSBatchResponse['batchItemFailures'] = [];

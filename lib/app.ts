@@ -1,14 +1,10 @@
 import type { SQSClient } from '@aws-sdk/client-sqs';
 import type { Config } from './config.js';
 import { createJobQueue, createSqsClient, type JobQueue } from './queue/sqs-queue.js';
-import { createLambdaRunner } from './runner/lambda-runner.js';
-import { createLocalRunner } from './runner/local-runner.js';
 import { createSecretsProvider, type SecretsProvider } from './secrets/provider.js';
 import { createSecretsClient, type SecretsClient } from './secrets/secrets-client.js';
 import type { StepExecutor } from './steps/executor.js';
-import { createLambdaExecutor } from './steps/lambda.js';
-import { createLambdaClient, type LambdaInvoker } from './steps/lambda-client.js';
-import { createShellExecutor } from './steps/shell.js';
+import type { LambdaInvoker } from './steps/lambda-client.js';
 import { type ConcurrencyStore, createConcurrencyStore } from './store/concurrency-store.js';
 import type { RedisAuth } from './store/redis-client.js';
 import { createRunStore, type RunStore } from './store/run-store.js';
@@ -29,11 +25,15 @@ export interface App {
   concurrency: ConcurrencyStore;
   secretsClient: SecretsClient;
   secrets: SecretsProvider;
-  /** The client of `lambda:` steps, and their executor over it. */
-  lambda: LambdaInvoker;
-  lambdaSteps: StepExecutor;
-  /** The executor of `shell` steps: the runner Lambda, else this process's sandbox. */
-  shellSteps: StepExecutor;
+  // The step executors are set only where jobs run (step-executors.ts: the execute
+  // function, tests, benches): submit and schedule run no step, and their cold start
+  // does not load the runners (bench/README.md, cold start).
+  /** The client of `lambda:` steps. */
+  lambda?: LambdaInvoker;
+  /** The executor of `lambda:` steps, over `lambda`; without one they fail INTERNAL. */
+  lambdaSteps?: StepExecutor;
+  /** The executor of `shell` steps: the runner Lambda; without one, this process's sandbox. */
+  shellSteps?: StepExecutor;
 }
 
 /** `redisAuth`: the credentials of `config.redisAuthSecret`, fetched by the caller (start.ts). */
@@ -47,7 +47,6 @@ export function createApp(config: Config, redisAuth?: RedisAuth): App {
   });
   const sqs = createSqsClient(config);
   const secretsClient = createSecretsClient(config.region);
-  const lambda = createLambdaClient(config);
   return {
     config,
     redis,
@@ -62,24 +61,12 @@ export function createApp(config: Config, redisAuth?: RedisAuth): App {
       prefix: config.secretsPrefix,
       ttlMs: config.secretsTtlMs,
     }),
-    lambda,
-    lambdaSteps: createLambdaExecutor({
-      client: lambda,
-      functionPrefix: config.lambdaPrefix,
-      allow: config.lambdaAllow ?? [],
-      runnerFunction: config.runnerFunction,
-    }),
-    shellSteps: createShellExecutor(
-      config.runnerFunction
-        ? createLambdaRunner({ client: lambda, functionName: config.runnerFunction })
-        : createLocalRunner({ isolateNetwork: config.runnerNetwork !== 'shared' }),
-    ),
   };
 }
 
 export async function closeApp(app: App): Promise<void> {
   app.sqs.destroy();
   app.secretsClient.destroy();
-  app.lambda.destroy();
+  app.lambda?.destroy();
   await app.redis.quit();
 }

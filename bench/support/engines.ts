@@ -6,6 +6,7 @@ import type { ApiRequest } from '../../lib/api/http.js';
 import { closeApp, createApp } from '../../lib/app.js';
 import type { Config } from '../../lib/config.js';
 import { admitRun, newRunId } from '../../lib/engine/run/admit.js';
+import { withStepExecutors } from '../../lib/step-executors.js';
 import { IN_FLIGHT, startExecutors, trackRuns } from './executor.js';
 import type { FlowNode, Shape } from './shapes.js';
 import { benchConfig, type LocalSqs } from './stack.js';
@@ -57,7 +58,7 @@ export async function startFlowline(
     apiKeys: `bench:${API_KEY}`,
     ...overrides,
   };
-  const app = createApp(config);
+  const app = withStepExecutors(createApp(config));
   const api = createApi(app);
   const call = async (method: string, path: string, body: unknown) => {
     const req: ApiRequest = {
@@ -81,7 +82,7 @@ export async function startFlowline(
   };
   const pollerApps =
     opts.connections === 'per-poller'
-      ? Array.from({ length: IN_FLIGHT / 10 }, () => createApp(config))
+      ? Array.from({ length: IN_FLIGHT / 10 }, () => withStepExecutors(createApp(config)))
       : [];
   let sqsSends = 0;
   for (const a of [app, ...pollerApps]) {

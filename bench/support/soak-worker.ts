@@ -4,6 +4,7 @@ import { Redis } from 'ioredis';
 import { registerAction } from '../../lib/actions/registry.js';
 import { closeApp, createApp } from '../../lib/app.js';
 import type { Config } from '../../lib/config.js';
+import { withStepExecutors } from '../../lib/step-executors.js';
 import { startExecutors } from './executor.js';
 import { enterStep, SOAK_KEYS, withProbe } from './soak-probe.js';
 
@@ -20,7 +21,7 @@ const workerId = process.env.SOAK_WORKER_ID ?? 'w?';
 const pollers = Number(process.env.SOAK_POLLERS ?? 2);
 const dupRate = Number(process.env.SOAK_DUP_RATE ?? 0);
 
-const app = createApp(config);
+const app = withStepExecutors(createApp(config));
 const probe = withProbe(new Redis(config.redisUrl, { maxRetriesPerRequest: null }));
 const send = app.queue.send.bind(app.queue);
 app.queue.send = async (tasks, delay) => {

@@ -1,6 +1,6 @@
 import * as z from 'zod/mini';
 import '../zod-messages.js';
-import { HttpError } from './http.js';
+import type { FieldProblem } from '../errors.js';
 
 /**
  * The request bodies' schemas, loaded by body.ts's `requestBody` at the first
@@ -8,25 +8,29 @@ import { HttpError } from './http.js';
  */
 
 /**
- * Validate with zod; every issue becomes a 422 problem naming its path. The request
- * schemas are zod/mini: every submit parses one, and classic zod's import costs tens
- * of ms of a cold start (bench/cold-start.ts).
+ * Validate with zod: the value, or every issue as a problem naming its path (body.ts
+ * answers 422 with them). The request schemas are zod/mini: every submit parses one,
+ * and classic zod's import costs tens of ms of a cold start (bench/cold-start.ts).
+ * No HttpError here: a value of the API's own modules imported by this lazily loaded
+ * one would be split into a chunk of its own, one more file read at the submit
+ * function's init (bench/README.md, cold start).
  */
-export function validateBody<T>(schema: z.ZodMiniType<T>, value: unknown, what = 'body'): T {
+export function checkBody<T>(
+  schema: z.ZodMiniType<T>,
+  value: unknown,
+): { ok: true; value: T } | { ok: false; problems: FieldProblem[] } {
   const parsed = z.safeParse(schema, value);
-  if (parsed.success) return parsed.data;
-  throw new HttpError(
-    422,
-    'Invalid request body',
-    `the ${what} does not match the expected shape`,
-    parsed.error.issues.map((issue) => ({
+  if (parsed.success) return { ok: true, value: parsed.data };
+  return {
+    ok: false,
+    problems: parsed.error.issues.map((issue) => ({
       path: issue.path
         .map((p) => (typeof p === 'number' ? `[${p}]` : `.${String(p)}`))
         .join('')
         .replace(/^\./, ''),
       message: issue.message,
     })),
-  );
+  };
 }
 
 const jsonObject = z.record(z.string(), z.unknown());

@@ -58,7 +58,16 @@ export async function requestBody<K extends keyof Schemas>(
   name: K,
 ): Promise<z.output<Schemas[K]>> {
   const value = parseJsonBody(req.body);
-  const { REQUEST_SCHEMAS, validateBody } = await import('./body-schemas.js');
+  const { REQUEST_SCHEMAS, checkBody } = await import('./body-schemas.js');
   const schema: z.ZodMiniType = REQUEST_SCHEMAS[name];
-  return validateBody(schema, value) as z.output<Schemas[K]>;
+  const checked = checkBody(schema, value);
+  if (!checked.ok) {
+    throw new HttpError(
+      422,
+      'Invalid request body',
+      'the body does not match the expected shape',
+      checked.problems,
+    );
+  }
+  return checked.value as z.output<Schemas[K]>;
 }

@@ -96,7 +96,15 @@ export function createRouter() {
 /** The web UI's module, and the bundle it embeds, load only when a page is asked for. */
 async function webUi({ req }: RouteContext): Promise<ApiResponse> {
   const { serveUi } = await import('../ui/serve.js');
-  return serveUi(req.path);
+  const page = serveUi(req.path);
+  if (!page) {
+    throw new HttpError(
+      404,
+      'Not Found',
+      `no UI asset '${req.path.replace(/^\/ui\/assets\//, '')}'`,
+    );
+  }
+  return page;
 }
 
 /** Each dependency answers within this, or is reported down (API.md: 503 within 3 s). */
@@ -129,10 +137,13 @@ async function health({ app, apiKeys }: RouteContext): Promise<ApiResponse> {
   return json(ok ? 200 : 503, { redis, queue, apiKeys: keys });
 }
 
-/** The spec loader and its YAML parser: loaded by the routes that take a spec, not at a cold start. */
-const specLoader = () => import('../spec/load.js');
-/** The spec's static checks (and through them the zod schemas): the same routes only. */
-const specChecks = () => import('../spec/warnings.js');
+/**
+ * The spec loader with its YAML parser, and the spec's static checks (and through
+ * them the zod schemas): loaded by the routes that take a spec, not at a cold start.
+ * One module for both: the code each shares with this module goes into one chunk,
+ * read at init, instead of a chunk per set of sharers (bench/README.md, cold start).
+ */
+const specLoader = () => import('./spec-intake.js');
 
 /** YAML when the content type says so, else JSON; problems carry YAML line numbers. */
 async function specFromBody(req: ApiRequest): Promise<Workflow> {
@@ -190,7 +201,7 @@ async function putWorkflow({ app, req, params, tenant }: RouteContext): Promise<
 
 /** `{warnings}` when the spec has some (lib/spec/warnings.ts): it is registered all the same. */
 async function warningsOf(spec: Workflow): Promise<{ warnings?: FieldProblem[] }> {
-  const warnings = (await specChecks()).specWarnings(spec);
+  const warnings = (await specLoader()).specWarnings(spec);
   return warnings.length > 0 ? { warnings } : {};
 }
 

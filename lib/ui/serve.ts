@@ -1,4 +1,4 @@
-import { type ApiResponse, HttpError } from '../api/http.js';
+import type { ApiResponse } from '../api/http.js';
 import { UI_ASSETS, UI_SCRIPT, UI_STYLE } from './assets.generated.js';
 
 /**
@@ -40,12 +40,17 @@ const PAGE = `<!doctype html>
 </html>
 `;
 
-/** `GET /ui…`: the page shell, or one of its content-hashed (so immutable) assets. */
-export function serveUi(path: string): ApiResponse {
+/**
+ * `GET /ui…`: the page shell, or one of its content-hashed (so immutable) assets;
+ * undefined for an asset there is none of (the route answers 404). No HttpError
+ * here: a value of the API's modules imported by this lazily loaded one would be a
+ * chunk of its own, one more file read at the submit function's init.
+ */
+export function serveUi(path: string): ApiResponse | undefined {
   const asset = /^\/ui\/assets\/([^/]+)$/.exec(path);
   if (!asset) return { status: 200, headers: PAGE_HEADERS, text: PAGE };
   const found = UI_ASSETS[asset[1] ?? ''];
-  if (!found) throw new HttpError(404, 'Not Found', `no UI asset '${asset[1]}'`);
+  if (!found) return undefined;
   return {
     status: 200,
     headers: {

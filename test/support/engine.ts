@@ -7,6 +7,7 @@ import { admitRun } from '../../lib/engine/run/admit.js';
 import { type JobTask, parseJobTask } from '../../lib/queue/message.js';
 import { loadSpec, specDigest } from '../../lib/spec/index.js';
 import type { Workflow } from '../../lib/spec/schema.js';
+import { withStepExecutors } from '../../lib/step-executors.js';
 import { jobField } from '../../lib/store/job-fields.js';
 import { runKeys } from '../../lib/store/keys.js';
 import { createTestQueue, sqsClient, testConfig } from './stack.js';
@@ -19,7 +20,7 @@ afterAll(async () => {
 /** A full App on the test Redis with its own prefix and its own fresh SQS queue. */
 export async function startTestApp(overrides: Partial<Config> = {}): Promise<App> {
   const { queueUrl } = await createTestQueue();
-  const app = createApp(testConfig({ queueUrl, ...overrides }));
+  const app = withStepExecutors(createApp(testConfig({ queueUrl, ...overrides })));
   apps.push(app);
   return app;
 }

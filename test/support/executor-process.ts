@@ -1,6 +1,7 @@
 import { startExecutors } from '../../bench/support/executor.js';
 import { closeApp, createApp } from '../../lib/app.js';
 import type { Config } from '../../lib/config.js';
+import { withStepExecutors } from '../../lib/step-executors.js';
 
 /**
  * An executor in a process of its own, for tests that kill it (SIGKILL) mid-step:
@@ -17,7 +18,7 @@ import type { Config } from '../../lib/config.js';
 const raw = process.env.FLOWLINE_EXECUTOR_CONFIG;
 if (!raw) throw new Error('FLOWLINE_EXECUTOR_CONFIG (a Config as JSON) is not set');
 const config = JSON.parse(raw) as Config;
-const app = createApp(config);
+const app = withStepExecutors(createApp(config));
 
 await app.redis.ping();
 const executors = startExecutors(app, app, {

@@ -6,15 +6,13 @@ import type { Workflow } from '../../spec/schema.js';
 import { allShards } from '../../store/keys.js';
 import { planRun } from '../decide/plan.js';
 import { decideReap, type ReapAction } from '../decide/reap.js';
+import { settleJob } from '../job/settle.js';
 import { recheck } from '../run/concurrency.js';
 import { cancelAndFinish, runFinished } from '../run/finish.js';
 
-/**
- * The executor's settle, loaded when a lease expired or a dead letter is found: most
- * ticks settle nothing, and a schedule cold start need not load the executor and
- * every step kind (bench/cold-start.ts).
- */
-const executor = () => import('../job/settle.js');
+// settleJob is imported statically: settle.ts is a few KiB and loads no executor or
+// step kind; behind an `import()` it cost the schedule cold start a 247 KiB chunk of
+// what it shares with the tick, read as a file of its own (bench/README.md, cold start).
 
 /** Runs per ZSCAN page of a shard; all 16 shards are walked side by side. */
 const PAGE = 100;
@@ -142,7 +140,6 @@ async function apply(
         },
       };
       const task = { ...ref, jobKey: action.jobKey, attempt: action.attempt };
-      const { settleJob } = await executor();
       // Ticks racing over one lease: only the one whose fenced settle won counts it.
       if (
         !(await settleJob({ ...app, now: () => now }, task, action.fence, outcome, job, 'expired'))
@@ -195,7 +192,6 @@ async function reconcileDeadLetters(app: App): Promise<number> {
           },
         };
         // A stale dead letter (its job has moved on) is only deleted.
-        const { settleJob } = await executor();
         if (await settleJob(app, task, task.token, outcome, undefined, 'token')) reconciled++;
       }
       await app.sqs.send(
