@@ -5,7 +5,7 @@ import { join } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs, promisify } from 'node:util';
 import { ROOT } from '../scripts/stack.js';
-import { bundleLikeFunctions, initEnv, initOnce, type Sample } from './support/init-probe.js';
+import { bundleLikeFunctions, initEnv, sampleRounds } from './support/init-probe.js';
 import { fixed, percentile, table } from './support/table.js';
 
 /**
@@ -99,14 +99,7 @@ async function main(): Promise<void> {
       ONE_FILE,
       ...FUNCTIONS.flatMap((fn) => (args.before ? [`${fn} before`, fn] : [fn])),
     ];
-    const samples = Object.fromEntries(names.map((n) => [n, [] as Sample[]]));
-    // One warm-up round (file cache), not counted.
-    for (const n of names) initOnce(modules[n] as string, env);
-    for (let i = 0; i < runs; i++) {
-      process.stderr.write(`round ${i + 1}/${runs}\r`);
-      for (const n of names) samples[n]?.push(initOnce(modules[n] as string, env));
-    }
-    process.stderr.write('\n');
+    const samples = sampleRounds(modules, names, env, runs);
     const median = (n: string) => percentile(samples[n]?.map((s) => s.total) ?? [], 50);
     const medianCpu = (n: string) => percentile(samples[n]?.map((s) => s.cpuMs) ?? [], 50);
     const base = median('baseline');

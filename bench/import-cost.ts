@@ -4,7 +4,7 @@ import { join, resolve } from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parseArgs } from 'node:util';
 import { ROOT } from '../scripts/stack.js';
-import { bundleLikeFunctions, initEnv, initOnce, type Sample } from './support/init-probe.js';
+import { bundleLikeFunctions, initEnv, type Sample, sampleRounds } from './support/init-probe.js';
 import { fixed, percentile, table } from './support/table.js';
 
 /**
@@ -55,13 +55,7 @@ async function main(): Promise<void> {
       modules[name] = pathToFileURL(out.file).href;
       sizes[name] = out.bytes;
     }
-    const samples = Object.fromEntries(names.map((n) => [n, [] as Sample[]]));
-    for (const n of names) initOnce(modules[n] as string, env);
-    for (let i = 0; i < runs; i++) {
-      process.stderr.write(`round ${i + 1}/${runs}\r`);
-      for (const n of names) samples[n]?.push(initOnce(modules[n] as string, env));
-    }
-    process.stderr.write('\n');
+    const samples = sampleRounds(modules, names, env, runs);
     const p50 = (n: string, of: keyof Sample) =>
       percentile(samples[n]?.map((s) => s[of]) ?? [], 50);
     const rows = names.map((n) => [

@@ -66,6 +66,26 @@ async function serverlessYml(): Promise<any> {
   return parse(await readFile(join(ROOT, 'serverless.yml'), 'utf8'), { logLevel: 'silent' });
 }
 
+/**
+ * `runs` rounds of initOnce over every module, interleaved (a load swing then hits each
+ * alike), after one uncounted warm-up round (the file cache): name → its samples.
+ */
+export function sampleRounds(
+  modules: Record<string, string>,
+  names: string[],
+  env: NodeJS.ProcessEnv,
+  runs: number,
+): Record<string, Sample[]> {
+  const samples = Object.fromEntries(names.map((n) => [n, [] as Sample[]]));
+  for (const n of names) initOnce(modules[n] as string, env);
+  for (let i = 0; i < runs; i++) {
+    process.stderr.write(`round ${i + 1}/${runs}\r`);
+    for (const n of names) samples[n]?.push(initOnce(modules[n] as string, env));
+  }
+  process.stderr.write('\n');
+  return samples;
+}
+
 /** serverless.yml's custom.esbuild as esbuild build options (those a one-file bundle takes). */
 export async function serverlessEsbuildOptions(): Promise<BuildOptions> {
   const o = (await serverlessYml()).custom.esbuild;
