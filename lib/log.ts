@@ -47,25 +47,38 @@ const cut = (text: unknown) =>
     ? `${text.slice(0, MAX_ERROR_TEXT)}… (${text.length} chars)`
     : text;
 
+/** Causes a line follows before it stops (pino's serializer stopped at a cycle too). */
+const MAX_CAUSES = 10;
+
 /**
  * An error as a log line carries it, less what can be huge: ioredis attaches the
  * failed command (`command.args`: a script's whole arguments, run payloads
  * included), so only its name is kept; message and stack are cut, and a cause's
- * message and stack follow its error's (as pino's serializer wrote them).
+ * message and stack follow its error's (as pino's serializer wrote them). An error
+ * met again (a cause cycle, a field pointing back) is not followed again: logging
+ * must not throw from the catch blocks that call it.
  */
-export function serializeError(err: Error): Record<string, unknown> {
+export function serializeError(err: Error, seen = new Set<Error>()): Record<string, unknown> {
+  seen.add(err);
   const out: Record<string, unknown> = {
     type: err.constructor?.name || err.name,
     message: err.message,
     stack: err.stack,
   };
+  let causes = 0;
   for (let cause = err.cause; cause instanceof Error; cause = cause.cause) {
+    if (seen.has(cause) || ++causes > MAX_CAUSES) {
+      out.message = `${out.message}: ...`;
+      break;
+    }
+    seen.add(cause);
     out.message = `${out.message}: ${cause.message}`;
     out.stack = `${out.stack}\ncaused by: ${cause.stack}`;
   }
   for (const [key, value] of Object.entries(err)) {
     if (key in out || key === 'cause' || key === 'args') continue;
-    out[key] = value instanceof Error ? serializeError(value) : value;
+    if (!(value instanceof Error)) out[key] = value;
+    else out[key] = seen.has(value) ? '[Circular]' : serializeError(value, seen);
   }
   const command = out.command as { name?: unknown } | undefined;
   if (command && typeof command === 'object') out.command = { name: command.name };
@@ -76,7 +89,8 @@ export function serializeError(err: Error): Record<string, unknown> {
 
 /** A field's value as written: errors serialised, secrets censored at any depth. */
 function replaceValue(key: string, value: unknown): unknown {
-  if (REDACTED.has(key)) return CENSOR;
+  // Header names come in any case (API Gateway passes `Authorization` as sent).
+  if (REDACTED.has(key.toLowerCase())) return CENSOR;
   return value instanceof Error ? serializeError(value) : value;
 }
 

@@ -92,15 +92,17 @@ describe('log lines', () => {
         authorization: 'Bearer k1',
         headers: { authorization: 'Bearer k2', accept: 'json' },
         job: { secrets: { TOKEN: 's3' } },
+        event: { headers: { Authorization: 'Bearer k4' }, Secrets: 's5' },
       },
       'request',
     );
     const [line] = lines();
-    expect(JSON.stringify(line)).not.toMatch(/k1|k2|s3/);
+    expect(JSON.stringify(line)).not.toMatch(/k1|k2|s3|k4|s5/);
     expect(line).toMatchObject({
       authorization: '***',
       headers: { authorization: '***', accept: 'json' },
       job: { secrets: '***' },
+      event: { headers: { Authorization: '***' }, Secrets: '***' },
     });
   });
 
@@ -137,5 +139,26 @@ describe('log lines', () => {
     const shortErr = (short.lines()[0] as { err: Record<string, unknown> }).err;
     expect(shortErr.message).toBe('outer: socket closed');
     expect(String(shortErr.stack)).toContain('caused by: Error: socket closed');
+  });
+
+  it('errors that point back to themselves (a cause cycle, a field) are written once, not followed', async () => {
+    const { log, lines } = await loggerAt('info');
+    const a = new Error('a');
+    const b = new Error('b', { cause: a });
+    a.cause = b;
+    const self = Object.assign(new Error('self'), { inner: undefined as unknown });
+    self.inner = self;
+    const deep = Array.from({ length: 50 }, (_, i) => new Error(`e${i}`)).reduceRight<
+      Error | undefined
+    >((cause, e) => Object.assign(e, { cause }), undefined) as Error;
+    expect(() => log.error({ err: a }, 'cycle')).not.toThrow();
+    expect(() => log.error({ err: self }, 'self')).not.toThrow();
+    expect(() => log.error({ err: deep }, 'deep')).not.toThrow();
+    const [cycle, selfLine, deepLine] = lines() as { err: Record<string, unknown> }[];
+    expect(cycle?.err.message).toBe('a: b: ...');
+    expect(selfLine?.err).toMatchObject({ message: 'self', inner: '[Circular]' });
+    expect(String(deepLine?.err.message)).toBe(
+      `e0: ${Array.from({ length: 10 }, (_, i) => `e${i + 1}`).join(': ')}: ...`,
+    );
   });
 });
