@@ -17,9 +17,16 @@ export type StreamEntry = [id: string, fields: string[]];
 
 const STREAM_TYPES = new Set([15, 19, 21]);
 
-/** Whether `blob` is a stream's DUMP (an archive written as text starts with a digit or `[`). */
+/**
+ * Whether `blob` is a stream's DUMP (an archive written as text starts with a digit or
+ * `[`). Another binary first byte is a DUMP this reader does not know (a stream encoding
+ * of a later Redis or Valkey): an error, not text to misread.
+ */
 export function isStreamDump(blob: Buffer): boolean {
-  return blob.length > 10 && STREAM_TYPES.has(blob[0] as number);
+  const type = blob[0] as number;
+  if (blob.length > 10 && STREAM_TYPES.has(type)) return true;
+  if (type < 0x20) throw new Error(`archived events: a DUMP of unknown type ${type}`);
+  return false;
 }
 
 /** Every entry of the dumped stream, in order (deleted entries left out). */
@@ -132,6 +139,9 @@ class RdbReader {
 
 /** LZF (liblzf, as Redis compresses RDB strings). */
 export function lzfDecompress(input: Buffer, length: number): Buffer {
+  // A back reference of 2 or 3 bytes stands for at most 264: a longer claim is corrupt
+  // (and must not size the buffer).
+  if (length > input.length * 132) throw new Error('stream DUMP: corrupt LZF length');
   const out = Buffer.alloc(length);
   let ip = 0;
   let op = 0;
@@ -139,6 +149,9 @@ export function lzfDecompress(input: Buffer, length: number): Buffer {
     const ctrl = input[ip++] as number;
     if (ctrl < 32) {
       // A literal run of ctrl + 1 bytes.
+      if (ip + ctrl + 1 > input.length || op + ctrl + 1 > length) {
+        throw new Error('stream DUMP: corrupt LZF data');
+      }
       input.copy(out, op, ip, ip + ctrl + 1);
       ip += ctrl + 1;
       op += ctrl + 1;

@@ -67,6 +67,21 @@ describe('a stream DUMP read without Redis', () => {
     expect(isStreamDump(Buffer.from('0-0\x1frun.created\x1f\x1f\x1f\x1f'))).toBe(false);
     expect(isStreamDump(Buffer.from('[["1-0","run.created","","","",""]]'))).toBe(false);
     expect(() => streamDumpEntries(Buffer.from('[]'))).toThrow(/not the DUMP of a stream/);
+    // A binary first byte that is no stream type this reader knows: an error, not text.
+    expect(() => isStreamDump(Buffer.from([22, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]))).toThrow(
+      /DUMP of unknown type 22/,
+    );
+  });
+
+  it('refuses corrupt LZF data instead of sizing a buffer by it or copying past it', () => {
+    expect(() => lzfDecompress(Buffer.from([0, 0x61]), 4_000_000_000)).toThrow(
+      /corrupt LZF length/,
+    );
+    // A literal run of 4 bytes with 2 present, and one longer than the output.
+    expect(() => lzfDecompress(Buffer.from([3, 0x61, 0x62]), 4)).toThrow(/corrupt LZF data/);
+    expect(() => lzfDecompress(Buffer.from([3, 0x61, 0x62, 0x63, 0x64]), 2)).toThrow(
+      /corrupt LZF data/,
+    );
   });
 
   it('decompresses LZF literals and overlapping back references', () => {
