@@ -32,12 +32,14 @@ describe('JobSecrets', () => {
     expect(secrets.mask('s3cret-token k3y-value')).toBe('*** ***');
   });
 
-  it('masks a rotated value from the fetch that sees it', async () => {
+  it('masks a rotated value from the fetch that sees it, and still the value it replaced', async () => {
     const values = { TOKEN: 'first-value' };
     const secrets = new JobSecrets(provider(values), 'acme');
     await secrets.fetch(['TOKEN']);
     values.TOKEN = 'second-value';
     await secrets.fetch(['TOKEN']);
     expect(secrets.mask('second-value')).toBe('***');
+    // The job may still hold the old value (its env, an earlier step's outputs).
+    expect(secrets.mask('first-value')).toBe('***');
   });
 });

@@ -8,7 +8,11 @@ import { isPlainObject, StepFailedError } from '../../steps/executor.js';
  */
 export class JobSecrets {
   masker: Masker = createMasker([]);
-  private readonly values = new Map<string, string>();
+  /**
+   * Every value the job was given, old ones too: a secret rotated mid-job may still
+   * sit in its env or an earlier step's outputs.
+   */
+  private readonly values = new Set<string>();
 
   constructor(
     private readonly provider: SecretsProvider,
@@ -22,13 +26,9 @@ export class JobSecrets {
    */
   async fetch(names: string[]): Promise<Record<string, string>> {
     const values = names.length > 0 ? await this.provider.get(this.tenant, names) : {};
-    let added = false;
-    for (const [k, v] of Object.entries(values)) {
-      if (this.values.get(k) === v) continue;
-      this.values.set(k, v);
-      added = true;
-    }
-    if (added) this.masker = createMasker([...this.values.values()]);
+    const before = this.values.size;
+    for (const v of Object.values(values)) this.values.add(v);
+    if (this.values.size !== before) this.masker = createMasker([...this.values]);
     return values;
   }
 
