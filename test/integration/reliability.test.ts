@@ -1,4 +1,4 @@
-import { rm } from 'node:fs/promises';
+import { access, rm } from 'node:fs/promises';
 import { describe, expect, it } from 'vitest';
 import { type App, closeApp, createApp } from '../../lib/app.js';
 import { runDocument } from '../../lib/engine/decide/run-document.js';
@@ -14,6 +14,7 @@ import {
   startTestApp,
   submitSpec,
 } from '../support/engine.js';
+import { createTestQueue, testConfig } from '../support/stack.js';
 
 const TENANT = 'acme';
 
@@ -285,5 +286,25 @@ jobs:
     const events = await eventTypes(app, id);
     expect(events.filter((t) => t === 'step.started')).toHaveLength(2);
     expect((await doc(app, id)).jobs.j).toMatchObject({ outputs: { n: 1 } });
+  });
+});
+
+describe('shell steps where a runner function is configured', () => {
+  it('fail INTERNAL in a process not given the runner, instead of running here', async () => {
+    const { queueUrl } = await createTestQueue();
+    // As an execute function built without lib/step-executors.ts would be.
+    const app = createApp(testConfig({ queueUrl, runnerFunction: 'flowline-test-runner' }));
+    try {
+      const marker = `/tmp/flowline-no-runner-${Date.now()}`;
+      const id = await submitSpec(
+        app,
+        `name: no-runner\non: { manual: true }\njobs:\n  j: { steps: [{ uses: shell, with: { command: "touch ${marker}" } }] }\n`,
+      );
+      expect(await runUntilFinished(app, TENANT, id)).toBe('failed');
+      expect((await doc(app, id)).jobs.j?.error).toMatchObject({ code: 'INTERNAL' });
+      await expect(access(marker)).rejects.toThrow();
+    } finally {
+      await closeApp(app);
+    }
   });
 });

@@ -1,3 +1,4 @@
+import { FlowlineError } from '../../errors.js';
 import type { ExprContext } from '../../expr/index.js';
 import type { Workflow } from '../../spec/schema.js';
 import type { PlannedStep } from '../decide/plan.js';
@@ -6,6 +7,21 @@ import type { StepRecord } from '../model.js';
 import type { JobRun } from './job-run.js';
 import { runStep } from './run-step.js';
 import { retryingStep, startedStep } from './step-record.js';
+
+/**
+ * Where a runner function is configured (AWS), a process that was not given its shell
+ * executor (lib/step-executors.ts) must not fall back to running untrusted commands
+ * in itself, next to the engine's credentials.
+ */
+const NO_RUNNER = {
+  run: () =>
+    Promise.reject(
+      new FlowlineError(
+        'INTERNAL',
+        'shell steps run in the runner function, which this process was not given',
+      ),
+    ),
+};
 
 export interface ActionAt {
   spec: Workflow;
@@ -49,6 +65,10 @@ export async function actionStep(run: JobRun, at: ActionAt): Promise<Record<stri
       const error = run.secrets.mask(err);
       await run.steps.retrying(retryingStep(at.record('running'), ps, error, failedTry, delayMs));
     },
-    ...(deps.shellSteps ? { shell: deps.shellSteps } : {}),
+    ...(deps.shellSteps
+      ? { shell: deps.shellSteps }
+      : deps.config.runnerFunction
+        ? { shell: NO_RUNNER }
+        : {}),
   });
 }

@@ -15,7 +15,10 @@ export interface ExecuteDeps {
   secrets: SecretsProvider;
   /** The executor of `lambda:` steps; without one they fail INTERNAL. */
   lambdaSteps?: StepExecutor;
-  /** The executor of `shell` steps (the app's runner); without one, this process's sandbox. */
+  /**
+   * The executor of `shell` steps (the app's runner); without one, this process's
+   * sandbox, unless `config.runnerFunction` is set (then they fail INTERNAL).
+   */
   shellSteps?: StepExecutor;
   config: Pick<
     Config,
@@ -25,6 +28,7 @@ export interface ExecuteDeps {
     | 'minStepBudgetMs'
     | 'retentionMs'
     | 'maxDescendants'
+    | 'runnerFunction'
   >;
   now?: () => number;
 }
