@@ -110,6 +110,23 @@ export interface RunConstants {
   env: string;
 }
 
+/** The run-hash fields of RunConstants, in the order claim-job.lua sends them. */
+export const RUN_CONSTANT_FIELDS = ['spec', 'inputs', 'trigger', 'workflow', 'env'] as const;
+
+/** RunConstants from its fields' values in RUN_CONSTANT_FIELDS' order (absent: empty, `{}` for objects). */
+export function runConstantsOf(values: readonly unknown[]): RunConstants {
+  const [spec, inputs, trigger, workflow, env] = values.map((v) =>
+    v == null ? undefined : String(v),
+  );
+  return {
+    spec: spec ?? '',
+    inputs: inputs ?? '{}',
+    trigger: trigger ?? '',
+    workflow: workflow ?? '',
+    env: env ?? '{}',
+  };
+}
+
 export type ClaimOutcome =
   | {
       kind: 'claimed';
@@ -199,17 +216,7 @@ export const decode = {
       resolved: str(resolved),
       timeoutFrom: Number(timeoutFrom),
       started: str(started),
-      ...(r.length > 7
-        ? {
-            constants: {
-              spec: str(r[7]),
-              inputs: str(r[8]),
-              trigger: str(r[9]),
-              workflow: str(r[10]),
-              env: str(r[11]),
-            },
-          }
-        : {}),
+      ...(r.length > 7 ? { constants: runConstantsOf(r.slice(7)) } : {}),
     };
   },
 

@@ -6,8 +6,10 @@ import {
   type ClaimOutcome,
   decode,
   type QueuedJob,
+  RUN_CONSTANT_FIELDS,
   type RunConstants,
   type RunEnd,
+  runConstantsOf,
 } from './codes.js';
 import { EVENT_SLOTS } from './events.js';
 import { allShards, globalKeys, runKeys, shardOf, tenantKeys } from './keys.js';
@@ -155,21 +157,7 @@ export function createRunStore(redis: ScriptRedis, prefix: string) {
 
   /** A run's constants read alone: a claim that counted on another claim's reply, which had none. */
   async function readConstants(k: ReturnType<typeof keysOf>): Promise<RunConstants> {
-    const [spec, inputs, trigger, workflow, env] = await redis.hmget(
-      k.run,
-      'spec',
-      'inputs',
-      'trigger',
-      'workflow',
-      'env',
-    );
-    return {
-      spec: spec ?? '',
-      inputs: inputs ?? '{}',
-      trigger: trigger ?? '',
-      workflow: workflow ?? '',
-      env: env ?? '{}',
-    };
+    return runConstantsOf(await redis.hmget(k.run, ...RUN_CONSTANT_FIELDS));
   }
 
   /**
