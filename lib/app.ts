@@ -32,7 +32,10 @@ export interface App {
   lambda?: LambdaInvoker;
   /** The executor of `lambda:` steps, over `lambda`; without one they fail INTERNAL. */
   lambdaSteps?: StepExecutor;
-  /** The executor of `shell` steps: the runner Lambda; without one, this process's sandbox (none where a runner function is configured). */
+  /**
+   * The executor of `shell` steps: the runner Lambda; without one, this process's
+   * sandbox (none where a runner function is configured: action-step.ts).
+   */
   shellSteps?: StepExecutor;
 }
 

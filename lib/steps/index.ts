@@ -34,7 +34,8 @@ export const EXECUTORS: Readonly<Record<ExecutorKind, StepExecutor>> = {
   lambda: unconfiguredLambdaExecutor,
 };
 
-function failing(error: () => FlowlineError): StepExecutor {
+/** An executor whose every run rejects with `error()`: a kind that cannot run here. */
+export function failing(error: () => FlowlineError): StepExecutor {
   return {
     run: () => Promise.reject(error()),
   };

@@ -1,6 +1,7 @@
 import { FlowlineError } from '../../errors.js';
 import type { ExprContext } from '../../expr/index.js';
 import type { Workflow } from '../../spec/schema.js';
+import { failing } from '../../steps/index.js';
 import type { PlannedStep } from '../decide/plan.js';
 import { stepBudgetMs } from '../decide/timeouts.js';
 import type { StepRecord } from '../model.js';
@@ -13,15 +14,13 @@ import { retryingStep, startedStep } from './step-record.js';
  * executor (lib/step-executors.ts) must not fall back to running untrusted commands
  * in itself, next to the engine's credentials.
  */
-const NO_RUNNER = {
-  run: () =>
-    Promise.reject(
-      new FlowlineError(
-        'INTERNAL',
-        'shell steps run in the runner function, which this process was not given',
-      ),
+const NO_RUNNER = failing(
+  () =>
+    new FlowlineError(
+      'INTERNAL',
+      'shell steps run in the runner function, which this process was not given',
     ),
-};
+);
 
 export interface ActionAt {
   spec: Workflow;
