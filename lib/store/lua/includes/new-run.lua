@@ -6,6 +6,7 @@
 ]]
 --- @include "run-keys"
 --- @include "hset-chunked"
+--- @include "emit"
 
 local function writeRun(at)
   if rcall('EXISTS', runKey) == 1 then return 0 end
@@ -28,21 +29,10 @@ local function writeRun(at)
   hsetAsTable(jobsKey, ARGV, runEnd + 1, jobsEnd)
   hsetChunked(stepsKey, ARGV, jobsEnd + 1, stepsEnd)
 
-  -- The run's first events in one stream entry (includes/emit.lua; a longer list
-  -- takes an entry per {{EVENTS_PER_ENTRY}} events).
-  local events, count = {'at', now, 'type', 'run.created'}, 1
-  local function add(type, job, data)
-    if count == {{EVENTS_PER_ENTRY}} then
-      rcall('XADD', eventsKey, '*', unpack(events))
-      events, count = {'at', now}, 0
-    end
-    local n = #events
-    events[n + 1], events[n + 2], events[n + 3], events[n + 4], events[n + 5], events[n + 6] =
-      'type', type, 'job', job, 'data', data
-    count = count + 1
-  end
-  for i = queuedEnd + 1, reusedEnd do add('job.succeeded', ARGV[i], reusedData) end
-  for i = stepsEnd + 1, queuedEnd do add('job.queued', ARGV[i], '{"attempt":1}') end
-  rcall('XADD', eventsKey, '*', unpack(events))
+  -- The run's first events in one stream entry (includes/emit.lua).
+  emit('run.created')
+  for i = queuedEnd + 1, reusedEnd do emit('job.succeeded', ARGV[i], reusedData) end
+  for i = stepsEnd + 1, queuedEnd do emit('job.queued', ARGV[i], '{"attempt":1}') end
+  flushEvents()
   return 1
 end
