@@ -147,6 +147,29 @@ describe('claimJob (lua/claim-job.lua)', () => {
     expect(again.stepRecords[0]).toContain('"running"');
   });
 
+  it.each([
+    ['plain keys', ['x', 'm[shard=1,os=linux]', 'ü n']],
+    ['keys that JSON escapes', ['q"uote', 'back\\slash', 'x']],
+  ])("answers each need's status and outputs: %s", async (_, needs) => {
+    const { redis, runs, keys } = setUp();
+    const { runId, tasks, now } = await admitRun(runs, ONE_JOB);
+    const k = keys(runId);
+    await redis.hset(k.jobs, 'needs:j', JSON.stringify(needs));
+    for (const [i, need] of needs.entries()) {
+      await redis.hset(k.jobs, `status:${need}`, 'succeeded');
+      // The last has no outputs yet: answered '{}'.
+      if (i < needs.length - 1) await redis.hset(k.jobs, `outputs:${need}`, `{"n":${i}}`);
+    }
+    const claim = await runs.claimJob(tasks[0] as JobTask, now, LEASE);
+    if (claim.kind !== 'claimed') throw new Error(claim.kind);
+    expect([...claim.needs]).toEqual(
+      needs.map((need, i) => [
+        need,
+        { status: 'succeeded', outputs: i < needs.length - 1 ? `{"n":${i}}` : '{}' },
+      ]),
+    );
+  });
+
   it('does not start the first step while the run is being cancelled', async () => {
     const { redis, runs, keys } = setUp();
     const { runId, tasks, now } = await admitRun(runs, ONE_JOB);

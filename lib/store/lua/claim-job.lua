@@ -56,6 +56,9 @@
 --- @include "run-keys"
 local job, attempt, claimId = ARGV[2], ARGV[3], ARGV[6]
 local statusField, fenceField = 'status:' .. job, 'fence:' .. job
+-- One empty table for every empty list of the call (its reply's needs and step records,
+-- the fields a first claim does not read): each table costs as much as a string.
+local none = {}
 
 -- What every claim needs. A job never claimed (fence 0: the claim is the only writer
 -- of a fence past 0, and of lease, claim, startedAt, timeoutFrom; a wait's fields
@@ -67,7 +70,7 @@ local status, fence = state[1], state[4]
 if not status then return {-1} end
 local claimed = fence ~= '0'
 local more = claimed and rcall('HMGET', jobsKey, 'lease:' .. job, 'claim:' .. job, 'wakeAt:' .. job,
-  'resolved:' .. job, 'timeoutFrom:' .. job, 'waitingSince:' .. job, 'startedAt:' .. job, 'nsteps:' .. job) or {}
+  'resolved:' .. job, 'timeoutFrom:' .. job, 'waitingSince:' .. job, 'startedAt:' .. job, 'nsteps:' .. job) or none
 
 -- The run hash is read for the constants the caller lacks and for the run's status,
 -- unless that is sure to be running: a job was claimed in it (run:started, so it is
@@ -101,7 +104,7 @@ if run ~= true and run[2] then return {-5} end
 if refused then return {refused} end
 
 -- A job never claimed has no step records.
-local stepRecords = {}
+local stepRecords = none
 local nsteps = claimed and tonumber(more[8]) or 0
 if nsteps > 0 then
   local fields = {}
@@ -113,17 +116,25 @@ end
 local timeoutFrom = more[5] or (attempt == '1' and more[7]) or nil
 local started = replay and string.sub(prior, #claimId + 2) or ''
 if not replay then
-  fence = claimed and string.format('%d', tonumber(fence) + 1) or '1'
   -- The claim starts the plan's first step when it has no record yet and the run is
   -- not being cancelled.
   if state[6] and not stepRecords[1] and not state[7] and (run == true or not run[3]) then started = '0' end
-  local fields = {statusField, 'running', fenceField, fence, 'lease:' .. job, ARGV[5],
-    'claim:' .. job, claimId .. '|' .. started}
-  local n = 8
+  -- The writes are spelled out per case, each one command with its arguments in place:
+  -- no table to collect them in.
   if not claimed then
-    fields[9], fields[10], n = 'startedAt:' .. job, ARGV[1], 10
-    timeoutFrom = ARGV[1]
+    fence, timeoutFrom = '1', ARGV[1]
+    if state[8] then
+      rcall('HSET', jobsKey, statusField, 'running', fenceField, '1', 'lease:' .. job, ARGV[5],
+        'claim:' .. job, claimId .. '|' .. started, 'startedAt:' .. job, ARGV[1])
+    else
+      rcall('HSET', jobsKey, statusField, 'running', fenceField, '1', 'lease:' .. job, ARGV[5],
+        'claim:' .. job, claimId .. '|' .. started, 'startedAt:' .. job, ARGV[1], 'run:started', '1')
+    end
   else
+    fence = string.format('%d', tonumber(fence) + 1)
+    local fields = {statusField, 'running', fenceField, fence, 'lease:' .. job, ARGV[5],
+      'claim:' .. job, claimId .. '|' .. started}
+    local n = 8
     local write = not timeoutFrom
     timeoutFrom = timeoutFrom or ARGV[1]
     if more[6] then
@@ -135,41 +146,66 @@ if not replay then
     if more[6] or status == 'waiting' then
       rcall('HDEL', jobsKey, 'waitingSince:' .. job, 'waitingFor:' .. job, 'wakeAt:' .. job)
     end
+    if not state[8] then fields[n + 1], fields[n + 2] = 'run:started', '1' end
+    rcall('HSET', jobsKey, unpack(fields))
   end
-  if not state[8] then fields[n + 1], fields[n + 2] = 'run:started', '1' end
-  rcall('HSET', jobsKey, unpack(fields))
-  local events = {'at', ARGV[1], 'type', 'job.started', 'job', job, 'data', '{"attempt":' .. attempt .. '}'}
-  n = 8
   if runStatus == 'queued' then
     rcall('HSET', runKey, 'status', 'running', 'startedAt', ARGV[1])
-    events[9], events[10], n = 'type', 'run.started', 10
   elseif runStatus == 'waiting' then
     rcall('HSET', runKey, 'status', 'running')
   end
+  -- job.started, then run.started, then step.started (as the executor's own step
+  -- start would come): one stream entry (lib/store/events.ts).
+  local data = attempt == '1' and '{"attempt":1}' or '{"attempt":' .. attempt .. '}'
   if started ~= '' then
     -- The record as the executor writes it (step-record.ts), less what the plan
     -- restores (run-store.ts leanRecord; test/integration/claim-job.test.ts compares them).
     rcall('HSET', stepsKey, job .. '#0', '{"status":"running","attempt":' .. attempt
       .. ',"tries":1,"outputs":{},"error":null,"startedAt":"' .. ARGV[8] .. '","finishedAt":null}')
-    -- After run.started, as the executor's own step start would come.
-    events[n + 1], events[n + 2], events[n + 3], events[n + 4], events[n + 5], events[n + 6] =
-      'type', 'step.started', 'job', job, 'step', state[6]
+    if runStatus == 'queued' then
+      rcall('XADD', eventsKey, '*', 'at', ARGV[1], 'type', 'job.started', 'job', job, 'data', data,
+        'type', 'run.started', 'type', 'step.started', 'job', job, 'step', state[6])
+    else
+      rcall('XADD', eventsKey, '*', 'at', ARGV[1], 'type', 'job.started', 'job', job, 'data', data,
+        'type', 'step.started', 'job', job, 'step', state[6])
+    end
+  elseif runStatus == 'queued' then
+    rcall('XADD', eventsKey, '*', 'at', ARGV[1], 'type', 'job.started', 'job', job, 'data', data,
+      'type', 'run.started')
+  else
+    rcall('XADD', eventsKey, '*', 'at', ARGV[1], 'type', 'job.started', 'job', job, 'data', data)
   end
-  rcall('XADD', eventsKey, '*', unpack(events))
 end
 
--- Each need's status and outputs, in one read.
-local needs = {}
-if state[5] ~= '[]' then
-  local needKeys = cjson.decode(state[5])
-  local fields, n = {}, #needKeys
+-- Each need's status and outputs, in one read. The list is JSON (plan.ts); one whose
+-- keys hold no escape is read by finding its quotes (cjson would make a table and a
+-- buffer more), any other by cjson.
+local needs = none
+local list = state[5]
+if list ~= '[]' then
+  local keys, n
+  if string.find(list, '\\', 1, true) then
+    keys = cjson.decode(list)
+    n = #keys
+  else
+    keys, n = {}, 0
+    local at = string.find(list, '"', 1, true)
+    while at do
+      local close = string.find(list, '"', at + 1, true)
+      n = n + 1
+      keys[n] = string.sub(list, at + 1, close - 1)
+      at = string.find(list, '"', close + 1, true)
+    end
+  end
+  local fields = {}
   for i = 1, n do
-    fields[2 * i - 1] = 'status:' .. needKeys[i]
-    fields[2 * i] = 'outputs:' .. needKeys[i]
+    fields[2 * i - 1] = 'status:' .. keys[i]
+    fields[2 * i] = 'outputs:' .. keys[i]
   end
   local got = rcall('HMGET', jobsKey, unpack(fields))
-  for i = 1, n do
-    needs[3 * i - 2], needs[3 * i - 1], needs[3 * i] = needKeys[i], got[2 * i - 1], got[2 * i] or '{}'
+  needs = fields
+  for i = n, 1, -1 do
+    needs[3 * i], needs[3 * i - 1], needs[3 * i - 2] = got[2 * i] or '{}', got[2 * i - 1], keys[i]
   end
 end
 
