@@ -150,6 +150,7 @@ describe('claimJob (lua/claim-job.lua)', () => {
   it.each([
     ['plain keys', ['x', 'm[shard=1,os=linux]', 'ü n']],
     ['keys that JSON escapes', ['q"uote', 'back\\slash', 'x']],
+    ['a long list (read by cjson)', Array.from({ length: 12 }, (_, i) => `need-${i}`)],
   ])("answers each need's status and outputs: %s", async (_, needs) => {
     const { redis, runs, keys } = setUp();
     const { runId, tasks, now } = await admitRun(runs, ONE_JOB);
