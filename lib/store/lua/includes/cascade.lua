@@ -1,10 +1,11 @@
 --[[
-  finishJob(job, status, outputs, err): end a job, cascade through its dependents
-  (queue, skip or cancel them) and finish the run when it was the last. Returns
-  runStatus ('' while live), the ready list (flat job, token, priority or ''),
-  whether the run is cancelling. What a dependent whose needs have all ended
-  becomes is readiness() (readiness.lua); held matrix instances are queued here as
-  their group gets room.
+  finishJob(job, status, outputs, err, ready, known): end a job, cascade through its
+  dependents (queue, skip or cancel them) and finish the run when it was the last.
+  Appends to `ready` (made when nil) what it queued, flat: job, token, priority or
+  ''. Returns runStatus ('' while live), ready, whether the run is cancelling.
+  known: the job's coe:, deps: and mgroup: are in the cache already (the caller read
+  them). What a dependent whose needs have all ended becomes is readiness()
+  (readiness.lua); held matrix instances are queued here as their group gets room.
 
   Each dependent counts its needs left (waiting:) and those that ended without
   success (nfail:, written at admission; a run admitted before reads its needs),
@@ -19,11 +20,12 @@
 --- @include "end-run"
 --- @include "readiness"
 
-local function finishJob(job, status, outputs, err)
+local function finishJob(job, status, outputs, err, ready, known)
   -- worklist: dependents whose needs have all ended; groups: matrix groups an ended
-  -- instance belongs to (both made when first needed).
-  local ready, worklist, groups = {}, nil, nil
-  local cancelling = cancelRequested()
+  -- instance belongs to (both made when first needed). queued: how many this call queued.
+  local worklist, groups, queued = nil, nil, 0
+  ready = ready or {}
+  local cancelling = counter('run:cancel') ~= nil
 
   local function queue(key)
     local token = mintToken()
@@ -38,21 +40,22 @@ local function finishJob(job, status, outputs, err)
     ready[n + 1] = key
     ready[n + 2] = token
     ready[n + 3] = get(jobsKey, 'prio:' .. key) or ''
+    queued = queued + 1
   end
 
-  local function finish(key, st, out, e)
+  local function finish(key, st, out, e, fieldsKnown)
     local coeField, depsField, groupField = 'coe:' .. key, 'deps:' .. key, 'mgroup:' .. key
-    read(jobsKey, {coeField, depsField, groupField})
+    if not fieldsKnown then read(jobsKey, {coeField, depsField, groupField}) end
     -- Its lease stays (only a running job's counts) until the run's end drops it.
     put(jobsKey, 'status:' .. key, st)
     put(jobsKey, 'finishedAt:' .. key, now)
     put(jobsKey, 'outputs:' .. key, out)
-    local data = '{}'
     if e ~= '' then
       put(jobsKey, 'error:' .. key, e)
-      data = '{"error":' .. e .. '}'
+      emit('job.' .. st, key, '{"error":' .. e .. '}')
+    else
+      emit('job.' .. st, key)
     end
-    emit('job.' .. st, key, data)
     put(jobsKey, 'run:pending', tonumber(counter('run:pending')) - 1)
     local coe = get(jobsKey, coeField) == '1'
     if st == 'failed' and not coe then
@@ -69,7 +72,8 @@ local function finishJob(job, status, outputs, err)
       local deps = cjson.decode(depsJson)
       -- What the decision of each dependent reads, for all of them in one read.
       local fields, n = {}, 0
-      for _, dep in ipairs(deps) do
+      for i = 1, #deps do
+        local dep = deps[i]
         fields[n + 1] = 'waiting:' .. dep
         fields[n + 2] = 'nfail:' .. dep
         fields[n + 3] = 'status:' .. dep
@@ -79,12 +83,13 @@ local function finishJob(job, status, outputs, err)
         n = n + 6
       end
       read(jobsKey, fields)
-      for _, dep in ipairs(deps) do
-        local left = incr(jobsKey, 'waiting:' .. dep, -1)
-        if bad and get(jobsKey, 'nfail:' .. dep) then incr(jobsKey, 'nfail:' .. dep, 1) end
+      for i = 1, #deps do
+        local waitingField, nfailField = fields[6 * i - 5], fields[6 * i - 4]
+        local left = incr(jobsKey, waitingField, -1)
+        if bad and get(jobsKey, nfailField) then incr(jobsKey, nfailField, 1) end
         if left == 0 then
           worklist = worklist or {}
-          worklist[#worklist + 1] = dep
+          worklist[#worklist + 1] = deps[i]
         end
       end
     end
@@ -96,7 +101,7 @@ local function finishJob(job, status, outputs, err)
       -- at their next commit or heartbeat those running.
       if st == 'failed' and not coe and get(jobsKey, 'mff:' .. group) == '1' then
         local others = instances(group)
-        for i, other in ipairs(others) do
+        for _, other in ipairs(others) do
           local os = get(jobsKey, 'status:' .. other)
           if os == 'pending' or os == 'queued' or os == 'waiting' then
             if get(jobsKey, 'held:' .. other) then del(jobsKey, 'held:' .. other) end
@@ -110,14 +115,15 @@ local function finishJob(job, status, outputs, err)
     end
   end
 
-  finish(job, status, outputs, err)
+  finish(job, status, outputs, err, known)
   local i = 1
   while worklist and i <= #worklist do
     local dep = worklist[i]
     i = i + 1
     -- A cancel may already have ended it.
     if get(jobsKey, 'status:' .. dep) == 'pending' then
-      local decision = readiness(dep, cancelling)
+      local decision = readiness(dep, cancelling, get(jobsKey, 'gate:' .. dep), get(jobsKey, 'nfail:' .. dep),
+        get(jobsKey, 'mgroup:' .. dep))
       if decision == 'queue' then queue(dep)
       elseif decision == 'hold' then put(jobsKey, 'held:' .. dep, '1')
       elseif decision == 'cancel' then finish(dep, 'cancelled', '{}', '')
@@ -146,7 +152,7 @@ local function finishJob(job, status, outputs, err)
       runStatus = 'failed'
     end
     endRun(runStatus)
-  elseif #ready == 0 and not cancelling and counter('run:waits') then
+  elseif queued == 0 and not cancelling and counter('run:waits') then
     -- Only waiting jobs are left (SPEC.md: the run waits while all live jobs wait).
     if get(runKey, 'status') == 'running' and nothingLive() then
       put(runKey, 'status', 'waiting')
@@ -154,4 +160,89 @@ local function finishJob(job, status, outputs, err)
     end
   end
   return runStatus, ready, cancelling
+end
+
+--[[
+  finishLean(job, status, outputs, err, deps, group, pending, cancel, key, dispatch,
+  waits, reply): finishJob's common case, without the field cache: the job succeeded
+  (no error), it is not a matrix instance (group: its mgroup:), and the run is
+  neither legacy (key: run:key), being cancelled (cancel: run:cancel), nor ending
+  with it (pending: run:pending), nor, when it queues nothing, left with only waits
+  (waits: run:waits); each dependent it unblocks is queued (readiness() says so; not
+  a matrix instance, nfail: present). deps: its deps: JSON, dispatch: run:dispatch
+  (the fields as read, false when absent). Reads its dependents' fields
+  in one HMGET, emits the events, appends the queued jobs to `reply` as finishJob
+  does, and returns the jobs hash's writes, flat and in finishJob's order, and their
+  count: the caller adds its own and writes them in one HSET. nil when the case is
+  another: nothing is written or emitted then, and finishJob does it all.
+]]
+local function finishLean(job, status, outputs, err, deps, group, pending, cancel, key, dispatch, waits, reply)
+  if status ~= 'succeeded' or err ~= '' or group or cancel or not key then return nil end
+  pending = tonumber(pending)
+  if pending <= 1 then return nil end
+  local flat = {'status:' .. job, status, 'finishedAt:' .. job, now, 'outputs:' .. job, outputs,
+    'run:pending', string.format('%d', pending - 1)}
+  local n, queue = 8, nil
+  if deps ~= '[]' then
+    deps = cjson.decode(deps)
+    local count = #deps
+    -- One HMGET and one HSET (unpack's limit): a bigger fan-out goes the general way.
+    if count > 150 then return nil end
+    local fields = {}
+    for i = 1, count do
+      local dep, at = deps[i], 6 * i
+      fields[at - 5] = 'waiting:' .. dep
+      fields[at - 4] = 'nfail:' .. dep
+      fields[at - 3] = 'status:' .. dep
+      fields[at - 2] = 'gate:' .. dep
+      fields[at - 1] = 'mgroup:' .. dep
+      fields[at] = 'prio:' .. dep
+    end
+    local got = rcall('HMGET', jobsKey, unpack(fields))
+    for i = 1, count do
+      local at = 6 * i
+      local left = tonumber(got[at - 5] or '0') - 1
+      flat[n + 1] = fields[at - 5]
+      flat[n + 2] = string.format('%d', left)
+      n = n + 2
+      if left == 0 and got[at - 3] == 'pending' then
+        if not got[at - 4] or got[at - 1] then return nil end
+        if readiness(deps[i], false, got[at - 2], got[at - 4], nil) ~= 'queue' then return nil end
+        queue = queue or {}
+        queue[#queue + 1] = i
+      end
+    end
+    if queue then
+      local d = tonumber(dispatch or '0')
+      flat[n + 1] = 'run:dispatch'
+      flat[n + 2] = string.format('%d', d + #queue)
+      n = n + 2
+      emit('job.succeeded', job)
+      local r = #reply
+      for q = 1, #queue do
+        local i = queue[q]
+        local dep, number = deps[i], string.format('%d', d + q)
+        local token = dispatchToken(key, number)
+        flat[n + 1] = fields[6 * i - 3]
+        flat[n + 2] = 'queued'
+        flat[n + 3] = 'attempt:' .. dep
+        flat[n + 4] = '1'
+        flat[n + 5] = 'token:' .. dep
+        flat[n + 6] = token
+        flat[n + 7] = 'queuedAt:' .. dep
+        flat[n + 8] = now
+        n = n + 8
+        emit('job.queued', dep, '{"attempt":1}')
+        reply[r + 1] = dep
+        reply[r + 2] = token
+        reply[r + 3] = got[6 * i] or ''
+        r = r + 3
+      end
+      return flat, n
+    end
+  end
+  -- Nothing queued: a run with waits may now only wait (finishJob checks it).
+  if waits then return nil end
+  emit('job.succeeded', job)
+  return flat, n
 end

@@ -7,7 +7,8 @@
   lib/engine/decide/plan.ts `initialJobFields` writes that, and
   test/integration/dag-cascade.test.ts checks both sides on one table.
 
-  readiness(key, cancelling) ->
+  readiness(key, cancelling, gate, nfail, group) -> (gate:, nfail: and mgroup: of the
+  job, as the caller read them: finishJob reads them for all of a job's dependents at once)
     'cancel'  the run is being cancelled
     'queue'   its `if` is custom (the executor decides it) or every need succeeded
               (or failed under continueOnError), and its matrix group has room
@@ -26,8 +27,7 @@
 local needsSucceeded, instances, room, readiness = (function()
   -- A need counts as success when it succeeded, or failed under continueOnError.
   -- Runs admitted before the nfail: counters read their needs.
-  local function needsSucceeded(key)
-    local nfail = get(jobsKey, 'nfail:' .. key)
+  local function needsSucceeded(key, nfail)
     if nfail then return nfail == '0' end
     local needs = cjson.decode(get(jobsKey, 'needs:' .. key))
     local fields = {}
@@ -67,11 +67,10 @@ local needsSucceeded, instances, room, readiness = (function()
     return live < max
   end
 
-  local function readiness(key, cancelling)
+  local function readiness(key, cancelling, gate, nfail, group)
     if cancelling then return 'cancel' end
-    if get(jobsKey, 'gate:' .. key) ~= 'custom' and not needsSucceeded(key) then return 'skip' end
+    if gate ~= 'custom' and not needsSucceeded(key, nfail) then return 'skip' end
     -- maxParallel: past the limit an instance is held, and queued as others end.
-    local group = get(jobsKey, 'mgroup:' .. key)
     if group and not room(group) then return 'hold' end
     return 'queue'
   end

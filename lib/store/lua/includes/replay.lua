@@ -1,5 +1,6 @@
 --[[
-  remember(job, fence, mode, reply) / replayed(job, fence, mode): replay safety.
+  remember(job, fence, mode, reply) / replayed(job, fence, mode): replay safety
+  (memo(fence, mode, reply): the kept value, for a transition writing it itself).
   ioredis sends a command again when a broken connection lost its reply (Redis
   restart); a transition keeps its reply under the fence that made it, so the
   replay answers the same, not "stale". remember() flushes the transition's writes.
@@ -7,8 +8,11 @@
 --- @include "run-keys"
 --- @include "fields"
 
+-- reply:<job>'s value: the reply kept under the fence and mode that made it.
+local function memo(fence, mode, reply) return fence .. '|' .. mode .. '|' .. cjson.encode(reply) end
+
 local function remember(job, fence, mode, reply)
-  put(jobsKey, 'reply:' .. job, fence .. '|' .. mode .. '|' .. cjson.encode(reply))
+  put(jobsKey, 'reply:' .. job, memo(fence, mode, reply))
   flush()
   return reply
 end
