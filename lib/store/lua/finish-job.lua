@@ -28,9 +28,8 @@
     -1 the fence is stale, the job not running (or, mode 'expired', its lease live)
 ]]
 --- @include "run-keys"
---- @include "fields"
 --- @include "holds"
---- @include "write-step"
+--- @include "step-result"
 --- @include "replay"
 --- @include "finish-lean"
 
@@ -59,6 +58,8 @@ end
 -- Those are made here, when needed: their functions, made at every call of the script,
 -- would cost the common case more than its own work of them (bench/README.md).
 local function general()
+--- @include "fields"
+--- @include "remember"
 --- @include "cascade"
   if stepField then put(stepsKey, stepField, stepRecord) end
   -- What was read is the cache's start.

@@ -20,6 +20,7 @@
 --- @include "fields"
 --- @include "holds"
 --- @include "replay"
+--- @include "remember"
 --- @include "mint-token"
 --- @include "emit"
 

@@ -26,6 +26,7 @@
 --- @include "holds"
 --- @include "write-step"
 --- @include "replay"
+--- @include "remember"
 --- @include "mint-token"
 --- @include "emit"
 

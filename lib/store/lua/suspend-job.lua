@@ -33,6 +33,7 @@
 --- @include "fields"
 --- @include "holds"
 --- @include "replay"
+--- @include "remember"
 --- @include "mint-token"
 --- @include "emit"
 --- @include "nothing-live"

@@ -19,6 +19,7 @@
 --- @include "nothing-live"
 --- @include "end-run"
 --- @include "readiness"
+--- @include "readiness-reads"
 
 local function finishJob(job, status, outputs, err, ready, known)
   -- worklist: dependents whose needs have all ended; groups: matrix groups an ended

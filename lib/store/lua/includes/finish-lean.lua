@@ -15,7 +15,7 @@
 ]]
 --- @include "run-keys"
 --- @include "emit"
---- @include "mint-token"
+--- @include "dispatch-token"
 --- @include "readiness"
 
 local function finishLean(job, status, outputs, err, deps, group, pending, cancel, key, dispatch, waits, reply)
