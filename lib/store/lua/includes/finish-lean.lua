@@ -11,7 +11,9 @@
   does, and returns the jobs hash's writes, flat and in finishJob's order, and their
   count: the caller adds its own and writes them in one HSET. nil when the case is
   another: nothing is written or emitted then, and finishJob does it all.
-  (test/integration/dag-cascade.test.ts runs its tables through both.)
+  The cascade's tables (test/integration/dag-cascade.test.ts) go this way for every
+  success that only queues, and finishJob's for the rest; bench/script-ab.ts
+  compares replies and data with the scripts before it.
 ]]
 --- @include "run-keys"
 --- @include "emit"
@@ -26,11 +28,14 @@ local function finishLean(job, status, outputs, err, deps, group, pending, cance
   local flat = {'status:' .. job, status, 'finishedAt:' .. job, now, 'outputs:' .. job, outputs,
     'run:pending', string.format('%d', pending - 1), nil, nil, nil, nil, nil, nil, nil, nil}
   local n, queue = 8, nil
+  local count = 0
   if deps ~= '[]' then
     deps = cjson.decode(deps)
-    local count = #deps
+    count = #deps
     -- One HMGET and one HSET (unpack's limit): a bigger fan-out goes the general way.
     if count > 150 then return nil end
+  end
+  if count > 0 then
     local fields = {nil, nil, nil, nil, nil, nil}
     for i = 1, count do
       local dep, at = deps[i], 6 * i
