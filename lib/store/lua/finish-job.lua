@@ -19,7 +19,7 @@
     ARGV[6] error JSON or ''
     ARGV[7] mode: '' (the caller holds the job), 'expired' (the reaper: only if the
             lease has run out) or 'token' (ARGV[3] is a dispatch token: a dead letter)
-    ARGV[8..12] the job's last step result to write first (includes/write-step.lua)
+    ARGV[8..12] the job's last step result to write first (includes/step-result.lua)
 
   Output:
     {runStatus or '', end, queuedJob1, token1, priority1 or '', queuedJob2, ...}

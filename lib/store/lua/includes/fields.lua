@@ -17,7 +17,7 @@
                              run:key (the dispatch key), run:waits, run:cancel; they
                              live in the jobs hash (read and written with the jobs'
                              fields), in the run hash for a run admitted before
-    cancelRequested()        the run is being cancelled (run:cancel mirrors the run's
+    counter('run:cancel')    not nil: the run is being cancelled (it mirrors the run's
                              cancelRequested, set by cancel-run.lua)
     flush()
 ]]
