@@ -30,15 +30,17 @@ function instrument(name: string, src: string): string {
   const marks: [string, string][] =
     name === 'finishJob'
       ? [
-          ['\nlocal job, fence, mode = ARGV[2]', "\n__mark('a includes')"],
+          ['\nlocal job, fence, mode, status', "\n__mark('a includes')"],
           ['\nif not holds(job', "\n__mark('b read')"],
-          ['\nwriteStep(job, 8)', "\n__mark('c holds')"],
-          ['\nlocal runStatus, ready, cancelling = finishJob', "\n__mark('d writeStep')"],
-          ['\n    endRun(runStatus)', "\n    __mark('e cascade')"],
-          ['\nlocal ended = ', "\n__mark('f endRun or cascade')"],
+          ['\nlocal stepField, stepRecord = stepResult', "\n__mark('c holds')"],
+          ['\nlocal reply = ', "\n__mark('d stepResult')"],
+          ['\nif writes then', "\n__mark('e finishLean (deps read, decided)')"],
+          ['\n  return reply\nend', "\n  __mark('f finishLean writes')"],
+          ['\n  local runStatus, _, cancelling = finishJob', "\n  __mark('g general: set-up')"],
+          ['\n    endRun(runStatus)', "\n    __mark('h cascade')"],
           [
-            '\nreturn remember(job, fence, mode, result)',
-            "\nlocal __r = remember(job, fence, mode, result) __mark('g remember+flush') do return __r end",
+            '\n  return remember(job, fence, mode, reply)',
+            "\n  local __r = remember(job, fence, mode, reply) __mark('i remember+flush') do return __r end",
           ],
           ['\n  -- Written now: this transition', "\n  __mark('e1 endRun head')"],
           ["\n  -- Rewritten, not HDEL'd", "\n  __mark('e2 flush, events DUMP')"],

@@ -134,7 +134,7 @@ describe('a run script replayed after its reply was lost', () => {
       app,
       'name: two\non: { manual: true }\njobs:\n  a: { steps: [{ uses: action:noop }] }\n  b: { needs: a, steps: [{ uses: action:noop }] }\n',
     );
-    proxy.arm(sha1(SCRIPT_SOURCES.finishJob), 'local runStatus, ready, cancelling = finishJob(job');
+    proxy.arm(sha1(SCRIPT_SOURCES.finishJob), 'local writes, n = finishLean(job');
     expect(await drive(app, runId, 4_000)).toBe('succeeded');
     expect(proxy.dropped).toBe(1);
     const evs = await eventsOf(app, runId);

@@ -19,7 +19,7 @@
     ARGV[6] error JSON or ''
     ARGV[7] mode: '' (the caller holds the job), 'expired' (the reaper: only if the
             lease has run out) or 'token' (ARGV[3] is a dispatch token: a dead letter)
-    ARGV[8..12] the job's last step result to write first (includes/write-step.lua)
+    ARGV[8..12] the job's last step result to write first (includes/step-result.lua)
 
   Output:
     {runStatus or '', end, queuedJob1, token1, priority1 or '', queuedJob2, ...}
@@ -28,24 +28,49 @@
     -1 the fence is stale, the job not running (or, mode 'expired', its lease live)
 ]]
 --- @include "run-keys"
---- @include "fields"
 --- @include "holds"
---- @include "write-step"
+--- @include "step-result"
 --- @include "replay"
---- @include "cascade"
+--- @include "finish-lean"
 
-local job, fence, mode = ARGV[2], ARGV[3], ARGV[7]
+local job, fence, mode, status, outputs, err = ARGV[2], ARGV[3], ARGV[7], ARGV[4], ARGV[5], ARGV[6]
 -- What this transition reads of the jobs hash, in one read (run:failed and run:retain
 -- too, which only a failure or the run's end reads: later, they would be a command more).
-read(jobsKey, {'fence:' .. job, 'status:' .. job, 'coe:' .. job, 'deps:' .. job, 'mgroup:' .. job,
-  'run:pending', 'run:failed', 'run:cancel', 'run:key', 'run:dispatch', 'run:waits', 'run:retain'})
-if not holds(job, fence, mode) then return replayed(job, fence, mode) or -1 end
-writeStep(job, 8)
-local runStatus, ready, cancelling = finishJob(job, ARGV[4], ARGV[5], ARGV[6])
-local ended = ''
-if runStatus ~= '' then
-  ended = (get(runKey, 'parentRunId') or '') .. '|' .. (hasGroups and '1' or '0') .. '|' .. (cancelling and '1' or '0')
+local fenceField, statusField, coeField, depsField, groupField =
+  'fence:' .. job, 'status:' .. job, 'coe:' .. job, 'deps:' .. job, 'mgroup:' .. job
+local got = rcall('HMGET', jobsKey, fenceField, statusField, coeField, depsField, groupField,
+  'run:pending', 'run:failed', 'run:cancel', 'run:key', 'run:dispatch', 'run:waits', 'run:retain')
+if not holds(job, fence, mode, got[2], got[1]) then return replayed(job, fence, mode) or -1 end
+local stepField, stepRecord = stepResult(job, 8)
+-- The reply, the queued jobs appended to it as they are queued.
+local reply = {'', ''}
+local writes, n = finishLean(job, status, outputs, err, got[4], got[5], got[6], got[8], got[9], got[10], got[11], reply)
+if writes then
+  if stepField then rcall('HSET', stepsKey, stepField, stepRecord) end
+  writes[n + 1] = 'reply:' .. job
+  writes[n + 2] = memo(fence, mode, reply)
+  rcall('HSET', jobsKey, unpack(writes))
+  flushEvents()
+  return reply
 end
-local result = {runStatus, ended}
-for i = 1, #ready do result[i + 2] = ready[i] end
-return remember(job, fence, mode, result)
+
+-- Any other case: through the field cache, with the general cascade and the run's end.
+-- Those are made here, when needed: their functions, made at every call of the script,
+-- would cost the common case more than its own work of them (bench/README.md).
+local function general()
+--- @include "fields"
+--- @include "remember"
+--- @include "cascade"
+  if stepField then put(stepsKey, stepField, stepRecord) end
+  -- What was read is the cache's start.
+  seed(jobsKey, {[fenceField] = got[1], [statusField] = got[2], [coeField] = got[3], [depsField] = got[4],
+    [groupField] = got[5], ['run:pending'] = got[6], ['run:failed'] = got[7], ['run:cancel'] = got[8],
+    ['run:key'] = got[9], ['run:dispatch'] = got[10], ['run:waits'] = got[11], ['run:retain'] = got[12]})
+  local runStatus, _, cancelling = finishJob(job, status, outputs, err, reply, true)
+  if runStatus ~= '' then
+    reply[1] = runStatus
+    reply[2] = (get(runKey, 'parentRunId') or '') .. '|' .. (hasGroups and '1' or '0') .. '|' .. (cancelling and '1' or '0')
+  end
+  return remember(job, fence, mode, reply)
+end
+return general()

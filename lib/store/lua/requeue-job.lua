@@ -20,13 +20,14 @@
 --- @include "fields"
 --- @include "holds"
 --- @include "replay"
+--- @include "remember"
 --- @include "mint-token"
 --- @include "emit"
 
 local job = ARGV[2]
 read(jobsKey, {'fence:' .. job, 'status:' .. job,
   'attempt:' .. job, 'prio:' .. job, 'run:key', 'run:dispatch'})
-if not holds(job, ARGV[3], '') then return replayed(job, ARGV[3], '') or -1 end
+if not holds(job, ARGV[3], '', get(jobsKey, 'status:' .. job), get(jobsKey, 'fence:' .. job)) then return replayed(job, ARGV[3], '') or -1 end
 local token = mintToken()
 put(jobsKey, 'status:' .. job, 'queued')
 put(jobsKey, 'token:' .. job, token)

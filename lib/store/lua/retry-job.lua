@@ -26,14 +26,15 @@
 --- @include "holds"
 --- @include "write-step"
 --- @include "replay"
+--- @include "remember"
 --- @include "mint-token"
 --- @include "emit"
 
 local job, err, due = ARGV[2], ARGV[4], ARGV[5]
 read(jobsKey, {'fence:' .. job, 'status:' .. job,
   'attempt:' .. job, 'prio:' .. job, 'run:cancel', 'run:key', 'run:dispatch'})
-if not holds(job, ARGV[3], ARGV[6]) then return replayed(job, ARGV[3], ARGV[6]) or -1 end
-if cancelRequested() then return -2 end
+if not holds(job, ARGV[3], ARGV[6], get(jobsKey, 'status:' .. job), get(jobsKey, 'fence:' .. job)) then return replayed(job, ARGV[3], ARGV[6]) or -1 end
+if counter('run:cancel') ~= nil then return -2 end
 writeStep(job, 7)
 local attempt = tonumber(get(jobsKey, 'attempt:' .. job))
 local token = mintToken()

@@ -33,6 +33,7 @@
 --- @include "fields"
 --- @include "holds"
 --- @include "replay"
+--- @include "remember"
 --- @include "mint-token"
 --- @include "emit"
 --- @include "nothing-live"
@@ -41,8 +42,8 @@ local signalsKey = KEYS[5]
 local job, waitingFor, wakeAt, signal = ARGV[2], ARGV[4], ARGV[5], ARGV[6]
 read(jobsKey, {'fence:' .. job, 'status:' .. job,
   'prio:' .. job, 'resolved:' .. job, 'wakeAt:' .. job, 'run:cancel', 'run:key', 'run:dispatch'})
-if not holds(job, ARGV[3], '') then return replayed(job, ARGV[3], '') or -1 end
-if cancelRequested() then return -2 end
+if not holds(job, ARGV[3], '', get(jobsKey, 'status:' .. job), get(jobsKey, 'fence:' .. job)) then return replayed(job, ARGV[3], '') or -1 end
+if counter('run:cancel') ~= nil then return -2 end
 local token = mintToken()
 local prio = get(jobsKey, 'prio:' .. job) or ''
 del(jobsKey, 'resolved:' .. job)

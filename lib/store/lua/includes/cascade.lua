@@ -1,10 +1,11 @@
 --[[
-  finishJob(job, status, outputs, err): end a job, cascade through its dependents
-  (queue, skip or cancel them) and finish the run when it was the last. Returns
-  runStatus ('' while live), the ready list (flat job, token, priority or ''),
-  whether the run is cancelling. What a dependent whose needs have all ended
-  becomes is readiness() (readiness.lua); held matrix instances are queued here as
-  their group gets room.
+  finishJob(job, status, outputs, err, ready, known): end a job, cascade through its
+  dependents (queue, skip or cancel them) and finish the run when it was the last.
+  Appends to `ready` (made when nil) what it queued, flat: job, token, priority or
+  ''. Returns runStatus ('' while live), ready, whether the run is cancelling.
+  known: the job's coe:, deps: and mgroup: are in the cache already (the caller read
+  them). What a dependent whose needs have all ended becomes is readiness()
+  (readiness.lua); held matrix instances are queued here as their group gets room.
 
   Each dependent counts its needs left (waiting:) and those that ended without
   success (nfail:, written at admission; a run admitted before reads its needs),
@@ -18,12 +19,14 @@
 --- @include "nothing-live"
 --- @include "end-run"
 --- @include "readiness"
+--- @include "readiness-reads"
 
-local function finishJob(job, status, outputs, err)
+local function finishJob(job, status, outputs, err, ready, known)
   -- worklist: dependents whose needs have all ended; groups: matrix groups an ended
-  -- instance belongs to (both made when first needed).
-  local ready, worklist, groups = {}, nil, nil
-  local cancelling = cancelRequested()
+  -- instance belongs to (both made when first needed). queued: how many this call queued.
+  local worklist, groups, queued = nil, nil, 0
+  ready = ready or {}
+  local cancelling = counter('run:cancel') ~= nil
 
   local function queue(key)
     local token = mintToken()
@@ -38,21 +41,22 @@ local function finishJob(job, status, outputs, err)
     ready[n + 1] = key
     ready[n + 2] = token
     ready[n + 3] = get(jobsKey, 'prio:' .. key) or ''
+    queued = queued + 1
   end
 
-  local function finish(key, st, out, e)
+  local function finish(key, st, out, e, fieldsKnown)
     local coeField, depsField, groupField = 'coe:' .. key, 'deps:' .. key, 'mgroup:' .. key
-    read(jobsKey, {coeField, depsField, groupField})
+    if not fieldsKnown then read(jobsKey, {coeField, depsField, groupField}) end
     -- Its lease stays (only a running job's counts) until the run's end drops it.
     put(jobsKey, 'status:' .. key, st)
     put(jobsKey, 'finishedAt:' .. key, now)
     put(jobsKey, 'outputs:' .. key, out)
-    local data = '{}'
     if e ~= '' then
       put(jobsKey, 'error:' .. key, e)
-      data = '{"error":' .. e .. '}'
+      emit('job.' .. st, key, '{"error":' .. e .. '}')
+    else
+      emit('job.' .. st, key)
     end
-    emit('job.' .. st, key, data)
     put(jobsKey, 'run:pending', tonumber(counter('run:pending')) - 1)
     local coe = get(jobsKey, coeField) == '1'
     if st == 'failed' and not coe then
@@ -69,7 +73,8 @@ local function finishJob(job, status, outputs, err)
       local deps = cjson.decode(depsJson)
       -- What the decision of each dependent reads, for all of them in one read.
       local fields, n = {}, 0
-      for _, dep in ipairs(deps) do
+      for i = 1, #deps do
+        local dep = deps[i]
         fields[n + 1] = 'waiting:' .. dep
         fields[n + 2] = 'nfail:' .. dep
         fields[n + 3] = 'status:' .. dep
@@ -79,12 +84,13 @@ local function finishJob(job, status, outputs, err)
         n = n + 6
       end
       read(jobsKey, fields)
-      for _, dep in ipairs(deps) do
-        local left = incr(jobsKey, 'waiting:' .. dep, -1)
-        if bad and get(jobsKey, 'nfail:' .. dep) then incr(jobsKey, 'nfail:' .. dep, 1) end
+      for i = 1, #deps do
+        local waitingField, nfailField = fields[6 * i - 5], fields[6 * i - 4]
+        local left = incr(jobsKey, waitingField, -1)
+        if bad and get(jobsKey, nfailField) then incr(jobsKey, nfailField, 1) end
         if left == 0 then
           worklist = worklist or {}
-          worklist[#worklist + 1] = dep
+          worklist[#worklist + 1] = deps[i]
         end
       end
     end
@@ -96,7 +102,7 @@ local function finishJob(job, status, outputs, err)
       -- at their next commit or heartbeat those running.
       if st == 'failed' and not coe and get(jobsKey, 'mff:' .. group) == '1' then
         local others = instances(group)
-        for i, other in ipairs(others) do
+        for _, other in ipairs(others) do
           local os = get(jobsKey, 'status:' .. other)
           if os == 'pending' or os == 'queued' or os == 'waiting' then
             if get(jobsKey, 'held:' .. other) then del(jobsKey, 'held:' .. other) end
@@ -110,14 +116,15 @@ local function finishJob(job, status, outputs, err)
     end
   end
 
-  finish(job, status, outputs, err)
+  finish(job, status, outputs, err, known)
   local i = 1
   while worklist and i <= #worklist do
     local dep = worklist[i]
     i = i + 1
     -- A cancel may already have ended it.
     if get(jobsKey, 'status:' .. dep) == 'pending' then
-      local decision = readiness(dep, cancelling)
+      local decision = readiness(dep, cancelling, get(jobsKey, 'gate:' .. dep), get(jobsKey, 'nfail:' .. dep),
+        get(jobsKey, 'mgroup:' .. dep))
       if decision == 'queue' then queue(dep)
       elseif decision == 'hold' then put(jobsKey, 'held:' .. dep, '1')
       elseif decision == 'cancel' then finish(dep, 'cancelled', '{}', '')
@@ -146,7 +153,7 @@ local function finishJob(job, status, outputs, err)
       runStatus = 'failed'
     end
     endRun(runStatus)
-  elseif #ready == 0 and not cancelling and counter('run:waits') then
+  elseif queued == 0 and not cancelling and counter('run:waits') then
     -- Only waiting jobs are left (SPEC.md: the run waits while all live jobs wait).
     if get(runKey, 'status') == 'running' and nothingLive() then
       put(runKey, 'status', 'waiting')

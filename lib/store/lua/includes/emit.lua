@@ -8,7 +8,9 @@
 ]]
 --- @include "run-keys"
 
-local events, eventCount = {}, 0
+-- Made at 16 slots (a transition's few events, unpacked by #: nils count for nothing):
+-- grown one event at a time, the table would be reallocated four times.
+local events, eventCount = {nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil, nil}, 0
 local function flushEvents()
   if eventCount == 0 then return end
   rcall('XADD', eventsKey, '*', 'at', now, unpack(events))

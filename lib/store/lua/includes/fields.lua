@@ -7,6 +7,8 @@
   batches what a transition is sure to need, and the bookkeeping is two tables per
   hash (its cache, its writes).
     read(key, fields)        into the cache, one HMGET for the fields not there yet
+    seed(key, known)         what the transition read itself, {field = value or
+                             false}, as the key's cache (before any other use of the key)
     get(key, field)          a field (nil when absent)
     put(key, field, value) / del(key, field) / incr(key, field, n)
     allFields(key, fill)     every field as the transition sees it, flat (fill: and
@@ -15,7 +17,7 @@
                              run:key (the dispatch key), run:waits, run:cancel; they
                              live in the jobs hash (read and written with the jobs'
                              fields), in the run hash for a run admitted before
-    cancelRequested()        the run is being cancelled (run:cancel mirrors the run's
+    counter('run:cancel')    not nil: the run is being cancelled (it mirrors the run's
                              cancelRequested, set by cancel-run.lua)
     flush()
 ]]
@@ -28,7 +30,7 @@ local expiring, expiresAt = {}, nil
 -- The functions are made inside one function, once per call: a closure made at a
 -- script's top level finds each of its upvalues by walking the list of every local
 -- captured so far (Lua 5.1), one made in here copies its maker's (bench/README.md).
-local read, get, put, del, incr, counter, cancelRequested, allFields, flush = (function()
+local read, seed, get, put, del, incr, counter, allFields, flush = (function()
   -- cache[key]: the fields this transition has read (false: absent). writes[key]: those
   -- it wrote, flat (field, value, ...: false deletes) in the order first written, and
   -- under each field the index of its value, so a second write replaces the first; a
@@ -62,6 +64,10 @@ local read, get, put, del, incr, counter, cancelRequested, allFields, flush = (f
       for j = i, last do c[missing[j]] = got[j - i + 1] end
     end
   end
+
+  -- A table built by its constructor is made at its final size: filled field by field it
+  -- would be reallocated at 1, 2, 4, 8 and 16 entries.
+  local function seed(key, known) cache[key] = known end
 
   local function get(key, field)
     local w = writes[key]
@@ -129,9 +135,6 @@ local read, get, put, del, incr, counter, cancelRequested, allFields, flush = (f
     end
     return v
   end
-
-  -- The run is being cancelled (cancel-run.ts sets run:cancel with the run's cancelRequested).
-  local function cancelRequested() return counter('run:cancel') ~= nil end
 
   -- Every field of a hash as this transition sees it, flat (HGETALL's reply, edited in
   -- place: a big hash's copy would cost a value per field).
@@ -218,5 +221,5 @@ local read, get, put, del, incr, counter, cancelRequested, allFields, flush = (f
     for i = 1, #expiring do rcall('PEXPIREAT', expiring[i], expiresAt) end
     for i = #expiring, 1, -1 do expiring[i] = nil end
   end
-  return read, get, put, del, incr, counter, cancelRequested, allFields, flush
+  return read, seed, get, put, del, incr, counter, allFields, flush
 end)()

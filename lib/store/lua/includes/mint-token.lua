@@ -1,14 +1,13 @@
 --[[
-  mintToken(): the run's next dispatch token, the n-th being sha1(key ":" n), its
-  first 32 hex digits: the same as dispatchToken() in lib/store/dispatch-token.ts, so
-  both sides of a new run's first tasks agree without a round trip. The key and the
-  counter are run:key and run:dispatch of the jobs hash (includes/fields.lua).
+  mintToken(): the run's next dispatch token (includes/dispatch-token.lua): the key
+  and the counter are run:key and run:dispatch of the jobs hash (includes/fields.lua).
 ]]
 --- @include "run-keys"
 --- @include "fields"
+--- @include "dispatch-token"
 
 local function mintToken()
   local n = string.format('%d', tonumber(counter('run:dispatch') or '0') + 1)
   put(jobsKey, 'run:dispatch', n)
-  return string.sub(redis.sha1hex((counter('run:key') or '') .. ':' .. n), 1, 32)
+  return dispatchToken(counter('run:key') or '', n)
 end

@@ -7,7 +7,8 @@
   lib/engine/decide/plan.ts `initialJobFields` writes that, and
   test/integration/dag-cascade.test.ts checks both sides on one table.
 
-  readiness(key, cancelling) ->
+  readiness(key, cancelling, gate, nfail, group) -> (gate:, nfail: and mgroup: of the
+  job, as the caller read them: finishJob reads them for all of a job's dependents at once)
     'cancel'  the run is being cancelled
     'queue'   its `if` is custom (the executor decides it) or every need succeeded
               (or failed under continueOnError), and its matrix group has room
@@ -15,65 +16,29 @@
               finishJob queues it when one ends)
     'skip'    the default success() gate, and a need did not succeed
 
-  room(group): whether a matrix group may have one more live instance;
-  instances(group): its instance keys, their status and held: read at once.
-  Fields through the transition's cache (fields.lua).
+  What its rare cases read goes through the transition's field cache (fields.lua), in
+  includes/readiness-reads.lua, which the general cascade includes: a run admitted
+  before the nfail: counters reads its needs (needsSucceeded(key)), a matrix group
+  its instances (room(group): whether it may have one more live instance;
+  instances(group): its instance keys, their status and held: read at once).
+  finishLean (finish-lean.lua) leaves both cases to the general cascade, so the
+  rule itself needs no cache.
 ]]
 --- @include "run-keys"
---- @include "fields"
 
--- Made inside one function: see fields.lua.
-local needsSucceeded, instances, room, readiness = (function()
-  -- A need counts as success when it succeeded, or failed under continueOnError.
-  -- Runs admitted before the nfail: counters read their needs.
-  local function needsSucceeded(key)
-    local nfail = get(jobsKey, 'nfail:' .. key)
-    if nfail then return nfail == '0' end
-    local needs = cjson.decode(get(jobsKey, 'needs:' .. key))
-    local fields = {}
-    for _, need in ipairs(needs) do
-      fields[#fields + 1] = 'status:' .. need
-      fields[#fields + 1] = 'coe:' .. need
-    end
-    read(jobsKey, fields)
-    for _, need in ipairs(needs) do
-      local st = get(jobsKey, 'status:' .. need)
-      if st ~= 'succeeded' and not (st == 'failed' and get(jobsKey, 'coe:' .. need) == '1') then return false end
-    end
-    return true
-  end
+-- Declared here, made in readiness-reads.lua.
+local needsSucceeded, room
 
-  -- A matrix group's instances with their status, read at once.
-  local function instances(group)
-    local keys = cjson.decode(get(jobsKey, 'minst:' .. group))
-    local fields = {}
-    for i, key in ipairs(keys) do
-      fields[2 * i - 1] = 'status:' .. key
-      fields[2 * i] = 'held:' .. key
-    end
-    read(jobsKey, fields)
-    return keys
+local function readiness(key, cancelling, gate, nfail, group)
+  if cancelling then return 'cancel' end
+  -- A need counts as success when it succeeded, or failed under continueOnError:
+  -- nfail: counts those that did not.
+  if gate ~= 'custom' then
+    local succeeded
+    if nfail then succeeded = nfail == '0' else succeeded = needsSucceeded(key) end
+    if not succeeded then return 'skip' end
   end
-
-  -- How many of a matrix group's instances are live, and whether it has room for one more.
-  local function room(group)
-    local max = tonumber(get(jobsKey, 'mmax:' .. group) or '')
-    if not max then return true end
-    local live = 0
-    for _, key in ipairs(instances(group)) do
-      local status = get(jobsKey, 'status:' .. key)
-      if status == 'queued' or status == 'running' or status == 'waiting' then live = live + 1 end
-    end
-    return live < max
-  end
-
-  local function readiness(key, cancelling)
-    if cancelling then return 'cancel' end
-    if get(jobsKey, 'gate:' .. key) ~= 'custom' and not needsSucceeded(key) then return 'skip' end
-    -- maxParallel: past the limit an instance is held, and queued as others end.
-    local group = get(jobsKey, 'mgroup:' .. key)
-    if group and not room(group) then return 'hold' end
-    return 'queue'
-  end
-  return needsSucceeded, instances, room, readiness
-end)()
+  -- maxParallel: past the limit an instance is held, and queued as others end.
+  if group and not room(group) then return 'hold' end
+  return 'queue'
+end
