@@ -20,6 +20,7 @@ const ON_CLUSTER = [
   'dag-cascade',
   'claim-job',
   'lua-errors',
+  'run-end',
   'finish-lean',
 ].map((name) => `test/integration/${name}.test.ts`);
 

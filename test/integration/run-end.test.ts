@@ -1,9 +1,12 @@
 import { describe, expect, it } from 'vitest';
+import type { JobTask } from '../../lib/queue/message.js';
 import { KEPT_AFTER_END } from '../../lib/store/job-fields.js';
 import { runKeys } from '../../lib/store/keys.js';
-import type { RunEvent } from '../../lib/store/run-store.js';
+import { createRunStore, type RunEvent } from '../../lib/store/run-store.js';
+import { withScripts } from '../../lib/store/scripts.js';
+import { admitRun } from '../support/admitted-run.js';
 import { runUntilFinished, startTestApp, submitSpec } from '../support/engine.js';
-import { newRedis } from '../support/stack.js';
+import { newRedis, uniquePrefix } from '../support/stack.js';
 
 /**
  * A run's jobs hash and events around its end (lua/includes/new-run.lua,
@@ -73,6 +76,81 @@ describe('a run’s jobs hash and events around its end', () => {
       const [[ms, n], [pms, pn]] = [ids[i] as [number, number], ids[i - 1] as [number, number]];
       expect(ms > pms || (ms === pms && n > pn)).toBe(true);
     }
+  });
+
+  // 2 jobs: the end reads the jobs hash whole (HGETALL); 2 + 12 jobs: its names, then
+  // the values it keeps (HKEYS, HMGET).
+  it.each([0, 12])(
+    'keeps each job’s fields the run document reads, and a fence past 1 only (%i more jobs)',
+    async (more) => {
+      const prefix = uniquePrefix();
+      const runs = createRunStore(withScripts(newRedis()), prefix);
+      const noop = 'steps: [{ uses: action:noop }]';
+      const others = Array.from({ length: more }, (_, i) => `x${i + 1}`);
+      const { runId, tasks, now } = await admitRun(
+        runs,
+        `  a: { ${noop} }\n  b: { needs: [a], ${noop} }\n${others.map((x) => `  ${x}: { ${noop} }\n`).join('')}`,
+      );
+      const k = runKeys(prefix, TENANT, runId);
+      // a is claimed twice (its first claim lost: requeued), the others once; b last.
+      const claim = async (task: JobTask) => {
+        const c = await runs.claimJob(task, now, 60_000);
+        if (c.kind !== 'claimed') throw new Error(`${task.jobKey} not claimed`);
+        return c.fence;
+      };
+      const taskA = tasks.find((t) => t.jobKey === 'a') as JobTask;
+      const again = (await runs.requeueJob(taskA, await claim(taskA), now)) as JobTask;
+      const afterA = await runs.finishJob(
+        again,
+        await claim(again),
+        'succeeded',
+        '{"x":1}',
+        '',
+        now,
+      );
+      for (const task of tasks.filter((t) => t.jobKey !== 'a')) {
+        await runs.finishJob(task, await claim(task), 'succeeded', '{}', '', now);
+      }
+      const taskB = afterA?.ready[0] as JobTask;
+      const fenceB = await claim(taskB);
+      const live = await redis.hlen(k.jobs);
+      const error = '{"code":"STEP_FAILED","message":"x"}';
+      const out = await runs.finishJob(taskB, fenceB, 'failed', '{}', error, now);
+      expect(out?.runStatus).toBe('failed');
+
+      expect(await redis.object('ENCODING', k.jobs)).toBe('listpack');
+      const kept = await redis.hgetall(k.jobs);
+      expect(Object.keys(kept).sort()).toEqual(
+        [
+          ...['status', 'attempt', 'outputs', 'startedAt', 'finishedAt'].flatMap((n) =>
+            ['a', 'b', ...others].map((job) => `${n}:${job}`),
+          ),
+          'fence:a',
+          'error:b',
+          // The last finish's reply, written after the compaction (replay safety).
+          'reply:b',
+        ].sort(),
+      );
+      expect(kept['fence:a']).toBe('2');
+      expect(kept['outputs:a']).toBe('{"x":1}');
+      expect(kept['status:b']).toBe('failed');
+      expect(live).toBeGreaterThan(Object.keys(kept).length + 10);
+      // The finish replayed (its reply lost) answers as it did.
+      expect(await runs.finishJob(taskB, fenceB, 'failed', '{}', '', now)).toEqual(out);
+    },
+  );
+
+  it('a listpack again when its kept fields fit one, however many the live hash had', async () => {
+    const app = await startTestApp();
+    // 22 jobs: 110 fields kept (and the last reply) of the 132 whose values it reads.
+    const runId = await submitSpec(app, chain(22));
+    const k = runKeys(app.config.keyPrefix, TENANT, runId);
+    expect(await runUntilFinished(app, TENANT, runId)).toBe('succeeded');
+    expect(await redis.object('ENCODING', k.jobs)).toBe('listpack');
+    expect(await redis.hlen(k.jobs)).toBe(22 * 5 + 1);
+    const kept = await redis.hgetall(k.jobs);
+    expect(kept['status:c22']).toBe('succeeded');
+    expect(kept['attempt:c7']).toBe('1');
   });
 
   it('past 128 kept fields stays a hashtable (a listpack is quadratic to build), without the filler', async () => {
