@@ -78,8 +78,7 @@ describe('a run’s jobs hash and events around its end', () => {
     }
   });
 
-  // 2 jobs: the end reads the jobs hash whole (HGETALL); 2 + 12 jobs: its names, then
-  // the values it keeps (HKEYS, HMGET).
+  // A small run and a bigger one (end-run.lua's compaction must not depend on the size).
   it.each([0, 12])(
     'keeps each job’s fields the run document reads, and a fence past 1 only (%i more jobs)',
     async (more) => {
