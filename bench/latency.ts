@@ -476,7 +476,7 @@ function containerLines(opts: Options, c: ContainerResult): string[] {
       `${ms(c.invokeMs, 50)} / ${ms(c.invokeMs, 99)} ms as the event source mapping sees it. ` +
       `Node flags: ${c.heapFlags.join(' ')} (Lambda's bootstrap for ${opts.memoryMb} MB), ` +
       `NODE_OPTIONS '${c.nodeOptions}', LOG_LEVEL ${opts.containerLogLevel}: ` +
-      `${fixed(c.stdoutBytesPerJob, 0)} bytes of stdout per job. SQS calls per batch: ` +
+      `${fixed(c.stdoutBytesPerJob, 0)} bytes of stdout per job. SQS calls and Redis writes per batch: ` +
       `${Object.entries(c.report.sqsCalls)
         .map(([k, n]) => `${k} ${fixed(n / Math.max(1, c.report.invocations), 2)}`)
         .join(', ')}. First claim reply → last finish sent, per invocation (the batch's own ` +

@@ -1,6 +1,7 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { FinishedJob } from '../lib/engine/job/deps.js';
 import { executeJob } from '../lib/engine/job/execute.js';
 import { log } from '../lib/log.js';
 import { metrics, queueLagMs, recordJobTask } from '../lib/metrics.js';
@@ -34,7 +35,14 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
       return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
     }
     steps ??= createStepExecutors(started.app.config);
-    const app = { ...started.app, ...steps, queue: coalescingQueue(started.app.queue) };
+    // One info line for the batch's finished jobs: each line is a synchronous write.
+    const finished: FinishedJob[] = [];
+    const app = {
+      ...started.app,
+      ...steps,
+      queue: coalescingQueue(started.app.queue),
+      finished: (job: FinishedJob) => void finished.push(job),
+    };
     const receivedAt = Date.now();
     const done = new Set<string>();
     const failures: SQSBatchResponse['batchItemFailures'] = [];
@@ -72,6 +80,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
       for (const r of late) failures.push({ itemIdentifier: r.messageId });
     }
     clearTimeout(timer);
+    if (finished.length > 0) log.info({ jobs: finished }, 'jobs finished');
     return { batchItemFailures: [...failures] };
   })
   .use(logMetrics(metrics));
