@@ -2,12 +2,15 @@ import { createMasker, type Masker } from '../../secrets/mask.js';
 import type { SecretsProvider } from '../../secrets/provider.js';
 import { isPlainObject, StepFailedError } from '../../steps/executor.js';
 
+/** The masker of no values (it keeps no state): one for every job that holds none yet. */
+const NO_SECRETS = createMasker([]);
+
 /**
  * The secrets a job holds so far (it grows as steps declare more) and the masker of
  * their values: everything a job writes, logs or throws goes through `mask`.
  */
 export class JobSecrets {
-  masker: Masker = createMasker([]);
+  masker: Masker = NO_SECRETS;
   /**
    * Every value the job was given, old ones too: a secret rotated mid-job may still
    * sit in its env or an earlier step's outputs.
