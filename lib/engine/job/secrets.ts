@@ -28,7 +28,8 @@ export class JobSecrets {
    * is rebuilt only when a value is new.
    */
   async fetch(names: string[]): Promise<Record<string, string>> {
-    const values = names.length > 0 ? await this.provider.get(this.tenant, names) : {};
+    if (names.length === 0) return {};
+    const values = await this.provider.get(this.tenant, names);
     const before = this.values.size;
     for (const v of Object.values(values)) this.values.add(v);
     if (this.values.size !== before) this.masker = createMasker([...this.values]);
