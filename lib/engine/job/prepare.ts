@@ -98,10 +98,12 @@ function jobEnv(
   runEnv: Record<string, unknown>,
   secrets: Record<string, string>,
 ): Record<string, string> {
+  // Each level's env is evaluated only where it has one (no context built for none).
   const workflowEnv = toEnv({
-    ...(evaluateDeep(spec.env ?? {}, { ...base, secrets }) as Record<string, unknown>),
+    ...(spec.env ? (evaluateDeep(spec.env, { ...base, secrets }) as Record<string, unknown>) : {}),
     ...runEnv,
   });
-  const own = evaluateDeep(job.env ?? {}, { ...base, env: workflowEnv, secrets });
+  if (!job.env) return workflowEnv;
+  const own = evaluateDeep(job.env, { ...base, env: workflowEnv, secrets });
   return { ...workflowEnv, ...toEnv(own as Record<string, unknown>) };
 }

@@ -27,6 +27,7 @@ export class JobProgress {
     if (this.status === 'failure') {
       return failed(this.error ?? { code: 'STEP_FAILED', message: 'a step failed' });
     }
+    if (!scope.job.outputs) return { status: 'succeeded', outputs: {}, error: null };
     try {
       const ctx = { ...scope.base, env: scope.env, steps: this.steps };
       const outputs = evaluateDeep(scope.job.outputs ?? {}, ctx) as Record<string, unknown>;

@@ -114,8 +114,13 @@ function stepContext(
   ps: PlannedStep,
   secrets: Record<string, string>,
 ): { ctx: ExprContext; env: Record<string, string> } {
-  const reads = { ...scope.base, env: scope.env, steps: progress.steps, secrets };
-  const own = ps.step.env ? toEnv(evaluateDeep(ps.step.env, reads) as Record<string, unknown>) : {};
-  const env = { ...scope.env, ...own };
-  return { ctx: { ...reads, env, status: progress.status }, env };
+  const { steps, status } = progress;
+  if (!ps.step.env) {
+    const env = { ...scope.env };
+    return { ctx: { ...scope.base, env, steps, secrets, status }, env };
+  }
+  const reads = { ...scope.base, env: scope.env, steps, secrets };
+  const own = evaluateDeep(ps.step.env, reads) as Record<string, unknown>;
+  const env = { ...scope.env, ...toEnv(own) };
+  return { ctx: { ...reads, env, status }, env };
 }
