@@ -25,7 +25,7 @@ let steps: StepExecutors | undefined;
  * malformed body can never succeed, so it is acknowledged and logged instead of
  * looping to the DLQ. The records share their sends: the jobs they make ready go to
  * SQS together (coalescing-queue.ts), as their Redis requests share writes (ioredis
- * auto-pipelining, redis-client.ts).
+ * auto-pipelining, redis-client.ts), and their ends share one `jobs finished` line.
  */
 export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
   .handler(async (event, context) => {
@@ -36,12 +36,17 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
     }
     steps ??= createStepExecutors(started.app.config);
     // One info line for the batch's finished jobs: each line is a synchronous write.
+    // A job still running when the handler answers (the deadline) logs its own.
     const finished: FinishedJob[] = [];
+    let gathering = true;
     const app = {
       ...started.app,
       ...steps,
       queue: coalescingQueue(started.app.queue),
-      finished: (job: FinishedJob) => void finished.push(job),
+      finished: (job: FinishedJob) => {
+        if (gathering) finished.push(job);
+        else log.info(job, 'job finished');
+      },
     };
     const receivedAt = Date.now();
     const done = new Set<string>();
@@ -80,6 +85,7 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
       for (const r of late) failures.push({ itemIdentifier: r.messageId });
     }
     clearTimeout(timer);
+    gathering = false;
     if (finished.length > 0) log.info({ jobs: finished }, 'jobs finished');
     return { batchItemFailures: [...failures] };
   })
