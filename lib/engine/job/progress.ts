@@ -30,7 +30,7 @@ export class JobProgress {
     if (!scope.job.outputs) return { status: 'succeeded', outputs: {}, error: null };
     try {
       const ctx = { ...scope.base, env: scope.env, steps: this.steps };
-      const outputs = evaluateDeep(scope.job.outputs ?? {}, ctx) as Record<string, unknown>;
+      const outputs = evaluateDeep(scope.job.outputs, ctx) as Record<string, unknown>;
       return { status: 'succeeded', outputs: secrets.mask(outputs), error: null };
     } catch (err) {
       return failed(secrets.mask(toErrorRecord(err)));
