@@ -1,6 +1,7 @@
 import { logMetrics } from '@aws-lambda-powertools/metrics/middleware';
 import middy from '@middy/core';
 import type { Context, SQSBatchResponse, SQSEvent } from 'aws-lambda';
+import type { FinishedJob } from '../lib/engine/job/deps.js';
 import { executeJob } from '../lib/engine/job/execute.js';
 import { log } from '../lib/log.js';
 import { metrics, queueLagMs, recordJobTask } from '../lib/metrics.js';
@@ -24,7 +25,7 @@ let steps: StepExecutors | undefined;
  * malformed body can never succeed, so it is acknowledged and logged instead of
  * looping to the DLQ. The records share their sends: the jobs they make ready go to
  * SQS together (coalescing-queue.ts), as their Redis requests share writes (ioredis
- * auto-pipelining, redis-client.ts).
+ * auto-pipelining, redis-client.ts), and their ends share one `jobs finished` line.
  */
 export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
   .handler(async (event, context) => {
@@ -34,7 +35,19 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
       return { batchItemFailures: event.Records.map((r) => ({ itemIdentifier: r.messageId })) };
     }
     steps ??= createStepExecutors(started.app.config);
-    const app = { ...started.app, ...steps, queue: coalescingQueue(started.app.queue) };
+    // One info line for the batch's finished jobs: each line is a synchronous write.
+    // A job still running when the handler answers (the deadline) logs its own.
+    const finished: FinishedJob[] = [];
+    let gathering = true;
+    const app = {
+      ...started.app,
+      ...steps,
+      queue: coalescingQueue(started.app.queue),
+      finished: (job: FinishedJob) => {
+        if (gathering) finished.push(job);
+        else log.info(job, 'job finished');
+      },
+    };
     const receivedAt = Date.now();
     const done = new Set<string>();
     const failures: SQSBatchResponse['batchItemFailures'] = [];
@@ -72,6 +85,8 @@ export const handler = middy<SQSEvent, SQSBatchResponse, Error, Context>()
       for (const r of late) failures.push({ itemIdentifier: r.messageId });
     }
     clearTimeout(timer);
+    gathering = false;
+    if (finished.length > 0) log.info({ jobs: finished }, 'jobs finished');
     return { batchItemFailures: [...failures] };
   })
   .use(logMetrics(metrics));

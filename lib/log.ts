@@ -1,4 +1,9 @@
-import { LogFormatter, LogItem, Logger as PowertoolsLogger } from '@aws-lambda-powertools/logger';
+import {
+  LogFormatter,
+  LogItem,
+  LogLevelThreshold,
+  Logger as PowertoolsLogger,
+} from '@aws-lambda-powertools/logger';
 import type { LogAttributes, UnformattedAttributes } from '@aws-lambda-powertools/logger/types';
 
 /**
@@ -125,8 +130,13 @@ const logger = new PowertoolsLogger({
 type Fields = object;
 type LogMethod = (fieldsOrMessage: Fields | string, msg?: string) => void;
 
-function method(write: (msg: string, extra: LogAttributes) => void): LogMethod {
+/**
+ * A level's method. A line below the logger's level returns before anything is built:
+ * Powertools would read the environment (the X-Ray trace id) first, on every call.
+ */
+function method(threshold: number, write: (msg: string, extra: LogAttributes) => void): LogMethod {
   return (fieldsOrMessage, msg) => {
+    if (threshold < logger.level) return;
     if (typeof fieldsOrMessage === 'string') write(fieldsOrMessage, {});
     else write(msg ?? '', { [FIELDS]: fieldsOrMessage });
   };
@@ -134,10 +144,10 @@ function method(write: (msg: string, extra: LogAttributes) => void): LogMethod {
 
 /** `log.info(fields, msg)` or `log.info(msg)`, as with pino. */
 export const log = {
-  debug: method((m, e) => logger.debug(m, e)),
-  info: method((m, e) => logger.info(m, e)),
-  warn: method((m, e) => logger.warn(m, e)),
-  error: method((m, e) => logger.error(m, e)),
+  debug: method(LogLevelThreshold.DEBUG, (m, e) => logger.debug(m, e)),
+  info: method(LogLevelThreshold.INFO, (m, e) => logger.info(m, e)),
+  warn: method(LogLevelThreshold.WARN, (m, e) => logger.warn(m, e)),
+  error: method(LogLevelThreshold.ERROR, (m, e) => logger.error(m, e)),
 };
 
 export type Logger = typeof log;

@@ -1,5 +1,6 @@
 import { SQSClient } from '@aws-sdk/client-sqs';
 import { Redis } from 'ioredis';
+import pipelineModule from 'ioredis/built/Pipeline.js';
 
 /**
  * The execute container's timing (bench/support/execute-container.ts), as a module of
@@ -10,7 +11,8 @@ import { Redis } from 'ioredis';
  *
  * Each claimJob / commitStep / finishJob script call is timed where the run store
  * awaits it (EVALSHA, loopback and the event loop, auto-pipelining's wait included),
- * by wrapping the client's script commands as they are defined; SQS calls are counted.
+ * by wrapping the client's script commands as they are defined; SQS calls are counted,
+ * and so are the client's writes to Redis (each auto-pipelined flush is one write).
  */
 export const TIMED_SCRIPTS = ['claimJob', 'commitStep', 'finishJob'] as const;
 export type TimedScript = (typeof TIMED_SCRIPTS)[number];
@@ -20,6 +22,7 @@ export interface ContainerTiming {
   samples: Record<TimedScript, number[]>;
   /** Per invocation, ms from the first claim reply to the last finish sent. */
   claimToFinishMs: number[];
+  /** SQS calls by command, and `Redis write` / `Redis command`: flushes and the commands in them. */
   sqsCalls: Record<string, number>;
   /** This invocation's first claim reply and last finish sent (performance.now()). */
   firstClaimReply: number | undefined;
@@ -69,3 +72,14 @@ SQSClient.prototype.send = function countedSend(this: SQSClient, ...args: unknow
   if (state.timing) state.sqsCalls[name] = (state.sqsCalls[name] ?? 0) + 1;
   return sqsSend.apply(this, args);
 } as typeof SQSClient.prototype.send;
+
+// Every command of the engine's client goes through auto-pipelining: one exec is one write.
+const Pipeline = pipelineModule.default;
+const exec = Pipeline.prototype.exec as (this: { length: number }, ...args: unknown[]) => unknown;
+Pipeline.prototype.exec = function countedExec(this: { length: number }, ...args: unknown[]) {
+  if (state.timing) {
+    state.sqsCalls['Redis write'] = (state.sqsCalls['Redis write'] ?? 0) + 1;
+    state.sqsCalls['Redis command'] = (state.sqsCalls['Redis command'] ?? 0) + this.length;
+  }
+  return exec.apply(this, args);
+} as typeof Pipeline.prototype.exec;

@@ -101,6 +101,8 @@ process.on('message', (msg: ToContainer) => {
         t.claimToFinishMs = [];
         t.timing = true;
         probe = await startPhaseProbe({ profile: msg.profile, allocations: msg.allocations });
+        // A clean exit on the bench's SIGTERM, so that `--cpu-prof` (--container-node-args) writes its profile.
+        process.on('SIGTERM', () => process.exit(0));
         send({ ready: true });
       } else {
         t.timing = false;
@@ -121,4 +123,6 @@ process.on('message', (msg: ToContainer) => {
     }
   })();
 });
+// A clean exit on the bench's SIGTERM, so that `--cpu-prof` (--container-node-args) writes its profile.
+process.on('SIGTERM', () => process.exit(0));
 send({ ready: true });

@@ -18,6 +18,8 @@ import { getHeapSpaceStatistics } from 'node:v8';
 export interface PhaseReport {
   wallMs: number;
   cpuMs: number;
+  /** Of cpuMs, the kernel's (system time): syscalls, and on loopback the peer's TCP work. */
+  systemMs: number;
   loop: { p50: number; p99: number; max: number };
   gc: { count: number; totalMs: number; maxMs: number; byKind: Record<string, GcStats> };
   /** Size of V8's young generation at the end (MB): it grows only while much survives. */
@@ -225,6 +227,7 @@ export async function startPhaseProbe(
       return {
         wallMs,
         cpuMs: (used.user + used.system) / 1000,
+        systemMs: used.system / 1000,
         loop: {
           p50: loop.percentile(50) / 1e6,
           p99: loop.percentile(99) / 1e6,

@@ -27,26 +27,29 @@ export async function runWithTimeout(
   if (parentSignal?.aborted) throw cancelledError(parentSignal);
   const controller = new AbortController();
   const { signal } = controller;
+  // Only this function aborts the step's signal (the executor gets the signal, not the
+  // controller): each way it does rejects `aborted` too, with no listener on its own signal.
+  let reject: (reason: unknown) => void = () => {};
+  const aborted = new Promise<never>((_, r) => {
+    reject = r;
+  });
+  const abort = (reason: unknown) => {
+    controller.abort(reason);
+    reject(reason);
+  };
   const onParentAbort = () => {
-    if (parentSignal) controller.abort(cancelledError(parentSignal));
+    if (parentSignal) abort(cancelledError(parentSignal));
   };
   parentSignal?.addEventListener('abort', onParentAbort, { once: true });
   const timer =
     timeoutMs !== undefined && timeoutMs <= MAX_TIMER_MS
       ? setTimeout(
           () =>
-            controller.abort(
-              new FlowlineError('TIMEOUT', `step timed out after ${Math.max(0, timeoutMs)}ms`),
-            ),
+            abort(new FlowlineError('TIMEOUT', `step timed out after ${Math.max(0, timeoutMs)}ms`)),
           Math.max(0, timeoutMs),
         )
       : undefined;
 
-  let onAbort: (() => void) | undefined;
-  const aborted = new Promise<never>((_, reject) => {
-    onAbort = () => reject(signal.reason);
-    signal.addEventListener('abort', onAbort, { once: true });
-  });
   try {
     const budget = timer === undefined ? {} : { timeoutMs: Math.max(0, timeoutMs ?? 0) };
     return await Promise.race([executor.run({ ...req, ...budget, signal }), aborted]);
@@ -58,6 +61,5 @@ export async function runWithTimeout(
   } finally {
     clearTimeout(timer);
     parentSignal?.removeEventListener('abort', onParentAbort);
-    if (onAbort) signal.removeEventListener('abort', onAbort);
   }
 }

@@ -2,6 +2,7 @@ import { readFileSync } from 'node:fs';
 import { ReceiveMessageCommand } from '@aws-sdk/client-sqs';
 import type { APIGatewayProxyEventV2, Context, SQSEvent } from 'aws-lambda';
 import { afterEach, beforeAll, describe, expect, it, vi } from 'vitest';
+import { log } from '../../lib/log.js';
 import {
   createTestQueue,
   redisUrl,
@@ -114,7 +115,30 @@ describe('run and job metrics (EMF)', () => {
         },
       ],
     } as unknown as SQSEvent;
+    // The batch's finished jobs are one info line, not a line per job (the tests run
+    // at LOG_LEVEL silent, so the logger's calls are read rather than stdout).
+    const info = vi.spyOn(log, 'info');
     const executed = await emfOf(() => execute(event, context));
+    const lines = info.mock.calls.filter(
+      ([, msg]) => msg === 'jobs finished' || msg === 'job finished',
+    );
+    const task = JSON.parse(m.Body ?? '') as { runId: string; jobKey: string };
+    expect(lines).toEqual([
+      [
+        {
+          jobs: [
+            {
+              runId: task.runId,
+              job: task.jobKey,
+              attempt: 1,
+              status: 'succeeded',
+              runStatus: 'succeeded',
+            },
+          ],
+        },
+        'jobs finished',
+      ],
+    ]);
     expect(executed).toHaveLength(1);
     const [jobDoc] = executed as [Record<string, unknown>];
     expect(jobDoc).toMatchObject({ RunsSucceeded: 1 });

@@ -2,9 +2,9 @@ import { FlowlineError } from '../../errors.js';
 import type { JobTask } from '../../queue/message.js';
 import type { Job } from '../../spec/schema.js';
 import type { FinishedStep, StepCommit } from '../../store/run-store.js';
-import { stepList } from '../decide/plan.js';
 import type { ExecuteDeps } from './deps.js';
 import { FenceLost } from './heartbeat.js';
+import { plannedSteps } from './spec-cache.js';
 import { finishedStep, stepRecord } from './step-record.js';
 
 /**
@@ -77,7 +77,7 @@ export class StepLog {
   }
 
   private notRun(job: Job | undefined): FinishedStep | undefined {
-    const ps = job && this.claimStarted ? stepList(job)[this.claimStarted.index] : undefined;
+    const ps = job && this.claimStarted ? plannedSteps(job)[this.claimStarted.index] : undefined;
     if (!ps) return undefined;
     const at = new Date(this.now()).toISOString();
     const record = stepRecord(ps, this.task.attempt, 'skipped', {

@@ -31,4 +31,19 @@ export interface ExecuteDeps {
     | 'runnerFunction'
   >;
   now?: () => number;
+  /**
+   * Told of each job this process finished; without it each one is a `job finished`
+   * line of its own. The execute handler gathers its batch's into one line.
+   */
+  finished?: (job: FinishedJob) => void;
+}
+
+/** A finished job, as the executor logs it. */
+export interface FinishedJob {
+  runId: string;
+  job: string;
+  attempt: number;
+  status: string;
+  /** The run's status when this job ended it. */
+  runStatus?: string;
 }

@@ -25,22 +25,50 @@ export function startHeartbeat(
   leaseMs: number,
   now: () => number,
 ): Heartbeat {
-  const controller = new AbortController();
-  const beat = async () => {
+  return new LeaseRenewal(runs, task, fence, leaseMs, now);
+}
+
+/**
+ * One per claimed job, so its methods live on the prototype and the timer is handed
+ * the instance: no closures per job.
+ */
+class LeaseRenewal implements Heartbeat {
+  private readonly controller = new AbortController();
+  private readonly timer: NodeJS.Timeout;
+
+  constructor(
+    private readonly runs: RunStore,
+    private readonly task: JobTask,
+    private readonly fence: string,
+    private readonly leaseMs: number,
+    private readonly now: () => number,
+  ) {
+    this.timer = setInterval(beat, Math.max(50, Math.floor(leaseMs / 3)), this);
+  }
+
+  get signal(): AbortSignal {
+    return this.controller.signal;
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+  }
+
+  async renew(): Promise<void> {
+    const { task } = this;
     try {
-      const state = await runs.renewLease(task, fence, now(), leaseMs);
+      const state = await this.runs.renewLease(task, this.fence, this.now(), this.leaseMs);
       if (state === 'cancelling')
-        controller.abort(new FlowlineError('CANCELLED', 'the run was cancelled'));
+        this.controller.abort(new FlowlineError('CANCELLED', 'the run was cancelled'));
       if (state === 'stale')
-        controller.abort(new FenceLost(`job ${task.jobKey} was claimed by a newer attempt`));
+        this.controller.abort(new FenceLost(`job ${task.jobKey} was claimed by a newer attempt`));
     } catch (err) {
       // A missed beat is not fatal: the lease has two more thirds to go.
       log.warn({ err, runId: task.runId, job: task.jobKey }, 'lease renewal failed');
     }
-  };
-  const timer = setInterval(() => void beat(), Math.max(50, Math.floor(leaseMs / 3)));
-  return {
-    signal: controller.signal,
-    stop: () => clearInterval(timer),
-  };
+  }
+}
+
+function beat(renewal: LeaseRenewal): void {
+  void renewal.renew();
 }

@@ -52,9 +52,7 @@ export async function prepareJob(
     needs: needsContext(plan, planned.needs, needs),
     ...(planned.matrix ? { matrix: planned.matrix } : {}),
   };
-  const secretNames = [
-    ...new Set([...(spec.secrets ?? []), ...(job.secrets ?? []), ...grantedSecrets(base.trigger)]),
-  ];
+  const secretNames = unique(spec.secrets, job.secrets, grantedSecrets(base.trigger));
   try {
     // A job that is skipped fetches nothing, unless its `if` reads a secret.
     const early = readsSecrets(job.if) ? await secrets.fetch(secretNames) : undefined;
@@ -68,6 +66,12 @@ export async function prepareJob(
   } catch (err) {
     return { kind: 'done', outcome: failed(secrets.mask(toErrorRecord(err))), job };
   }
+}
+
+/** The names of `lists` once each, in order; no set is built for the usual none. */
+export function unique(...lists: (readonly string[] | undefined)[]): string[] {
+  const given = lists.filter((l): l is readonly string[] => l !== undefined && l.length > 0);
+  return given.length === 0 ? [] : [...new Set(given.flat())];
 }
 
 function readsSecrets(condition: string | undefined): boolean {
@@ -94,10 +98,12 @@ function jobEnv(
   runEnv: Record<string, unknown>,
   secrets: Record<string, string>,
 ): Record<string, string> {
+  // Each level's env is evaluated only where it has one (no context built for none).
   const workflowEnv = toEnv({
-    ...(evaluateDeep(spec.env ?? {}, { ...base, secrets }) as Record<string, unknown>),
+    ...(spec.env ? (evaluateDeep(spec.env, { ...base, secrets }) as Record<string, unknown>) : {}),
     ...runEnv,
   });
-  const own = evaluateDeep(job.env ?? {}, { ...base, env: workflowEnv, secrets });
+  if (!job.env) return workflowEnv;
+  const own = evaluateDeep(job.env, { ...base, env: workflowEnv, secrets });
   return { ...workflowEnv, ...toEnv(own as Record<string, unknown>) };
 }

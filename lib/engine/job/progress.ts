@@ -27,9 +27,10 @@ export class JobProgress {
     if (this.status === 'failure') {
       return failed(this.error ?? { code: 'STEP_FAILED', message: 'a step failed' });
     }
+    if (!scope.job.outputs) return { status: 'succeeded', outputs: {}, error: null };
     try {
       const ctx = { ...scope.base, env: scope.env, steps: this.steps };
-      const outputs = evaluateDeep(scope.job.outputs ?? {}, ctx) as Record<string, unknown>;
+      const outputs = evaluateDeep(scope.job.outputs, ctx) as Record<string, unknown>;
       return { status: 'succeeded', outputs: secrets.mask(outputs), error: null };
     } catch (err) {
       return failed(secrets.mask(toErrorRecord(err)));

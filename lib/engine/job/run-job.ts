@@ -1,6 +1,5 @@
 import type { Job } from '../../spec/schema.js';
 import { shouldCheckpoint } from '../decide/checkpoint.js';
-import { stepList } from '../decide/plan.js';
 import { replayStep } from '../decide/step-replay.js';
 import { jobDeadline } from '../decide/timeouts.js';
 import type { JobOutcome } from '../model.js';
@@ -9,6 +8,7 @@ import { cancelled, type Ending } from './outcome.js';
 import { prepareJob } from './prepare.js';
 import { JobProgress } from './progress.js';
 import { takeSlot } from './slot.js';
+import { plannedSteps } from './spec-cache.js';
 import { runOneStep } from './step.js';
 import { finishedStep, recordedStep } from './step-record.js';
 import { suspendingStep } from './wait-step.js';
@@ -33,7 +33,7 @@ export async function runClaimedJob(run: JobRun): Promise<Ending> {
   const deadline = jobDeadline(run.claim.timeoutFrom, job.timeoutMs);
   const progress = new JobProgress();
   let ranHere = false;
-  for (const ps of stepList(job)) {
+  for (const ps of plannedSteps(job)) {
     const recorded = recordedStep(run.claim.stepRecords, ps);
     const replay = replayStep(recorded, run.task.attempt, ps.hook, progress.status);
     if (replay === 'pass') continue;

@@ -42,9 +42,9 @@ export async function runStep(run: StepRun): Promise<Record<string, unknown>> {
   const { step, task, spec } = run;
   const deadline = Date.now() + run.timeoutMs;
   const granted = spec.permissions?.capabilities;
-  const capabilities = new Set(
-    granted ? run.capabilities.filter((c) => (granted as string[]).includes(c)) : run.capabilities,
-  );
+  const capabilities = granted
+    ? new Set(run.capabilities.filter((c) => (granted as string[]).includes(c)))
+    : deploymentGrants(run.capabilities);
   for (let attempt = 1; ; attempt++) {
     try {
       const withValue = evaluateDeep(step.step.with ?? {}, run.ctx) as Record<string, unknown>;
@@ -79,6 +79,21 @@ export async function runStep(run: StepRun): Promise<Record<string, unknown>> {
       await sleep(delay, run.signal);
     }
   }
+}
+
+/**
+ * The deployment's grants as a set, built once per config rather than for every step
+ * (a ReadonlySet: executors only read it).
+ */
+const grantSets = new WeakMap<string[], ReadonlySet<string>>();
+
+function deploymentGrants(capabilities: string[]): ReadonlySet<string> {
+  let set = grantSets.get(capabilities);
+  if (!set) {
+    set = new Set(capabilities);
+    grantSets.set(capabilities, set);
+  }
+  return set;
 }
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {

@@ -2,12 +2,15 @@ import { createMasker, type Masker } from '../../secrets/mask.js';
 import type { SecretsProvider } from '../../secrets/provider.js';
 import { isPlainObject, StepFailedError } from '../../steps/executor.js';
 
+/** The masker of no values (it keeps no state): one for every job that holds none yet. */
+const NO_SECRETS = createMasker([]);
+
 /**
  * The secrets a job holds so far (it grows as steps declare more) and the masker of
  * their values: everything a job writes, logs or throws goes through `mask`.
  */
 export class JobSecrets {
-  masker: Masker = createMasker([]);
+  masker: Masker = NO_SECRETS;
   /**
    * Every value the job was given, old ones too: a secret rotated mid-job may still
    * sit in its env or an earlier step's outputs.
@@ -25,7 +28,8 @@ export class JobSecrets {
    * is rebuilt only when a value is new.
    */
   async fetch(names: string[]): Promise<Record<string, string>> {
-    const values = names.length > 0 ? await this.provider.get(this.tenant, names) : {};
+    if (names.length === 0) return {};
+    const values = await this.provider.get(this.tenant, names);
     const before = this.values.size;
     for (const v of Object.values(values)) this.values.add(v);
     if (this.values.size !== before) this.masker = createMasker([...this.values]);

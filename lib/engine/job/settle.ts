@@ -8,11 +8,11 @@ import { mayHoldJobSlot, settleEvent } from '../decide/slots.js';
 import type { JobOutcome } from '../model.js';
 import { onSlotEvent } from '../run/concurrency.js';
 import { runFinished } from '../run/finish.js';
-import type { ExecuteDeps } from './deps.js';
+import type { ExecuteDeps, FinishedJob } from './deps.js';
 import { cancelled } from './outcome.js';
 import { retryJob } from './retry.js';
 
-type SettleDeps = Pick<ExecuteDeps, 'runs' | 'queue' | 'concurrency' | 'now'>;
+type SettleDeps = Pick<ExecuteDeps, 'runs' | 'queue' | 'concurrency' | 'now' | 'finished'>;
 type SettledTask = Pick<JobTask, 'tenant' | 'runId' | 'jobKey' | 'attempt'>;
 
 /**
@@ -86,9 +86,9 @@ async function finishJob(
     recordRunEnded(finished.runStatus);
     await runFinished(deps, task.tenant, task.runId, now(), finished.ended);
   }
-  log.info(
-    { ...ids, status: outcome.status, runStatus: finished.runStatus || undefined },
-    'job finished',
-  );
+  const line: FinishedJob = { ...ids, status: outcome.status };
+  if (finished.runStatus) line.runStatus = finished.runStatus;
+  if (deps.finished) deps.finished(line);
+  else log.info(line, 'job finished');
   return true;
 }

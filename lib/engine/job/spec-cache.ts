@@ -1,5 +1,5 @@
-import type { Workflow } from '../../spec/schema.js';
-import { type PlannedJob, planRun } from '../decide/plan.js';
+import type { Job, Workflow } from '../../spec/schema.js';
+import { type PlannedJob, type PlannedStep, planRun, stepList } from '../decide/plan.js';
 
 /**
  * A run's spec, parsed and planned once per process rather than on every claim:
@@ -39,4 +39,21 @@ function deepFreeze<T>(value: T): T {
     for (const v of Object.values(value)) deepFreeze(v);
   }
   return value;
+}
+
+/**
+ * A job's steps in order (decide/plan.ts), listed once per job of a cached spec rather
+ * than on every claim. Keyed by the frozen job object, so only a job of a spec this
+ * cache parsed is kept; any other is listed afresh.
+ */
+const steps = new WeakMap<Job, readonly PlannedStep[]>();
+
+export function plannedSteps(job: Job): readonly PlannedStep[] {
+  const hit = steps.get(job);
+  if (hit) return hit;
+  const list = stepList(job);
+  if (!Object.isFrozen(job)) return list;
+  const frozen = deepFreeze(list);
+  steps.set(job, frozen);
+  return frozen;
 }

@@ -16,7 +16,7 @@ import { actionStep } from './action-step.js';
 import { CommitUnknown } from './commit-step.js';
 import { FenceLost } from './heartbeat.js';
 import type { JobRun } from './job-run.js';
-import type { JobScope } from './prepare.js';
+import { type JobScope, unique } from './prepare.js';
 import type { JobProgress } from './progress.js';
 import { stepRecord } from './step-record.js';
 import { type SuspendingStep, waitStep } from './wait-step.js';
@@ -59,7 +59,7 @@ export async function runOneStep(
     record: record(status, { finishedAt: new Date(now()).toISOString(), ...extra }),
   });
   try {
-    const names = [...new Set([...scope.secretNames, ...(step.secrets ?? [])])];
+    const names = step.secrets ? unique(scope.secretNames, step.secrets) : scope.secretNames;
     const { ctx, env } = stepContext(scope, progress, ps, await secrets.fetch(names));
     if (!at.waiting && !evaluateCondition(stepCondition(step.if, ps.hook), ctx)) {
       return finished('skipped', { tries: 0, startedAt: null, finishedAt: startedAt });
@@ -114,8 +114,13 @@ function stepContext(
   ps: PlannedStep,
   secrets: Record<string, string>,
 ): { ctx: ExprContext; env: Record<string, string> } {
-  const reads = { ...scope.base, env: scope.env, steps: progress.steps, secrets };
-  const own = evaluateDeep(ps.step.env ?? {}, reads) as Record<string, unknown>;
+  const { steps, status } = progress;
+  if (!ps.step.env) {
+    const env = { ...scope.env };
+    return { ctx: { ...scope.base, env, steps, secrets, status }, env };
+  }
+  const reads = { ...scope.base, env: scope.env, steps, secrets };
+  const own = evaluateDeep(ps.step.env, reads) as Record<string, unknown>;
   const env = { ...scope.env, ...toEnv(own) };
-  return { ctx: { ...reads, env, status: progress.status }, env };
+  return { ctx: { ...reads, env, status }, env };
 }
