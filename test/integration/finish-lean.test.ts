@@ -95,6 +95,13 @@ async function compareFinishes(jobs: string, ends: Record<string, JobEnd> = {}) 
 }
 
 describe('finishJob: the common case and the general path agree', () => {
+  it('compares real copies: each marker is found in the script', () => {
+    // A marker no longer in finish-job.lua would leave a copy equal to the script, and
+    // every comparison below would compare the script with itself.
+    expect(GENERAL_ONLY).not.toBe(SCRIPT_SOURCES.finishJob);
+    expect(LEAN_ONLY).not.toBe(SCRIPT_SOURCES.finishJob);
+  });
+
   it('diamond: the fork queues two, the join one, the last ends the run', async () => {
     expect(
       await compareFinishes(

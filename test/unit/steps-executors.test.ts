@@ -214,9 +214,20 @@ describe('runWithTimeout', () => {
     ['a FlowlineError reason', new FlowlineError('TIMEOUT', 'job timed out'), 'TIMEOUT'],
   ])('a parent abort with %s → %s', async (_label, reason, code) => {
     const parent = new AbortController();
-    const run = runWithTimeout(ignoresSignal, base, undefined, parent.signal);
+    let seen: AbortSignal | undefined;
+    const executor: StepExecutor = {
+      run: (req) => {
+        seen = req.signal;
+        return new Promise(() => {});
+      },
+    };
+    const run = runWithTimeout(executor, base, undefined, parent.signal);
     parent.abort(reason);
-    expect((await failure(run)).code).toBe(code);
+    const err = await failure(run);
+    expect(err.code).toBe(code);
+    // The cancel reaches the step's own work too (its signal), with the same error.
+    expect(seen?.aborted).toBe(true);
+    expect(seen?.reason).toBe(err);
   });
 
   it('does not start the step when the parent is already aborted', async () => {
