@@ -19,7 +19,7 @@ import type { Redis } from 'ioredis';
 import { SCRIPT_SOURCES } from '../lib/store/scripts.js';
 import { streamDumpEntries } from '../lib/store/stream-dump.js';
 import { type Recorded, recordRuns } from './support/recorded-runs.js';
-import { scriptName } from './support/redis-meter.js';
+import { commandstats, scriptName } from './support/redis-meter.js';
 import { runMain } from './support/stack.js';
 import { fixed, percentile, table } from './support/table.js';
 
@@ -39,15 +39,6 @@ for (const [name, src] of Object.entries(SCRIPT_SOURCES)) {
 }
 const SETS = BASE ? [0, 1] : [0];
 const SET_NAMES = ['this tree', 'baseline'];
-
-function commandstats(text: string): Map<string, { calls: number; usec: number }> {
-  const out = new Map<string, { calls: number; usec: number }>();
-  for (const line of text.split(/\r?\n/)) {
-    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
-    if (m) out.set(m[1] as string, { calls: Number(m[2]), usec: Number(m[3]) });
-  }
-  return out;
-}
 
 interface Round {
   /** µs of each finishJob but the last. */

@@ -19,21 +19,12 @@ import './support/env.js';
 import { parseArgs } from 'node:util';
 import { SCRIPT_SOURCES } from '../lib/store/scripts.js';
 import { recordRuns } from './support/recorded-runs.js';
-import { scriptName } from './support/redis-meter.js';
+import { commandstats, scriptName } from './support/redis-meter.js';
 import { runMain } from './support/stack.js';
 import { fixed, percentile, table } from './support/table.js';
 
 const { values } = parseArgs({ options: { rounds: { type: 'string', default: '30' } } });
 const ROUNDS = Number(values.rounds);
-
-function commandstats(text: string): Map<string, { calls: number; usec: number }> {
-  const out = new Map<string, { calls: number; usec: number }>();
-  for (const line of text.split(/\r?\n/)) {
-    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
-    if (m) out.set(m[1] as string, { calls: Number(m[2]), usec: Number(m[3]) });
-  }
-  return out;
-}
 
 await runMain(async (cleanup) => {
   const { runs, replay } = await recordRuns(cleanup);

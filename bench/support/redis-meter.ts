@@ -98,6 +98,16 @@ function cpuUs(fields: Map<string, string>): number {
   return (sys + user) * 1e6;
 }
 
+/** `INFO commandstats` text → command name → its calls and µs. */
+export function commandstats(text: string): Map<string, { calls: number; usec: number }> {
+  const out = new Map<string, { calls: number; usec: number }>();
+  for (const line of text.split(/\r?\n/)) {
+    const m = /^cmdstat_([^:]+):calls=(\d+),usec=(\d+)/.exec(line);
+    if (m) out.set(m[1] as string, { calls: Number(m[2]), usec: Number(m[3]) });
+  }
+  return out;
+}
+
 /** `cmdstat_<name>:calls=N,usec=…` → name → calls. */
 function commandCalls(fields: Map<string, string>): Map<string, number> {
   const out = new Map<string, number>();
