@@ -1,5 +1,6 @@
 import { randomBytes } from 'node:crypto';
 import { afterAll, describe, expect, it } from 'vitest';
+import { crc64 } from '../../lib/store/crc64.js';
 import { isStreamDump, lzfDecompress, streamDumpEntries } from '../../lib/store/stream-dump.js';
 import { newRedis, uniquePrefix } from '../support/stack.js';
 
@@ -71,6 +72,24 @@ describe('a stream DUMP read without Redis', () => {
     expect(() => isStreamDump(Buffer.from([22, 1, 2, 3, 4, 5, 6, 7, 8, 9, 10, 11]))).toThrow(
       /DUMP of unknown type 22/,
     );
+  });
+
+  it('refuses a DUMP whose CRC64 does not match its bytes (crc64.ts is Redis’ CRC-64/Jones)', async () => {
+    expect(
+      Buffer.from(crc64(Buffer.from('123456789')))
+        .reverse()
+        .toString('hex'),
+    ).toBe('e9c6d914c4b8d9ca');
+    await redis.del(key);
+    for (let i = 0; i < 20; i++) await redis.xadd(key, '*', 'at', String(i), 'type', 'job.queued');
+    const blob = (await redis.dumpBuffer(key)) as Buffer;
+    expect(streamDumpEntries(blob)).toHaveLength(20);
+    // One byte of an entry, then one of the checksum itself.
+    for (const at of [Math.floor(blob.length / 2), blob.length - 1]) {
+      const changed = Buffer.from(blob);
+      changed[at] = (changed[at] as number) ^ 0x01;
+      expect(() => streamDumpEntries(changed)).toThrow(/CRC64 does not match/);
+    }
   });
 
   it('refuses corrupt LZF data instead of sizing a buffer by it or copying past it', () => {
