@@ -36,15 +36,18 @@ local read, seed, get, put, del, incr, counter, allFields, flush = (function()
   -- under each field the index of its value, so a second write replaces the first; a
   -- written field reads back from there.
   local cache, writes, writtenKeys = {}, {}, {}
+  -- A key's cache is made on its first use, by the lookup itself (__index runs only
+  -- for a key not there yet: no call on the usual path).
+  setmetatable(cache, {__index = function(t, key)
+    local c = {}
+    rawset(t, key, c)
+    return c
+  end})
 
   -- Read fields into the cache, those not known yet, in one HMGET (a call costs far more
   -- than a field: batch what a transition is sure to read).
   local function read(key, fields)
     local c, w = cache[key], writes[key]
-    if not c then
-      c = {}
-      cache[key] = c
-    end
     local known = 0
     for i = 1, #fields do
       local f = fields[i]
@@ -76,10 +79,6 @@ local read, seed, get, put, del, incr, counter, allFields, flush = (function()
       if at then return w[at] or nil end
     end
     local c = cache[key]
-    if not c then
-      c = {}
-      cache[key] = c
-    end
     local v = c[field]
     if v == nil then
       v = rcall('HGET', key, field)
@@ -114,7 +113,7 @@ local read, seed, get, put, del, incr, counter, allFields, flush = (function()
 
   local function del(key, field)
     local c, w = cache[key], writes[key]
-    if (c and c[field] == false) and not (w and w[field]) then return end
+    if c[field] == false and not (w and w[field]) then return end
     put(key, field, false)
   end
 
@@ -140,10 +139,6 @@ local read, seed, get, put, del, incr, counter, allFields, flush = (function()
   -- place: a big hash's copy would cost a value per field).
   local function allFields(key, fill)
     local c, w = cache[key], writes[key]
-    if not c then
-      c = {}
-      cache[key] = c
-    end
     local flat = rcall('HGETALL', key)
     local size, n, listed = #flat, 0, nil
     for i = 1, size, 2 do
@@ -210,7 +205,7 @@ local read, seed, get, put, del, incr, counter, allFields, flush = (function()
     -- so a cached read of a written field goes.
     for i = #writtenKeys, 1, -1 do
       local key = writtenKeys[i]
-      local c, w = cache[key], writes[key]
+      local c, w = rawget(cache, key), writes[key]
       if c then
         for j = 1, #w, 2 do c[w[j]] = nil end
       end
